@@ -1,0 +1,4 @@
+"""tokenomy for LlamaIndex."""
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

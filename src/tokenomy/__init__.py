@@ -1,0 +1,3 @@
+"""tokenomy: make LLM applications cheaper and accountable."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,56 @@
+"""The ``tokenomy`` command line: one module per command group, each with ``register()``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+# Each module defines ``register(subparsers) -> None`` adding its command(s); the parser it
+# adds sets ``func`` (a callable taking the parsed args and returning an exit code).
+_COMMAND_MODULES = ("_cost", "_tokens", "_export", "_report", "_simulate", "_prices")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every command group registered."""
+    parser = argparse.ArgumentParser(
+        prog="tokenomy", description="Count, attribute and report what LLM calls cost."
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"tokenomy.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"tokenomy.cli.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def _version() -> str:
+    from tokenomy import __version__
+
+    return f"tokenomy {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args))
+    except BrokenPipeError:  # pragma: no cover - e.g. piping into head
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""The tokenomy error tree and warning classes.
+
+Every error is typed, carries the numbers that caused it, and says what to do next::
+
+    TokenomyError
+    ├── ConfigurationError                 bad settings or arguments
+    │   └── MissingDependencyError         an optional extra is not installed (names the extra)
+    ├── PricingError
+    │   ├── UnknownModelPriceError         strict mode: no price for a model (names it, says how to add one)
+    │   └── PriceFileError                 an overrides file cannot be read
+    ├── UsageParseError                    a provider response could not be read (says what was expected)
+    ├── LedgerError
+    │   └── LedgerFileError                a database file is corrupt or not a tokenomy ledger (never overwritten)
+    └── TokenCountError                    a request body cannot be tokenized
+
+    TokenomyWarning (UserWarning)
+    ├── UnknownModelPriceWarning           emitted once per model: its records are unpriced (cost None)
+    └── EstimatedUsageWarning              usage was estimated because the provider reported none
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "EstimatedUsageWarning",
+    "LedgerError",
+    "LedgerFileError",
+    "MissingDependencyError",
+    "PriceFileError",
+    "PricingError",
+    "TokenCountError",
+    "TokenomyDeprecationWarning",
+    "TokenomyError",
+    "TokenomyWarning",
+    "UnknownModelPriceError",
+    "UnknownModelPriceWarning",
+    "UsageParseError",
+]
+
+
+class TokenomyError(Exception):
+    """Base class of every error tokenomy raises."""
+
+
+class ConfigurationError(TokenomyError, ValueError):
+    """A setting or argument is invalid."""
+
+
+class MissingDependencyError(ConfigurationError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str, feature: str) -> None:
+        self.package = package
+        self.extra = extra
+        self.feature = feature
+        super().__init__(
+            f"{feature} needs the '{package}' package, which is not installed. "
+            f"Install it with: pip install 'tokenomy[{extra}]'"
+        )
+
+
+class PricingError(TokenomyError):
+    """Base class of pricing errors."""
+
+
+class UnknownModelPriceError(PricingError, LookupError):
+    """Strict pricing found no price for ``model``."""
+
+    def __init__(self, model: str, provider: str | None = None, tried: tuple[str, ...] = ()) -> None:
+        self.model = model
+        self.provider = provider
+        self.tried = tried
+        where = f" (provider {provider!r})" if provider else ""
+        super().__init__(
+            f"No price known for model {model!r}{where}; tried {list(tried) or [model]}. "
+            f"Add one with PriceBook.with_overrides({{{model!r}: ModelPrice(input=..., output=...)}}), "
+            f"a prices file (TOKENOMY_PRICES=prices.toml with [models.{model!r}] "
+            f"input_per_million/output_per_million), or map it to a known model with "
+            f"aliases={{{model!r}: 'gpt-4o'}}."
+        )
+
+
+class PriceFileError(PricingError, ValueError):
+    """A price overrides file could not be read."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"Cannot read prices from {path}: {reason}")
+
+
+class UsageParseError(TokenomyError, ValueError):
+    """A provider response could not be turned into :class:`~tokenomy.Usage`."""
+
+    def __init__(self, reason: str, *, expected: str | None = None) -> None:
+        self.reason = reason
+        self.expected = expected
+        msg = reason if expected is None else f"{reason}. Expected {expected}"
+        super().__init__(msg)
+
+
+class LedgerError(TokenomyError):
+    """Base class of ledger errors."""
+
+
+class LedgerFileError(LedgerError):
+    """A ledger database is corrupt, foreign or from a newer tokenomy; it is left untouched."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"{path} cannot be used as a tokenomy ledger: {reason}. The file was not modified; "
+            f"point TOKENOMY_LEDGER (or --ledger) at another path."
+        )
+
+
+class TokenCountError(TokenomyError, ValueError):
+    """A request body could not be tokenized."""
+
+
+class TokenomyWarning(UserWarning):
+    """Base class of tokenomy warnings."""
+
+
+class UnknownModelPriceWarning(TokenomyWarning):
+    """A model has no known price; its records are marked unpriced (cost ``None``), never $0."""
+
+
+class EstimatedUsageWarning(TokenomyWarning):
+    """The provider reported no usage, so tokens were estimated (records flagged ``estimated``)."""
+
+
+class TokenomyDeprecationWarning(DeprecationWarning):
+    """A tokenomy API is deprecated."""

@@ -1,0 +1,188 @@
+"""Prices of one model (:class:`ModelPrice`) and the priced result of one call (:class:`Cost`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tokenomy.usage._model import Usage
+
+__all__ = ["COST_DIMENSIONS", "Cost", "ContextTier", "ModelPrice"]
+
+#: Every dimension a :class:`Cost` can break down into, in display order.
+COST_DIMENSIONS: tuple[str, ...] = (
+    "input",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+    "request",
+)
+
+_ZERO = Decimal(0)
+_TWO = Decimal(2)
+
+
+@dataclass(frozen=True, slots=True)
+class ContextTier:
+    """Rates that apply when a call's prompt has more than ``above`` tokens (long context)."""
+
+    above: int
+    input: Decimal
+    output: Decimal
+    cache_read: Decimal | None = None
+    cache_write_5m: Decimal | None = None
+    cache_write_1h: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """USD per token for each dimension of one model (all :class:`~decimal.Decimal`).
+
+    ``None`` for a cache or reasoning rate means "billed like the base rate": cache reads and
+    5-minute cache writes at ``input``, 1-hour cache writes at twice ``input`` (Anthropic's
+    published multiplier, the only provider with 1-hour writes), reasoning at ``output``.
+    ``service_tiers`` holds full alternative price sets (``"batch"``, ``"priority"``,
+    ``"flex"``); ``context_tiers`` the long-context rates, lowest threshold first.
+    """
+
+    input: Decimal
+    output: Decimal
+    cache_read: Decimal | None = None
+    cache_write_5m: Decimal | None = None
+    cache_write_1h: Decimal | None = None
+    reasoning: Decimal | None = None
+    request: Decimal = _ZERO
+    context_tiers: tuple[ContextTier, ...] = ()
+    service_tiers: Mapping[str, ModelPrice] = field(default_factory=dict)
+    mode: str = "chat"
+    provider: str | None = None
+    source: str = "override"
+
+    @classmethod
+    def per_million(
+        cls,
+        *,
+        input: Decimal | str | float,
+        output: Decimal | str | float = 0,
+        cache_read: Decimal | str | float | None = None,
+        cache_write_5m: Decimal | str | float | None = None,
+        cache_write_1h: Decimal | str | float | None = None,
+        reasoning: Decimal | str | float | None = None,
+        request: Decimal | str | float = 0,
+        mode: str = "chat",
+        provider: str | None = None,
+    ) -> ModelPrice:
+        """Build from USD per million tokens (how providers publish prices)."""
+
+        def conv(v: Decimal | str | float | None) -> Decimal | None:
+            if v is None:
+                return None
+            return to_decimal(v) / 1_000_000
+
+        return cls(
+            input=conv(input) or _ZERO,
+            output=conv(output) or _ZERO,
+            cache_read=conv(cache_read),
+            cache_write_5m=conv(cache_write_5m),
+            cache_write_1h=conv(cache_write_1h),
+            reasoning=conv(reasoning),
+            request=to_decimal(request),
+            mode=mode,
+            provider=provider,
+        )
+
+    def for_service_tier(self, tier: str | None) -> ModelPrice:
+        """The price set of a service tier (``batch``, ``priority``, ``flex``); itself if none."""
+        if tier is None or tier in ("default", "standard", "auto", "on_demand"):
+            return self
+        return self.service_tiers.get(tier, self)
+
+    def cost(self, usage: Usage, *, model: str = "", service_tier: str | None = None) -> Cost:
+        """Price ``usage``: the cost of each dimension and their sum, exactly, in USD."""
+        price = self.for_service_tier(service_tier)
+        applied_tier = service_tier if price is not self else None
+        inp, out = price.input, price.output
+        c_read, c_w5, c_w1, reas = (
+            price.cache_read,
+            price.cache_write_5m,
+            price.cache_write_1h,
+            price.reasoning,
+        )
+        above: int | None = None
+        if price.context_tiers:
+            for tier in price.context_tiers:
+                if usage.input > tier.above:
+                    above = tier.above
+                    inp, out = tier.input, tier.output
+                    c_read = tier.cache_read if tier.cache_read is not None else c_read
+                    c_w5 = tier.cache_write_5m if tier.cache_write_5m is not None else c_w5
+                    c_w1 = tier.cache_write_1h if tier.cache_write_1h is not None else c_w1
+        parts: dict[str, Decimal] = {}
+        uncached = usage.input - usage.cache_read - usage.cache_write_5m - usage.cache_write_1h
+        parts["input"] = inp * uncached
+        if usage.cache_read:
+            parts["cache_read"] = (inp if c_read is None else c_read) * usage.cache_read
+        if usage.cache_write_5m:
+            parts["cache_write_5m"] = (inp if c_w5 is None else c_w5) * usage.cache_write_5m
+        if usage.cache_write_1h:
+            parts["cache_write_1h"] = (inp * _TWO if c_w1 is None else c_w1) * usage.cache_write_1h
+        parts["output"] = out * (usage.output - usage.reasoning)
+        if usage.reasoning:
+            parts["reasoning"] = (out if reas is None else reas) * usage.reasoning
+        if price.request:
+            parts["request"] = price.request
+        return Cost(
+            total=sum(parts.values(), _ZERO),
+            parts=parts,
+            model=model,
+            service_tier=applied_tier,
+            context_above=above,
+        )
+
+    def with_source(self, source: str) -> ModelPrice:
+        """A copy whose ``source`` says where the price came from."""
+        return replace(self, source=source)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What one call cost: ``total`` USD and its ``parts`` by dimension (see COST_DIMENSIONS).
+
+    ``model`` is the price-book entry used, ``service_tier`` the tier applied (``None`` for the
+    standard rates), ``context_above`` the long-context threshold crossed, if any.
+    """
+
+    total: Decimal
+    parts: Mapping[str, Decimal]
+    model: str = field(default="", compare=False)
+    service_tier: str | None = field(default=None, compare=False)
+    context_above: int | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, str]:
+        """``{"total": ..., <dimension>: ...}`` with Decimals as strings (the export shape)."""
+        out = {"total": str(self.total)}
+        for k, v in self.parts.items():
+            out[k] = str(v)
+        return out
+
+    def __add__(self, other: object) -> Cost:
+        if not isinstance(other, Cost):
+            return NotImplemented
+        parts = dict(self.parts)
+        for k, v in other.parts.items():
+            parts[k] = parts.get(k, _ZERO) + v
+        return Cost(total=self.total + other.total, parts=parts)
+
+
+def to_decimal(value: Decimal | str | float | int) -> Decimal:
+    """Exact Decimal of a price; floats go through ``repr`` so 2.5e-06 is Decimal('0.0000025')."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value)

@@ -1,0 +1,116 @@
+"""The normalised :class:`Usage` of one model call."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+__all__ = ["USAGE_FIELDS", "Usage"]
+
+#: Token counts a :class:`Usage` carries, in their canonical order.
+USAGE_FIELDS: tuple[str, ...] = (
+    "input",
+    "output",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "reasoning",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens of one call, normalised across providers.
+
+    Convention (the one LangChain's ``UsageMetadata`` uses):
+
+    * ``input`` counts every prompt token, cached or not;
+      ``cache_read``, ``cache_write_5m`` and ``cache_write_1h`` are the parts of it billed at
+      other rates, so ``input >= cache_read + cache_write_5m + cache_write_1h``.
+    * ``output`` counts every generated token; ``reasoning`` is the part of it spent reasoning.
+    * ``estimated`` is true when the counts were estimated locally instead of reported by the
+      provider.
+    """
+
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    reasoning: int = 0
+    estimated: bool = False
+
+    def __post_init__(self) -> None:
+        for name in USAGE_FIELDS:
+            value = getattr(self, name)
+            if type(value) is not int:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise TypeError(f"Usage.{name} must be an int, got {value!r}")
+            if value < 0:
+                raise ValueError(f"Usage.{name} must be >= 0, got {value}")
+        cached = self.cache_read + self.cache_write_5m + self.cache_write_1h
+        if cached > self.input:
+            raise ValueError(
+                f"Usage.input ({self.input}) must include the cached tokens "
+                f"(cache_read + cache_write_5m + cache_write_1h = {cached})"
+            )
+        if self.reasoning > self.output:
+            raise ValueError(
+                f"Usage.output ({self.output}) must include the reasoning tokens ({self.reasoning})"
+            )
+
+    @property
+    def cache_write(self) -> int:
+        """Prompt tokens written to the provider cache (both lifetimes)."""
+        return self.cache_write_5m + self.cache_write_1h
+
+    @property
+    def uncached_input(self) -> int:
+        """Prompt tokens billed at the plain input rate."""
+        return self.input - self.cache_read - self.cache_write_5m - self.cache_write_1h
+
+    @property
+    def visible_output(self) -> int:
+        """Generated tokens that are not reasoning."""
+        return self.output - self.reasoning
+
+    @property
+    def total(self) -> int:
+        """All tokens of the call (prompt plus generated)."""
+        return self.input + self.output
+
+    def __add__(self, other: object) -> Usage:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        return Usage(
+            input=self.input + other.input,
+            output=self.output + other.output,
+            cache_read=self.cache_read + other.cache_read,
+            cache_write_5m=self.cache_write_5m + other.cache_write_5m,
+            cache_write_1h=self.cache_write_1h + other.cache_write_1h,
+            reasoning=self.reasoning + other.reasoning,
+            estimated=self.estimated or other.estimated,
+        )
+
+    def counts(self) -> dict[str, int]:
+        """The six token counts as a dict (no ``estimated`` flag)."""
+        return {name: getattr(self, name) for name in USAGE_FIELDS}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counts plus ``estimated``."""
+        out: dict[str, Any] = self.counts()
+        out["estimated"] = self.estimated
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, estimated: bool | None = None) -> Usage:
+        """Build from a mapping with (a subset of) the field names; unknown keys are rejected."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown Usage fields: {sorted(unknown)}")
+        kwargs = {k: v for k, v in data.items() if v is not None}
+        if estimated is not None:
+            kwargs["estimated"] = estimated
+        return cls(**kwargs)
