@@ -1,3 +1,156 @@
-"""tokenomy: make LLM applications cheaper and accountable."""
+"""tokenomy: make LLM applications cheaper and accountable.
+
+One flat public namespace, imported lazily: ``import tokenomy`` loads nothing heavy (no litellm,
+LangChain, LlamaIndex, tiktoken, pydantic models or price data) and has no side effects. Each name
+is imported from its private module on first access.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from tokenomy._response import ResponseCost, cost_of_response
+    from tokenomy._tracking import (
+        Tracker,
+        current_tags,
+        current_tracker,
+        record_call,
+        run_in_context,
+        track,
+    )
+    from tokenomy.exceptions import (
+        ConfigurationError,
+        EstimatedUsageWarning,
+        LedgerError,
+        LedgerFileError,
+        MissingDependencyError,
+        PriceFileError,
+        PricingError,
+        TokenCountError,
+        TokenomyDeprecationWarning,
+        TokenomyError,
+        TokenomyWarning,
+        UnknownModelPriceError,
+        UnknownModelPriceWarning,
+        UsageParseError,
+    )
+    from tokenomy.ledger import (
+        CacheInfo,
+        CostRecord,
+        GroupTotals,
+        LedgerStore,
+        MemoryLedger,
+        PostgresLedger,
+        RecordFilter,
+        SQLiteLedger,
+        default_ledger,
+        open_ledger,
+        set_default_ledger,
+    )
+    from tokenomy.pricing import Cost, ModelPrice, PriceBook, PriceSnapshot
+    from tokenomy.report import Report
+    from tokenomy.usage import Usage, parse_response
+
+_LAZY: dict[str, str] = {
+    "CacheInfo": "tokenomy.ledger",
+    "ConfigurationError": "tokenomy.exceptions",
+    "Cost": "tokenomy.pricing",
+    "CostRecord": "tokenomy.ledger",
+    "EstimatedUsageWarning": "tokenomy.exceptions",
+    "GroupTotals": "tokenomy.ledger",
+    "LedgerError": "tokenomy.exceptions",
+    "LedgerFileError": "tokenomy.exceptions",
+    "LedgerStore": "tokenomy.ledger",
+    "MemoryLedger": "tokenomy.ledger",
+    "MissingDependencyError": "tokenomy.exceptions",
+    "ModelPrice": "tokenomy.pricing",
+    "PostgresLedger": "tokenomy.ledger",
+    "PriceBook": "tokenomy.pricing",
+    "PriceFileError": "tokenomy.exceptions",
+    "PriceSnapshot": "tokenomy.pricing",
+    "PricingError": "tokenomy.exceptions",
+    "RecordFilter": "tokenomy.ledger",
+    "Report": "tokenomy.report",
+    "ResponseCost": "tokenomy._response",
+    "SQLiteLedger": "tokenomy.ledger",
+    "TokenCountError": "tokenomy.exceptions",
+    "TokenomyDeprecationWarning": "tokenomy.exceptions",
+    "TokenomyError": "tokenomy.exceptions",
+    "TokenomyWarning": "tokenomy.exceptions",
+    "Tracker": "tokenomy._tracking",
+    "UnknownModelPriceError": "tokenomy.exceptions",
+    "UnknownModelPriceWarning": "tokenomy.exceptions",
+    "Usage": "tokenomy.usage",
+    "UsageParseError": "tokenomy.exceptions",
+    "cost_of_response": "tokenomy._response",
+    "current_tags": "tokenomy._tracking",
+    "current_tracker": "tokenomy._tracking",
+    "default_ledger": "tokenomy.ledger",
+    "open_ledger": "tokenomy.ledger",
+    "parse_response": "tokenomy.usage",
+    "record_call": "tokenomy._tracking",
+    "run_in_context": "tokenomy._tracking",
+    "set_default_ledger": "tokenomy.ledger",
+    "track": "tokenomy._tracking",
+}
+
+__all__ = [
+    "CacheInfo",
+    "ConfigurationError",
+    "Cost",
+    "CostRecord",
+    "EstimatedUsageWarning",
+    "GroupTotals",
+    "LedgerError",
+    "LedgerFileError",
+    "LedgerStore",
+    "MemoryLedger",
+    "MissingDependencyError",
+    "ModelPrice",
+    "PostgresLedger",
+    "PriceBook",
+    "PriceFileError",
+    "PriceSnapshot",
+    "PricingError",
+    "RecordFilter",
+    "Report",
+    "ResponseCost",
+    "SQLiteLedger",
+    "TokenCountError",
+    "TokenomyDeprecationWarning",
+    "TokenomyError",
+    "TokenomyWarning",
+    "Tracker",
+    "UnknownModelPriceError",
+    "UnknownModelPriceWarning",
+    "Usage",
+    "UsageParseError",
+    "__version__",
+    "cost_of_response",
+    "current_tags",
+    "current_tracker",
+    "default_ledger",
+    "open_ledger",
+    "parse_response",
+    "record_call",
+    "run_in_context",
+    "set_default_ledger",
+    "track",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tokenomy' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later accesses skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
