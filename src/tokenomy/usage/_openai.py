@@ -1,0 +1,110 @@
+"""OpenAI usage: Chat Completions (also legacy completions and embeddings) and the Responses API.
+
+OpenAI counts every prompt token in ``prompt_tokens`` / ``input_tokens``: the cache reads
+(``cached_tokens``) and cache writes (``cache_write_tokens``, GPT-5.6 and later) are parts of
+it, each billed at its own rate, never on top. ``reasoning_tokens`` are part of
+``completion_tokens`` / ``output_tokens``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tokenomy.exceptions import UsageParseError
+from tokenomy.usage._model import Usage
+from tokenomy.usage._plain import as_mapping, count, first, make_usage, sub
+
+__all__ = ["usage_from_openai_chat", "usage_from_openai_responses"]
+
+# OpenAI's field is ``cache_write_tokens``; ``cache_creation_tokens`` is the name some
+# OpenAI-compatible gateways use for the same count.
+_CACHE_WRITE_KEYS = ("cache_write_tokens", "cache_creation_tokens")
+
+
+def _usage_of(obj: Any, *, what: str, marker: str) -> Mapping[str, Any]:
+    data = as_mapping(obj)
+    if data is None:
+        raise UsageParseError(
+            f"{what}: got {type(obj).__name__}, not a response",
+            expected="a response object or dict, or its 'usage'",
+        )
+    if marker in data:
+        return data
+    # A Responses stream event carries the response under "response".
+    inner = data.get("response")
+    if isinstance(inner, Mapping) and "usage" in inner:
+        data = inner
+    usage = data.get("usage")
+    if isinstance(usage, Mapping):
+        return usage
+    if "usage" in data:
+        raise UsageParseError(
+            f"{what}: the response's usage is {usage!r}",
+            expected=(
+                "a final response with usage (a streamed chat completion reports it only in "
+                "its last chunk, and only when requested with "
+                "stream_options={'include_usage': True})"
+            ),
+        )
+    raise UsageParseError(
+        f"{what}: no 'usage' and no {marker!r} among the keys {sorted(data)[:12]}",
+        expected=f"a response with 'usage' or the usage object itself (with {marker!r})",
+    )
+
+
+def usage_from_openai_chat(obj: Any) -> Usage:
+    """Usage of a Chat Completions response, chunk or ``usage`` object (dict or SDK object).
+
+    ``input`` = ``prompt_tokens`` (which includes ``prompt_tokens_details.cached_tokens``
+    and ``cache_write_tokens``); ``output`` = ``completion_tokens`` (which includes
+    ``completion_tokens_details.reasoning_tokens``). Cache writes are reported as
+    ``cache_write_5m`` (OpenAI has one write rate). Also reads legacy completions and
+    embeddings responses (no completion tokens: output 0).
+    """
+    what = "OpenAI chat completion usage"
+    u = _usage_of(obj, what=what, marker="prompt_tokens")
+    prompt = count(u, "prompt_tokens", what=what)
+    if prompt is None:
+        raise UsageParseError(
+            f"{what}: no 'prompt_tokens' among {sorted(u)}",
+            expected="usage with prompt_tokens and completion_tokens",
+        )
+    details = sub(u, "prompt_tokens_details")
+    out_details = sub(u, "completion_tokens_details")
+    return make_usage(
+        what,
+        input=prompt,
+        output=first(count(u, "completion_tokens", what=what)),
+        cache_read=first(count(details, "cached_tokens", what=what)),
+        cache_write_5m=first(count(details, *_CACHE_WRITE_KEYS, what=what)),
+        reasoning=first(count(out_details, "reasoning_tokens", what=what)),
+    )
+
+
+def usage_from_openai_responses(obj: Any) -> Usage:
+    """Usage of a Responses API response, stream event or ``usage`` object.
+
+    ``input`` = ``input_tokens`` (which includes ``input_tokens_details.cached_tokens`` and
+    ``cache_write_tokens``); ``output`` = ``output_tokens`` (which includes
+    ``output_tokens_details.reasoning_tokens``). Stream events (``response.completed``,
+    ``response.incomplete``, ``response.failed``) carry the response under ``response``.
+    """
+    what = "OpenAI Responses usage"
+    u = _usage_of(obj, what=what, marker="input_tokens")
+    inp = count(u, "input_tokens", what=what)
+    if inp is None:
+        raise UsageParseError(
+            f"{what}: no 'input_tokens' among {sorted(u)}",
+            expected="usage with input_tokens and output_tokens",
+        )
+    details = sub(u, "input_tokens_details")
+    out_details = sub(u, "output_tokens_details")
+    return make_usage(
+        what,
+        input=inp,
+        output=first(count(u, "output_tokens", what=what)),
+        cache_read=first(count(details, "cached_tokens", what=what)),
+        cache_write_5m=first(count(details, *_CACHE_WRITE_KEYS, what=what)),
+        reasoning=first(count(out_details, "reasoning_tokens", what=what)),
+    )
