@@ -1,0 +1,50 @@
+"""Run every benchmark and print one table each (`./dev bench`).
+
+Each benchmark module has ``run() -> list[dict]``; its rows compare tokenomy against the anchor
+named in the row, measured in the same run on this machine. ``./dev bench NAME`` runs one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _table import print_table  # noqa: E402
+
+BENCHMARKS = {
+    "import": ("bench_import", "import tokenomy vs import litellm (goal <= 0.1x)"),
+    "pricing": ("bench_pricing", "Pricing one call: tokenomy vs litellm.cost_per_token (goal <= 0.1x)"),
+    "ledger": ("bench_ledger", "Recording one call into the SQLite ledger, amortised (goal < 20 us)"),
+    "langchain": (
+        "bench_langchain_handler",
+        "LangChain handler overhead per call vs UsageMetadataCallbackHandler / get_openai_callback",
+    ),
+    "llamaindex": (
+        "bench_llamaindex_handler",
+        "LlamaIndex handler overhead per call vs TokenCountingHandler (goal <= 0.2x)",
+    ),
+}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    missed = []
+    for name in names:
+        module_name, title = BENCHMARKS[name]
+        rows = importlib.import_module(module_name).run()
+        print_table(title, rows)
+        missed += [r for r in rows if str(r.get("met", "yes")).upper() == "NO"]
+    if missed:
+        print(f"{len(missed)} row(s) missed their goal", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
