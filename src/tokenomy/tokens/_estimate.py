@@ -19,39 +19,77 @@ __all__ = ["REQUEST_FORMATS", "estimate_request", "estimate_usage", "request_for
 #: The request formats :func:`estimate_request` understands.
 REQUEST_FORMATS: tuple[str, ...] = ("anthropic-messages", "openai-chat", "openai-responses")
 
-_EXPECTED = (
-    "an OpenAI chat body ({'model', 'messages'}), an OpenAI Responses body ({'model', 'input'}) "
-    "or an Anthropic messages body ({'model', 'max_tokens', 'messages'})"
+EXPECTED_BODY = (
+    'an OpenAI chat body {"model", "messages"}, an OpenAI Responses body {"model", "input"} '
+    'or an Anthropic messages body {"model", "max_tokens", "messages"}'
+)
+
+_ANTHROPIC_PROVIDERS = frozenset({"anthropic", "claude", "bedrock", "vertex_ai", "vertex"})
+_OPENAI_PROVIDERS = frozenset({"openai", "azure", "azure_openai"})
+_ANTHROPIC_KEYS = frozenset(
+    {"system", "anthropic_version", "stop_sequences", "top_k", "thinking", "output_config"}
+    | {"mcp_servers", "container", "context_management"}
+)
+_OPENAI_KEYS = frozenset(
+    {"max_completion_tokens", "response_format", "stream_options", "n", "logprobs"}
+    | {"functions", "function_call", "frequency_penalty", "presence_penalty", "seed"}
+)
+_ANTHROPIC_BLOCKS = frozenset(
+    {"tool_use", "tool_result", "thinking", "redacted_thinking", "document", "search_result"}
 )
 
 
 def request_format(body: Mapping[str, Any], *, provider: str | None = None) -> str:
-    """Which of :data:`REQUEST_FORMATS` ``body`` is, from its shape (``provider`` breaks ties)."""
+    """Which of :data:`REQUEST_FORMATS` ``body`` is, read from its shape.
+
+    A body with ``input`` and no ``messages`` is a Responses request whatever the provider
+    label says; between chat and Anthropic bodies, an explicit ``provider`` decides, else
+    tell-tale keys (``system``, ``tool_use`` blocks, ``input_schema`` tools, a ``claude``
+    model) do.
+    """
     if not isinstance(body, Mapping):
-        raise TokenCountError(f"request body must be a JSON object, got {type(body).__name__}")
-    if "input" in body and "messages" not in body:
-        return "openai-responses"
-    if "messages" not in body:
         raise TokenCountError(
-            f"cannot tell the request format: keys {sorted(body)}; expected {_EXPECTED}"
+            f"request body must be a JSON object, got {type(body).__name__}; expected {EXPECTED_BODY}"
         )
-    if provider:
-        p = provider.lower()
-        if p in ("anthropic", "claude", "bedrock", "vertex_ai"):
-            return "anthropic-messages"
-        if p in ("openai", "azure", "azure_openai"):
-            return "openai-chat"
-    model = str(body.get("model") or "").lower()
-    if "claude" in model or "system" in body or "anthropic_version" in body:
+    if "messages" not in body:
+        if "input" in body:
+            return "openai-responses"
+        raise TokenCountError(
+            f"cannot tell the request format from keys {sorted(map(str, body))}; "
+            f"expected {EXPECTED_BODY}"
+        )
+    p = (provider or "").lower()
+    if p in _ANTHROPIC_PROVIDERS:
         return "anthropic-messages"
-    return "openai-chat"
+    if p in _OPENAI_PROVIDERS:
+        return "openai-chat"
+    return "anthropic-messages" if _looks_anthropic(body) else "openai-chat"
+
+
+def _looks_anthropic(body: Mapping[str, Any]) -> bool:
+    if "claude" in str(body.get("model") or "").lower() or _ANTHROPIC_KEYS & body.keys():
+        return True
+    if _OPENAI_KEYS & body.keys():
+        return False
+    for tool in body.get("tools") or ():
+        if isinstance(tool, Mapping) and "input_schema" in tool:
+            return True
+    for message in body.get("messages") or ():
+        content = message.get("content") if isinstance(message, Mapping) else None
+        for block in content if isinstance(content, list) else ():
+            if not isinstance(block, Mapping):
+                continue
+            if block.get("type") in _ANTHROPIC_BLOCKS or "source" in block:
+                return True
+    return False
 
 
 def estimate_request(body: Mapping[str, Any], *, provider: str | None = None) -> TokenEstimate:
     """Prompt tokens of one request body, as sent on the wire.
 
-    Understands OpenAI chat, OpenAI Responses and Anthropic messages bodies (the format is
-    read from the body's shape; ``provider`` only settles a chat-vs-Anthropic tie).
+    Understands OpenAI chat, OpenAI Responses and Anthropic messages bodies (see
+    :func:`request_format`). Raises :class:`~tokenomy.exceptions.TokenCountError` naming
+    what was expected when the body is none of them.
     """
     fmt = request_format(body, provider=provider)
     if fmt == "openai-responses":
@@ -62,10 +100,19 @@ def estimate_request(body: Mapping[str, Any], *, provider: str | None = None) ->
 
 
 def estimate_usage(
-    request_body: Mapping[str, Any], completion_text: str, *, model: str | None = None
+    request_body: Mapping[str, Any],
+    completion_text: str,
+    *,
+    model: str | None = None,
+    provider: str | None = None,
 ) -> Usage:
-    """An ``estimated=True`` :class:`Usage` for a call whose provider reported none."""
-    prompt = estimate_request(request_body)
-    name = model or str(request_body.get("model") or "gpt-4o")
+    """An ``estimated=True`` :class:`Usage` for a call whose provider reported none.
+
+    ``input`` is :func:`estimate_request` of the body; ``output`` the tokens of
+    ``completion_text`` in ``model``'s encoding (default: the body's model). Reasoning
+    tokens cannot be seen and are not counted.
+    """
+    prompt = estimate_request(request_body, provider=provider)
+    name = model or str(request_body.get("model") or "")
     output = encode_len(encoding_for_model(name), completion_text or "")
     return Usage(input=prompt.prompt_tokens, output=output, estimated=True)
