@@ -92,11 +92,23 @@ def estimate_request(body: Mapping[str, Any], *, provider: str | None = None) ->
     what was expected when the body is none of them.
     """
     fmt = request_format(body, provider=provider)
-    if fmt == "openai-responses":
-        return estimate_responses_body(body)
-    if fmt == "anthropic-messages":
-        return estimate_anthropic_body(body)
-    return estimate_chat_body(body)
+    counter = _COUNTERS[fmt]
+    try:
+        return counter(body)
+    except TokenCountError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        # A field of an unexpected type deep inside the body (e.g. a tool given as a string).
+        raise TokenCountError(
+            f"malformed {fmt} request body ({type(exc).__name__}: {exc}); expected {EXPECTED_BODY}"
+        ) from exc
+
+
+_COUNTERS = {
+    "anthropic-messages": estimate_anthropic_body,
+    "openai-chat": estimate_chat_body,
+    "openai-responses": estimate_responses_body,
+}
 
 
 def estimate_usage(
