@@ -11,8 +11,8 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import shared_file
 
+from conftest import shared_file
 from tokenomy.exceptions import UsageParseError
 from tokenomy.usage import parse_response
 
