@@ -1,0 +1,52 @@
+"""A local provider simulator for tests and demos: OpenAI and Anthropic over real HTTP.
+
+``ProviderSimulator`` serves ``/v1/chat/completions``, ``/v1/responses``, ``/v1/embeddings``,
+``/v1/models`` and Anthropic's ``/v1/messages`` on loopback, wire-compatible with the official
+SDKs (and the LangChain / LlamaIndex clients built on them). Answers are deterministic, usage is
+counted with ``tokenomy.tokens``, prompt caching and faults are simulated, and every request and
+answered call is recorded. Importing this package starts nothing.
+
+    from tokenomy.testing import Fault, ProviderSimulator
+
+    with ProviderSimulator(answer="Paris.") as sim:
+        client = openai.OpenAI(base_url=sim.openai_base_url, api_key="test")
+        client.chat.completions.create(model="gpt-4o", messages=[...])
+        assert sim.calls[-1].usage.output == 2
+
+The pytest fixture lives in :mod:`tokenomy.testing.pytest_plugin`; the command line is
+``tokenomy simulate``.
+"""
+
+from __future__ import annotations
+
+from tokenomy.testing._answers import (
+    DEFAULT_ANSWER,
+    Answer,
+    AnswerLike,
+    AnswerRule,
+    ToolCall,
+    echo,
+    template,
+)
+from tokenomy.testing._embeddings import embedding_vector
+from tokenomy.testing._faults import FAULT_HEADER, Fault, Injection
+from tokenomy.testing._records import SimCall
+from tokenomy.testing._request import SimRequest
+from tokenomy.testing._simulator import ProviderSimulator
+
+__all__ = [
+    "DEFAULT_ANSWER",
+    "FAULT_HEADER",
+    "Answer",
+    "AnswerLike",
+    "AnswerRule",
+    "Fault",
+    "Injection",
+    "ProviderSimulator",
+    "SimCall",
+    "SimRequest",
+    "ToolCall",
+    "echo",
+    "embedding_vector",
+    "template",
+]
