@@ -1,0 +1,118 @@
+"""Reading an ``LLMResult`` (what ``on_llm_end`` / ``on_llm_error`` get) into core inputs.
+
+Where LangChain puts what a call used (read from langchain-core 1.7's source):
+
+* Chat models put the provider's usage on each message's ``usage_metadata``. One list of
+  ``LLMResult.generations`` is one prompt, answered by one response; langchain-openai copies
+  that response's usage onto *every* choice when ``n > 1``, so within one list identical
+  usage is counted once, while different lists (prompts) are added up.
+* Legacy (completion) LLMs report ``llm_output["token_usage"]`` for the whole provider
+  call; ``LLMResult.flatten()`` keeps it on the first prompt's run and sets it to ``{}`` on
+  the others, which therefore record zero tokens (never the same tokens twice). A chat
+  model's ``llm_output`` is read only when no message carries ``usage_metadata``.
+* A hit of LangChain's LLM cache (``set_llm_cache`` / a model's ``cache=``) still fires
+  ``on_chat_model_start`` and ``on_llm_end``; ``BaseChatModel._convert_cached_generations``
+  marks the cached message by adding ``"total_cost": 0`` to its ``usage_metadata``, keeping
+  the token counts of the call that filled the cache. That marker is how a hit is told.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.outputs import LLMResult
+
+from tokenomy.usage import Usage, parse_usage, usage_from_langchain
+
+__all__ = ["ResultInfo", "cache_kind", "output_text", "read_result"]
+
+
+class ResultInfo:
+    """What one model run's result says about the call."""
+
+    __slots__ = ("cache_hit", "model", "provider", "service_tier", "usage")
+
+    def __init__(self) -> None:
+        self.usage: Usage | None = None
+        self.cache_hit = False
+        self.model: str | None = None
+        self.provider: str | None = None
+        self.service_tier: str | None = None
+
+
+def read_result(response: LLMResult | None) -> ResultInfo:
+    """Usage, cache-hit marker, model and service tier of ``response`` (all may be absent)."""
+    info = ResultInfo()
+    if response is None:
+        return info
+    usage: Usage | None = None
+    for generations in response.generations:
+        seen: list[Mapping[str, Any]] = []
+        for generation in generations:
+            message = getattr(generation, "message", None)
+            if message is None:
+                continue
+            metadata = message.response_metadata
+            if info.model is None and metadata:
+                info.model = _text(metadata.get("model_name")) or _text(metadata.get("model"))
+                info.provider = _text(metadata.get("model_provider"))
+                info.service_tier = _text(metadata.get("service_tier"))
+            meta = getattr(message, "usage_metadata", None)
+            if not meta:
+                continue
+            if meta.get("total_cost") == 0:
+                info.cache_hit = True
+            if "input_tokens" not in meta and "output_tokens" not in meta:
+                continue
+            if any(meta == s for s in seen):  # the same response's usage on another choice
+                continue
+            seen.append(meta)
+            one = usage_from_langchain(meta)
+            usage = one if usage is None else usage + one
+    if usage is None and response.llm_output:
+        usage = _llm_output_usage(response.llm_output)
+        if info.model is None:
+            out = response.llm_output
+            info.model = _text(out.get("model_name")) or _text(out.get("model"))
+    info.usage = usage
+    return info
+
+
+def _llm_output_usage(llm_output: Mapping[str, Any]) -> Usage | None:
+    for key in ("token_usage", "usage"):
+        value = llm_output.get(key)
+        if value is None:
+            continue
+        if isinstance(value, Mapping) and not value:
+            return Usage()  # LLMResult.flatten(): counted on the batch's first prompt
+        return parse_usage(value)
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def output_text(response: LLMResult | None) -> str:
+    """The text (and tool-call arguments) a result generated, for estimating its tokens."""
+    if response is None:
+        return ""
+    parts: list[str] = []
+    for generations in response.generations:
+        for generation in generations:
+            parts.append(generation.text)
+            message = getattr(generation, "message", None)
+            for call in getattr(message, "tool_calls", None) or ():
+                parts.append(str(call.get("name") or ""))
+                parts.append(json.dumps(call.get("args") or {}, ensure_ascii=False))
+    return "".join(parts)
+
+
+def cache_kind() -> str:
+    """``"semantic"`` when the global LLM cache is a semantic one, else ``"exact"``."""
+    from langchain_core.globals import get_llm_cache
+
+    cache = get_llm_cache()
+    return "semantic" if cache is not None and "Semantic" in type(cache).__name__ else "exact"
