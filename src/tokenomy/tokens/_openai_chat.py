@@ -120,6 +120,8 @@ class Tally:
         """Add tool definitions (function tools rendered; built-in tools approximated)."""
         if not tools:
             return
+        if isinstance(tools, (str, bytes)) or not isinstance(tools, Sequence):
+            raise TokenCountError(f"tools must be a list of dicts, got {type(tools).__name__}")
         self.reasons.add("tools")
         text, others = render_tools(tools)
         if text:
@@ -210,8 +212,10 @@ def estimate_chat_body(body: Mapping[str, Any]) -> TokenEstimate:
             f"OpenAI chat request body needs a 'messages' list, got "
             f"{type(messages).__name__}; expected [{{'role': 'user', 'content': '...'}}]"
         )
-    tools = list(body.get("tools") or [])
-    tools += [{"type": "function", "function": f} for f in body.get("functions") or []]
+    tools = body.get("tools") or []
+    if not isinstance(tools, list):
+        raise TokenCountError(f"'tools' must be a list of dicts, got {type(tools).__name__}")
+    tools = tools + [{"type": "function", "function": f} for f in body.get("functions") or []]
     return estimate_messages(
         messages, model, tools=tools or None, response_format=body.get("response_format")
     )

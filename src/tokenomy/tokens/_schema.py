@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tokenomy.exceptions import TokenCountError
 from tokenomy.tokens._text import encode_len
 
 __all__ = [
@@ -94,7 +95,7 @@ def _function_of(tool: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The function definition of a chat tool (nested) or Responses tool (flat)."""
     function = tool.get("function")
     if isinstance(function, Mapping):
-        return function
+        return function if "name" in function else None
     if tool.get("type", "function") == "function" and "name" in tool:
         return tool
     return None
@@ -104,9 +105,17 @@ def render_tools(tools: Sequence[Mapping[str, Any]]) -> tuple[str, list[Mapping[
     """The ``# Tools`` section for the function tools, and the tools that are not functions."""
     blocks: list[str] = []
     others: list[Mapping[str, Any]] = []
-    for tool in tools:
-        function = _function_of(tool) if isinstance(tool, Mapping) else None
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, Mapping):
+            raise TokenCountError(f"tools[{index}] must be a dict, got {type(tool).__name__}")
+        function = _function_of(tool)
         if function is None:
+            if tool.get("type", "function") == "function":
+                raise TokenCountError(
+                    f"tools[{index}] is a function tool without a definition; expected "
+                    '{"type": "function", "function": {"name": ..., "parameters": {...}}} '
+                    '(chat) or {"type": "function", "name": ..., "parameters": {...}} (Responses)'
+                )
             others.append(tool)
             continue
         description = str(function.get("description") or "")
