@@ -28,8 +28,9 @@ __all__ = ["Tally", "estimate_chat_body", "estimate_messages"]
 # Fitted on the shared cassettes (gpt-5.x Responses requests with function tools): the
 # rendered ``# Tools`` section plus this many tokens.
 TOOLS_SECTION_EXTRA = 2
-# A tool call: `` to=functions.{name}`` + `` <|constrain|>json`` around the arguments, roughly.
-TOOL_CALL_EXTRA = 7
+# A tool call: `` to=functions.{name}`` + `` <|constrain|>json`` around the arguments; with
+# TOOL_RESULT_EXTRA fitted on 9 gpt-5.x Responses tool loops (5 exact, the rest within 3).
+TOOL_CALL_EXTRA = 5
 # A tool result: the author ``functions.{name}`` and `` to=assistant`` header, roughly.
 TOOL_RESULT_EXTRA = 6
 # A chat ``response_format`` schema goes into its own developer message: 3 + role.
