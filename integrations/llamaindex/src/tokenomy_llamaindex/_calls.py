@@ -1,0 +1,358 @@
+"""From call start to record: timing, the run tree, deduplication, recording.
+
+Both handlers feed one :class:`CallRecorder` each: ``start`` when an LLM call begins,
+``chunk`` for each streamed piece, ``end`` with the final response, ``fail`` when a stream
+breaks, ``drop`` when the call's span raised; ``embed_start``/``embed_end`` for embeddings.
+
+**Nothing is counted twice.** LlamaIndex emits chat *and* completion events when a chat-only
+method delegates to a completion one (``CustomLLM.chat`` → ``complete``,
+``CustomLLM.astream_chat`` → ``stream_chat`` → ``stream_complete``, ``StructuredLLM.chat`` →
+the wrapped LLM's ``chat``...). The rule: an LLM call that makes LLM calls of its own is a
+wrapper, and only the innermost call -- the one that talked to the provider, whose ``raw``
+response carries the usage -- is recorded. A call is known to be a wrapper when
+
+* a call starts in a span enclosed by its span (the delegate is called eagerly), or
+* it ends with the very response object a call that started after it ended with (the
+  delegate runs lazily, inside a generator, outside the wrapper's span).
+
+**Attribution.** The context (and so the enclosing ``tokenomy.track()`` blocks) is captured
+when the call starts; the record is written in it even when a stream is consumed elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import logging
+import time
+import uuid
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tokenomy import current_tracker, record_call
+from tokenomy.exceptions import EstimatedUsageWarning
+from tokenomy.usage import Usage
+from tokenomy_llamaindex._spans import SpanTree, span_name
+from tokenomy_llamaindex._usage import (
+    embedding_usage,
+    estimate_usage,
+    model_of,
+    provider_of,
+    provider_usage,
+    service_tier_of,
+)
+
+__all__ = ["CallRecorder"]
+
+log = logging.getLogger("tokenomy_llamaindex")
+
+FRAMEWORK = "llamaindex"
+_MAX_OPEN = 10_000  # open calls kept (streams never consumed leave theirs behind)
+_MAX_DONE = 256  # last responses of finished calls remembered for lazy-wrapper detection
+_MAX_DEPTH = 256  # span ancestors walked when looking for an enclosing call
+_NO_SPAN = ""
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(slots=True, eq=False)
+class _Call:
+    kind: str
+    span_id: str | None
+    parent_id: str | None
+    root_id: str | None
+    model_dict: Mapping[str, Any] | None
+    messages: Sequence[Any] | None
+    prompt: str | None
+    tools: Any
+    seq: int
+    started: float
+    context: contextvars.Context
+    outer: _Call | None = None  # an enclosing call in the same span
+    delegated: bool = False
+    first_chunk: float | None = None
+    last: Any = None
+
+
+@dataclass(slots=True, eq=False)
+class _Embedding:
+    model_dict: Mapping[str, Any] | None
+    span_id: str | None
+    root_id: str | None
+    started: float
+    context: contextvars.Context
+
+
+class CallRecorder:
+    """Turns call signals into :func:`tokenomy.record_call` records (thread-safe).
+
+    ``record_outside_track`` false: calls that start outside every ``tokenomy.track()`` block
+    are ignored. ``ledger``/``price_book`` apply to the records no enclosing block routes.
+    """
+
+    def __init__(
+        self,
+        tree: SpanTree,
+        *,
+        record_outside_track: bool = True,
+        ledger: Any = None,
+        price_book: Any = None,
+    ) -> None:
+        self.tree = tree
+        self.record_outside_track = record_outside_track
+        self.ledger = ledger
+        self.price_book = price_book
+        self._open: dict[str, _Call] = {}
+        self._done: dict[int, tuple[Any, int]] = {}
+        self._embeds: dict[str, list[_Embedding]] = {}
+        self._seq = itertools.count()
+        self._warned: set[tuple[str, bool]] = set()
+
+    def wants(self) -> bool:
+        """Whether a call starting here (in this context) would be recorded."""
+        return self.record_outside_track or current_tracker() is not None
+
+    # -- LLM calls ------------------------------------------------------------------------
+
+    def start(
+        self,
+        span_id: str | None,
+        kind: str,
+        model_dict: Mapping[str, Any] | None,
+        *,
+        messages: Sequence[Any] | None = None,
+        prompt: str | None = None,
+        tools: Any = None,
+    ) -> None:
+        """An LLM call began in span ``span_id``."""
+        if not self.record_outside_track and current_tracker() is None:
+            return
+        key = span_id or _NO_SPAN
+        open_ = self._open
+        outer = open_.get(key)
+        if outer is not None:
+            outer.delegated = True
+        elif open_ and span_id is not None:
+            enclosing = self._enclosing(span_id)
+            if enclosing is not None:
+                enclosing.delegated = True
+        parent_id, root_id = self.tree.place(span_id)
+        open_[key] = _Call(
+            kind,
+            span_id,
+            parent_id,
+            root_id,
+            model_dict,
+            messages,
+            prompt,
+            tools,
+            next(self._seq),
+            time.perf_counter(),
+            contextvars.copy_context(),
+            outer,
+        )
+        if len(open_) > _MAX_OPEN:
+            open_.pop(next(iter(open_)), None)
+
+    def _enclosing(self, span_id: str) -> _Call | None:
+        open_, parent = self._open, self.tree.parent
+        sid: str | None = span_id
+        for _ in range(_MAX_DEPTH):
+            sid = parent(sid)  # type: ignore[arg-type]
+            if sid is None:
+                return None
+            call = open_.get(sid)
+            if call is not None:
+                return call
+        return None
+
+    def _pop(self, span_id: str | None) -> _Call | None:
+        key = span_id or _NO_SPAN
+        call = self._open.pop(key, None)
+        if call is not None and call.outer is not None:
+            self._open[key] = call.outer
+        return call
+
+    def chunk(self, span_id: str | None, response: Any) -> None:
+        """A streamed piece of the call in span ``span_id`` arrived."""
+        call = self._open.get(span_id or _NO_SPAN)
+        if call is not None:
+            if call.first_chunk is None:
+                call.first_chunk = time.perf_counter()
+            call.last = response
+
+    def end(self, span_id: str | None, response: Any) -> None:
+        """The call in span ``span_id`` returned ``response`` (for a stream: its last piece)."""
+        call = self._pop(span_id)
+        if call is not None:
+            self._finish(call, response, None)
+
+    def fail(self, span_id: str | None, error: BaseException) -> None:
+        """The stream of the call in span ``span_id`` raised (or was closed early)."""
+        call = self._pop(span_id)
+        if call is None or call.first_chunk is None:
+            return  # nothing came back: nothing to count
+        last = call.last
+        for other in list(self._open.values()):
+            if other.last is last and other.seq > call.seq:
+                return  # a lazy delegate still streaming these pieces will record them
+        self._finish(call, last, error)
+
+    def drop(self, span_id: str | None) -> None:
+        """The span raised: forget its calls (a failed request returned no usage)."""
+        key = span_id or _NO_SPAN
+        call = self._open.get(key)
+        if call is not None and call.first_chunk is None:
+            self._pop(span_id)
+        self._embeds.pop(key, None)
+
+    def _finish(self, call: _Call, response: Any, error: BaseException | None) -> None:
+        done = self._done
+        if response is not None:
+            seen = done.get(id(response))
+            covered = seen is not None and seen[0] is response and seen[1] > call.seq
+            done[id(response)] = (response, call.seq)
+            if len(done) > _MAX_DONE:
+                done.pop(next(iter(done)), None)
+            if covered:
+                return
+        if call.delegated:
+            return
+        now = time.perf_counter()
+        usage = provider_usage(response)
+        model = model_of(response, call.model_dict)
+        if usage is None:
+            usage = estimate_usage(
+                model=model,
+                messages=call.messages,
+                prompt=call.prompt,
+                tools=call.tools,
+                response=response,
+            )
+            self._warn_estimated(call, model)
+        first = call.first_chunk
+        call.context.run(
+            self._write,
+            kind=call.kind,
+            model=model,
+            usage=usage,
+            provider=provider_of(call.model_dict),
+            service_tier=service_tier_of(response),
+            latency_ms=(now - call.started) * 1000.0,
+            ttft_ms=None if first is None else (first - call.started) * 1000.0,
+            streamed=first is not None or getattr(response, "delta", None) is not None,
+            run_id=call.span_id or _new_id(),
+            parent_id=call.parent_id,
+            root_id=call.root_id,
+            name=span_name(call.span_id),
+            error=None if error is None else (str(error) or type(error).__name__),
+        )
+
+    def _warn_estimated(self, call: _Call, model: str | None) -> None:
+        streamed = call.first_chunk is not None
+        key = (str((call.model_dict or {}).get("class_name")), streamed)
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        hint = (
+            " OpenAI streams report usage only when asked: pass additional_kwargs="
+            "{'stream_options': {'include_usage': True}} to the LLM, or call "
+            "tokenomy_llamaindex.include_stream_usage(llm)."
+            if streamed
+            else ""
+        )
+        warnings.warn(
+            f"{key[0]} ({model or 'unknown model'}) reported no token usage for a "
+            f"{'streamed ' if streamed else ''}{call.kind} call: its tokens were estimated "
+            f"locally and the record is flagged estimated.{hint}",
+            EstimatedUsageWarning,
+            stacklevel=2,
+        )
+
+    # -- embeddings -----------------------------------------------------------------------
+
+    def embed_start(self, span_id: str | None, model_dict: Mapping[str, Any] | None) -> None:
+        """An embedding request (one batch) began in span ``span_id``."""
+        if not self.record_outside_track and current_tracker() is None:
+            return
+        _, root_id = self.tree.place(span_id)
+        pending = _Embedding(
+            model_dict, span_id, root_id, time.perf_counter(), contextvars.copy_context()
+        )
+        self._embeds.setdefault(span_id or _NO_SPAN, []).append(pending)
+
+    def embed_end(self, span_id: str | None, chunks: Sequence[str]) -> None:
+        """The oldest pending embedding request of span ``span_id`` returned for ``chunks``."""
+        key = span_id or _NO_SPAN
+        pending_list = self._embeds.get(key)
+        if not pending_list:
+            return
+        pending = pending_list.pop(0)
+        if not pending_list:
+            self._embeds.pop(key, None)
+        usage = embedding_usage(chunks, pending.model_dict)
+        pending.context.run(
+            self._write,
+            kind="embedding",
+            model=model_of(None, pending.model_dict),
+            usage=usage,
+            provider=provider_of(pending.model_dict),
+            service_tier=None,
+            latency_ms=(time.perf_counter() - pending.started) * 1000.0,
+            ttft_ms=None,
+            streamed=False,
+            run_id=_new_id(),
+            parent_id=pending.span_id,
+            root_id=pending.root_id,
+            name=span_name(pending.span_id),
+            error=None,
+        )
+
+    # -- the record -------------------------------------------------------------------------
+
+    def _write(
+        self,
+        *,
+        kind: Any,
+        model: str | None,
+        usage: Usage,
+        provider: str | None,
+        service_tier: str | None,
+        latency_ms: float,
+        ttft_ms: float | None,
+        streamed: bool,
+        run_id: str,
+        parent_id: str | None,
+        root_id: str | None,
+        name: str | None,
+        error: str | None,
+    ) -> None:
+        tracker = current_tracker()
+        tags = None
+        if root_id is not None and (tracker is None or "run_name" not in tracker.tags):
+            tags = {"run_name": span_name(root_id)}
+        routed = tracker is not None and tracker.ledger is not None
+        priced = tracker is not None and tracker.price_book is not None
+        record_call(
+            model=model,
+            usage=usage,
+            provider=provider,
+            kind=kind,
+            latency_ms=latency_ms,
+            ttft_ms=ttft_ms,
+            streamed=streamed,
+            run_id=run_id,
+            parent_run_id=parent_id,
+            root_run_id=root_id,
+            tags=tags,
+            error=error,
+            service_tier=service_tier,
+            name=name,
+            framework=FRAMEWORK,
+            price_book=None if priced else self.price_book,
+            ledger=None if routed else self.ledger,
+        )

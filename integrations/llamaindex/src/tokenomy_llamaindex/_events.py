@@ -1,0 +1,193 @@
+"""``TokenomyEventHandler``: records LLM and embedding calls from instrumentation events.
+
+LlamaIndex's ``llm_chat_callback``/``llm_completion_callback`` decorators emit
+``LLMChat*``/``LLMCompletion*`` Start, InProgress (one per streamed piece) and End events for
+``chat``/``complete``/``stream_*`` and their async variants, stamped with the span id of the
+LLM method; embedding models emit ``EmbeddingStartEvent``/``EmbeddingEndEvent`` per batch.
+A handler's exceptions are swallowed by the dispatcher, so this handler only *tracks*: it
+never blocks or alters a call. Anything that goes wrong while recording is logged on the
+``tokenomy_llamaindex`` logger.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+from llama_index.core.instrumentation.events import BaseEvent
+from llama_index.core.instrumentation.events.embedding import (
+    EmbeddingEndEvent,
+    EmbeddingStartEvent,
+)
+from llama_index.core.instrumentation.events.exception import ExceptionEvent
+from llama_index.core.instrumentation.events.llm import (
+    LLMChatEndEvent,
+    LLMChatInProgressEvent,
+    LLMChatStartEvent,
+    LLMCompletionEndEvent,
+    LLMCompletionInProgressEvent,
+    LLMCompletionStartEvent,
+)
+from llama_index_instrumentation.events.span import SpanDropEvent
+from pydantic import PrivateAttr
+
+from tokenomy.exceptions import TokenomyWarning
+from tokenomy_llamaindex._calls import CallRecorder, log
+from tokenomy_llamaindex._spans import TREE
+
+__all__ = ["TokenomyEventHandler"]
+
+_Route = Callable[[CallRecorder, Any], None]
+
+
+def _chat_start(rec: CallRecorder, e: LLMChatStartEvent) -> None:
+    rec.start(
+        e.span_id,
+        "chat",
+        e.model_dict,
+        messages=e.messages,
+        tools=e.additional_kwargs.get("tools"),
+    )
+
+
+def _completion_start(rec: CallRecorder, e: LLMCompletionStartEvent) -> None:
+    rec.start(e.span_id, "completion", e.model_dict, prompt=e.prompt)
+
+
+def _progress(rec: CallRecorder, e: Any) -> None:
+    rec.chunk(e.span_id, e.response)
+
+
+def _end(rec: CallRecorder, e: Any) -> None:
+    rec.end(e.span_id, e.response)
+
+
+def _exception(rec: CallRecorder, e: ExceptionEvent) -> None:
+    rec.fail(e.span_id, e.exception)
+
+
+def _span_drop(rec: CallRecorder, e: SpanDropEvent) -> None:
+    rec.drop(e.span_id)
+
+
+def _embed_start(rec: CallRecorder, e: EmbeddingStartEvent) -> None:
+    rec.embed_start(e.span_id, e.model_dict)
+
+
+def _embed_end(rec: CallRecorder, e: EmbeddingEndEvent) -> None:
+    rec.embed_end(e.span_id, e.chunks)
+
+
+# Exact classes: a dict lookup per event. Subclasses are resolved once (see _route).
+_ROUTES: dict[type, _Route | None] = {
+    LLMChatStartEvent: _chat_start,
+    LLMCompletionStartEvent: _completion_start,
+    LLMChatInProgressEvent: _progress,
+    LLMCompletionInProgressEvent: _progress,
+    LLMChatEndEvent: _end,
+    LLMCompletionEndEvent: _end,
+    ExceptionEvent: _exception,
+    SpanDropEvent: _span_drop,
+    EmbeddingStartEvent: _embed_start,
+    EmbeddingEndEvent: _embed_end,
+}
+_BASES = tuple(_ROUTES.items())
+
+
+def _route(cls: type) -> _Route | None:
+    # SparseEmbeddingStartEvent subclasses EmbeddingStartEvent, but sparse embeddings are
+    # computed locally (no provider call, no price) and end with SparseEmbeddingEndEvent.
+    route = None
+    if "Sparse" not in cls.__name__:
+        for base, fn in _BASES:
+            if issubclass(cls, base):
+                route = fn
+                break
+    _ROUTES[cls] = route
+    return route
+
+
+class TokenomyEventHandler(BaseEventHandler):
+    """Records every LLM and embedding call LlamaIndex makes, priced, with the run tree.
+
+    Attach it with :func:`tokenomy_llamaindex.instrument` (which also attaches the
+    :class:`~tokenomy_llamaindex.TokenomySpanHandler` the run tree and deduplication need),
+    or let :func:`tokenomy_llamaindex.track` attach one.
+
+    ``record_outside_track``: record calls made outside every ``track()`` block too (to the
+    ``ledger`` given, else the default ledger). True for a handler you create or attach with
+    ``instrument()``; the handler ``track()`` attaches on its own records only inside blocks.
+    ``ledger``/``price_book``: where records go and how they are priced when no enclosing
+    ``track()`` block says otherwise.
+    """
+
+    _recorder: CallRecorder = PrivateAttr()
+
+    def __init__(
+        self,
+        *,
+        record_outside_track: bool = True,
+        ledger: Any = None,
+        price_book: Any = None,
+    ) -> None:
+        super().__init__()
+        self._recorder = CallRecorder(
+            TREE,
+            record_outside_track=record_outside_track,
+            ledger=ledger,
+            price_book=price_book,
+        )
+
+    @classmethod
+    def class_name(cls) -> str:
+        """Class name."""
+        return "TokenomyEventHandler"
+
+    @property
+    def recorder(self) -> CallRecorder:
+        """The recorder the events feed."""
+        return self._recorder
+
+    @property
+    def record_outside_track(self) -> bool:
+        """Whether calls made outside every ``track()`` block are recorded."""
+        return self._recorder.record_outside_track
+
+    def would_record(self) -> bool:
+        """Whether a call starting now, in this context, will be recorded by this handler."""
+        return self._recorder.wants()
+
+    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
+        """Feed one instrumentation event to the recorder (other events are ignored)."""
+        cls = event.__class__
+        route = _ROUTES[cls] if cls in _ROUTES else _route(cls)
+        if route is None:
+            return
+        rec = self._recorder
+        if not TREE.seen_any:
+            _warn_no_spans()
+        try:
+            route(rec, event)
+        except Exception:  # never raise into LlamaIndex; say what was lost
+            log.exception("tokenomy could not record a LlamaIndex %s", cls.__name__)
+
+
+_warned_no_spans = False
+
+
+def _warn_no_spans() -> None:
+    global _warned_no_spans
+    if _warned_no_spans:
+        return
+    _warned_no_spans = True
+    warnings.warn(
+        "TokenomyEventHandler received an LLM event but no span has been seen: without "
+        "TokenomySpanHandler records have no run tree and nested calls (chat on a "
+        "completion-only LLM) may be counted twice. Attach both with "
+        "tokenomy_llamaindex.instrument(), or add TokenomySpanHandler() to the root "
+        "dispatcher with add_span_handler().",
+        TokenomyWarning,
+        stacklevel=3,
+    )

@@ -1,0 +1,196 @@
+"""LlamaIndex objects → tokenomy inputs: usage, model name, provider, estimates.
+
+Usage comes from the provider's own response, which LlamaIndex keeps in ``response.raw``
+(an SDK object, a stream chunk, or a dict) and, for llama-index-llms-openai, also copies into
+``response.additional_kwargs`` (prompt/completion counts only). Both are read by
+:func:`tokenomy.usage.usage_from_llamaindex`; ``raw.usage`` is tried first because reading
+that small object is much cheaper than converting the whole response. When the provider
+reported nothing (a custom LLM, or an OpenAI stream without
+``stream_options={"include_usage": True}``), the tokens are estimated with
+:mod:`tokenomy.tokens` and the usage is flagged ``estimated``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tokenomy.exceptions import TokenCountError, UsageParseError
+from tokenomy.usage import Usage, parse_usage, usage_from_llamaindex
+
+__all__ = [
+    "embedding_usage",
+    "estimate_usage",
+    "model_of",
+    "provider_of",
+    "provider_usage",
+    "response_text",
+    "service_tier_of",
+]
+
+_UNKNOWN = "unknown"
+# Tiers priced differently from the default one (see PriceBook.price).
+_PRICED_TIERS = frozenset({"priority", "flex"})
+# Embedding clients that replace newlines with spaces before sending the text
+# (llama_index.embeddings.openai.base.get_embedding(s)); their token counts follow suit.
+_NEWLINES_TO_SPACES = frozenset({"OpenAIEmbedding", "AzureOpenAIEmbedding"})
+# class_name() of an LLM or embedding client -> provider label (first match wins).
+_PROVIDERS: tuple[tuple[str, str], ...] = (
+    ("azure", "azure"),
+    ("openai", "openai"),
+    ("anthropic", "anthropic"),
+    ("bedrock", "bedrock"),
+    ("vertex", "vertex_ai"),
+    ("gemini", "gemini"),
+    ("google", "gemini"),
+    ("mistral", "mistral"),
+    ("groq", "groq"),
+)
+
+
+def _get(obj: Any, key: str) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def provider_usage(response: Any) -> Usage | None:
+    """The usage the provider reported in a ``ChatResponse``/``CompletionResponse``, or None."""
+    if response is None:
+        return None
+    raw = getattr(response, "raw", None)
+    if raw is not None and not isinstance(raw, Mapping):
+        usage = getattr(raw, "usage", None)  # SDK objects: read only their usage
+        if usage is not None:
+            try:
+                return parse_usage(usage)
+            except UsageParseError:
+                pass
+    try:
+        return usage_from_llamaindex(response)
+    except UsageParseError:
+        return None
+
+
+def model_of(response: Any, model_dict: Mapping[str, Any] | None) -> str | None:
+    """The model the provider says answered (``raw.model``), else the client's configured one."""
+    raw = getattr(response, "raw", None) if response is not None else None
+    if raw is not None:
+        model = _get(raw, "model")
+        if isinstance(model, str) and model:
+            return model
+    if model_dict:
+        for key in ("model_name", "model"):
+            model = model_dict.get(key)
+            if isinstance(model, str) and model and model != _UNKNOWN:
+                return model
+    return None
+
+
+def service_tier_of(response: Any) -> str | None:
+    """``"priority"``/``"flex"`` when the provider says it served the call on that tier."""
+    raw = getattr(response, "raw", None) if response is not None else None
+    if raw is None:
+        return None
+    tier = _get(raw, "service_tier")
+    return tier if isinstance(tier, str) and tier in _PRICED_TIERS else None
+
+
+def provider_of(model_dict: Mapping[str, Any] | None) -> str | None:
+    """A provider label from the client's ``class_name`` (``"openai_llm"`` → ``"openai"``)."""
+    if not model_dict:
+        return None
+    name = model_dict.get("class_name")
+    if not isinstance(name, str):
+        return None
+    lowered = name.lower()
+    for needle, provider in _PROVIDERS:
+        if needle in lowered:
+            return provider
+    return None
+
+
+def response_text(response: Any) -> str:
+    """The generated text of a chat or completion response (``""`` when there is none)."""
+    if response is None:
+        return ""
+    message = getattr(response, "message", None)
+    if message is not None:
+        content = getattr(message, "content", None)
+        text: str = content if isinstance(content, str) else ""
+        extra = getattr(message, "additional_kwargs", None)
+        calls = (extra.get("tool_calls") if isinstance(extra, Mapping) else None) or ()
+        for call in calls:
+            function = _get(call, "function")
+            if function is not None:
+                text += str(_get(function, "name") or "") + str(_get(function, "arguments") or "")
+        return text
+    completion = getattr(response, "text", None)
+    return completion if isinstance(completion, str) else ""
+
+
+def _message_dicts(messages: Sequence[Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        role = getattr(m, "role", "user")
+        role = getattr(role, "value", role)
+        content = getattr(m, "content", None)
+        out.append({"role": str(role), "content": content if isinstance(content, str) else ""})
+    return out
+
+
+def estimate_usage(
+    *,
+    model: str | None,
+    messages: Sequence[Any] | None,
+    prompt: str | None,
+    tools: Any,
+    response: Any,
+) -> Usage:
+    """An ``estimated`` :class:`Usage` from the request and the answer text.
+
+    Chat prompts are counted with :func:`tokenomy.tokens.estimate_messages` (with the tool
+    definitions when they are OpenAI-style dicts), completion prompts and answers with
+    :func:`tokenomy.tokens.count_text`, in the model's encoding (o200k_base when unknown).
+    """
+    from tokenomy.tokens import count_text, estimate_messages
+
+    name = model or "gpt-4o"
+    prompt_tokens = 0
+    try:
+        if messages is not None:
+            dicts = _message_dicts(messages)
+            specs = None
+            if isinstance(tools, Sequence) and tools and all(isinstance(t, Mapping) for t in tools):
+                specs = list(tools)
+            try:
+                prompt_tokens = estimate_messages(dicts, name, tools=specs).prompt_tokens
+            except TokenCountError:
+                prompt_tokens = estimate_messages(dicts, name).prompt_tokens
+        elif prompt:
+            prompt_tokens = count_text(prompt, name)
+        output = count_text(response_text(response), name)
+    except TokenCountError:
+        return Usage(estimated=True)
+    return Usage(input=prompt_tokens, output=output, estimated=True)
+
+
+def embedding_usage(chunks: Sequence[str], model_dict: Mapping[str, Any] | None) -> Usage:
+    """Tokens embedded: every chunk counted in the model's encoding (flagged ``estimated``).
+
+    ``EmbeddingEndEvent`` carries the texts, not the provider's usage, so the count is local:
+    cl100k_base for OpenAI's ``text-embedding-*`` models, exactly as OpenAI counts them, with
+    newlines replaced by spaces for the clients that send them so.
+    """
+    from tokenomy.tokens import count_text
+
+    model = model_of(None, model_dict) or "text-embedding-3-small"
+    spaced = model_dict is not None and model_dict.get("class_name") in _NEWLINES_TO_SPACES
+    total = 0
+    try:
+        for chunk in chunks:
+            text = chunk.replace("\n", " ") if spaced else chunk
+            total += count_text(text, model)
+    except TokenCountError:
+        return Usage(estimated=True)
+    return Usage(input=total, estimated=True)
