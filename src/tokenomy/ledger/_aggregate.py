@@ -1,0 +1,229 @@
+"""Totals of a group of records (:class:`GroupTotals`), computed by one pure function.
+
+Every store aggregates through :func:`aggregate_records`, so an in-memory ledger, a SQLite file
+and a PostgreSQL table give identical totals for the same records.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from tokenomy.exceptions import ConfigurationError
+from tokenomy.ledger._filter import epoch_us, is_estimated, utc
+from tokenomy.pricing._model import COST_DIMENSIONS
+from tokenomy.usage._model import Usage
+
+if TYPE_CHECKING:
+    from tokenomy.ledger._record import CostRecord
+
+__all__ = ["GROUP_DIMENSIONS", "GroupTotals", "aggregate_records", "percentile"]
+
+#: Built-in names for ``aggregate(by=...)``; any other name is a tag key (``"tag:<key>"`` forces
+#: a tag whose key is one of these names). ``day`` is the UTC date, ``run`` the root run id.
+GROUP_DIMENSIONS: tuple[str, ...] = ("model", "provider", "kind", "day", "run")
+
+_ZERO = Decimal(0)
+_EMPTY_USAGE = Usage()
+
+
+def _key_getter(name: str) -> Callable[[CostRecord], str | None]:
+    if not isinstance(name, str) or not name:
+        raise ConfigurationError(f"aggregate(by=...) names must be non-empty strings, got {name!r}")
+    if name == "model":
+        return lambda r: r.model
+    if name == "provider":
+        return lambda r: r.provider
+    if name == "kind":
+        return lambda r: r.kind
+    if name == "day":
+        return lambda r: utc(r.timestamp).date().isoformat()
+    if name == "run":
+        return lambda r: r.root_run_id
+    tag = name[4:] if name.startswith("tag:") else name
+    if not tag:
+        raise ConfigurationError("aggregate(by=['tag:']) needs a tag key after 'tag:'")
+    return lambda r: r.tags.get(tag)
+
+
+def percentile(sorted_values: Sequence[float], p: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least ``p`` % of values <= it.
+
+    Always one of the observed values (no interpolation), so every store agrees exactly;
+    ``None`` for an empty sequence. ``sorted_values`` must be sorted ascending.
+    """
+    n = len(sorted_values)
+    if n == 0:
+        return None
+    if not 0 < p <= 100:
+        raise ConfigurationError(f"percentile p must be in (0, 100], got {p}")
+    rank = max(1, math.ceil(p / 100 * n))
+    return sorted_values[rank - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTotals:
+    """What one group of records used and cost.
+
+    ``cost`` sums the priced records only (``unpriced`` counts the others, never treated as
+    $0); ``saved`` sums what cache hits avoided spending. Latency percentiles are nearest-rank
+    (see :func:`percentile`) over the records that have a latency, in milliseconds.
+    ``first``/``last`` are the earliest and latest timestamps.
+    """
+
+    key: dict[str, str | None]
+    count: int = 0
+    cost: Decimal = _ZERO
+    cost_by_dimension: dict[str, Decimal] = field(default_factory=dict)
+    unpriced: int = 0
+    estimated: int = 0
+    usage: Usage = _EMPTY_USAGE
+    cache_hits: int = 0
+    saved: Decimal = _ZERO
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    latency_p99_ms: float | None = None
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: Decimals as strings, timestamps as ISO 8601."""
+        return {
+            "key": dict(self.key),
+            "count": self.count,
+            "cost": str(self.cost),
+            "cost_by_dimension": {k: str(v) for k, v in self.cost_by_dimension.items()},
+            "unpriced": self.unpriced,
+            "estimated": self.estimated,
+            "usage": self.usage.counts(),
+            "cache_hits": self.cache_hits,
+            "saved": str(self.saved),
+            "latency_p50_ms": self.latency_p50_ms,
+            "latency_p95_ms": self.latency_p95_ms,
+            "latency_p99_ms": self.latency_p99_ms,
+            "first": None if self.first is None else self.first.isoformat(),
+            "last": None if self.last is None else self.last.isoformat(),
+        }
+
+
+class _Acc:
+    __slots__ = (
+        "cache_hits",
+        "cost",
+        "count",
+        "estimated",
+        "first",
+        "first_us",
+        "last",
+        "last_us",
+        "latencies",
+        "parts",
+        "saved",
+        "tokens",
+        "unpriced",
+        "usage_estimated",
+    )
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.cost = _ZERO
+        self.parts: dict[str, Decimal] = {}
+        self.unpriced = 0
+        self.estimated = 0
+        self.tokens = [0, 0, 0, 0, 0, 0]
+        self.usage_estimated = False
+        self.cache_hits = 0
+        self.saved = _ZERO
+        self.latencies: list[float] = []
+        self.first: datetime | None = None
+        self.last: datetime | None = None
+        self.first_us = 0
+        self.last_us = 0
+
+    def add(self, r: CostRecord) -> None:
+        self.count += 1
+        cost = r.cost
+        if cost is None:
+            self.unpriced += 1
+        else:
+            self.cost += cost.total
+            parts = self.parts
+            for k, v in cost.parts.items():
+                parts[k] = parts.get(k, _ZERO) + v
+        if is_estimated(r):
+            self.estimated += 1
+        u = r.usage
+        t = self.tokens
+        t[0] += u.input
+        t[1] += u.output
+        t[2] += u.cache_read
+        t[3] += u.cache_write_5m
+        t[4] += u.cache_write_1h
+        t[5] += u.reasoning
+        self.usage_estimated = self.usage_estimated or u.estimated
+        cache = r.cache
+        if cache.outcome != "miss":
+            self.cache_hits += 1
+        if cache.saved is not None:
+            self.saved += cache.saved
+        if r.latency_ms is not None:
+            self.latencies.append(r.latency_ms)
+        ts = epoch_us(r.timestamp)
+        if self.first is None or ts < self.first_us:
+            self.first, self.first_us = r.timestamp, ts
+        if self.last is None or ts > self.last_us:
+            self.last, self.last_us = r.timestamp, ts
+
+    def totals(self, key: dict[str, str | None]) -> GroupTotals:
+        lat = sorted(self.latencies)
+        order = {d: i for i, d in enumerate(COST_DIMENSIONS)}
+        parts = dict(sorted(self.parts.items(), key=lambda kv: (order.get(kv[0], 99), kv[0])))
+        t = self.tokens
+        return GroupTotals(
+            key=key,
+            count=self.count,
+            cost=self.cost,
+            cost_by_dimension=parts,
+            unpriced=self.unpriced,
+            estimated=self.estimated,
+            usage=Usage(t[0], t[1], t[2], t[3], t[4], t[5], estimated=self.usage_estimated),
+            cache_hits=self.cache_hits,
+            saved=self.saved,
+            latency_p50_ms=percentile(lat, 50),
+            latency_p95_ms=percentile(lat, 95),
+            latency_p99_ms=percentile(lat, 99),
+            first=self.first,
+            last=self.last,
+        )
+
+
+def _sort_key(values: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
+    return tuple((v is None, v or "") for v in values)
+
+
+def aggregate_records(records: Iterable[CostRecord], by: Sequence[str] = ()) -> list[GroupTotals]:
+    """Group ``records`` by the ``by`` names and total each group.
+
+    Names: ``"model"``, ``"provider"``, ``"kind"``, ``"day"`` (UTC date, ``YYYY-MM-DD``),
+    ``"run"`` (root run id), or any tag key (``"tag:<key>"`` to name a tag called like a
+    built-in); a record without that tag is grouped under ``None``. Groups come sorted by key
+    (``None`` last). ``by=()`` gives one group with key ``{}`` (none if there are no records).
+    """
+    if isinstance(by, str):
+        by = (by,)
+    names = tuple(by)
+    getters = [_key_getter(n) for n in names]
+    groups: dict[tuple[str | None, ...], _Acc] = {}
+    for r in records:
+        k = tuple(g(r) for g in getters)
+        acc = groups.get(k)
+        if acc is None:
+            acc = groups[k] = _Acc()
+        acc.add(r)
+    return [
+        groups[k].totals(dict(zip(names, k, strict=True))) for k in sorted(groups, key=_sort_key)
+    ]

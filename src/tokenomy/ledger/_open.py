@@ -1,0 +1,113 @@
+"""Naming a ledger with a string (:func:`open_ledger`) and the process-wide default ledger."""
+
+from __future__ import annotations
+
+import os
+import threading
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tokenomy.exceptions import ConfigurationError
+from tokenomy.ledger._memory import MemoryLedger
+from tokenomy.ledger._store import LedgerStore
+
+__all__ = ["ENV_VAR", "default_ledger", "open_ledger", "set_default_ledger"]
+
+#: The environment variable naming the default ledger (same spec as :func:`open_ledger`).
+ENV_VAR = "TOKENOMY_LEDGER"
+
+_lock = threading.Lock()
+_shared_memory: MemoryLedger | None = None
+_default: LedgerStore | None = None
+
+
+def _process_memory_ledger() -> MemoryLedger:
+    global _shared_memory
+    with _lock:
+        if _shared_memory is None or _shared_memory._closed:
+            _shared_memory = MemoryLedger()
+        return _shared_memory
+
+
+def _split_postgres(spec: str) -> tuple[str, str | None, str]:
+    """``(url for psycopg, schema, table)``: ``schema=``/``table=`` query items are ours."""
+    parts = urlsplit(spec)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in query if k == "schema"), None) or None
+    table = next((v for k, v in query if k == "table"), None) or "tokenomy_records"
+    rest = [(k, v) for k, v in query if k not in ("schema", "table")]
+    url = urlunsplit(parts._replace(query=urlencode(rest)))
+    return url, schema, table
+
+
+def open_ledger(spec: str | os.PathLike[str] | None) -> LedgerStore:
+    """The ledger a string names.
+
+    * ``None`` or ``""``: the process-wide :class:`MemoryLedger` (the same one every time);
+    * ``":memory:"``: a new, private :class:`MemoryLedger`;
+    * ``"postgresql://..."`` or ``"postgres://..."``: a :class:`PostgresLedger`; the optional
+      query items ``schema=`` and ``table=`` choose where the records go (they are not passed
+      to the server), e.g. ``postgresql://u@db/app?schema=billing&table=llm_calls``;
+    * ``"sqlite:///relative/path.db"``, ``"sqlite:////absolute/path.db"`` or a plain path: a
+      :class:`SQLiteLedger` (created if missing).
+    """
+    if spec is None:
+        return _process_memory_ledger()
+    text = os.fspath(spec).strip()
+    if not text:
+        return _process_memory_ledger()
+    if text == ":memory:":
+        return MemoryLedger()
+    lowered = text.lower()
+    if lowered.startswith(("postgresql://", "postgres://")):
+        from tokenomy.ledger._postgres import PostgresLedger
+
+        url, schema, table = _split_postgres(text)
+        return PostgresLedger(url, schema=schema, table=table)
+    if lowered.startswith("sqlite:"):
+        if not lowered.startswith("sqlite:///") or len(text) == len("sqlite:///"):
+            raise ConfigurationError(
+                f"cannot read the ledger URL {text!r}: write sqlite:///relative/path.db or "
+                f"sqlite:////absolute/path.db (or just the path)"
+            )
+        text = text[len("sqlite:///") :]
+    elif "://" in text:
+        raise ConfigurationError(
+            f"unknown ledger {text!r}: use a file path (SQLite), sqlite:///path, "
+            f"postgresql://..., ':memory:', or nothing for the in-process ledger"
+        )
+    from tokenomy.ledger._sqlite import SQLiteLedger
+
+    return SQLiteLedger(text)
+
+
+def default_ledger() -> LedgerStore:
+    """The process-wide ledger: :func:`set_default_ledger`'s, else the one ``TOKENOMY_LEDGER``
+    names (read on first use, then kept), else the process-wide :class:`MemoryLedger`."""
+    global _default
+    with _lock:
+        store = _default
+    if store is not None:
+        return store
+    created = open_ledger(os.environ.get(ENV_VAR))
+    with _lock:
+        if _default is None:
+            _default = created
+            return created
+        store = _default
+    if created is not store and not isinstance(created, MemoryLedger):
+        created.close()  # another thread won the race
+    return store
+
+
+def set_default_ledger(store: LedgerStore | None) -> LedgerStore | None:
+    """Make ``store`` the process-wide ledger; returns the previous one (``None`` if unset).
+
+    ``None`` forgets the current one, so the next :func:`default_ledger` reads
+    ``TOKENOMY_LEDGER`` again. The previous store is not closed.
+    """
+    global _default
+    if store is not None and not isinstance(store, LedgerStore):
+        raise ConfigurationError(f"set_default_ledger() takes a LedgerStore, got {store!r}")
+    with _lock:
+        previous, _default = _default, store
+    return previous

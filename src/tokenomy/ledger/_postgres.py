@@ -1,0 +1,250 @@
+"""A shared ledger for many hosts: :class:`PostgresLedger` (psycopg 3, imported lazily)."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from tokenomy.exceptions import ConfigurationError, LedgerError, MissingDependencyError
+from tokenomy.ledger._filter import RecordFilter
+from tokenomy.ledger._postgres_schema import migrate_postgres, redact
+from tokenomy.ledger._record import CostRecord
+from tokenomy.ledger._rows import BOOL_COLUMNS, COLUMNS, record_to_row, row_to_record
+from tokenomy.ledger._sql_filter import postgres_tags, where_clause
+from tokenomy.ledger._store import LedgerStore, check_limit
+from tokenomy.ledger._writer import BatchWriter, register_for_exit, unregister
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PostgresLedger"]
+
+
+def _import_psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise MissingDependencyError("psycopg", "postgres", "PostgresLedger") from exc
+    return psycopg
+
+
+class _Connection:
+    """One psycopg connection (autocommit), reopened if the server dropped it; used under a lock."""
+
+    def __init__(self, url: str, connect_timeout: float, where: str) -> None:
+        self._url = url
+        self._timeout = connect_timeout
+        self._where = where
+        self.lock = threading.Lock()
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def get(self) -> psycopg.Connection[Any]:
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            psycopg = _import_psycopg()
+            try:
+                conn = psycopg.connect(
+                    self._url, autocommit=True, connect_timeout=max(1, int(self._timeout))
+                )
+            except psycopg.Error as exc:
+                raise LedgerError(
+                    f"cannot connect to the PostgreSQL ledger {self._where}: {exc}. Check the "
+                    f"server is running and the URL (TOKENOMY_LEDGER or --ledger)"
+                ) from exc
+            self._conn = conn
+        return conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _write(conn: _Connection, insert: Any, records: list[CostRecord]) -> None:
+    """Insert ``records`` in one transaction (the writer's sink; also used by sync mode)."""
+    rows = [record_to_row(r) for r in records]
+    with conn.lock:
+        c = conn.get()
+        with c.transaction(), c.cursor() as cur:
+            cur.executemany(insert, rows)
+
+
+def _shutdown(writer: BatchWriter | None, *conns: _Connection) -> None:
+    try:
+        if writer is not None:
+            writer.stop()
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+class PostgresLedger(LedgerStore):
+    """Records in a PostgreSQL table (money as ``NUMERIC``, tags as ``JSONB``).
+
+    ``schema`` (created if missing) and ``table`` name where the records go; ``schema=None``
+    uses the connection's ``search_path``. Writes are batched like :class:`SQLiteLedger`'s: a
+    background thread inserts queued records with one ``executemany`` per transaction, and
+    :meth:`flush` (called by :meth:`query`, :meth:`count`, :meth:`close` and at exit) waits for
+    them; ``sync=True`` commits inside :meth:`add` instead. Two connections are used, one for
+    writing and one for reading, each behind a lock, reopened if the server drops them.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        table: str = "tokenomy_records",
+        sync: bool = False,
+        batch_size: int = 2_000,
+        flush_interval: float = 0.5,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        if not table or not isinstance(table, str):
+            raise ConfigurationError(f"PostgresLedger needs a table name, got {table!r}")
+        psycopg = _import_psycopg()
+        from psycopg import sql
+
+        self.url = url
+        self.schema = schema or None
+        self.table = table
+        self.sync = bool(sync)
+        self._where = f"{redact(url)} ({self.schema + '.' if self.schema else ''}{table})"
+        self._wconn = _Connection(url, connect_timeout, self._where)
+        self._rconn = _Connection(url, connect_timeout, self._where)
+        try:
+            with self._wconn.lock:
+                migrate_postgres(self._wconn.get(), self.schema, table, self._where)
+        except psycopg.Error as exc:
+            self._wconn.close()
+            raise LedgerError(f"cannot prepare the PostgreSQL ledger {self._where}: {exc}") from exc
+        except BaseException:
+            self._wconn.close()
+            raise
+        ident = sql.Identifier(self.schema, table) if self.schema else sql.Identifier(table)
+        self._ident = ident
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS)
+        values = sql.SQL(", ").join(
+            sql.SQL("%s::int::boolean" if c in BOOL_COLUMNS else "%s") for c in COLUMNS
+        )
+        self._insert = sql.SQL(
+            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (record_id) DO NOTHING"
+        ).format(ident, cols, values)
+        self._select = sql.SQL("SELECT {} FROM {}").format(cols, ident)
+        self._closed = False
+        self._writer: BatchWriter | None = None
+        if not self.sync:
+            self._writer = BatchWriter(
+                partial(_write, self._wconn, self._insert),
+                batch_size=batch_size,
+                flush_interval=flush_interval,
+                name=f"tokenomy-ledger-writer[postgres:{table}]",
+            )
+        self._finalizer = weakref.finalize(self, _shutdown, self._writer, self._wconn, self._rconn)
+        self._finalizer.atexit = False
+        register_for_exit(self)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LedgerError(f"the ledger {self._where} is closed; open a new PostgresLedger")
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def add(self, record: CostRecord) -> None:
+        """Queue one record (or, with ``sync=True``, commit it before returning)."""
+        self._check_open()
+        if not isinstance(record, CostRecord):
+            raise TypeError(f"PostgresLedger.add() takes a CostRecord, got {type(record).__name__}")
+        if self._writer is not None:
+            self._writer.put(record)
+        else:
+            self._commit([record])
+
+    def add_many(self, records: Iterable[CostRecord]) -> None:
+        """Queue several records (with ``sync=True``: commit them in one transaction)."""
+        self._check_open()
+        batch = list(records)
+        for r in batch:
+            if not isinstance(r, CostRecord):
+                raise TypeError(f"PostgresLedger.add_many() takes CostRecords, got {type(r).__name__}")
+        if self._writer is not None:
+            self._writer.put_many(batch)
+        elif batch:
+            self._commit(batch)
+
+    def _commit(self, records: list[CostRecord]) -> None:
+        psycopg = _import_psycopg()
+        try:
+            _write(self._wconn, self._insert, records)
+        except psycopg.Error as exc:
+            raise LedgerError(f"could not write to the ledger {self._where}: {exc}") from exc
+
+    def flush(self) -> None:
+        """Block until every record added so far is committed."""
+        if self._writer is not None:
+            self._writer.flush()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _execute(self, statement: Any, params: list[Any], *, fetch: bool = True) -> Any:
+        self._check_open()
+        self.flush()
+        psycopg = _import_psycopg()
+        try:
+            with self._rconn.lock:
+                cur = self._rconn.get().execute(statement, params)
+                return cur.fetchall() if fetch else cur.rowcount
+        except psycopg.Error as exc:
+            raise LedgerError(f"could not read the ledger {self._where}: {exc}") from exc
+
+    def query(
+        self,
+        where: RecordFilter | None = None,
+        *,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[CostRecord]:
+        """Matching records, oldest first (ties in commit order) or newest first."""
+        from psycopg import sql
+
+        check_limit(limit)
+        clause, params = where_clause(where, ph="%s", tags_sql=postgres_tags)
+        order = " ORDER BY ts_us DESC, seq DESC" if newest_first else " ORDER BY ts_us, seq"
+        if limit is not None:
+            order += " LIMIT %s"
+            params.append(limit)
+        statement = sql.Composed([self._select, sql.SQL(clause + order)])
+        return [row_to_record(row) for row in self._execute(statement, params)]
+
+    def count(self, where: RecordFilter | None = None) -> int:
+        """How many records match ``where`` (after a flush)."""
+        from psycopg import sql
+
+        clause, params = where_clause(where, ph="%s", tags_sql=postgres_tags)
+        statement = sql.SQL("SELECT COUNT(*) FROM {}").format(self._ident) + sql.SQL(clause)
+        return int(self._execute(statement, params)[0][0])
+
+    def mark_usable(self, record_id: str, usable: bool) -> bool:
+        """Set ``usable`` on a stored record (after a flush); False when the id is unknown."""
+        from psycopg import sql
+
+        statement = sql.SQL("UPDATE {} SET usable = %s WHERE record_id = %s").format(self._ident)
+        return int(self._execute(statement, [bool(usable), record_id], fetch=False)) > 0
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Flush queued records, stop the writer thread, close the connections (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        unregister(self)
+        self._finalizer.detach()
+        _shutdown(self._writer, self._wconn, self._rconn)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("sync" if self.sync else "batched")
+        return f"PostgresLedger({self._where}, {state})"
