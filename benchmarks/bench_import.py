@@ -19,8 +19,8 @@ GOAL = 0.10
 def _time_import(module: str, runs: int) -> float:
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     code = (
-        "import time; t=time.perf_counter(); import {m}; "
-        "print(time.perf_counter()-t)".format(m=module)
+        f"import time; t=time.perf_counter(); import {module}; "
+        "print(time.perf_counter()-t)"
     )
     samples = []
     for _ in range(runs):

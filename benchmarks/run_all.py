@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _table import print_table  # noqa: E402
+from _table import print_table
 
 BENCHMARKS = {
     "import": ("bench_import", "import tokenomy vs import litellm (goal <= 0.1x)"),

@@ -8,6 +8,8 @@ import sys
 import textwrap
 from decimal import Decimal
 
+import pytest
+
 import tokenomy
 
 
@@ -25,12 +27,8 @@ def test_dir_lists_public_names() -> None:
 
 def test_unknown_attribute_raises_attribute_error() -> None:
     """A misspelt name is an AttributeError, not an ImportError."""
-    try:
-        tokenomy.not_a_thing  # type: ignore[attr-defined]  # noqa: B018
-    except AttributeError as exc:
-        assert "not_a_thing" in str(exc)
-    else:  # pragma: no cover
-        raise AssertionError("expected AttributeError")
+    with pytest.raises(AttributeError, match="not_a_thing"):
+        tokenomy.not_a_thing  # type: ignore[attr-defined]
 
 
 def _run(code: str) -> dict[str, object]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tokenomy.usage._model import Usage
 
-__all__ = ["COST_DIMENSIONS", "Cost", "ContextTier", "ModelPrice"]
+__all__ = ["COST_DIMENSIONS", "ContextTier", "Cost", "ModelPrice"]
 
 #: Every dimension a :class:`Cost` can break down into, in display order.
 COST_DIMENSIONS: tuple[str, ...] = (

@@ -44,9 +44,8 @@ class Usage:
     def __post_init__(self) -> None:
         for name in USAGE_FIELDS:
             value = getattr(self, name)
-            if type(value) is not int:
-                if isinstance(value, bool) or not isinstance(value, int):
-                    raise TypeError(f"Usage.{name} must be an int, got {value!r}")
+            if type(value) is not int and (isinstance(value, bool) or not isinstance(value, int)):
+                raise TypeError(f"Usage.{name} must be an int, got {value!r}")
             if value < 0:
                 raise ValueError(f"Usage.{name} must be >= 0, got {value}")
         cached = self.cache_read + self.cache_write_5m + self.cache_write_1h
