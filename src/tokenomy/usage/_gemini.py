@@ -44,10 +44,12 @@ def usage_from_gemini(obj: Any) -> Usage:
             expected="a GenerateContentResponse with usageMetadata (promptTokenCount, ...)",
         )
     prompt = first(count(meta, *_PROMPT, what=_WHAT))
-    tool_prompt = first(count(meta, "toolUsePromptTokenCount", "tool_use_prompt_token_count"))
-    cached = first(count(meta, "cachedContentTokenCount", "cached_content_token_count"))
-    candidates = first(count(meta, "candidatesTokenCount", "candidates_token_count"))
-    thoughts = first(count(meta, "thoughtsTokenCount", "thoughts_token_count"))
+    tool_prompt = first(
+        count(meta, "toolUsePromptTokenCount", "tool_use_prompt_token_count", what=_WHAT)
+    )
+    cached = first(count(meta, "cachedContentTokenCount", "cached_content_token_count", what=_WHAT))
+    candidates = first(count(meta, "candidatesTokenCount", "candidates_token_count", what=_WHAT))
+    thoughts = first(count(meta, "thoughtsTokenCount", "thoughts_token_count", what=_WHAT))
     return make_usage(
         _WHAT,
         input=prompt + tool_prompt,

@@ -32,8 +32,11 @@ def to_plain(obj: Any, _depth: int = 0) -> Any:
     if callable(dump):
         try:
             dumped = dump(mode="json")
-        except TypeError:
-            dumped = dump()
+        except Exception:  # an unserialisable field (e.g. an SDK object in an Any field)
+            try:
+                dumped = dump()
+            except Exception:
+                return obj
         return to_plain(dumped, _depth + 1)
     to_dict = getattr(obj, "to_dict", None)
     if callable(to_dict):
