@@ -1,0 +1,217 @@
+"""Machine output of a :class:`Report`: the JSON-ready dict and the three CSV tables.
+
+Keys and columns are stable; money is written as exact Decimal strings, never floats, and
+every row says whether its cost is complete (``cost_complete``) or a lower bound because some
+of its calls are unpriced.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from tokenomy.exceptions import ConfigurationError
+from tokenomy.pricing._model import COST_DIMENSIONS
+from tokenomy.usage._model import USAGE_FIELDS
+
+if TYPE_CHECKING:
+    from tokenomy.ledger import CostRecord, GroupTotals
+    from tokenomy.report._report import CsvKind, Report
+    from tokenomy.report._runs import RunReport
+
+__all__ = ["GROUP_COLUMNS", "RECORD_COLUMNS", "RUN_COLUMNS", "report_csv", "report_dict"]
+
+#: Version of the ``to_dict`` / ``--format json`` shape.
+SCHEMA_VERSION = 1
+
+_TOKEN_COLUMNS = tuple(f"{k}_tokens" for k in USAGE_FIELDS)
+_COST_COLUMNS = tuple(f"cost_{d}" for d in COST_DIMENSIONS)
+_TOTALS_COLUMNS = (
+    "calls",
+    "cost",
+    "cost_complete",
+    "unpriced",
+    "estimated",
+    *_COST_COLUMNS,
+    *_TOKEN_COLUMNS,
+    "cache_hits",
+    "saved",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+)
+#: Columns of ``to_csv("groups")`` after the ``by`` key columns.
+GROUP_COLUMNS: tuple[str, ...] = (*_TOTALS_COLUMNS, "first", "last")
+#: Columns of ``to_csv("runs")``.
+RUN_COLUMNS: tuple[str, ...] = (
+    "root_run_id",
+    "label",
+    "start",
+    "end",
+    *_TOTALS_COLUMNS,
+    "latency_ms",
+)
+#: Columns of ``to_csv("records")``.
+RECORD_COLUMNS: tuple[str, ...] = (
+    "record_id",
+    "run_id",
+    "parent_run_id",
+    "root_run_id",
+    "timestamp",
+    "provider",
+    "model",
+    "kind",
+    "name",
+    "cost",
+    "priced",
+    "estimated",
+    *_COST_COLUMNS,
+    *_TOKEN_COLUMNS,
+    "latency_ms",
+    "ttft_ms",
+    "streamed",
+    "cache_outcome",
+    "cache_saved",
+    "attempt",
+    "error",
+    "usable",
+    "service_tier",
+    "framework",
+    "tags",
+)
+
+
+def _totals_dict(g: GroupTotals) -> dict[str, Any]:
+    out = g.to_json_dict()
+    out["cost_complete"] = g.unpriced == 0
+    return out
+
+
+def report_dict(
+    report: Report, *, by: tuple[str, ...], top: int, runs: int | None
+) -> dict[str, Any]:
+    """The JSON-ready dict of ``report``: stable keys, Decimals as strings."""
+    totals = _totals_dict(report.totals)
+    del totals["key"]
+    return {
+        "schema": SCHEMA_VERSION,
+        "totals": totals,
+        "by": list(by),
+        "groups": [_totals_dict(g) for g in report.by(*by)],
+        "runs": [run.to_json_dict() for run in report.runs(runs)],
+        "most_expensive": [r.to_json_dict() for r in report.most_expensive(top)],
+        "unpriced_models": report.unpriced_models(),
+        "unpriced": [r.to_json_dict() for r in report.unpriced()],
+        "estimated": [r.to_json_dict() for r in report.estimated()],
+    }
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _totals_row(g: GroupTotals) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "calls": g.count,
+        "cost": str(g.cost),
+        "cost_complete": g.unpriced == 0,
+        "unpriced": g.unpriced,
+        "estimated": g.estimated,
+    }
+    for d, col in zip(COST_DIMENSIONS, _COST_COLUMNS, strict=True):
+        row[col] = str(g.cost_by_dimension.get(d, 0))
+    for k, col in zip(USAGE_FIELDS, _TOKEN_COLUMNS, strict=True):
+        row[col] = getattr(g.usage, k)
+    row["cache_hits"] = g.cache_hits
+    row["saved"] = str(g.saved)
+    row["latency_p50_ms"] = g.latency_p50_ms
+    row["latency_p95_ms"] = g.latency_p95_ms
+    row["latency_p99_ms"] = g.latency_p99_ms
+    return row
+
+
+def _group_row(g: GroupTotals) -> dict[str, Any]:
+    row: dict[str, Any] = {f"key_{k}": v for k, v in g.key.items()}
+    row.update(_totals_row(g))
+    row["first"] = None if g.first is None else g.first.isoformat()
+    row["last"] = None if g.last is None else g.last.isoformat()
+    return row
+
+
+def _run_row(run: RunReport) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "root_run_id": run.root_run_id,
+        "label": run.label,
+        "start": run.start.isoformat(),
+        "end": run.end.isoformat(),
+    }
+    row.update(_totals_row(run.totals))
+    row["latency_ms"] = run.latency_ms
+    return row
+
+
+def _record_row(r: CostRecord) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "record_id": r.record_id,
+        "run_id": r.run_id,
+        "parent_run_id": r.parent_run_id,
+        "root_run_id": r.root_run_id,
+        "timestamp": r.timestamp.isoformat(),
+        "provider": r.provider,
+        "model": r.model,
+        "kind": r.kind,
+        "name": r.name,
+        "cost": None if r.cost is None else str(r.cost.total),
+        "priced": r.cost is not None,
+        "estimated": r.estimated or r.usage.estimated,
+    }
+    for d, col in zip(COST_DIMENSIONS, _COST_COLUMNS, strict=True):
+        row[col] = None if r.cost is None else str(r.cost.parts.get(d, 0))
+    for k, col in zip(USAGE_FIELDS, _TOKEN_COLUMNS, strict=True):
+        row[col] = getattr(r.usage, k)
+    row.update(
+        {
+            "latency_ms": r.latency_ms,
+            "ttft_ms": r.ttft_ms,
+            "streamed": r.streamed,
+            "cache_outcome": r.cache.outcome,
+            "cache_saved": None if r.cache.saved is None else str(r.cache.saved),
+            "attempt": r.attempt,
+            "error": r.error,
+            "usable": r.usable,
+            "service_tier": r.service_tier,
+            "framework": r.framework,
+            "tags": json.dumps(r.tags, sort_keys=True),
+        }
+    )
+    return row
+
+
+def _write(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    return buf.getvalue()
+
+
+def report_csv(report: Report, kind: CsvKind, *, by: tuple[str, ...]) -> str:
+    """CSV text of one table of ``report``; unpriced costs are empty cells, never ``0``."""
+    if kind == "groups":
+        columns = (*(f"key_{k}" for k in by), *GROUP_COLUMNS)
+        return _write(columns, [_group_row(g) for g in report.by(*by)])
+    if kind == "runs":
+        return _write(RUN_COLUMNS, [_run_row(run) for run in report.runs()])
+    if kind == "records":
+        return _write(RECORD_COLUMNS, [_record_row(r) for r in report.records])
+    raise ConfigurationError(
+        f"to_csv(kind=...) must be 'groups', 'records' or 'runs', got {kind!r}"
+    )

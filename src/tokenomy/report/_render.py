@@ -1,0 +1,255 @@
+"""Rich tables of a :class:`Report` (rich is imported here only, when rendering)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from tokenomy.ledger._filter import utc
+from tokenomy.pricing._model import COST_DIMENSIONS
+from tokenomy.report._format import format_cost, format_latency, format_tokens, format_usd
+from tokenomy.report._runs import root_of
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.table import Table
+
+    from tokenomy.ledger import CostRecord, GroupTotals
+    from tokenomy.report._report import Report
+    from tokenomy.report._runs import RunReport
+
+__all__ = ["render_report"]
+
+_HUNDRED = Decimal(100)
+
+
+def _when(dt: datetime) -> str:
+    return utc(dt).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _call_cost(r: CostRecord) -> str:
+    if r.cost is None:
+        return "unpriced"
+    text = format_usd(r.cost.total)
+    return f"{text} (est.)" if r.estimated or r.usage.estimated else text
+
+
+def _table(title: str) -> Table:
+    from rich.table import Table
+
+    return Table(title=title, title_justify="left", title_style="bold", header_style="bold")
+
+
+def _totals_table(report: Report) -> Table:
+    from rich.table import Table
+
+    t = report.totals
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("Calls", f"{t.count:,} in {_plural(len(report.runs()), 'run')}")
+    grid.add_row("Cost", format_cost(t.cost, t.unpriced))
+    dims = [
+        f"{d} {format_usd(t.cost_by_dimension[d])}"
+        for d in COST_DIMENSIONS
+        if t.cost_by_dimension.get(d)
+    ]
+    if dims:
+        grid.add_row("Cost by dimension", " · ".join(dims))
+    u = t.usage
+    grid.add_row(
+        "Tokens",
+        f"input {u.input:,} (cache read {u.cache_read:,}, cache write {u.cache_write:,}) · "
+        f"output {u.output:,} (reasoning {u.reasoning:,})",
+    )
+    grid.add_row("Cache", f"{_plural(t.cache_hits, 'hit')}, saved {format_usd(t.saved)}")
+    grid.add_row(
+        "Latency",
+        f"p50 {format_latency(t.latency_p50_ms)} · p95 {format_latency(t.latency_p95_ms)} · "
+        f"p99 {format_latency(t.latency_p99_ms)}",
+    )
+    grid.add_row("Unpriced / estimated", f"{t.unpriced:,} / {t.estimated:,}")
+    if t.first is not None and t.last is not None:
+        grid.add_row("Period (UTC)", f"{_when(t.first)} → {_when(t.last)}")
+    return grid
+
+
+def _runs_table(runs: list[RunReport], total: int) -> Table:
+    shown = f"latest {len(runs)} of {total}" if len(runs) < total else f"{total}"
+    table = _table(f"Runs ({shown})")
+    table.add_column("Run / call")
+    table.add_column("Started (UTC)")
+    table.add_column("Model")
+    for head in ("Input", "Cache read", "Cache write", "Output", "Reasoning"):
+        table.add_column(head, justify="right")
+    table.add_column("Cost", justify="right")
+    table.add_column("Latency", justify="right")
+    table.add_column("Cache")
+    for run in runs:
+        u = run.totals.usage
+        hits = run.cache_hits
+        table.add_row(
+            f"[bold]{_escape(run.label)}[/bold]",
+            _when(run.start),
+            _plural(len(run.calls), "call"),
+            format_tokens(u.input),
+            format_tokens(u.cache_read),
+            format_tokens(u.cache_write),
+            format_tokens(u.output),
+            format_tokens(u.reasoning),
+            f"[bold]{format_cost(run.cost, run.unpriced)}[/bold]",
+            format_latency(run.latency_ms),
+            _plural(hits, "hit") if hits else "-",
+        )
+        for call in run.tree():
+            r = call.record
+            cu = r.usage
+            table.add_row(
+                "  " * call.depth + "└ " + _escape(r.name or r.kind),
+                utc(r.timestamp).strftime("%H:%M:%S"),
+                _escape(r.model),
+                format_tokens(cu.input),
+                format_tokens(cu.cache_read),
+                format_tokens(cu.cache_write),
+                format_tokens(cu.output),
+                format_tokens(cu.reasoning),
+                _call_cost(r),
+                format_latency(r.latency_ms),
+                r.cache.outcome,
+            )
+        table.add_section()
+    return table
+
+
+def _key_text(name: str, value: str | None) -> str:
+    return _escape(value) if value is not None else f"[dim](no {_escape(name)})[/dim]"
+
+
+def _groups_table(groups: list[GroupTotals], by: tuple[str, ...], total: Decimal) -> Table:
+    table = _table("Spend by " + ", ".join(by))
+    for name in by:
+        table.add_column(name)
+    table.add_column("Calls", justify="right")
+    table.add_column("Cost", justify="right")
+    table.add_column("Share", justify="right")
+    for head in ("Input", "Cache read", "Output"):
+        table.add_column(head, justify="right")
+    table.add_column("Cache hits", justify="right")
+    table.add_column("Saved", justify="right")
+    table.add_column("p50", justify="right")
+    table.add_column("p95", justify="right")
+    for g in groups:
+        share = f"{(g.cost * _HUNDRED / total):.1f}%" if total else "-"
+        table.add_row(
+            *(_key_text(name, g.key.get(name)) for name in by),
+            f"{g.count:,}",
+            format_cost(g.cost, g.unpriced),
+            share,
+            format_tokens(g.usage.input),
+            format_tokens(g.usage.cache_read),
+            format_tokens(g.usage.output),
+            format_tokens(g.cache_hits),
+            format_usd(g.saved) if g.saved else "-",
+            format_latency(g.latency_p50_ms),
+            format_latency(g.latency_p95_ms),
+        )
+    return table
+
+
+def _top_table(records: list[CostRecord], labels: dict[str, str]) -> Table:
+    table = _table(f"Most expensive calls (top {len(records)})")
+    table.add_column("When (UTC)")
+    table.add_column("Run")
+    table.add_column("Call")
+    table.add_column("Model")
+    table.add_column("Input", justify="right")
+    table.add_column("Output", justify="right")
+    table.add_column("Cost", justify="right")
+    table.add_column("Latency", justify="right")
+    for r in records:
+        table.add_row(
+            _when(r.timestamp),
+            _escape(labels.get(root_of(r), "")),
+            _escape(r.name or r.kind),
+            _escape(r.model),
+            format_tokens(r.usage.input),
+            format_tokens(r.usage.output),
+            _call_cost(r),
+            format_latency(r.latency_ms),
+        )
+    return table
+
+
+def _warning_panel(report: Report) -> RenderableType | None:
+    from rich.panel import Panel
+
+    unpriced = report.unpriced_models()
+    estimated = report.estimated()
+    if not unpriced and not estimated:
+        return None
+    lines: list[str] = []
+    if unpriced:
+        n = sum(unpriced.values())
+        models = ", ".join(f"{_escape(m)} ({_plural(c, 'call')})" for m, c in unpriced.items())
+        lines.append(
+            f"[bold]{_plural(n, 'unpriced call')}[/bold]: cost unknown (not $0), so every "
+            f"total above that includes them is a lower bound."
+        )
+        lines.append(f"Add prices for: [bold]{models}[/bold]")
+        lines.append(
+            "  with PriceBook.with_overrides({...}), a TOKENOMY_PRICES file, or an alias to a "
+            "known model."
+        )
+    if estimated:
+        models = ", ".join(sorted({_escape(r.model) for r in estimated}))
+        lines.append(
+            f"[bold]{_plural(len(estimated), 'call')} with estimated usage[/bold] "
+            f"(tokens counted locally, the provider reported none): {models}"
+        )
+    return Panel("\n".join(lines), title="Incomplete costs", border_style="yellow")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def render_report(
+    report: Report,
+    console: Console | None,
+    *,
+    by: tuple[str, ...],
+    top: int,
+    runs: int | None,
+) -> None:
+    """Print ``report`` to ``console`` (a new stdout console when ``None``)."""
+    from rich.console import Console
+
+    out = console if console is not None else Console()
+    if not report:
+        out.print("No records: nothing to report.")
+        return
+    out.print("[bold]tokenomy report[/bold]")
+    out.print(_totals_table(report))
+    all_runs = report.runs()
+    shown = report.runs(runs)
+    if shown:
+        out.print()
+        out.print(_runs_table(shown, len(all_runs)))
+    if by:
+        out.print()
+        out.print(_groups_table(report.by(*by), by, report.totals.cost))
+    expensive = report.most_expensive(top)
+    if expensive:
+        out.print()
+        out.print(_top_table(expensive, {run.root_run_id: run.label for run in all_runs}))
+    panel = _warning_panel(report)
+    if panel is not None:
+        out.print()
+        out.print(panel)
