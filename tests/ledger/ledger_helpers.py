@@ -1,0 +1,163 @@
+"""Helpers shared by the ledger tests: a varied record set, PostgreSQL reachability."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tokenomy.ledger import CacheInfo, CostRecord
+from tokenomy.pricing import Cost
+from tokenomy.usage import Usage
+
+PG_URL = os.environ.get("TOKENOMY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+_pg_error: list[str | None] = []
+
+
+def require_postgres() -> str:
+    """The test server URL; skips (fails under CI=true) when it cannot be reached."""
+    if not _pg_error:
+        try:
+            import psycopg
+
+            psycopg.connect(PG_URL, connect_timeout=3).close()
+            _pg_error.append(None)
+        except Exception as exc:
+            _pg_error.append(f"{type(exc).__name__}: {exc}")
+    if _pg_error[0] is not None:
+        reason = f"PostgreSQL is not reachable at {PG_URL} ({_pg_error[0]})"
+        if IN_CI:
+            pytest.fail(reason + " and CI=true, where the PostgreSQL tests must run", pytrace=False)
+        pytest.skip(reason)
+    return PG_URL
+
+
+def drop_schema(schema: str) -> None:
+    """Drop a test schema and everything in it."""
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+BASE = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+
+
+def _cost(total: str, **parts: str) -> Cost:
+    return Cost(total=Decimal(total), parts={k: Decimal(v) for k, v in parts.items()}, model="m")
+
+
+def make_records() -> list[CostRecord]:
+    """About forty records covering every field and every awkward value a store must keep.
+
+    They are listed in insertion order, which is deliberately not time order (and two share a
+    timestamp) so stores must sort.
+    """
+    models = [("gpt-4o", "openai"), ("claude-sonnet-4", "anthropic"), ("gemini-2.5-pro", None)]
+    out: list[CostRecord] = []
+    for i in range(36):
+        model, provider = models[i % 3]
+        ts = BASE + timedelta(hours=7 * i, microseconds=i)
+        if i % 5 == 1:
+            ts = ts.astimezone(timezone(timedelta(hours=2)))
+        if i % 9 == 4:
+            ts = ts.replace(tzinfo=None)  # naive: taken as UTC
+        priced = i % 4 != 3
+        hit = i % 6 == 5
+        usage = Usage(
+            input=1000 + 17 * i,
+            output=200 + i,
+            cache_read=100 if i % 2 else 0,
+            cache_write_5m=10 if i % 7 == 0 else 0,
+            cache_write_1h=5 if i % 11 == 0 else 0,
+            reasoning=50 if i % 3 == 1 else 0,
+            estimated=i % 8 == 2,
+        )
+        cost = None
+        if priced:
+            cost = (
+                _cost("0")
+                if hit
+                else _cost(
+                    f"0.00{i:02d}13750",
+                    input=f"0.00{i:02d}1",
+                    output="0.0000375",
+                    cache_read="2.5E-7",
+                )
+            )
+        tags: dict[str, str] = {"env": "prod" if i % 2 else "dev"}
+        if i % 3 == 0:
+            tags["team"] = "search" if i % 4 else "ads"
+        if i % 10 == 7:
+            tags['we"ird.key $[0]'] = "naïve ✓"
+        if i % 13 == 12:
+            tags = {}
+        out.append(
+            CostRecord(
+                record_id=f"rec-{i:03d}",
+                run_id=f"run-{i}",
+                parent_run_id=None if i % 4 == 0 else f"root-{i % 4}",
+                root_run_id=None if i % 4 == 0 else f"root-{i % 4}",
+                timestamp=ts,
+                provider=provider,
+                model=model,
+                kind="embedding" if i % 10 == 9 else "chat",
+                usage=usage,
+                cost=cost,
+                priced=priced,
+                estimated=i % 7 == 3,
+                latency_ms=None if i % 5 == 0 else 100.25 + 13 * ((i * 7) % 19),
+                ttft_ms=None if i % 2 else 40.5 + i,
+                streamed=i % 2 == 0,
+                tags=tags,
+                cache=CacheInfo(
+                    outcome="exact" if i % 12 == 5 else "semantic",
+                    saved=Decimal("0.0125"),
+                    similarity=0.97,
+                )
+                if hit
+                else CacheInfo(),
+                attempt=2 if i % 9 == 8 else 1,
+                error="RateLimitError: slow down" if i % 17 == 16 else None,
+                usable=None if i % 3 == 0 else i % 3 == 1,
+                service_tier="batch" if i % 8 == 0 else None,
+                name="answer_question" if i % 2 else None,
+                framework="langchain" if i % 3 else "llamaindex",
+            )
+        )
+    # Two records at the very same instant (ties keep insertion order) and one from the past.
+    same = BASE + timedelta(days=1)
+    out.append(CostRecord(record_id="tie-b", model="gpt-4o", timestamp=same, provider="openai"))
+    out.append(CostRecord(record_id="tie-a", model="gpt-4o", timestamp=same, provider="openai"))
+    out.append(
+        CostRecord(
+            record_id="old",
+            model="gpt-4o-mini",
+            provider="openai",
+            timestamp=BASE - timedelta(days=30),
+            usage=Usage(input=10, output=1),
+            cost=_cost("0.0000021", input="0.0000015", output="0.0000006"),
+            priced=True,
+            tags={"env": "prod"},
+        )
+    )
+    return out
+
+
+def time_order(records: list[CostRecord]) -> list[CostRecord]:
+    """Records sorted as every store must return them: by instant, ties in insertion order."""
+    from tokenomy.ledger._filter import epoch_us
+
+    return [r for _, _, r in sorted((epoch_us(r.timestamp), i, r) for i, r in enumerate(records))]
+
+
+def subprocess_env(**extra: Any) -> dict[str, str]:
+    """The environment for child Python processes (no ledger set unless given)."""
+    env = {k: v for k, v in os.environ.items() if k != "TOKENOMY_LEDGER"}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
