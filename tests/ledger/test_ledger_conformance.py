@@ -141,11 +141,13 @@ FILTER_CASES: list[tuple[str, RecordFilter, Callable[[CostRecord], bool]]] = [
             priced=True,
             cache_hit=False,
         ),
-        lambda r: BASE <= _utc(r) < UNTIL
-        and r.tags.get("env") == "prod"
-        and r.model in ("gpt-4o", "claude-sonnet-4")
-        and r.cost is not None
-        and r.cache.outcome == "miss",
+        lambda r: (
+            BASE <= _utc(r) < UNTIL
+            and r.tags.get("env") == "prod"
+            and r.model in ("gpt-4o", "claude-sonnet-4")
+            and r.cost is not None
+            and r.cache.outcome == "miss"
+        ),
     ),
 ]
 

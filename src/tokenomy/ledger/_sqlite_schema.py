@@ -82,16 +82,22 @@ _MAGIC = b"SQLite format 3\x00"
 
 
 def _statements(sql: str) -> list[str]:
+    """Split a migration script into statements (semicolons inside quotes/comments are kept)."""
     out: list[str] = []
     buf = ""
-    for line in sql.splitlines(keepends=True):
-        buf += line.split("--", 1)[0] + ("\n" if line.endswith("\n") else "")
+    for piece in sql.split(";"):
+        buf += piece + ";"
         if sqlite3.complete_statement(buf):
-            out.append(buf.strip())
+            if _has_code(buf):
+                out.append(buf.strip())
             buf = ""
-    if buf.strip():
+    if _has_code(buf):
         out.append(buf.strip())
-    return [s for s in out if s.rstrip(";").strip()]
+    return out
+
+
+def _has_code(text: str) -> bool:
+    return any(line.split("--", 1)[0].strip(" \t;") for line in text.splitlines())
 
 
 def _check_marker(path: Path, app_id: int, tables: list[str], version: int) -> bool:
