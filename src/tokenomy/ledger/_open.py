@@ -10,7 +10,7 @@ from tokenomy.exceptions import ConfigurationError
 from tokenomy.ledger._memory import MemoryLedger
 from tokenomy.ledger._store import LedgerStore
 
-__all__ = ["ENV_VAR", "default_ledger", "open_ledger", "set_default_ledger"]
+__all__ = ["ENV_VAR", "default_ledger", "open_ledger", "set_default_ledger", "sqlite_path"]
 
 #: The environment variable naming the default ledger (same spec as :func:`open_ledger`).
 ENV_VAR = "TOKENOMY_LEDGER"
@@ -57,27 +57,43 @@ def open_ledger(spec: str | os.PathLike[str] | None) -> LedgerStore:
         return _process_memory_ledger()
     if text == ":memory:":
         return MemoryLedger()
-    lowered = text.lower()
-    if lowered.startswith(("postgresql://", "postgres://")):
+    if _is_postgres(text):
         from tokenomy.ledger._postgres import PostgresLedger
 
         url, schema, table = _split_postgres(text)
         return PostgresLedger(url, schema=schema, table=table)
-    if lowered.startswith("sqlite:"):
-        if not lowered.startswith("sqlite:///") or len(text) == len("sqlite:///"):
+    from tokenomy.ledger._sqlite import SQLiteLedger
+
+    return SQLiteLedger(sqlite_path(text) or text)
+
+
+def _is_postgres(text: str) -> bool:
+    return text.lower().startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_path(spec: str | os.PathLike[str] | None) -> str | None:
+    """The file path a spec names when it is a SQLite ledger (``None`` for memory/PostgreSQL).
+
+    Raises :class:`ConfigurationError` for a malformed ``sqlite:`` URL or an unknown scheme.
+    """
+    if spec is None:
+        return None
+    text = os.fspath(spec).strip()
+    if not text or text == ":memory:" or _is_postgres(text):
+        return None
+    if text.lower().startswith("sqlite:"):
+        if not text.lower().startswith("sqlite:///") or len(text) == len("sqlite:///"):
             raise ConfigurationError(
                 f"cannot read the ledger URL {text!r}: write sqlite:///relative/path.db or "
                 f"sqlite:////absolute/path.db (or just the path)"
             )
-        text = text[len("sqlite:///") :]
-    elif "://" in text:
+        return text[len("sqlite:///") :]
+    if "://" in text:
         raise ConfigurationError(
             f"unknown ledger {text!r}: use a file path (SQLite), sqlite:///path, "
             f"postgresql://..., ':memory:', or nothing for the in-process ledger"
         )
-    from tokenomy.ledger._sqlite import SQLiteLedger
-
-    return SQLiteLedger(text)
+    return text
 
 
 def default_ledger() -> LedgerStore:
