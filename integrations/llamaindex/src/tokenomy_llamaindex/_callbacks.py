@@ -121,7 +121,7 @@ class TokenomyCallbackHandler(BaseCallbackHandler):
         try:
             payload = payload or {}
             if EventPayload.EXCEPTION in payload:
-                self.recorder.drop(span_id)
+                self.recorder.fail(span_id, payload[EventPayload.EXCEPTION])
             elif event_type is _EMBEDDING:
                 self.recorder.embed_end(span_id, payload.get(EventPayload.CHUNKS) or [])
             else:

@@ -1,8 +1,9 @@
 """From call start to record: timing, the run tree, deduplication, recording.
 
 Both handlers feed one :class:`CallRecorder` each: ``start`` when an LLM call begins,
-``chunk`` for each streamed piece, ``end`` with the final response, ``fail`` when a stream
-breaks, ``drop`` when the call's span raised; ``embed_start``/``embed_end`` for embeddings.
+``chunk`` for each streamed piece, ``end`` with the final response, ``fail`` when the call
+raised or its stream broke; ``embed_start``/``embed_end`` for embeddings. Every call that
+started is recorded once: a failed one with ``error`` set to the exception's class name.
 
 **Nothing is counted twice.** LlamaIndex emits chat *and* completion events when a chat-only
 method delegates to a completion one (``CustomLLM.chat`` → ``complete``,
@@ -191,41 +192,49 @@ class CallRecorder:
         if call is not None:
             self._finish(call, response, None)
 
-    def fail(self, span_id: str | None, error: BaseException) -> None:
-        """The stream of the call in span ``span_id`` raised (or was closed early)."""
+    def fail(self, span_id: str | None, error: BaseException | str | None) -> None:
+        """The call in span ``span_id`` raised, or its stream broke or was closed early.
+
+        Recorded with ``error`` = the exception's class name: zero tokens when nothing came
+        back (a failed request is not billed), else the tokens of the pieces received (the
+        provider's when the last piece carried usage, else estimated): they were billed.
+        """
+        self._embeds.pop(span_id or _NO_SPAN, None)
         call = self._pop(span_id)
-        if call is None or call.first_chunk is None:
-            return  # nothing came back: nothing to count
+        if call is None:
+            return
         last = call.last
-        for other in list(self._open.values()):
-            if other.last is last and other.seq > call.seq:
-                return  # a lazy delegate still streaming these pieces will record them
-        self._finish(call, last, error)
+        if last is not None:
+            for other in list(self._open.values()):
+                if other.last is last and other.seq > call.seq:
+                    return  # a lazy delegate still streaming these pieces will record them
+        self._finish(call, last, "error" if error is None else error)
 
-    def drop(self, span_id: str | None) -> None:
-        """The span raised: forget its calls (a failed request returned no usage)."""
-        key = span_id or _NO_SPAN
-        call = self._open.get(key)
-        if call is not None and call.first_chunk is None:
-            self._pop(span_id)
-        self._embeds.pop(key, None)
-
-    def _finish(self, call: _Call, response: Any, error: BaseException | None) -> None:
+    def _covered(self, call: _Call, *markers: Any) -> bool:
+        """Remember ``markers`` (a response, an exception) as this call's; True when a call
+        that started later already finished with one of them (``call`` wraps it lazily)."""
         done = self._done
-        if response is not None:
-            seen = done.get(id(response))
-            covered = seen is not None and seen[0] is response and seen[1] > call.seq
-            done[id(response)] = (response, call.seq)
-            if len(done) > _MAX_DONE:
-                done.pop(next(iter(done)), None)
-            if covered:
-                return
-        if call.delegated:
+        covered = False
+        for marker in markers:
+            if marker is None or isinstance(marker, str):
+                continue
+            seen = done.get(id(marker))
+            if seen is not None and seen[0] is marker and seen[1] > call.seq:
+                covered = True
+            done[id(marker)] = (marker, call.seq)
+        while len(done) > _MAX_DONE:
+            done.pop(next(iter(done)), None)
+        return covered
+
+    def _finish(self, call: _Call, response: Any, error: BaseException | str | None) -> None:
+        if self._covered(call, response, error) or call.delegated:
             return
         now = time.perf_counter()
         usage = provider_usage(response)
         model = model_of(response, call.model_dict)
-        if usage is None:
+        if usage is None and response is None and error is not None:
+            usage = Usage()  # the request failed before anything came back: nothing billed
+        elif usage is None:
             usage = estimate_usage(
                 model=model,
                 messages=call.messages,
@@ -249,7 +258,7 @@ class CallRecorder:
             parent_id=call.parent_id,
             root_id=call.root_id,
             name=span_name(call.span_id),
-            error=None if error is None else (str(error) or type(error).__name__),
+            error=error if error is None or isinstance(error, str) else type(error).__name__,
         )
 
     def _warn_estimated(self, call: _Call, model: str | None) -> None:

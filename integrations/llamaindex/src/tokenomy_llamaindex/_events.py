@@ -11,6 +11,7 @@ never blocks or alters a call. Anything that goes wrong while recording is logge
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +32,7 @@ from llama_index.core.instrumentation.events.llm import (
     LLMCompletionStartEvent,
 )
 from llama_index_instrumentation.events.span import SpanDropEvent
-from pydantic import PrivateAttr
+from pydantic import Field
 
 from tokenomy.exceptions import TokenomyWarning
 from tokenomy_llamaindex._calls import CallRecorder, log
@@ -69,7 +70,8 @@ def _exception(rec: CallRecorder, e: ExceptionEvent) -> None:
 
 
 def _span_drop(rec: CallRecorder, e: SpanDropEvent) -> None:
-    rec.drop(e.span_id)
+    # Dispatched from the span wrapper's ``except`` block: the exception is the one in flight.
+    rec.fail(e.span_id, sys.exc_info()[1] or e.err_str)
 
 
 def _embed_start(rec: CallRecorder, e: EmbeddingStartEvent) -> None:
@@ -94,6 +96,7 @@ _ROUTES: dict[type, _Route | None] = {
     EmbeddingEndEvent: _embed_end,
 }
 _BASES = tuple(_ROUTES.items())
+_UNSEEN: Any = object()
 
 
 def _route(cls: type) -> _Route | None:
@@ -123,7 +126,8 @@ class TokenomyEventHandler(BaseEventHandler):
     ``track()`` block says otherwise.
     """
 
-    _recorder: CallRecorder = PrivateAttr()
+    # A plain (excluded) field, not a PrivateAttr: read on every event, it must be cheap.
+    recorder: CallRecorder = Field(default=None, exclude=True, repr=False)  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -133,7 +137,7 @@ class TokenomyEventHandler(BaseEventHandler):
         price_book: Any = None,
     ) -> None:
         super().__init__()
-        self._recorder = CallRecorder(
+        self.recorder = CallRecorder(
             TREE,
             record_outside_track=record_outside_track,
             ledger=ledger,
@@ -146,30 +150,26 @@ class TokenomyEventHandler(BaseEventHandler):
         return "TokenomyEventHandler"
 
     @property
-    def recorder(self) -> CallRecorder:
-        """The recorder the events feed."""
-        return self._recorder
-
-    @property
     def record_outside_track(self) -> bool:
         """Whether calls made outside every ``track()`` block are recorded."""
-        return self._recorder.record_outside_track
+        return self.recorder.record_outside_track
 
     def would_record(self) -> bool:
         """Whether a call starting now, in this context, will be recorded by this handler."""
-        return self._recorder.wants()
+        return self.recorder.wants()
 
     def handle(self, event: BaseEvent, **kwargs: Any) -> None:
         """Feed one instrumentation event to the recorder (other events are ignored)."""
         cls = event.__class__
-        route = _ROUTES[cls] if cls in _ROUTES else _route(cls)
+        route = _ROUTES.get(cls, _UNSEEN)
+        if route is _UNSEEN:
+            route = _route(cls)
         if route is None:
             return
-        rec = self._recorder
         if not TREE.seen_any:
             _warn_no_spans()
         try:
-            route(rec, event)
+            route(self.recorder, event)
         except Exception:  # never raise into LlamaIndex; say what was lost
             log.exception("tokenomy could not record a LlamaIndex %s", cls.__name__)
 

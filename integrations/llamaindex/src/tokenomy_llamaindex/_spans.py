@@ -19,7 +19,7 @@ from typing import Any
 
 from llama_index.core.instrumentation.span import BaseSpan
 from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
-from pydantic import PrivateAttr
+from pydantic import Field
 
 __all__ = ["SpanTree", "TokenomySpanHandler", "span_name"]
 
@@ -86,17 +86,13 @@ class TokenomySpanHandler(BaseSpanHandler[BaseSpan]):
     ``get_dispatcher().add_span_handler(TokenomySpanHandler())``.
     """
 
-    _tree: SpanTree = PrivateAttr(default_factory=lambda: TREE)
+    # A plain (excluded) field, not a PrivateAttr: read on every span, it must be cheap.
+    tree: SpanTree = Field(default_factory=lambda: TREE, exclude=True, repr=False)
 
     @classmethod
     def class_name(cls) -> str:
         """Class name."""
         return "TokenomySpanHandler"
-
-    @property
-    def tree(self) -> SpanTree:
-        """The span tree this handler feeds."""
-        return self._tree
 
     def span_enter(
         self,
@@ -108,7 +104,7 @@ class TokenomySpanHandler(BaseSpanHandler[BaseSpan]):
         **kwargs: Any,
     ) -> None:
         """Record the new span under its parent."""
-        self._tree.enter(id_, parent_id)
+        self.tree.enter(id_, parent_id)
 
     def span_exit(
         self,
@@ -119,7 +115,7 @@ class TokenomySpanHandler(BaseSpanHandler[BaseSpan]):
         **kwargs: Any,
     ) -> None:
         """Forget the span."""
-        self._tree.leave(id_)
+        self.tree.leave(id_)
 
     def span_drop(
         self,
@@ -130,7 +126,7 @@ class TokenomySpanHandler(BaseSpanHandler[BaseSpan]):
         **kwargs: Any,
     ) -> None:
         """Forget the span (the call it belonged to raised)."""
-        self._tree.leave(id_)
+        self.tree.leave(id_)
 
     # The three hooks below are BaseSpanHandler's abstract API; span_enter/exit/drop are
     # overridden above, so they are never called.

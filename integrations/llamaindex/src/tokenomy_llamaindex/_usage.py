@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tokenomy.exceptions import TokenCountError, UsageParseError
-from tokenomy.usage import Usage, parse_usage, usage_from_llamaindex
+from tokenomy.usage import Usage, parse_usage, usage_from_llamaindex, usage_from_openai_chat
 
 __all__ = [
     "embedding_usage",
@@ -47,6 +47,8 @@ _PROVIDERS: tuple[tuple[str, str], ...] = (
     ("groq", "groq"),
 )
 
+_PROVIDER_OF: dict[str, str | None] = {}
+
 
 def _get(obj: Any, key: str) -> Any:
     if isinstance(obj, Mapping):
@@ -55,15 +57,25 @@ def _get(obj: Any, key: str) -> Any:
 
 
 def provider_usage(response: Any) -> Usage | None:
-    """The usage the provider reported in a ``ChatResponse``/``CompletionResponse``, or None."""
+    """The usage the provider reported in a ``ChatResponse``/``CompletionResponse``, or None.
+
+    ``raw.usage`` is read first, and an OpenAI chat-completions usage (``prompt_tokens``) goes
+    straight to its parser: converting and sniffing the whole response costs more than the
+    rest of the record. Anything else goes through ``usage_from_llamaindex``.
+    """
     if response is None:
         return None
     raw = getattr(response, "raw", None)
-    if raw is not None and not isinstance(raw, Mapping):
-        usage = getattr(raw, "usage", None)  # SDK objects: read only their usage
+    if raw is not None:
+        usage = raw.get("usage") if isinstance(raw, Mapping) else getattr(raw, "usage", None)
         if usage is not None:
+            chat = (
+                "prompt_tokens" in usage
+                if isinstance(usage, Mapping)
+                else hasattr(usage, "prompt_tokens")
+            )
             try:
-                return parse_usage(usage)
+                return usage_from_openai_chat(usage) if chat else parse_usage(usage)
             except UsageParseError:
                 pass
     try:
@@ -103,11 +115,12 @@ def provider_of(model_dict: Mapping[str, Any] | None) -> str | None:
     name = model_dict.get("class_name")
     if not isinstance(name, str):
         return None
+    if name in _PROVIDER_OF:
+        return _PROVIDER_OF[name]
     lowered = name.lower()
-    for needle, provider in _PROVIDERS:
-        if needle in lowered:
-            return provider
-    return None
+    found = next((provider for needle, provider in _PROVIDERS if needle in lowered), None)
+    _PROVIDER_OF[name] = found
+    return found
 
 
 def response_text(response: Any) -> str:
