@@ -1,29 +1,24 @@
-"""Shared fixtures: where the shared development data lives, and how tests that need it skip."""
+"""Fixtures for the whole suite (shared data paths live in tests/shared_data.py)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("TOKENOMY_SHARED_DATA", ROOT.parent / "shared" / "data"))
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+@pytest.fixture(autouse=True)
+def _fresh_process_defaults() -> Iterator[None]:
+    """Each test starts with an empty default ledger and unknown-model warnings not yet given."""
+    from tokenomy.ledger import MemoryLedger, set_default_ledger
+    from tokenomy.pricing import get_price_book
 
-def shared_file(relative: str) -> Path:
-    """Path of a file under ../shared/data; skips (or fails under CI=true) when it is absent."""
-    path = SHARED_DATA / relative
-    if not path.exists():
-        reason = (
-            f"{path} is absent: this test reads the project's shared development data "
-            f"(../shared/data beside the checkout, or TOKENOMY_SHARED_DATA)"
-        )
-        if IN_CI:
-            pytest.fail(reason + " and CI=true, where it must be present", pytrace=False)
-        pytest.skip(reason)
-    return path
+    get_price_book().reset_warnings()
+    old = set_default_ledger(MemoryLedger())
+    try:
+        yield
+    finally:
+        set_default_ledger(old)
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_file
+from shared_data import shared_file
 from tokenomy.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from conftest import shared_file
+from shared_data import shared_file
 from tokenomy.tokens import estimate_request
 
 pytestmark = pytest.mark.shared_data

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import shared_file
+from shared_data import shared_file
 from tokenomy.exceptions import UsageParseError
 from tokenomy.usage import parse_response
 

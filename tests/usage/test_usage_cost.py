@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from conftest import shared_file
+from shared_data import shared_file
 from tokenomy._response import cost_of_response
 from tokenomy.pricing import PriceBook
 from tokenomy.usage import Usage

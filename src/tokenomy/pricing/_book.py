@@ -179,6 +179,10 @@ class PriceBook:
             return None
         return price.cost(usage, model=key, service_tier=service_tier)
 
+    def reset_warnings(self) -> None:
+        """Forget which unknown models were already warned about (each warns once again)."""
+        self._warned.clear()
+
     def _unknown(self, model: str, provider: str | None) -> None:
         if self.strict:
             _, tried = self._resolve_with_trail(model, provider)

@@ -1,0 +1,30 @@
+"""Where the shared development data lives, and how tests that need it skip.
+
+``from shared_data import shared_file`` (tests/ is on sys.path): a module of its own, because
+``conftest`` is an ambiguous module name once sub-directories have conftest files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("TOKENOMY_SHARED_DATA", ROOT.parent / "shared" / "data"))
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def shared_file(relative: str) -> Path:
+    """Path of a file under ../shared/data; skips (or fails under CI=true) when it is absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        reason = (
+            f"{path} is absent: this test reads the project's shared development data "
+            f"(../shared/data beside the checkout, or TOKENOMY_SHARED_DATA)"
+        )
+        if IN_CI:
+            pytest.fail(reason + " and CI=true, where it must be present", pytrace=False)
+        pytest.skip(reason)
+    return path
