@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenomy.exceptions import TokenCountError
 from tokenomy.tokens._anthropic import estimate_anthropic_body
@@ -12,7 +12,9 @@ from tokenomy.tokens._openai_chat import estimate_chat_body
 from tokenomy.tokens._responses import estimate_responses_body
 from tokenomy.tokens._result import TokenEstimate
 from tokenomy.tokens._text import encode_len
-from tokenomy.usage import Usage
+
+if TYPE_CHECKING:
+    from tokenomy.usage import Usage
 
 __all__ = ["REQUEST_FORMATS", "estimate_request", "estimate_usage", "request_format"]
 
@@ -124,6 +126,8 @@ def estimate_usage(
     ``completion_text`` in ``model``'s encoding (default: the body's model). Reasoning
     tokens cannot be seen and are not counted.
     """
+    from tokenomy.usage import Usage
+
     prompt = estimate_request(request_body, provider=provider)
     name = model or str(request_body.get("model") or "")
     output = encode_len(encoding_for_model(name), completion_text or "")
