@@ -116,11 +116,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
             f"tags={self.tags!r})"
         )
 
-    # -- events LangChain need not send ----------------------------------------------------
-
-    @property
-    def ignore_agent(self) -> bool:
-        return True
+    # -- events LangChain need not send (tool events, gated by ignore_agent, are needed) ----
 
     @property
     def ignore_retry(self) -> bool:
