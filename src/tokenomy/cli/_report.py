@@ -1,0 +1,141 @@
+"""``tokenomy report``: totals, runs, spend by tag or model and call-outs of a ledger."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from tokenomy.cli._common import (
+    CommandError,
+    add_ledger_arguments,
+    fail,
+    ledger_spec,
+    open_ledger_for_reading,
+    record_filter,
+)
+
+__all__ = ["register", "run"]
+
+_PROG = "tokenomy report"
+_TABLE_RUNS = 10
+
+_DESCRIPTION = """\
+Report what the calls in a ledger cost: totals (cost by dimension, tokens by kind, cache hits
+and savings, latency p50/p95/p99), the latest runs with their calls, spend grouped by tags or
+model (--by), the most expensive calls, and the calls whose cost is unknown (no price for their
+model) or estimated. A cost that leaves out unpriced calls reads as a lower bound
+("$1.23 + 2 unpriced"; cost_complete false in JSON/CSV).
+
+--format table (rich tables, the default) is for people; json and csv are for machines: stable
+keys, money as exact decimal strings. --csv picks the CSV table: groups (one row per --by
+group), records (one per call) or runs (one per root run).
+The ledger is --ledger, else $TOKENOMY_LEDGER. Exit codes: 0 reported (also when no record
+matched), 1 the ledger could not be read, 2 bad arguments or no such ledger.
+"""
+
+
+def _by_arg(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r} names no tag (for example --by feature,user)")
+    return names
+
+
+def _count_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``report`` command."""
+    parser = subparsers.add_parser(
+        "report",
+        help="report cost totals, runs and spend by tag or model from a ledger",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_ledger_arguments(parser)
+    parser.add_argument(
+        "--format", choices=("table", "json", "csv"), default="table", help="output (table)"
+    )
+    parser.add_argument(
+        "--by",
+        type=_by_arg,
+        default=("model",),
+        metavar="TAG[,TAG]",
+        help="group spend by these tags (or model, provider, kind, day, run); default model",
+    )
+    parser.add_argument(
+        "--top", type=_count_arg, default=5, metavar="N", help="most expensive calls shown (5)"
+    )
+    parser.add_argument(
+        "--runs",
+        type=_count_arg,
+        default=None,
+        metavar="N",
+        help=f"latest runs shown (table: {_TABLE_RUNS}; json: all)",
+    )
+    parser.add_argument(
+        "--csv",
+        dest="csv_kind",
+        choices=("groups", "records", "runs"),
+        default="groups",
+        help="which table --format csv writes (groups)",
+    )
+    parser.set_defaults(func=run)
+
+
+def redact(spec: str) -> str:
+    """``spec`` fit to print: a URL's password is replaced by ``***``."""
+    if "://" not in spec:
+        return spec
+    parts = urlsplit(spec)
+    if parts.password is None:
+        return spec
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the report of the matching records; see the command description for exit codes."""
+    try:
+        where = record_filter(args)
+        spec = ledger_spec(args)
+        store = open_ledger_for_reading(spec)
+    except CommandError as exc:
+        return fail(_PROG, exc)
+    from tokenomy.exceptions import LedgerError
+    from tokenomy.report import Report
+
+    try:
+        report = Report.from_ledger(store, where)
+    except LedgerError as exc:
+        return fail(_PROG, CommandError(str(exc), exit_code=1))
+    finally:
+        store.close()
+
+    if not report:
+        matching = " matching the filters" if where is not None else ""
+        note = f"No records in {redact(spec)}{matching}: nothing to report."
+        if args.format == "table":
+            print(note)
+            return 0
+        print(f"{_PROG}: {note}", file=sys.stderr)
+    if args.format == "json":
+        sys.stdout.write(report.to_json(by=args.by, top=args.top, runs=args.runs) + "\n")
+    elif args.format == "csv":
+        sys.stdout.write(report.to_csv(args.csv_kind, by=args.by))
+    else:
+        from rich.console import Console
+
+        runs = _TABLE_RUNS if args.runs is None else args.runs
+        report.render(Console(), by=args.by, top=args.top, runs=runs)
+    return 0

@@ -1,0 +1,274 @@
+"""``tokenomy report`` against real SQLite and PostgreSQL ledgers: exact totals, filters, formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import uuid
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tokenomy
+from tokenomy import CostRecord, LedgerStore, PostgresLedger, SQLiteLedger, Usage
+from tokenomy.cli import main
+from tokenomy.cli._report import redact
+from tokenomy.exceptions import UnknownModelPriceWarning
+
+PG_URL = os.environ.get("TOKENOMY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def write_records(ledger: LedgerStore) -> list[CostRecord]:
+    """An old run (8 days ago) and two recent ones, one with an unpriced call; time order."""
+    out: list[CostRecord] = []
+
+    def call(at: datetime, **kwargs: object) -> None:
+        out.append(tokenomy.record_call(timestamp=at, **kwargs))  # type: ignore[arg-type]
+
+    old, recent = NOW - timedelta(days=8), NOW - timedelta(minutes=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnknownModelPriceWarning)
+        with tokenomy.track(feature="search", user="alice", run_name="old-search", ledger=ledger):
+            call(old, model="gpt-4o", name="plan", latency_ms=700.0, usage=Usage(1000, 100))
+        with tokenomy.track(feature="search", user="alice", run_name="search-flow", ledger=ledger):
+            call(
+                recent,
+                model="gpt-4o",
+                name="plan",
+                latency_ms=800.0,
+                usage=Usage(input=1200, output=300, cache_read=200),
+            )
+            call(
+                recent + timedelta(seconds=1),
+                model="gpt-4o-mini",
+                name="rank",
+                latency_ms=200.0,
+                usage=Usage(input=500, output=100),
+            )
+        with tokenomy.track(feature="chat", user="bob", run_name="chat-turn", ledger=ledger):
+            call(
+                recent + timedelta(seconds=2),
+                model="claude-sonnet-4-5",
+                name="answer",
+                latency_ms=1500.0,
+                usage=Usage(input=2000, output=500, cache_read=1000, cache_write_5m=500),
+            )
+            call(
+                recent + timedelta(seconds=3),
+                model="acme-llm-9000",
+                name="draft",
+                latency_ms=400.0,
+                usage=Usage(input=100, output=10),
+            )
+    ledger.flush()
+    return out
+
+
+def _cost(records: list[CostRecord]) -> Decimal:
+    return sum((r.cost.total for r in records if r.cost is not None), Decimal(0))
+
+
+@pytest.fixture
+def sqlite_ledger(tmp_path: Path) -> tuple[str, list[CostRecord]]:
+    """A SQLite ledger file holding the records; returns its path and the records."""
+    path = tmp_path / "ledger.db"
+    with SQLiteLedger(path) as ledger:
+        records = write_records(ledger)
+    return str(path), records
+
+
+def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    assert main(["report", *argv, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert isinstance(doc, dict)
+    return doc
+
+
+def test_json_totals_match_the_records_exactly(
+    sqlite_ledger: tuple[str, list[CostRecord]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JSON totals and groups equal the Decimal sums of the records written to the file."""
+    path, records = sqlite_ledger
+    doc = _json(capsys, "--ledger", path, "--by", "feature")
+    totals = doc["totals"]
+    assert totals["count"] == 5 and totals["unpriced"] == 1
+    assert totals["cost"] == str(Decimal(totals["cost"]))
+    assert Decimal(totals["cost"]) == _cost(records)
+    assert totals["cost_complete"] is False
+    groups = {g["key"]["feature"]: g for g in doc["groups"]}
+    assert Decimal(groups["search"]["cost"]) == _cost(records[:3])
+    assert Decimal(groups["chat"]["cost"]) == _cost(records[3:])
+    assert groups["chat"]["unpriced"] == 1
+    assert doc["unpriced_models"] == {"acme-llm-9000": 1}
+    assert [run["label"] for run in doc["runs"]] == ["old-search", "search-flow", "chat-turn"]
+
+
+def test_since_where_by_top_and_runs(
+    sqlite_ledger: tuple[str, list[CostRecord]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--since drops the old run, --where keeps one tag value, --by two tags, --top/--runs limit."""
+    path, records = sqlite_ledger
+    doc = _json(capsys, "--ledger", path, "--since", "1d", "--top", "1", "--runs", "1")
+    assert doc["totals"]["count"] == 4
+    assert Decimal(doc["totals"]["cost"]) == _cost(records[1:])
+    assert [r["name"] for r in doc["most_expensive"]] == ["answer"]
+    assert [run["label"] for run in doc["runs"]] == ["chat-turn"]
+
+    doc = _json(capsys, "--ledger", path, "--where", "user=alice", "--by", "user,feature")
+    assert doc["by"] == ["user", "feature"]
+    assert [g["key"] for g in doc["groups"]] == [{"user": "alice", "feature": "search"}]
+    assert Decimal(doc["totals"]["cost"]) == _cost(records[:3])
+
+    until = (NOW - timedelta(days=1)).isoformat()
+    doc = _json(capsys, "--ledger", path, "--until", until)
+    assert doc["totals"]["count"] == 1
+
+
+def test_csv_tables_parse_and_add_up(
+    sqlite_ledger: tuple[str, list[CostRecord]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--format csv: groups, records and runs tables parse and their costs sum to the total."""
+    path, records = sqlite_ledger
+    total = _cost(records)
+    for kind, rows_expected in (("groups", 4), ("records", 5), ("runs", 3)):
+        assert main(["report", "--ledger", path, "--format", "csv", "--csv", kind]) == 0
+        rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+        assert len(rows) == rows_expected, kind
+        assert sum((Decimal(r["cost"]) for r in rows if r["cost"]), Decimal(0)) == total
+    # default groups are by model: the unpriced model's row is flagged incomplete
+    assert main(["report", "--ledger", path, "--format", "csv"]) == 0
+    rows = {r["key_model"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert rows["acme-llm-9000"]["cost_complete"] == "false"
+    assert rows["acme-llm-9000"]["unpriced"] == "1"
+    assert rows["gpt-4o"]["calls"] == "2"
+
+
+def test_table_shows_runs_models_and_lower_bound(
+    sqlite_ledger: tuple[str, list[CostRecord]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Table output names run labels, models, the lower-bound total and the model to price."""
+    monkeypatch.setenv("COLUMNS", "200")
+    path, records = sqlite_ledger
+    assert main(["report", "--ledger", path, "--by", "feature"]) == 0
+    out = capsys.readouterr().out
+    for text in ("old-search", "search-flow", "chat-turn", "gpt-4o-mini", "claude-sonnet-4-5"):
+        assert text in out
+    from tokenomy.report import format_cost
+
+    assert format_cost(_cost(records), 1) in out
+    assert "Spend by feature" in out
+    assert "Add prices for: acme-llm-9000 (1 call)" in out
+
+
+def test_ledger_from_env_and_missing_ledger(
+    sqlite_ledger: tuple[str, list[CostRecord]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """TOKENOMY_LEDGER is the default; with neither it nor --ledger, exit 2 saying --ledger."""
+    path, records = sqlite_ledger
+    assert main(["report", "--format", "json"]) == 2
+    assert "--ledger" in capsys.readouterr().err
+    monkeypatch.setenv("TOKENOMY_LEDGER", path)
+    doc = _json(capsys)
+    assert doc["totals"]["count"] == len(records)
+    assert main(["report", "--ledger", str(tmp_path / "absent.db")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_empty_ledger_exits_zero_with_no_records(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty ledger (or a filter matching nothing) exits 0 and says there are no records."""
+    path = tmp_path / "empty.db"
+    with SQLiteLedger(path) as ledger:
+        ledger.flush()
+    assert path.exists()
+    assert main(["report", "--ledger", str(path)]) == 0
+    assert "No records" in capsys.readouterr().out
+    assert main(["report", "--ledger", str(path), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert "No records" in captured.err
+    doc = json.loads(captured.out)
+    assert doc["totals"]["count"] == 0 and doc["totals"]["cost"] == "0"
+    assert doc["groups"] == [] and doc["runs"] == []
+    assert main(["report", "--ledger", str(path), "--where", "feature=x", "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert "matching the filters" in captured.err
+    assert captured.out.startswith("key_model,calls,cost,")
+
+
+def test_subprocess_json(sqlite_ledger: tuple[str, list[CostRecord]]) -> None:
+    """python -m tokenomy report --format json prints the exact total in a fresh process."""
+    path, records = sqlite_ledger
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env.pop("TOKENOMY_LEDGER", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "tokenomy", "report", "--ledger", path, "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert Decimal(doc["totals"]["cost"]) == _cost(records)
+    assert doc["totals"]["count"] == 5
+
+
+def test_redact_hides_passwords() -> None:
+    """Messages never print a ledger URL's password."""
+    assert redact("postgresql://u:secret@db:5432/app") == "postgresql://u:***@db:5432/app"
+    assert redact("postgresql://u@db/app") == "postgresql://u@db/app"
+    assert redact("/tmp/ledger.db") == "/tmp/ledger.db"
+
+
+@pytest.fixture
+def postgres_spec() -> Iterator[str]:
+    """A fresh schema on the test server; fails instead of skipping when CI=true."""
+    try:
+        import psycopg
+
+        psycopg.connect(PG_URL, connect_timeout=3).close()
+    except Exception as exc:
+        reason = f"PostgreSQL is not reachable at {PG_URL} ({type(exc).__name__}: {exc})"
+        if IN_CI:
+            pytest.fail(reason + " and CI=true, where the PostgreSQL tests must run", pytrace=False)
+        pytest.skip(reason)
+    schema = f"tk_report_{uuid.uuid4().hex[:12]}"
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}schema={schema}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.mark.postgres
+def test_report_from_postgres(postgres_spec: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same records in PostgreSQL give the same exact JSON totals, groups and runs."""
+    with tokenomy.open_ledger(postgres_spec) as ledger:
+        assert isinstance(ledger, PostgresLedger)
+        records = write_records(ledger)
+    doc = _json(capsys, "--ledger", postgres_spec, "--by", "user")
+    assert doc["totals"]["count"] == 5
+    assert Decimal(doc["totals"]["cost"]) == _cost(records)
+    users = {g["key"]["user"]: Decimal(g["cost"]) for g in doc["groups"]}
+    assert users == {"alice": _cost(records[:3]), "bob": _cost(records[3:])}
+    assert [run["label"] for run in doc["runs"]] == ["old-search", "search-flow", "chat-turn"]
+    doc = _json(capsys, "--ledger", postgres_spec, "--since", "1d", "--where", "feature=chat")
+    assert doc["totals"]["count"] == 2 and doc["totals"]["unpriced"] == 1
