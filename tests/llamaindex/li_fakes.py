@@ -8,6 +8,7 @@ callback decorators), reporting OpenAI-shaped usage in ``raw`` like llama-index-
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from llama_index.core.llms.llm import LLM
 
 from tokenomy import PriceBook, Usage
 
+MESSAGES = [ChatMessage(role="user", content="What is the capital of France?")]
 ANSWER = "Paris is the capital of France."
 PIECES = ("Paris ", "is the ", "capital of France.")
 
@@ -172,3 +174,51 @@ class ChatOnlyLLM(_Reporting, LLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> AsyncGenerator[CompletionResponse, None]:
         return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
+
+
+async def drain(agen: Any) -> None:
+    """Consume an async stream."""
+    async for _ in agen:
+        pass
+
+
+def call_style(llm: Any, style: str) -> None:
+    """Make one call of ``style`` on ``llm``, consuming streams to the end."""
+    if style == "complete":
+        llm.complete("What is the capital of France?")
+    elif style == "chat":
+        llm.chat(MESSAGES)
+    elif style == "stream_complete":
+        list(llm.stream_complete("What is the capital of France?"))
+    elif style == "stream_chat":
+        list(llm.stream_chat(MESSAGES))
+    elif style == "acomplete":
+        asyncio.run(llm.acomplete("What is the capital of France?"))
+    elif style == "achat":
+        asyncio.run(llm.achat(MESSAGES))
+    elif style == "astream_complete":
+
+        async def run_astream_complete() -> None:
+            await drain(await llm.astream_complete("What is the capital of France?"))
+
+        asyncio.run(run_astream_complete())
+    elif style == "astream_chat":
+
+        async def run_astream_chat() -> None:
+            await drain(await llm.astream_chat(MESSAGES))
+
+        asyncio.run(run_astream_chat())
+    else:  # pragma: no cover
+        raise AssertionError(style)
+
+
+STYLES = [
+    "complete",
+    "chat",
+    "stream_complete",
+    "stream_chat",
+    "acomplete",
+    "achat",
+    "astream_complete",
+    "astream_chat",
+]

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from li_fakes import ANSWER, ChatOnlyLLM, UsageLLM, price
+from li_fakes import ANSWER, STYLES, ChatOnlyLLM, UsageLLM, call_style, drain, price
 from llama_index.core.base.llms.types import ChatMessage, CompletionResponse
 from llama_index.core.llms.callbacks import llm_completion_callback
 from llama_index.core.llms.mock import MockLLM
@@ -22,53 +22,6 @@ from tokenomy.tokens import count_text
 MESSAGES = [ChatMessage(role="user", content="What is the capital of France?")]
 
 
-async def _drain(agen: Any) -> None:
-    async for _ in agen:
-        pass
-
-
-def _call(llm: Any, style: str) -> None:
-    """Make one call of ``style`` on ``llm``, consuming streams to the end."""
-    if style == "complete":
-        llm.complete("What is the capital of France?")
-    elif style == "chat":
-        llm.chat(MESSAGES)
-    elif style == "stream_complete":
-        list(llm.stream_complete("What is the capital of France?"))
-    elif style == "stream_chat":
-        list(llm.stream_chat(MESSAGES))
-    elif style == "acomplete":
-        asyncio.run(llm.acomplete("What is the capital of France?"))
-    elif style == "achat":
-        asyncio.run(llm.achat(MESSAGES))
-    elif style == "astream_complete":
-
-        async def run_astream_complete() -> None:
-            await _drain(await llm.astream_complete("What is the capital of France?"))
-
-        asyncio.run(run_astream_complete())
-    elif style == "astream_chat":
-
-        async def run_astream_chat() -> None:
-            await _drain(await llm.astream_chat(MESSAGES))
-
-        asyncio.run(run_astream_chat())
-    else:  # pragma: no cover
-        raise AssertionError(style)
-
-
-STYLES = [
-    "complete",
-    "chat",
-    "stream_complete",
-    "stream_chat",
-    "acomplete",
-    "achat",
-    "astream_complete",
-    "astream_chat",
-]
-
-
 @pytest.mark.parametrize("style", STYLES)
 def test_completion_only_llm_records_each_call_once(style: str, ledger: MemoryLedger) -> None:
     """A CustomLLM (completion-only: chat → complete, astream_chat → stream_chat →
@@ -76,7 +29,7 @@ def test_completion_only_llm_records_each_call_once(style: str, ledger: MemoryLe
     after the innermost method (the one that produced the response)."""
     llm = UsageLLM(usage=Usage(input=40, output=7, cache_read=16))
     with tli.track(ledger=ledger) as tracker:
-        _call(llm, style)
+        call_style(llm, style)
     (record,) = ledger.query()
     assert tracker.calls == 1
     assert record.usage == Usage(input=40, output=7, cache_read=16)
@@ -96,7 +49,7 @@ def test_chat_only_llm_records_each_call_once(style: str, ledger: MemoryLedger) 
     makes one record per call: the chat call, with the provider's usage."""
     llm = ChatOnlyLLM(usage=Usage(input=30, output=9, reasoning=4))
     with tli.track(ledger=ledger):
-        _call(llm, style)
+        call_style(llm, style)
     (record,) = ledger.query()
     assert record.usage == Usage(input=30, output=9, reasoning=4)
     assert record.kind == "chat"
@@ -111,7 +64,7 @@ def test_mock_llm_calls_are_estimated_once_and_unpriced(style: str, ledger: Memo
     "unknown", unpriced (cost None, never $0), its tokens estimated from the prompt and answer."""
     llm = MockLLM(max_tokens=4)
     with pytest.warns(EstimatedUsageWarning), tli.track(ledger=ledger) as tracker:
-        _call(llm, style)
+        call_style(llm, style)
     (record,) = ledger.query()
     assert record.model == "unknown"
     assert record.cost is None and not record.priced
@@ -182,7 +135,7 @@ def test_concurrent_async_calls_are_each_recorded(ledger: MemoryLedger) -> None:
 
     async def main() -> None:
         async def streamed() -> None:
-            await _drain(await llm.astream_chat(MESSAGES))
+            await drain(await llm.astream_chat(MESSAGES))
 
         await asyncio.gather(
             *(llm.achat(MESSAGES) for _ in range(5)), *(streamed() for _ in range(5))
