@@ -243,8 +243,14 @@ def record_call(
     if run_id is None:
         run_id = new_id()
         if inner is not None and parent_run_id is None:
+            # the call hangs under the innermost block; the outermost block is the root run,
+            # labelled (tag run_name) by the first named block unless the caller set a label
             parent_run_id = inner.run_id
             root_run_id = chain[0].run_id
+            if "run_name" not in merged:
+                label = next((t.name for t in chain if t.name), None)
+                if label is not None:
+                    merged["run_name"] = label
     fields: dict[str, Any] = {
         "run_id": run_id,
         "parent_run_id": parent_run_id,

@@ -161,3 +161,14 @@ def test_block_ledger_and_price_book_apply_to_its_records(ledger: MemoryLedger) 
     assert rec.cost is not None and rec.cost.total == Decimal(1)
     assert other.query() == [rec]
     assert ledger.query() == []
+
+
+def test_named_block_labels_the_runs_it_roots(ledger: MemoryLedger) -> None:
+    """track(name=...) labels the calls it roots (tag run_name); explicit run ids keep theirs."""
+    with track(name="checkout", user="u1"), track(name="inner"):
+        rooted = record_call(model="gpt-4o", usage=Usage(input=1))
+        framework = record_call(model="gpt-4o", usage=Usage(input=1), run_id="lc-run", root_run_id="lc-root")
+        labelled = record_call(model="gpt-4o", usage=Usage(input=1), tags={"run_name": "mine"})
+    assert rooted.tags["run_name"] == "checkout"
+    assert "run_name" not in framework.tags
+    assert labelled.tags["run_name"] == "mine"
