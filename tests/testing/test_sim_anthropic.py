@@ -144,7 +144,9 @@ def test_thinking_tokens_are_reported_in_output_tokens_details(claude: anthropic
         assert m.usage.output_tokens == 40 + count_text("Yes.", "claude-opus-4-6")
         assert m.usage.output_tokens_details is not None
         assert m.usage.output_tokens_details.thinking_tokens == 40
-        with client.messages.stream(model="claude-opus-4-6", max_tokens=512, messages=MESSAGES) as s:  # type: ignore[arg-type]
+        with client.messages.stream(
+            model="claude-opus-4-6", max_tokens=512, messages=MESSAGES
+        ) as s:  # type: ignore[arg-type]
             final = s.get_final_message()
         assert final.usage.output_tokens_details is not None
         assert final.usage.output_tokens_details.thinking_tokens == 40
@@ -169,7 +171,9 @@ def test_missing_max_tokens_is_a_bad_request(
     assert info.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]
 
 
-async def test_async_client_streams(sim: ProviderSimulator, aclaude: anthropic.AsyncAnthropic) -> None:
+async def test_async_client_streams(
+    sim: ProviderSimulator, aclaude: anthropic.AsyncAnthropic
+) -> None:
     """AsyncAnthropic non-streamed and streamed calls both work and are recorded."""
     sim.set_answer("Two.")
     m = await aclaude.messages.create(model=MODEL, max_tokens=16, messages=MESSAGES)  # type: ignore[arg-type]

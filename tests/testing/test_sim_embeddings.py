@@ -28,7 +28,9 @@ def test_float_vectors_are_deterministic_unit_vectors_from_the_text(
     assert all(math.isclose(sum(x * x for x in v), 1.0, rel_tol=1e-5) for v in vectors)
     assert vectors[0] != vectors[1]
     assert vectors[0] == embedding_vector(TEXTS[0], 1536)
-    again = oai.embeddings.create(model="text-embedding-3-small", input=TEXTS[0], encoding_format="float")
+    again = oai.embeddings.create(
+        model="text-embedding-3-small", input=TEXTS[0], encoding_format="float"
+    )
     assert again.data[0].embedding == vectors[0]
     expected = sum(count_text(t, "text-embedding-3-small") for t in TEXTS)
     assert r.usage.prompt_tokens == r.usage.total_tokens == expected == 10
@@ -56,7 +58,9 @@ def test_base64_encoding_decodes_to_the_float_vector(
 
 def test_dimensions_and_model_sizes(sim: ProviderSimulator, oai: openai.OpenAI) -> None:
     """text-embedding-3-large answers 3072 components; `dimensions` picks the size."""
-    large = oai.embeddings.create(model="text-embedding-3-large", input="x", encoding_format="float")
+    large = oai.embeddings.create(
+        model="text-embedding-3-large", input="x", encoding_format="float"
+    )
     assert len(large.data[0].embedding) == 3072
     small = oai.embeddings.create(
         model="text-embedding-3-small", input="x", dimensions=256, encoding_format="float"
@@ -85,7 +89,9 @@ def test_models_listing_in_both_shapes(
 ) -> None:
     """GET /v1/models lists the default models plus every model requested so far, in the
     OpenAI shape, or Anthropic's when the client sends anthropic-version; unknown ids 404."""
-    oai.chat.completions.create(model="my-custom-model", messages=[{"role": "user", "content": "hi"}])
+    oai.chat.completions.create(
+        model="my-custom-model", messages=[{"role": "user", "content": "hi"}]
+    )
     ids = [m.id for m in oai.models.list()]
     assert "gpt-4o" in ids and "claude-sonnet-4-6" in ids and "my-custom-model" in ids
     assert oai.models.retrieve("gpt-4o").owned_by == "openai"

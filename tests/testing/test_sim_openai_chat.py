@@ -240,9 +240,7 @@ def test_reasoning_tokens_from_a_callable(oai: openai.OpenAI) -> None:
         client.close()
 
 
-def test_service_tier_is_echoed_when_requested(
-    sim: ProviderSimulator, oai: openai.OpenAI
-) -> None:
+def test_service_tier_is_echoed_when_requested(sim: ProviderSimulator, oai: openai.OpenAI) -> None:
     """service_tier="flex" comes back as "flex"; "auto" or none runs as "default"."""
     r = oai.chat.completions.create(model="gpt-4o", messages=MESSAGES, service_tier="flex")  # type: ignore[arg-type]
     assert r.service_tier == "flex"

@@ -51,9 +51,7 @@ def test_response_usage_matches_estimate_and_recorded_call(
     assert call.usage == Usage(input=r.usage.input_tokens, output=5)
 
 
-def test_stream_follows_the_real_event_sequence(
-    sim: ProviderSimulator, oai: openai.OpenAI
-) -> None:
+def test_stream_follows_the_real_event_sequence(sim: ProviderSimulator, oai: openai.OpenAI) -> None:
     """stream=True yields exactly created, in_progress, output_item.added,
     content_part.added, the text deltas, output_text.done, content_part.done,
     output_item.done and completed, numbered 0..n-1, with usage on the completed response."""
@@ -136,7 +134,9 @@ def test_max_output_tokens_makes_the_response_incomplete(
     assert r.incomplete_details is not None
     assert r.incomplete_details.reason == "max_output_tokens"
     assert r.usage is not None and r.usage.output_tokens == 2
-    events = list(oai.responses.create(model="gpt-4.1", input="q", max_output_tokens=2, stream=True))
+    events = list(
+        oai.responses.create(model="gpt-4.1", input="q", max_output_tokens=2, stream=True)
+    )
     assert events[-1].type == "response.incomplete"
     assert sim.calls[-1].finish_reasons == ("incomplete",)
 
