@@ -291,3 +291,66 @@ def test_write_failure_is_reported_and_records_are_kept_for_retry(tmp_path: Path
     store.flush()
     assert [r.record_id for r in store.query()] == ["waiting"]
     store.close()
+
+
+def test_every_record_field_has_a_column() -> None:
+    """A record with every field set survives record -> row -> record; a new CostRecord field
+    fails here until it gets a column (and a migration)."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from tokenomy.ledger import CacheInfo
+    from tokenomy.ledger._rows import COLUMNS, record_to_row, row_to_record
+    from tokenomy.pricing import Cost
+    from tokenomy.usage import Usage
+
+    full = CostRecord(
+        record_id="id",
+        run_id="run",
+        parent_run_id="parent",
+        root_run_id="root",
+        timestamp=datetime(2025, 5, 6, 7, 8, 9, 123456, tzinfo=UTC),
+        provider="openai",
+        model="gpt-4o",
+        kind="completion",
+        usage=Usage(9, 8, 7, 1, 1, 2, estimated=True),
+        cost=Cost(
+            Decimal("1.5"), {"input": Decimal("1"), "output": Decimal("0.5")}, model="gpt-4o"
+        ),
+        priced=True,
+        estimated=True,
+        latency_ms=1.25,
+        ttft_ms=0.5,
+        streamed=True,
+        tags={"a": "b"},
+        cache=CacheInfo(outcome="exact", saved=Decimal("2"), similarity=1.0),
+        attempt=3,
+        error="boom",
+        usable=False,
+        service_tier="flex",
+        name="n",
+        framework="langchain",
+    )
+    assert set(CostRecord.model_fields) == {
+        "record_id", "run_id", "parent_run_id", "root_run_id", "timestamp", "provider", "model",
+        "kind", "usage", "cost", "priced", "estimated", "latency_ms", "ttft_ms", "streamed",
+        "tags", "cache", "attempt", "error", "usable", "service_tier", "name", "framework",
+    }  # fmt: skip
+    row = record_to_row(full)
+    assert len(row) == len(COLUMNS)
+    back = row_to_record(row)
+    assert back == full
+    assert back.model_dump() == full.model_dump()
+    assert back.cost is not None and back.cost.model == "gpt-4o"
+
+
+@pytest.mark.parametrize(
+    "kw", [{"batch_size": 0}, {"batch_size": 2.5}, {"flush_interval": 0}, {"flush_interval": "1"}]
+)
+def test_bad_batching_settings_are_refused_before_the_file_is_created(
+    tmp_path: Path, kw: dict[str, object]
+) -> None:
+    """batch_size < 1 or flush_interval <= 0 raise ConfigurationError and create no file."""
+    with pytest.raises(ConfigurationError):
+        SQLiteLedger(tmp_path / "l.db", **kw)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []

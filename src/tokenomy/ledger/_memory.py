@@ -34,6 +34,8 @@ class MemoryLedger(LedgerStore):
 
     def add(self, record: CostRecord) -> None:
         """Store one record (ignored if its ``record_id`` is already stored)."""
+        if not isinstance(record, CostRecord):
+            raise TypeError(f"MemoryLedger.add() takes a CostRecord, got {type(record).__name__}")
         ts = epoch_us(record.timestamp)
         with self._lock:
             self._check_open()
@@ -52,7 +54,13 @@ class MemoryLedger(LedgerStore):
 
     def add_many(self, records: Iterable[CostRecord]) -> None:
         """Store several records (each ignored if its ``record_id`` is already stored)."""
-        batch = [(r, epoch_us(r.timestamp)) for r in records]
+        batch = []
+        for r in records:
+            if not isinstance(r, CostRecord):
+                raise TypeError(
+                    f"MemoryLedger.add_many() takes CostRecords, got {type(r).__name__}"
+                )
+            batch.append((r, epoch_us(r.timestamp)))
         with self._lock:
             self._check_open()
             for r, ts in batch:

@@ -15,7 +15,7 @@ from tokenomy.ledger._record import CostRecord
 from tokenomy.ledger._rows import BOOL_COLUMNS, COLUMNS, record_to_row, row_to_record
 from tokenomy.ledger._sql_filter import postgres_tags, where_clause
 from tokenomy.ledger._store import LedgerStore, check_limit
-from tokenomy.ledger._writer import BatchWriter, register_for_exit, unregister
+from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit, unregister
 
 if TYPE_CHECKING:
     import psycopg
@@ -105,6 +105,7 @@ class PostgresLedger(LedgerStore):
     ) -> None:
         if not table or not isinstance(table, str):
             raise ConfigurationError(f"PostgresLedger needs a table name, got {table!r}")
+        check_batching(batch_size, flush_interval)
         psycopg = _import_psycopg()
         from psycopg import sql
 
@@ -169,7 +170,9 @@ class PostgresLedger(LedgerStore):
         batch = list(records)
         for r in batch:
             if not isinstance(r, CostRecord):
-                raise TypeError(f"PostgresLedger.add_many() takes CostRecords, got {type(r).__name__}")
+                raise TypeError(
+                    f"PostgresLedger.add_many() takes CostRecords, got {type(r).__name__}"
+                )
         if self._writer is not None:
             self._writer.put_many(batch)
         elif batch:

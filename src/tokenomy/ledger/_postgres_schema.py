@@ -81,7 +81,9 @@ def redact(url: str) -> str:
     return re.sub(r"(password=)[^&\s]*", r"\1***", url)
 
 
-def migrate_postgres(conn: psycopg.Connection[Any], schema: str | None, table: str, where: str) -> int:
+def migrate_postgres(
+    conn: psycopg.Connection[Any], schema: str | None, table: str, where: str
+) -> int:
     """Create or upgrade the ledger tables; returns the version found (0 when new)."""
     from psycopg import sql
 

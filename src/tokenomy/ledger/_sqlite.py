@@ -18,7 +18,7 @@ from tokenomy.ledger._rows import COLUMNS, record_to_row, row_to_record
 from tokenomy.ledger._sql_filter import sqlite_tags, where_clause
 from tokenomy.ledger._sqlite_schema import TABLE, connect, migrate, probe
 from tokenomy.ledger._store import LedgerStore, check_limit
-from tokenomy.ledger._writer import BatchWriter, register_for_exit, unregister
+from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit, unregister
 
 __all__ = ["SQLiteLedger"]
 
@@ -79,6 +79,7 @@ class SQLiteLedger(LedgerStore):
                 f"SQLiteLedger needs a file path, got {str(path)!r}; use MemoryLedger() for an "
                 f"in-memory ledger"
             )
+        check_batching(batch_size, flush_interval)
         self.path = Path(path).expanduser()
         self.sync = bool(sync)
         probe(self.path)
@@ -134,7 +135,9 @@ class SQLiteLedger(LedgerStore):
         batch = list(records)
         for r in batch:
             if not isinstance(r, CostRecord):
-                raise TypeError(f"SQLiteLedger.add_many() takes CostRecords, got {type(r).__name__}")
+                raise TypeError(
+                    f"SQLiteLedger.add_many() takes CostRecords, got {type(r).__name__}"
+                )
         if self._writer is not None:
             self._writer.put_many(batch)
         elif batch:

@@ -22,12 +22,22 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from tokenomy.exceptions import LedgerError
+from tokenomy.exceptions import ConfigurationError, LedgerError
 
-__all__ = ["BatchWriter", "register_for_exit"]
+__all__ = ["BatchWriter", "check_batching", "register_for_exit", "unregister"]
 
 #: Most records written in one transaction when a backlog has built up.
 _MAX_TRANSACTION = 20_000
+
+
+def check_batching(batch_size: int, flush_interval: float) -> None:
+    """Raise ConfigurationError unless ``batch_size >= 1`` and ``flush_interval > 0``."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigurationError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if not isinstance(flush_interval, int | float) or not flush_interval > 0:
+        raise ConfigurationError(
+            f"flush_interval must be a number of seconds > 0, got {flush_interval!r}"
+        )
 
 
 class _Marker:
@@ -49,10 +59,7 @@ class BatchWriter:
         flush_interval: float,
         name: str,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if flush_interval <= 0:
-            raise ValueError(f"flush_interval must be > 0 seconds, got {flush_interval}")
+        check_batching(batch_size, flush_interval)
         self._sink = sink
         self._batch_size = batch_size
         self._interval = flush_interval
