@@ -9,7 +9,10 @@ import openai
 import pytest
 
 from tokenomy.testing import ProviderSimulator
-from tokenomy.testing.pytest_plugin import provider_simulator  # noqa: F401
+from tokenomy.testing.pytest_plugin import (  # noqa: F401
+    provider_simulator,
+    provider_simulator_factory,
+)
 
 API_KEY = "sk-simulator-test"
 

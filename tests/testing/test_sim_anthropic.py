@@ -135,7 +135,7 @@ def test_max_tokens_stops_with_max_tokens(
     assert m.content[0].text == "two three"  # type: ignore[union-attr]
 
 
-def test_thinking_tokens_are_reported_in_output_tokens_details(claude: anthropic.Anthropic) -> None:
+def test_thinking_tokens_are_reported_in_output_tokens_details() -> None:
     """Configured reasoning tokens are added to output_tokens and reported as
     output_tokens_details.thinking_tokens, streamed in message_delta too."""
     with ProviderSimulator(answer="Yes.", reasoning_tokens={"claude-opus-*": 40}) as sim:

@@ -39,7 +39,7 @@ def test_langchain_chat_openai_invoke_and_stream(sim: ProviderSimulator) -> None
     assert merged.usage_metadata["output_tokens"] == sim.calls[-1].usage.output
 
 
-def test_langchain_chat_openai_responses_api(sim: ProviderSimulator) -> None:
+def test_langchain_chat_openai_responses_api() -> None:
     """ChatOpenAI(use_responses_api=True) invokes and streams through /v1/responses, with
     reasoning tokens reported in output_token_details."""
     from langchain_openai import ChatOpenAI

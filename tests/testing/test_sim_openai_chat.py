@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 import openai
 import pytest
@@ -140,17 +141,20 @@ def test_chat_stream_n_choices_interleave_by_index(
     assert sim.calls[-1].usage.output == 2 + 3
 
 
-def test_model_aliases_report_the_dated_snapshot(oai: openai.OpenAI) -> None:
+def test_model_aliases_report_the_dated_snapshot(
+    provider_simulator_factory: Callable[..., ProviderSimulator],
+) -> None:
     """model_aliases maps the requested name to the reported one; others are echoed as is."""
-    with ProviderSimulator(model_aliases={"gpt-4o-mini": "gpt-4o-mini-2024-07-18"}) as sim:
-        client = openai.OpenAI(base_url=sim.openai_base_url, api_key="k", max_retries=0)
-        r = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
-        assert r.model == "gpt-4o-mini-2024-07-18"
-        assert sim.calls[-1].model == "gpt-4o-mini-2024-07-18"
-        assert sim.calls[-1].requested_model == "gpt-4o-mini"
-        r = client.chat.completions.create(model="gpt-4.1-nano", messages=MESSAGES)  # type: ignore[arg-type]
-        assert r.model == "gpt-4.1-nano"
-        client.close()
+    sim = provider_simulator_factory(model_aliases={"gpt-4o-mini": "gpt-4o-mini-2024-07-18"})
+    client = openai.OpenAI(base_url=sim.openai_base_url, api_key="k", max_retries=0)
+    r = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+    assert r.model == "gpt-4o-mini-2024-07-18"
+    assert sim.calls[-1].model == "gpt-4o-mini-2024-07-18"
+    assert sim.calls[-1].requested_model == "gpt-4o-mini"
+    r = client.chat.completions.create(model="gpt-4.1-nano", messages=MESSAGES)  # type: ignore[arg-type]
+    assert r.model == "gpt-4.1-nano"
+    assert "gpt-4o-mini-2024-07-18" in [m.id for m in client.models.list()]
+    client.close()
 
 
 def test_scripted_tool_call_then_text_answer(sim: ProviderSimulator, oai: openai.OpenAI) -> None:
@@ -204,9 +208,7 @@ def test_streamed_tool_call_accumulates_with_the_sdk_helper(
     assert final.choices[0].finish_reason == "tool_calls"
 
 
-def test_reasoning_tokens_by_model_glob_are_added_to_completion_tokens(
-    oai: openai.OpenAI,
-) -> None:
+def test_reasoning_tokens_by_model_glob_are_added_to_completion_tokens() -> None:
     """reasoning_tokens={"gpt-5*": 64} adds 64 reasoning tokens to gpt-5 models' completion
     tokens (with completion_tokens_details.reasoning_tokens) and none to others."""
     with ProviderSimulator(answer="Done.", reasoning_tokens={"gpt-5*": 64}) as sim:
@@ -222,7 +224,7 @@ def test_reasoning_tokens_by_model_glob_are_added_to_completion_tokens(
         client.close()
 
 
-def test_reasoning_tokens_from_a_callable(oai: openai.OpenAI) -> None:
+def test_reasoning_tokens_from_a_callable() -> None:
     """A reasoning_tokens callable receives the request and sets the count per call."""
 
     def by_effort(request: SimRequest) -> int:
@@ -265,7 +267,7 @@ def test_max_completion_tokens_cuts_the_answer_with_finish_reason_length(
     assert r.usage is not None and r.usage.completion_tokens == 3
 
 
-def test_answer_rules_template_callable_and_per_model(oai: openai.OpenAI) -> None:
+def test_answer_rules_template_callable_and_per_model() -> None:
     """Per-model rules win over the default rule; templates and callables see the request;
     model-scoped scripted answers are used only for that model."""
     with ProviderSimulator(

@@ -77,7 +77,7 @@ def test_stream_follows_the_real_event_sequence(sim: ProviderSimulator, oai: ope
     assert call.usage == Usage(input=done.usage.input_tokens, output=done.usage.output_tokens)
 
 
-def test_stream_helper_and_reasoning_item(oai: openai.OpenAI) -> None:
+def test_stream_helper_and_reasoning_item() -> None:
     """With reasoning tokens configured the output starts with a reasoning item; the SDK's
     responses.stream helper accumulates the text and the usage reports reasoning tokens."""
     with ProviderSimulator(answer=ANSWER, reasoning_tokens={"o4*": 128}) as sim:

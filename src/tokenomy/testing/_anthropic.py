@@ -8,6 +8,7 @@ then per block ``content_block_start`` (a ``ping`` after the first), ``content_b
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -170,7 +171,7 @@ def _stream(message: dict[str, Any], gen: Generation, model: str) -> list[SSEEve
             emit("content_block_start", index=index, content_block={**block, "input": {}})
             if index == 0:
                 emit("ping")
-            arguments = _json(block["input"])
+            arguments = json.dumps(block["input"], separators=(",", ":"), ensure_ascii=False)
             for piece in split_tokens(arguments, model):
                 emit(
                     "content_block_delta",
@@ -197,9 +198,3 @@ def _stream(message: dict[str, Any], gen: Generation, model: str) -> list[SSEEve
     )
     emit("message_stop")
     return events
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -37,7 +37,6 @@ class Exchange:
         self.path = split.path.rstrip("/") or "/"
         self.query = split.query
         self.headers: dict[str, str] = {k.lower(): v for k, v in handler.headers.items()}
-        self.sent = False
 
     # -- request ---------------------------------------------------------------------
 
@@ -73,7 +72,6 @@ class Exchange:
         for name, value in headers.items():
             h.send_header(name, value)
         h.end_headers()
-        self.sent = True
 
     def send(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
         """A complete response with a Content-Length."""
@@ -119,7 +117,6 @@ class Exchange:
             h.wfile.flush()
         with contextlib.suppress(OSError):
             h.connection.shutdown(socket.SHUT_RDWR)
-        self.sent = True
 
 
 class _Handler(BaseHTTPRequestHandler):

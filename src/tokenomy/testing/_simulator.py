@@ -12,8 +12,7 @@ from typing import Any
 from tokenomy.exceptions import ConfigurationError
 from tokenomy.testing._answers import DEFAULT_ANSWER, AnswerBook, AnswerLike, AnswerRule
 from tokenomy.testing._caching import PromptCache
-from tokenomy.testing._faults import Fault as Fault
-from tokenomy.testing._faults import FaultPlan, Injection
+from tokenomy.testing._faults import Fault, FaultPlan, Injection
 from tokenomy.testing._generate import Context, ReasoningSetting, reasoning_rule
 from tokenomy.testing._records import SimCall
 from tokenomy.testing._request import SimRequest
