@@ -1,0 +1,31 @@
+"""The LangChain handler benchmark runs (tiny N) and every tokenomy setup records every call."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_langchain_handler.py"
+
+
+def test_benchmark_rows_and_record_counts() -> None:
+    """run() returns a row per setup (no handler, the no-op floor, the anchor, tokenomy into a
+    MemoryLedger, a SQLiteLedger and through track()) and each tokenomy setup recorded all
+    of its calls."""
+    spec = importlib.util.spec_from_file_location("bench_langchain_handler", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = bench.run(n=20, rounds=1)
+    cases = [r["case"] for r in rows]
+    for case in (
+        "none",
+        "UsageMetadataCallbackHandler",
+        "tokenomy (MemoryLedger)",
+        "tokenomy (SQLiteLedger)",
+        "tokenomy_langchain.track()",
+    ):
+        assert case in cases
+    ours = [r for r in rows if r["case"].startswith("tokenomy")]
+    assert all(r["records"] == "40/40" for r in ours), ours
+    assert all(r["met"] in ("yes", "no") for r in ours)
