@@ -1,0 +1,49 @@
+"""The LlamaIndex example script runs end to end, and the handler benchmark produces its rows."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_example_script_prints_runs_and_matches_the_simulator() -> None:
+    """examples/llamaindex_handler.py starts the simulator, builds an index, queries it for two
+    users, prints every run with its calls and the per-user spend, and exits 0 only when its
+    token totals equal what the simulator billed."""
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env.pop("TOKENOMY_LEDGER", None)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "llamaindex_handler.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert out.count("RetrieverQueryEngine.query") == 3
+    assert "alice" in out and "bob" in out
+    assert "spent: $" in out
+
+
+def test_benchmark_rows_have_both_numbers() -> None:
+    """benchmarks/bench_llamaindex_handler.py run() measures both handlers in one run, for the
+    usage-reported and no-usage cases, and every tokenomy call was recorded."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_llamaindex_handler as bench
+
+        rows = bench.run(n=50, rounds=1)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    assert [r["case"] for r in rows] == ["usage in raw", "no usage (both tokenize)"]
+    for row in rows:
+        assert float(row["ours_us"]) > 0 and float(row["anchor_us"]) > 0
+        assert row["ratio"].endswith("x") and row["met"] in ("yes", "no")
+        recorded, expected = row["records"].split("/")
+        assert recorded == expected
