@@ -242,3 +242,39 @@ def test_call_without_usage_is_estimated_and_warned() -> None:
     (record,) = ledger.query()
     assert record.estimated and record.usage.estimated
     assert record.usage.output == 4 and record.usage.input > 0 and record.priced
+
+
+@pytest.mark.filterwarnings("ignore::tokenomy.EstimatedUsageWarning")
+def test_stream_abandoned_by_the_consumer_is_estimated() -> None:
+    """Breaking out of a stream before its usage arrives records a GeneratorExit whose prompt
+    (and any text so far) is estimated: the provider was called and billed it."""
+    ledger = MemoryLedger()
+    model = TinyChat(reply="alpha beta gamma", model_name="gpt-4.1-mini")
+    with tokenomy_langchain.track(ledger=ledger):
+        for _ in model.stream("hello there"):
+            break
+    (record,) = ledger.query()
+    assert record.error == "GeneratorExit" and record.estimated
+    assert record.usage.input > 0
+
+
+def test_price_book_of_the_block_and_of_the_handler() -> None:
+    """track(price_book=...) prices the block's calls with that book, and a handler's own
+    price_book wins for the calls it records."""
+    from tokenomy import ModelPrice
+
+    house = PriceBook.default().with_overrides(
+        {"my-model": ModelPrice.per_million(input=1_000_000, output=2_000_000)}
+    )
+    other = PriceBook.default().with_overrides(
+        {"my-model": ModelPrice.per_million(input=3_000_000, output=0)}
+    )
+    ledger = MemoryLedger()
+    model = TinyChat(model_name="my-model")
+    with tokenomy_langchain.track(ledger=ledger, price_book=house, name="pricing") as tracker:
+        model.invoke("a")
+        model.invoke("b", config={"callbacks": [TokenomyCallbackHandler(price_book=other)]})
+    first, second = ledger.query()
+    assert first.total_cost == Decimal(12 * 1 + 5 * 2)
+    assert second.total_cost == Decimal(12 * 3)
+    assert tracker.name == "pricing" and tracker.cost == Decimal(58)

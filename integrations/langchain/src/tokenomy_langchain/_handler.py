@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["TokenomyCallbackHandler"]
 
 _LOG = logging.getLogger("tokenomy_langchain")
+_CONSUMER_STOPS = (GeneratorExit, asyncio.CancelledError)
 
 
 class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
@@ -51,8 +53,9 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
       ``cache.saved`` = what the cached call cost. (Legacy completion LLMs fire no callbacks
       on a cache hit, so their hits cannot be seen.)
     * A failed call (``on_llm_error``) is recorded with ``error`` = the exception's class
-      name and zero tokens, unless usage is known (or text was streamed before the failure,
-      which is estimated: the provider billed it).
+      name and zero tokens, unless usage is known; text streamed before the failure, and a
+      stream the consumer stopped reading (``GeneratorExit``, ``CancelledError``), are
+      estimated: the provider billed them.
     * ``run_id`` is LangChain's model run id, ``parent_run_id`` its parent's and
       ``root_run_id`` the outermost run this handler saw above it; the root's name (a chain's
       ``run_name``) is tag ``run_name`` unless set otherwise. ``name`` is the model run's name.
@@ -255,13 +258,15 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         usage = info.usage
         if usage is None and not info.cache_hit:
             text = output_text(response)
-            if error is None or text:
+            if error is None or text or isinstance(error, _CONSUMER_STOPS):
+                # A consumer that stopped reading (a break out of a stream, a cancelled task)
+                # was billed for the prompt and what was generated so far.
                 usage = estimate_call(
                     run.prompt, text, model=model, provider=provider, invocation_params=run.params
                 )
                 warn_estimated(model, run.streamed)
             else:
-                usage = Usage()  # failed before anything was generated: nothing billed
+                usage = Usage()  # the provider failed before generating: nothing billed
         cache: str | None = None
         if info.cache_hit:
             cache = cache_kind()
