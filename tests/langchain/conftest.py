@@ -1,5 +1,8 @@
-"""The provider simulator fixture for the LangChain tests (a started simulator per test)."""
+"""The provider simulator fixtures for the LangChain tests (started per test, stopped after)."""
 
 from __future__ import annotations
 
-from tokenomy.testing.pytest_plugin import provider_simulator  # noqa: F401
+from tokenomy.testing.pytest_plugin import (  # noqa: F401
+    provider_simulator,
+    provider_simulator_factory,
+)

@@ -3,7 +3,7 @@ simulator; the ledger must hold the tokens the simulator billed, at the price bo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -25,10 +25,11 @@ def make_model(request: pytest.FixtureRequest) -> Factory:
 
 
 @pytest.fixture
-def reasoning_simulator() -> Iterator[ProviderSimulator]:
+def reasoning_simulator(
+    provider_simulator_factory: Callable[..., ProviderSimulator],
+) -> ProviderSimulator:
     """A simulator whose o4-mini and gpt-5 models report reasoning tokens."""
-    with ProviderSimulator(reasoning_tokens={"o4-mini*": 96, "gpt-5*": 48}) as sim:
-        yield sim
+    return provider_simulator_factory(reasoning_tokens={"o4-mini*": 96, "gpt-5*": 48})
 
 
 def test_invoke(provider_simulator: ProviderSimulator, make_model: Factory) -> None:
