@@ -243,9 +243,18 @@ def _write_stream(
     if fault is not None and fault.kind in ("malformed_json", "truncated_stream"):
         cut = fault.after_events if fault.after_events is not None else len(events) // 2
         cut = min(cut, len(events) - 1)
+    # Events due at the same moment go out in one chunk (fewer syscalls); a delay flushes.
+    pending: list[bytes] = []
+
+    def flush() -> None:
+        if pending:
+            exchange.write_chunk(b"".join(pending))
+            pending.clear()
+
     first = True
     for index, event in enumerate(events):
         if cut is not None and index == cut:
+            flush()
             assert fault is not None
             if fault.kind == "truncated_stream":
                 encoded = event.encode()
@@ -257,7 +266,11 @@ def _write_stream(
             exchange.end_stream()
             return
         if event.tokens:
-            exchange.wait(sim.time_to_first_token if first else sim.per_token_delay * event.tokens)
+            delay = sim.time_to_first_token if first else sim.per_token_delay * event.tokens
             first = False
-        exchange.write_chunk(event.encode())
+            if delay > 0:
+                flush()
+                exchange.wait(delay)
+        pending.append(event.encode())
+    flush()
     exchange.end_stream()
