@@ -9,6 +9,7 @@ import gc
 import signal
 import subprocess
 import sys
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -179,3 +180,23 @@ def test_records_written_by_another_process_are_read_back_exactly(tmp_path: Path
     assert [r.cost for r in got] == [
         Cost(total=Decimal("0.000123"), parts={"input": Decimal("0.000123")})
     ] * 3
+
+
+def test_exit_registry_does_not_keep_stores_alive(tmp_path: Path) -> None:
+    """Closed or dropped stores are not kept alive by the exit hook (it holds them weakly),
+    and their writer threads end."""
+    import weakref
+
+    from tokenomy.ledger._writer import _LIVE
+
+    closed = SQLiteLedger(tmp_path / "a.db")
+    open_one = SQLiteLedger(tmp_path / "b.db")
+    assert closed in _LIVE and open_one in _LIVE
+    closed.close()
+    assert closed not in _LIVE
+    refs = [weakref.ref(closed), weakref.ref(open_one)]
+    del closed, open_one
+    gc.collect()
+    assert [r() for r in refs] == [None, None]
+    names = {t.name for t in threading.enumerate()}
+    assert not {"tokenomy-ledger-writer[a.db]", "tokenomy-ledger-writer[b.db]"} & names
