@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -250,3 +251,20 @@ def test_pytest_fixture_fails_a_test_whose_answer_rule_raised(tmp_path: Path) ->
     assert "2 passed, 1 error" in out.stdout  # the broken test passes, then errors in teardown
     assert "ERROR test_uses_fixture.py::test_broken_rule" in out.stdout
     assert "ValueError: boom" in out.stdout
+
+
+def test_recorded_headers_redact_credentials() -> None:
+    """Recorded requests keep their headers but never the API keys."""
+    with ProviderSimulator() as sim:
+        client = openai.OpenAI(base_url=sim.openai_base_url, api_key="sk-secret-1", max_retries=0)
+        client.models.list()
+        client.close()
+        claude = anthropic.Anthropic(base_url=sim.base_url, api_key="sk-ant-secret", max_retries=0)
+        claude.models.list()
+        claude.close()
+    openai_headers, anthropic_headers = (r.headers for r in sim.requests)
+    assert openai_headers["authorization"] == "Bearer <redacted>"
+    credentials = [anthropic_headers.get(k) for k in ("authorization", "x-api-key")]
+    assert [c for c in credentials if c] in (["Bearer <redacted>"], ["<redacted>"])
+    assert "anthropic-version" in anthropic_headers
+    assert all("secret" not in str(r.headers) for r in sim.requests)

@@ -18,7 +18,8 @@ class SimRequest:
     ``"responses"``, ``"embeddings"``, ``"models"``, ``"messages"``,
     ``"messages.count_tokens"`` (``None`` for unknown paths). ``body`` is the parsed JSON body
     (``None`` when there was none or it was not JSON). ``fault`` names the injected fault that
-    hit it, if any. ``index`` counts requests from 0 per simulator.
+    hit it, if any. ``index`` counts requests from 0 per simulator. ``headers`` are
+    lower-cased, with credentials (``authorization``, ``x-api-key``) redacted.
     """
 
     method: str

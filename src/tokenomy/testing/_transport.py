@@ -67,6 +67,19 @@ def route_for(method: str, path: str) -> Route | None:
     return _ROUTES.get((method, norm))
 
 
+_SECRET_HEADERS = ("authorization", "x-api-key", "api-key")
+
+
+def _redacted(headers: dict[str, str]) -> dict[str, str]:
+    """Request headers as recorded: credentials replaced (the scheme word is kept)."""
+    out = dict(headers)
+    for name in _SECRET_HEADERS:
+        if name in out:
+            scheme, _, rest = out[name].partition(" ")
+            out[name] = f"{scheme} <redacted>" if rest else "<redacted>"
+    return out
+
+
 def _ratelimit_headers(provider: str | None, limited: float | None) -> dict[str, str]:
     remaining = "0" if limited is not None else "9999"
     reset = f"{limited:g}s" if limited is not None else "6ms"
@@ -131,7 +144,7 @@ def respond(sim: ProviderSimulator, exchange: Exchange, route: Route | None) -> 
     request = sim._new_request(
         method=exchange.method,
         path=path,
-        headers=dict(exchange.headers),
+        headers=_redacted(exchange.headers),
         body=body,
         provider=provider,
         api=route.api if route is not None else None,
