@@ -5,7 +5,9 @@ from __future__ import annotations
 from functools import reduce
 from typing import Any
 
-from tokenomy.testing import ProviderSimulator, echo
+import pytest
+
+from tokenomy.testing import ProviderSimulator, ToolCall, echo
 
 KEY = "sk-simulator-test"
 
@@ -125,3 +127,49 @@ def test_llama_index_openai_embedding(sim: ProviderSimulator) -> None:
     assert len(batch) == 3
     assert sim.calls[-1].api == "embeddings"
     assert sim.calls[-1].usage.input == 3
+
+
+@pytest.mark.parametrize("client", ["chat", "responses", "anthropic"])
+def test_langchain_tool_calls_round_trip(sim: ProviderSimulator, client: str) -> None:
+    """bind_tools clients get the scripted tool call (invoked and streamed), and the turn
+    carrying the tool result gets the final scripted text — an agent loop end to end."""
+    from langchain_anthropic import ChatAnthropic
+    from langchain_core.messages import HumanMessage, ToolMessage
+    from langchain_core.tools import tool
+    from langchain_openai import ChatOpenAI
+
+    @tool
+    def get_weather(city: str) -> str:
+        """Weather of a city."""
+        return f"sunny in {city}"
+
+    if client == "anthropic":
+        llm: Any = ChatAnthropic(
+            model="claude-haiku-4-5", base_url=sim.anthropic_base_url, api_key=KEY, max_retries=0
+        )  # type: ignore[call-arg]
+    else:
+        llm = ChatOpenAI(
+            model="gpt-4o",
+            base_url=sim.openai_base_url,
+            api_key=KEY,
+            max_retries=0,
+            use_responses_api=client == "responses",
+        )
+    agent = llm.bind_tools([get_weather])
+    sim.script(
+        ToolCall("get_weather", {"city": "Oslo"}),
+        ToolCall("get_weather", {"city": "Rome"}),
+        "It is sunny in Oslo.",
+    )
+    first = agent.invoke([HumanMessage("Weather in Oslo?")])
+    assert [(c["name"], c["args"]) for c in first.tool_calls] == [("get_weather", {"city": "Oslo"})]
+    streamed = _merge(list(agent.stream([HumanMessage("Weather in Rome?")])))
+    assert [(c["name"], c["args"]) for c in streamed.tool_calls] == [
+        ("get_weather", {"city": "Rome"})
+    ]
+    call = first.tool_calls[0]
+    result = ToolMessage(get_weather.invoke(call["args"]), tool_call_id=call["id"])
+    final = agent.invoke([HumanMessage("Weather in Oslo?"), first, result])
+    assert final.text == "It is sunny in Oslo."
+    assert sim.answers_pending == 0
+    assert len(sim.calls) == 3
