@@ -219,3 +219,28 @@ def test_without_the_span_handler_the_event_handler_warns_once(
     finally:
         tli.uninstrument()
     assert len(ledger) == 2
+
+
+def test_instrument_without_a_ledger_uses_the_default_ledger() -> None:
+    """instrument() with no ledger records calls outside blocks into tokenomy's default
+    ledger (the one TOKENOMY_LEDGER names, or set_default_ledger's)."""
+    store = MemoryLedger()
+    previous = tokenomy.set_default_ledger(store)
+    try:
+        tli.instrument()
+        UsageLLM().complete("a")
+    finally:
+        tokenomy.set_default_ledger(previous)
+    assert len(store) == 1
+
+
+def test_include_stream_usage_sets_stream_options_and_refuses_other_llms() -> None:
+    """include_stream_usage() asks an OpenAI-style LLM for usage in streams (keeping other
+    stream options) and says what to do for an LLM without additional_kwargs."""
+    from llama_index.llms.openai import OpenAI
+
+    llm = OpenAI(model="gpt-4o-mini", api_key="x", additional_kwargs={"stream_options": {"a": 1}})
+    assert tli.include_stream_usage(llm) is llm
+    assert llm.additional_kwargs["stream_options"] == {"a": 1, "include_usage": True}
+    with pytest.raises(tokenomy.ConfigurationError, match="OpenAI-compatible"):
+        tli.include_stream_usage(object())
