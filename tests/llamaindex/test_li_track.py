@@ -244,3 +244,45 @@ def test_include_stream_usage_sets_stream_options_and_refuses_other_llms() -> No
     assert llm.additional_kwargs["stream_options"] == {"a": 1, "include_usage": True}
     with pytest.raises(tokenomy.ConfigurationError, match="OpenAI-compatible"):
         tli.include_stream_usage(object())
+
+
+def test_price_books_of_the_block_and_of_the_handler_are_used(ledger: MemoryLedger) -> None:
+    """track(price_book=...) prices the block's records; instrument(price_book=...) prices the
+    records no block prices otherwise."""
+    from decimal import Decimal
+
+    from tokenomy import ModelPrice, PriceBook
+
+    block_book = PriceBook.default().with_overrides(
+        {"gpt-4o-mini": ModelPrice(input=Decimal(1), output=Decimal(0))}
+    )
+    handler_book = PriceBook.default().with_overrides(
+        {"gpt-4o-mini": ModelPrice(input=Decimal(2), output=Decimal(0))}
+    )
+    llm = UsageLLM(usage=Usage(input=3, output=1))
+    tli.instrument(ledger=ledger, price_book=handler_book)
+    with tli.track(price_book=block_book):
+        llm.complete("in the block")
+    llm.complete("outside")
+    assert [r.total_cost for r in ledger.query()] == [Decimal(3), Decimal(6)]
+
+
+def test_concurrent_calls_from_many_threads_are_each_recorded_once(ledger: MemoryLedger) -> None:
+    """Sixteen threads making sync and streamed calls at once: every call is recorded once
+    and the recorder keeps no open call afterwards."""
+    llm = UsageLLM()
+    handler = tli.instrument(ledger=ledger)
+
+    def work() -> None:
+        for _ in range(10):
+            llm.chat(MESSAGES)
+            list(llm.stream_complete("x"))
+
+    threads = [threading.Thread(target=work) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ledger) == 320
+    assert sum(r.streamed for r in ledger.query()) == 160
+    assert not handler.recorder._open

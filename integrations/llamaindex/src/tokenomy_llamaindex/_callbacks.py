@@ -22,6 +22,7 @@ recording are logged on the ``tokenomy_llamaindex`` logger.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from llama_index.core.callbacks.base_handler import BaseCallbackHandler
@@ -29,11 +30,12 @@ from llama_index.core.callbacks.schema import CBEventType, EventPayload
 from llama_index.core.instrumentation.span import active_span_id
 
 from tokenomy_llamaindex._attach import attached_event_handler, ensure_span_handler
-from tokenomy_llamaindex._calls import CallRecorder, log
+from tokenomy_llamaindex._calls import CallRecorder, evict_oldest, log
 from tokenomy_llamaindex._spans import TREE
 
 __all__ = ["TokenomyCallbackHandler"]
 
+_MAX_PENDING = 10_000
 _LLM = CBEventType.LLM
 _EMBEDDING = CBEventType.EMBEDDING
 
@@ -62,6 +64,7 @@ class TokenomyCallbackHandler(BaseCallbackHandler):
         )
         # event id -> span id of the call (ends may arrive where another span is active)
         self._spans: dict[str, str | None] = {}
+        self._lock = threading.Lock()
 
     def on_event_start(
         self,
@@ -101,6 +104,9 @@ class TokenomyCallbackHandler(BaseCallbackHandler):
                     prompt=None if prompt is None else str(prompt),
                 )
             self._spans[event_id] = span_id
+            if len(self._spans) > _MAX_PENDING:  # streams never read never end
+                with self._lock:
+                    evict_oldest(self._spans, _MAX_PENDING)
         except Exception:
             log.exception("tokenomy could not note the start of a LlamaIndex %s call", event_type)
         return event_id

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextvars
 import itertools
 import logging
+import threading
 import time
 import uuid
 import warnings
@@ -45,7 +46,7 @@ from tokenomy_llamaindex._usage import (
     service_tier_of,
 )
 
-__all__ = ["CallRecorder"]
+__all__ = ["CallRecorder", "evict_oldest"]
 
 log = logging.getLogger("tokenomy_llamaindex")
 
@@ -54,6 +55,12 @@ _MAX_OPEN = 10_000  # open calls kept (streams never consumed leave theirs behin
 _MAX_DONE = 256  # last responses of finished calls remembered for lazy-wrapper detection
 _MAX_DEPTH = 256  # span ancestors walked when looking for an enclosing call
 _NO_SPAN = ""
+
+
+def evict_oldest(d: dict[Any, Any], keep: int) -> None:
+    """Drop the oldest entries of ``d`` until at most ``keep`` remain (hold a lock)."""
+    while len(d) > keep:
+        d.pop(next(iter(d)), None)
 
 
 def _new_id() -> str:
@@ -112,6 +119,8 @@ class CallRecorder:
         self._embeds: dict[str, list[_Embedding]] = {}
         self._seq = itertools.count()
         self._warned: set[tuple[str, bool]] = set()
+        # Single dict operations are atomic; iterating one (eviction) needs the lock.
+        self._lock = threading.Lock()
 
     def wants(self) -> bool:
         """Whether a call starting here (in this context) would be recorded."""
@@ -157,7 +166,8 @@ class CallRecorder:
             outer,
         )
         if len(open_) > _MAX_OPEN:
-            open_.pop(next(iter(open_)), None)
+            with self._lock:
+                evict_oldest(open_, _MAX_OPEN)
 
     def _enclosing(self, span_id: str) -> _Call | None:
         open_, parent = self._open, self.tree.parent
@@ -215,15 +225,15 @@ class CallRecorder:
         that started later already finished with one of them (``call`` wraps it lazily)."""
         done = self._done
         covered = False
-        for marker in markers:
-            if marker is None or isinstance(marker, str):
-                continue
-            seen = done.get(id(marker))
-            if seen is not None and seen[0] is marker and seen[1] > call.seq:
-                covered = True
-            done[id(marker)] = (marker, call.seq)
-        while len(done) > _MAX_DONE:
-            done.pop(next(iter(done)), None)
+        with self._lock:
+            for marker in markers:
+                if marker is None or isinstance(marker, str):
+                    continue
+                seen = done.get(id(marker))
+                if seen is not None and seen[0] is marker and seen[1] > call.seq:
+                    covered = True
+                done[id(marker)] = (marker, call.seq)
+            evict_oldest(done, _MAX_DONE)
         return covered
 
     def _finish(self, call: _Call, response: Any, error: BaseException | str | None) -> None:
