@@ -32,6 +32,7 @@ __all__ = ["TokenomyCallbackHandler"]
 
 _LOG = logging.getLogger("tokenomy_langchain")
 _CONSUMER_STOPS = (GeneratorExit, asyncio.CancelledError)
+_EMPTY: Mapping[str, Any] = {}
 
 
 class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
@@ -215,30 +216,34 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         metadata: Mapping[str, Any] | None,
         kwargs: Mapping[str, Any],
     ) -> None:
-        run = ModelRun()
-        run.start = perf_counter()
+        start = perf_counter()
         CLAIMS.claim(run_id, self, attached=self._attached)
-        run.kind = kind
-        run.name = kwargs.get("name") or serialized_name(serialized)
+        name = kwargs.get("name") or serialized_name(serialized)
         params = kwargs.get("invocation_params")
-        run.params = params
-        meta = metadata or {}
-        model = None
-        if params:
-            model = params.get("model") or params.get("model_name")
-        run.model = model if isinstance(model, str) and model else meta.get("ls_model_name")
-        run.provider = meta.get("ls_provider")
-        run.prompt = prompt
-        run.metadata = metadata
-        run.tags = tags
-        run.parent_run_id = parent_run_id
-        node = self._tree.lookup(run_id, parent_run_id, run.name)
-        run.root_id = node.root_id
-        run.root_name = node.root_name
+        meta = metadata or _EMPTY
+        model = (params.get("model") or params.get("model_name")) if params else None
+        if not (model and isinstance(model, str)):
+            model = meta.get("ls_model_name")
+        node = self._tree.lookup(run_id, parent_run_id, name)
         if node.context is not None and current_tracker() is None:
-            run.context = node.context.copy()
+            context = node.context.copy()
         else:
-            run.context = copy_context()
+            context = copy_context()
+        run = ModelRun(
+            start,
+            kind,
+            name,
+            model,
+            meta.get("ls_provider"),
+            params,
+            prompt,
+            metadata,
+            tags,
+            parent_run_id,
+            node.root_id,
+            node.root_name,
+            context,
+        )
         runs = self._runs
         if len(runs) >= MAX_OPEN_RUNS:
             self._runs.pop(next(iter(runs)), None)
@@ -272,8 +277,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
             cache = cache_kind()
         latency_ms = (end - run.start) * 1000.0
         ttft_ms = None if run.first_token is None else (run.first_token - run.start) * 1000.0
-        context = run.context if run.context is not None else copy_context()
-        context.run(
+        run.context.run(
             self._record,
             run_id,
             run,
@@ -301,14 +305,16 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         error: str | None,
     ) -> CostRecord:
         tags = langchain_tags(run.metadata, run.tags)
-        if tags:
-            for key in current_tags():  # the enclosing track() blocks' tags win
+        block_tags = current_tags()
+        if tags and block_tags:
+            for key in block_tags:  # the enclosing track() blocks' tags win
                 tags.pop(key, None)
         explicit = self.tags
         if explicit:
             tags.update(explicit)
-        if run.root_name and "run_name" not in tags and "run_name" not in current_tags():
+        if run.root_name and "run_name" not in tags and "run_name" not in block_tags:
             tags["run_name"] = run.root_name
+        rid = str(run_id)
         record = record_call(
             model=model,
             usage=usage,
@@ -317,9 +323,9 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
             latency_ms=latency_ms,
             ttft_ms=ttft_ms,
             streamed=run.streamed,
-            run_id=str(run_id),
+            run_id=rid,
             parent_run_id=None if run.parent_run_id is None else str(run.parent_run_id),
-            root_run_id=str(run.root_id),
+            root_run_id=rid if run.root_id == run_id else str(run.root_id),
             tags=tags,
             cache=cache,
             error=error,

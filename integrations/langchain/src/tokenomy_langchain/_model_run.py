@@ -31,22 +31,37 @@ class ModelRun:
         "tags",
     )
 
-    def __init__(self) -> None:
-        self.start = 0.0
+    def __init__(
+        self,
+        start: float,
+        kind: str,
+        name: str | None,
+        model: str | None,
+        provider: str | None,
+        params: Mapping[str, Any] | None,
+        prompt: Sequence[Any] | None,
+        metadata: Mapping[str, Any] | None,
+        tags: Sequence[str] | None,
+        parent_run_id: UUID | None,
+        root_id: UUID,
+        root_name: str | None,
+        context: Context,
+    ) -> None:
+        self.start = start
         self.first_token: float | None = None
         self.streamed = False
-        self.kind: str = "chat"
-        self.name: str | None = None
-        self.model: str | None = None
-        self.provider: str | None = None
-        self.params: Mapping[str, Any] | None = None
-        self.prompt: Sequence[Any] | None = None
-        self.metadata: Mapping[str, Any] | None = None
-        self.tags: Sequence[str] | None = None
-        self.parent_run_id: UUID | None = None
-        self.root_id: UUID | None = None
-        self.root_name: str | None = None
-        self.context: Context | None = None
+        self.kind = kind
+        self.name = name
+        self.model = model
+        self.provider = provider
+        self.params = params
+        self.prompt = prompt
+        self.metadata = metadata
+        self.tags = tags
+        self.parent_run_id = parent_run_id
+        self.root_id = root_id
+        self.root_name = root_name
+        self.context = context
 
 
 def serialized_name(serialized: Mapping[str, Any] | None) -> str | None:

@@ -67,7 +67,7 @@ def read_result(response: LLMResult | None) -> ResultInfo:
                 info.cache_hit = True
             if "input_tokens" not in meta and "output_tokens" not in meta:
                 continue
-            if any(meta == s for s in seen):  # the same response's usage on another choice
+            if seen and meta in seen:  # the same response's usage on another choice
                 continue
             seen.append(meta)
             one = fast_usage(meta) or usage_from_langchain(meta)
