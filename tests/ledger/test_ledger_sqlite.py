@@ -354,3 +354,13 @@ def test_bad_batching_settings_are_refused_before_the_file_is_created(
     with pytest.raises(ConfigurationError):
         SQLiteLedger(tmp_path / "l.db", **kw)  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_path_under_a_file_is_a_ledger_file_error(tmp_path: Path) -> None:
+    """A path whose folder cannot exist (a file is in the way) raises LedgerFileError."""
+    blocker = tmp_path / "plain.txt"
+    blocker.write_text("x")
+    with pytest.raises(LedgerFileError) as info:
+        SQLiteLedger(blocker / "sub" / "ledger.db")
+    assert info.value.path == str(blocker / "sub" / "ledger.db")
+    assert blocker.read_text() == "x"

@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tokenomy.exceptions import ConfigurationError, LedgerError
+from tokenomy.exceptions import ConfigurationError, LedgerError, LedgerFileError
 from tokenomy.ledger._filter import RecordFilter
 from tokenomy.ledger._record import CostRecord
 from tokenomy.ledger._rows import COLUMNS, record_to_row, row_to_record
@@ -83,7 +83,10 @@ class SQLiteLedger(LedgerStore):
         self.path = Path(path).expanduser()
         self.sync = bool(sync)
         probe(self.path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LedgerFileError(str(self.path), f"its folder cannot be created ({exc})") from exc
         conns: list[sqlite3.Connection] = []
         try:
             wconn = connect(self.path, busy_timeout=busy_timeout)
@@ -94,9 +97,11 @@ class SQLiteLedger(LedgerStore):
             level = "FULL" if self.sync else "NORMAL"
             for conn in conns:
                 conn.execute(f"PRAGMA synchronous = {level}")
-        except BaseException:
+        except BaseException as exc:
             for conn in conns:
                 conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise LedgerFileError(str(self.path), f"SQLite cannot open it ({exc})") from exc
             raise
         self._wconn, self._rconn = wconn, rconn
         self._wlock = threading.Lock()
