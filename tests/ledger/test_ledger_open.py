@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from ledger_helpers import subprocess_env
 
-from tokenomy.exceptions import ConfigurationError
+from tokenomy.exceptions import ConfigurationError, LedgerError
 from tokenomy.ledger import (
     CostRecord,
-    LedgerStore,
     MemoryLedger,
     SQLiteLedger,
     default_ledger,
@@ -105,18 +104,20 @@ def test_set_default_ledger_returns_the_previous(fresh_default: None) -> None:
         set_default_ledger("ledger.db")  # type: ignore[arg-type]
 
 
-def test_memory_ledger_seeded_and_closed_shared_one_is_replaced(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """MemoryLedger(records) starts with them; a closed process ledger is replaced on next use."""
+def test_closing_the_process_memory_ledger_keeps_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`with open_ledger(None)` does not destroy the shared ledger others write to; a private
+    MemoryLedger (seeded with records) is closed for real."""
     monkeypatch.setattr(ledger_open, "_shared_memory", None)  # leave the real one alone
     rec = CostRecord(model="m")
-    assert MemoryLedger([rec]).query() == [rec]
-    shared = open_ledger(None)
-    shared.close()
-    replacement = open_ledger(None)
-    assert replacement is not shared
-    assert isinstance(replacement, LedgerStore) and len(replacement) == 0
+    with open_ledger(None) as shared:
+        shared.add(rec)
+    assert open_ledger(None) is shared
+    assert shared.query() == [rec]
+    private = MemoryLedger([rec])
+    assert private.query() == [rec]
+    private.close()
+    with pytest.raises(LedgerError):
+        private.query()
 
 
 _IMPORT_PROBE = """

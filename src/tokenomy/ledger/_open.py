@@ -15,6 +15,17 @@ __all__ = ["ENV_VAR", "default_ledger", "open_ledger", "set_default_ledger", "sq
 #: The environment variable naming the default ledger (same spec as :func:`open_ledger`).
 ENV_VAR = "TOKENOMY_LEDGER"
 
+
+class _ProcessMemoryLedger(MemoryLedger):
+    """The process-wide MemoryLedger: shared by everyone who opens it, so close() keeps it."""
+
+    def close(self) -> None:
+        """No-op: other code holds this same ledger (``with open_ledger(None)`` is safe)."""
+
+    def __repr__(self) -> str:
+        return f"process MemoryLedger({len(self._records)} records)"
+
+
 _lock = threading.Lock()
 _shared_memory: MemoryLedger | None = None
 _default: LedgerStore | None = None
@@ -23,8 +34,8 @@ _default: LedgerStore | None = None
 def _process_memory_ledger() -> MemoryLedger:
     global _shared_memory
     with _lock:
-        if _shared_memory is None or _shared_memory._closed:
-            _shared_memory = MemoryLedger()
+        if _shared_memory is None:
+            _shared_memory = _ProcessMemoryLedger()
         return _shared_memory
 
 
@@ -42,7 +53,8 @@ def _split_postgres(spec: str) -> tuple[str, str | None, str]:
 def open_ledger(spec: str | os.PathLike[str] | None) -> LedgerStore:
     """The ledger a string names.
 
-    * ``None`` or ``""``: the process-wide :class:`MemoryLedger` (the same one every time);
+    * ``None`` or ``""``: the process-wide :class:`MemoryLedger` (the same one every time; its
+      ``close()`` does nothing, since others share it);
     * ``":memory:"``: a new, private :class:`MemoryLedger`;
     * ``"postgresql://..."`` or ``"postgres://..."``: a :class:`PostgresLedger`; the optional
       query items ``schema=`` and ``table=`` choose where the records go (they are not passed
@@ -110,8 +122,7 @@ def default_ledger() -> LedgerStore:
             _default = created
             return created
         store = _default
-    if created is not store and not isinstance(created, MemoryLedger):
-        created.close()  # another thread won the race
+    created.close()  # another thread won the race (a no-op for the process MemoryLedger)
     return store
 
 
