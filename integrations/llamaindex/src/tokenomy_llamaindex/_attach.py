@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from llama_index_instrumentation import get_dispatcher
 
 from tokenomy_llamaindex._events import TokenomyEventHandler
-from tokenomy_llamaindex._spans import TokenomySpanHandler
+from tokenomy_llamaindex._spans import TREE, TokenomySpanHandler
 
 if TYPE_CHECKING:
     from tokenomy import Tracker
@@ -105,6 +105,7 @@ def uninstrument() -> None:
         root.span_handlers = [
             h for h in root.span_handlers if not isinstance(h, TokenomySpanHandler)
         ]
+        TREE.spans.clear()  # spans open now will never be seen to exit
 
 
 @contextmanager
