@@ -8,9 +8,34 @@ Quick start::
         query_engine.query("...")
     print(t.cost, t.report())
 
-``track()`` attaches the handlers on first use and records the calls made inside its block;
-``instrument()`` records every call of the process. ``TokenomyCallbackHandler`` does the same
-through the legacy ``CallbackManager``. See the module docs of each for the details.
+``track()`` attaches the handlers to LlamaIndex's root dispatcher on first use and records
+the calls made inside its block; ``instrument()`` records every call of the process;
+``TokenomyCallbackHandler`` does the same through the legacy ``CallbackManager``.
+
+What a record holds:
+
+* one record per provider call, for ``complete``/``chat``/``stream_*`` and their async
+  variants, made directly or by query engines, chat engines, agents and workflows; when
+  LlamaIndex methods delegate to each other (``chat`` on a completion-only LLM, a
+  ``StructuredLLM``...) only the innermost call is recorded, and ``kind``/``name`` are its
+  (``"completion"``, ``"MockLLM.complete"``);
+* tokens from the provider's response (``raw``, else ``additional_kwargs``), cache reads and
+  reasoning included; streams use the final chunk, so OpenAI LLMs need
+  ``include_stream_usage(llm)``; without reported usage the tokens are estimated with
+  ``tokenomy.tokens`` and the record is flagged ``estimated`` (an ``EstimatedUsageWarning``
+  says so once per LLM class);
+* ``model`` as the provider reports it (``raw.model``), else the LLM's metadata, else
+  ``"unknown"`` (unpriced, cost ``None``); ``latency_ms``; ``ttft_ms`` for streams;
+* ``run_id`` = the LLM call's span id, ``parent_run_id`` = the enclosing span,
+  ``root_run_id`` = the root span (``RetrieverQueryEngine.query-<uuid>``), whose name is tag
+  ``run_name`` unless one is set; a streaming query engine starts its LLM call when the answer
+  is read, after the query span closed, so that call is a run of its own;
+* embeddings: one record per batch (``kind="embedding"``), tokens counted locally
+  (cl100k_base for ``text-embedding-*``, the encoding OpenAI counts them in) because
+  ``EmbeddingEndEvent`` carries no usage, so flagged ``estimated``; a hit in an
+  ``embeddings_cache`` is still counted (LlamaIndex does not say which batches hit);
+* a failed call is recorded with ``error`` = the exception's class name: zero tokens when
+  nothing came back, the pieces received (estimated) when a stream broke or was closed early.
 """
 
 from tokenomy_llamaindex._attach import include_stream_usage, instrument, track, uninstrument

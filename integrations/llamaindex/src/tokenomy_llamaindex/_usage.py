@@ -197,7 +197,7 @@ def embedding_usage(chunks: Sequence[str], model_dict: Mapping[str, Any] | None)
     """Tokens embedded: every chunk counted in the model's encoding (flagged ``estimated``).
 
     ``EmbeddingEndEvent`` carries the texts, not the provider's usage, so the count is local:
-    cl100k_base for OpenAI's ``text-embedding-*`` models, exactly as OpenAI counts them, with
+    cl100k_base for OpenAI's ``text-embedding-*`` models (the encoding OpenAI counts in), with
     newlines replaced by spaces for the clients that send them so.
     """
     from tokenomy.tokens import count_text
