@@ -251,6 +251,10 @@ def record_call(
                 label = next((t.name for t in chain if t.name), None)
                 if label is not None:
                     merged["run_name"] = label
+    # Ids may arrive as uuid.UUID (LangChain's run ids); the record keeps strings.
+    run_id = str(run_id)
+    parent_run_id = None if parent_run_id is None else str(parent_run_id)
+    root_run_id = None if root_run_id is None else str(root_run_id)
     fields: dict[str, Any] = {
         "run_id": run_id,
         "parent_run_id": parent_run_id,
@@ -262,11 +266,11 @@ def record_call(
         "cost": cost,
         "priced": priced,
         "estimated": usage.estimated,
-        "latency_ms": latency_ms,
-        "ttft_ms": ttft_ms,
+        "latency_ms": None if latency_ms is None else float(latency_ms),
+        "ttft_ms": None if ttft_ms is None else float(ttft_ms),
         "streamed": streamed,
         "tags": merged,
-        "attempt": attempt,
+        "attempt": int(attempt),
         "error": error,
         "service_tier": service_tier,
         "name": name,
@@ -276,17 +280,25 @@ def record_call(
         fields["cache"] = cache
     if timestamp is not None:
         fields["timestamp"] = timestamp
-    record = CostRecord(**fields)
+    record = CostRecord._trusted(fields)
 
     store = ledger if ledger is not None else (inner.ledger if inner else None)
     if store is None:
-        from tokenomy.ledger import default_ledger
-
-        store = default_ledger()
+        store = _default_ledger()
     store.add(record)
     for tracker in chain:
         tracker._add(record)
     return record
+
+
+def _default_ledger() -> LedgerStore:
+    # imported on first use: tokenomy.ledger pulls in the stores, which `import tokenomy`
+    # must not pay for
+    global _default_ledger
+    from tokenomy.ledger._open import default_ledger
+
+    _default_ledger = default_ledger
+    return default_ledger()
 
 
 def _warn_unknown_model(book: PriceBook) -> None:

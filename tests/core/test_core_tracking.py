@@ -172,3 +172,28 @@ def test_named_block_labels_the_runs_it_roots(ledger: MemoryLedger) -> None:
     assert rooted.tags["run_name"] == "checkout"
     assert "run_name" not in framework.tags
     assert labelled.tags["run_name"] == "mine"
+
+
+def test_trusted_record_equals_validated_record(ledger: MemoryLedger) -> None:
+    """record_call's unvalidated fast construction gives exactly the record validation would:
+    same fields, same JSON, and it round-trips through the validating constructor."""
+    import uuid
+
+    from tokenomy import CostRecord
+
+    rec = record_call(
+        model="gpt-4o", provider="openai", usage=Usage(input=10, output=3, cache_read=2),
+        latency_ms=5, ttft_ms=1, streamed=True, run_id=uuid.uuid4(), parent_run_id=uuid.uuid4(),
+        tags={"feature": "x"}, attempt=2, error="RateLimitError", service_tier="priority",
+        name="ChatOpenAI", framework="langchain",
+    )
+    validated = CostRecord.model_validate(rec.model_dump())
+    assert validated == rec
+    assert CostRecord.from_json_dict(rec.to_json_dict()) == rec
+    assert rec.model_fields_set <= set(CostRecord.model_fields)
+    assert isinstance(rec.run_id, str) and isinstance(rec.latency_ms, float)
+    uuid.UUID(rec.record_id)  # a well-formed UUID string
+    assert uuid.UUID(rec.record_id).version == 4
+    bare = record_call(model="gpt-4o", usage=Usage(input=1))
+    assert bare.tags == {} and bare.cache.outcome == "miss" and bare.usable is None
+    assert CostRecord.model_validate(bare.model_dump()) == bare

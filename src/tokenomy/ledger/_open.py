@@ -112,8 +112,7 @@ def default_ledger() -> LedgerStore:
     """The process-wide ledger: :func:`set_default_ledger`'s, else the one ``TOKENOMY_LEDGER``
     names (read on first use, then kept), else the process-wide :class:`MemoryLedger`."""
     global _default
-    with _lock:
-        store = _default
+    store = _default  # lock-free fast path: reading a global is atomic; it is on every call
     if store is not None:
         return store
     created = open_ledger(os.environ.get(ENV_VAR))

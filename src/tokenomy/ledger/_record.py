@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -19,8 +19,13 @@ CallKind = Literal["chat", "completion", "embedding", "other"]
 
 
 def new_id() -> str:
-    """A fresh record or run id (a UUID4 string, the form LangChain run ids take)."""
-    return str(uuid.uuid4())
+    """A fresh record or run id: a random UUID4 string, the form LangChain run ids take.
+
+    Built from ``os.urandom`` directly (about half the time of ``str(uuid.uuid4())``; ids are
+    made on every recorded call).
+    """
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 def _now() -> datetime:
@@ -42,6 +47,7 @@ class CacheInfo(BaseModel):
 
 
 _MISS = CacheInfo()
+_NO_USAGE = Usage()
 
 
 class CostRecord(BaseModel):
@@ -111,6 +117,30 @@ class CostRecord(BaseModel):
     def _ser_cost(self, v: Cost | None) -> dict[str, str] | None:
         return None if v is None else v.to_dict()
 
+    # -- trusted construction ----------------------------------------------------------
+
+    @classmethod
+    def _trusted(cls, fields: dict[str, Any]) -> CostRecord:
+        """Build without validation from values that already have the field types.
+
+        For :func:`tokenomy.record_call`, which assembles every field itself: validation costs
+        about 10 µs per call on the hot path of every framework handler. ``fields`` must hold
+        only field names with values of the declared types (``tests/core`` pins that a trusted
+        record equals the validated one). ``record_id`` and ``timestamp`` are filled in here.
+        """
+        values = dict(_DEFAULTS)
+        values["record_id"] = new_id()
+        values["timestamp"] = datetime.now(UTC)
+        values["usage"] = _NO_USAGE
+        values["tags"] = {}
+        values.update(fields)
+        record = object.__new__(cls)
+        object.__setattr__(record, "__dict__", values)
+        object.__setattr__(record, "__pydantic_fields_set__", set(fields))
+        object.__setattr__(record, "__pydantic_extra__", None)
+        object.__setattr__(record, "__pydantic_private__", None)
+        return record
+
     # -- conveniences ----------------------------------------------------------------------
 
     @property
@@ -138,3 +168,13 @@ class CostRecord(BaseModel):
         if data.get("estimated") and isinstance(data.get("usage"), dict):
             data["usage"] = {**data["usage"], "estimated": True}
         return cls.model_validate(data)
+
+
+
+# Defaults of every field whose default is a plain value; the factories (record_id,
+# timestamp, usage, tags) run per record in CostRecord._trusted().
+_DEFAULTS: dict[str, Any] = {
+    name: field.default
+    for name, field in CostRecord.model_fields.items()
+    if field.default_factory is None
+}
