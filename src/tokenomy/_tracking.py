@@ -35,6 +35,7 @@ __all__ = [
     "Tracker",
     "current_tags",
     "current_tracker",
+    "flush",
     "record_call",
     "run_in_context",
     "track",
@@ -171,6 +172,13 @@ def current_tags() -> dict[str, str]:
     """The tags in effect here (those of the innermost :func:`track` block)."""
     chain = _active.get()
     return dict(chain[-1].tags) if chain else {}
+
+
+def flush() -> None:
+    """Write everything the default ledger buffered to storage (SQLite and PostgreSQL batch
+    their writes in the background; in-process reads flush by themselves, so call this before
+    another process reads the database)."""
+    _default_ledger().flush()
 
 
 def run_in_context(fn: Callable[P, R]) -> Callable[P, R]:

@@ -197,3 +197,26 @@ def test_trusted_record_equals_validated_record(ledger: MemoryLedger) -> None:
     bare = record_call(model="gpt-4o", usage=Usage(input=1))
     assert bare.tags == {} and bare.cache.outcome == "miss" and bare.usable is None
     assert CostRecord.model_validate(bare.model_dump()) == bare
+
+
+def test_flush_writes_the_default_ledger_for_other_readers(tmp_path: object) -> None:
+    """tokenomy.flush() commits what the default SQLite ledger buffered, so a second
+    connection (another process, say) sees it."""
+    import sqlite3
+    from pathlib import Path
+
+    import tokenomy
+    from tokenomy import SQLiteLedger
+
+    path = Path(str(tmp_path)) / "flush.sqlite"
+    store = SQLiteLedger(path, flush_interval=60)
+    old = set_default_ledger(store)
+    try:
+        record_call(model="gpt-4o", usage=Usage(input=1))
+        tokenomy.flush()
+        with sqlite3.connect(path) as other:
+            (count,) = other.execute("SELECT count(*) FROM tokenomy_records").fetchone()
+        assert count == 1
+    finally:
+        set_default_ledger(old)
+        store.close()
