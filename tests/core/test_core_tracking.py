@@ -215,7 +215,7 @@ def test_flush_writes_the_default_ledger_for_other_readers(tmp_path: object) -> 
         record_call(model="gpt-4o", usage=Usage(input=1))
         tokenomy.flush()
         with sqlite3.connect(path) as other:
-            (count,) = other.execute("SELECT count(*) FROM tokenomy_records").fetchone()
+            (count,) = other.execute("SELECT count(*) FROM cost_records").fetchone()
         assert count == 1
     finally:
         set_default_ledger(old)
