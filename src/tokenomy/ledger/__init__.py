@@ -8,7 +8,7 @@ is the process-wide one named by ``TOKENOMY_LEDGER``.
 
 from tokenomy.ledger._aggregate import GROUP_DIMENSIONS, GroupTotals, aggregate_records, percentile
 from tokenomy.ledger._filter import RecordFilter
-from tokenomy.ledger._memory import MemoryLedger
+from tokenomy.ledger._memory import MemoryLedger, MemoryLedgerFullWarning
 from tokenomy.ledger._open import ENV_VAR, default_ledger, open_ledger, set_default_ledger
 from tokenomy.ledger._postgres import PostgresLedger
 from tokenomy.ledger._record import CacheInfo, CostRecord, new_id
@@ -23,6 +23,7 @@ __all__ = [
     "GroupTotals",
     "LedgerStore",
     "MemoryLedger",
+    "MemoryLedgerFullWarning",
     "PostgresLedger",
     "RecordFilter",
     "SQLiteLedger",

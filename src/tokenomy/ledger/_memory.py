@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Iterable
 
-from tokenomy.exceptions import LedgerError
+from tokenomy.exceptions import ConfigurationError, LedgerError, TokenomyWarning
 from tokenomy.ledger._filter import RecordFilter, epoch_us
 from tokenomy.ledger._record import CostRecord
 from tokenomy.ledger._store import LedgerStore, check_limit
 
-__all__ = ["MemoryLedger"]
+__all__ = ["MemoryLedger", "MemoryLedgerFullWarning"]
+
+
+class MemoryLedgerFullWarning(TokenomyWarning):
+    """A bounded MemoryLedger started dropping its oldest records."""
 
 
 class MemoryLedger(LedgerStore):
     """Records kept in a list for the life of the process (tests, notebooks, the default).
 
     Every method takes one lock, so any number of threads may add and read concurrently.
+    ``max_records`` bounds memory: past it the oldest tenth is dropped (with one
+    :class:`MemoryLedgerFullWarning`); ``None`` keeps everything.
     """
 
-    def __init__(self, records: Iterable[CostRecord] = ()) -> None:
+    def __init__(self, records: Iterable[CostRecord] = (), *, max_records: int | None = None) -> None:
+        if max_records is not None and (
+            isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 1
+        ):
+            raise ConfigurationError(f"max_records must be None or an int >= 1, got {max_records!r}")
+        self.max_records = max_records
+        self.dropped = 0
         self._lock = threading.Lock()
         self._records: list[CostRecord] = []
         self._keys: list[int] = []  # epoch microseconds, parallel to _records
@@ -51,6 +64,29 @@ class MemoryLedger(LedgerStore):
         self._index[rid] = len(self._records)
         self._records.append(record)
         keys.append(ts)
+        if self.max_records is not None and len(self._records) > self.max_records:
+            self._evict()
+
+    def _evict(self) -> None:
+        # Drop the oldest tenth at once, so re-indexing is amortised over many adds.
+        assert self.max_records is not None
+        n = max(1, self.max_records // 10)
+        if not self._in_order:
+            order = sorted(range(len(self._keys)), key=self._keys.__getitem__)
+            self._records = [self._records[i] for i in order]
+            self._keys = [self._keys[i] for i in order]
+            self._in_order = True
+        del self._records[:n]
+        del self._keys[:n]
+        self._index = {r.record_id: i for i, r in enumerate(self._records)}
+        if not self.dropped:
+            warnings.warn(
+                f"{self!r} holds at most {self.max_records} records and dropped its oldest "
+                f"{n}; set TOKENOMY_LEDGER to a SQLite path (or pass a ledger) to keep them all",
+                MemoryLedgerFullWarning,
+                stacklevel=5,
+            )
+        self.dropped += n
 
     def add_many(self, records: Iterable[CostRecord]) -> None:
         """Store several records (each ignored if its ``record_id`` is already stored)."""

@@ -16,6 +16,11 @@ __all__ = ["ENV_VAR", "default_ledger", "open_ledger", "set_default_ledger", "sq
 ENV_VAR = "TOKENOMY_LEDGER"
 
 
+#: How many records the process-wide MemoryLedger (TOKENOMY_LEDGER unset) keeps; older ones
+#: are dropped so a long-running process does not grow without bound.
+PROCESS_MEMORY_RECORDS = 100_000
+
+
 class _ProcessMemoryLedger(MemoryLedger):
     """The process-wide MemoryLedger: shared by everyone who opens it, so close() keeps it."""
 
@@ -35,7 +40,7 @@ def _process_memory_ledger() -> MemoryLedger:
     global _shared_memory
     with _lock:
         if _shared_memory is None:
-            _shared_memory = _ProcessMemoryLedger()
+            _shared_memory = _ProcessMemoryLedger(max_records=PROCESS_MEMORY_RECORDS)
         return _shared_memory
 
 
