@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from services import PG_URL, drop_schema, require_postgres
 from tokenomy.cli import main
 from tokenomy.cli._common import (
     CommandError,
@@ -28,8 +29,6 @@ from tokenomy.ledger import CacheInfo, CostRecord, PostgresLedger, RecordFilter,
 from tokenomy.pricing import Cost
 from tokenomy.usage import Usage
 
-PG_URL = os.environ.get("TOKENOMY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 NOW = datetime.now(UTC)
 
 
@@ -107,23 +106,14 @@ def sqlite_ledger(tmp_path: Path) -> Path:
 @pytest.fixture
 def pg_spec() -> Iterator[str]:
     """A PostgreSQL ledger URL (own schema, dropped after) holding the sample records."""
-    try:
-        import psycopg
-
-        psycopg.connect(PG_URL, connect_timeout=3).close()
-    except Exception as exc:
-        reason = f"PostgreSQL is not reachable at {PG_URL} ({exc})"
-        if IN_CI:
-            pytest.fail(reason + " and CI=true, where it must run", pytrace=False)
-        pytest.skip(reason)
+    require_postgres()
     schema = f"tkn_export_{uuid.uuid4().hex[:10]}"
     with PostgresLedger(PG_URL, schema=schema) as store:
         store.add_many(sample_records())
     try:
         yield f"{PG_URL}?schema={schema}"
     finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        drop_schema(schema)
 
 
 def test_sqlite_records_round_trip_exactly(

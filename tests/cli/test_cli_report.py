@@ -19,13 +19,12 @@ from typing import Any
 import pytest
 
 import tokenomy
+from services import PG_URL, drop_schema, require_postgres
 from tokenomy import CostRecord, LedgerStore, PostgresLedger, SQLiteLedger, Usage
 from tokenomy.cli import main
 from tokenomy.cli._report import redact
 from tokenomy.exceptions import UnknownModelPriceWarning
 
-PG_URL = os.environ.get("TOKENOMY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
@@ -240,22 +239,13 @@ def test_redact_hides_passwords() -> None:
 @pytest.fixture
 def postgres_spec() -> Iterator[str]:
     """A fresh schema on the test server; fails instead of skipping when CI=true."""
-    try:
-        import psycopg
-
-        psycopg.connect(PG_URL, connect_timeout=3).close()
-    except Exception as exc:
-        reason = f"PostgreSQL is not reachable at {PG_URL} ({type(exc).__name__}: {exc})"
-        if IN_CI:
-            pytest.fail(reason + " and CI=true, where the PostgreSQL tests must run", pytrace=False)
-        pytest.skip(reason)
+    require_postgres()
     schema = f"tk_report_{uuid.uuid4().hex[:12]}"
     sep = "&" if "?" in PG_URL else "?"
     try:
         yield f"{PG_URL}{sep}schema={schema}"
     finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        drop_schema(schema)
 
 
 @pytest.mark.postgres

@@ -7,43 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
+from services import IN_CI, PG_URL, drop_schema, require_postgres  # noqa: F401 - re-exported
 from tokenomy.ledger import CacheInfo, CostRecord
 from tokenomy.pricing import Cost
 from tokenomy.usage import Usage
-
-PG_URL = os.environ.get("TOKENOMY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-_pg_error: list[str | None] = []
-
-
-def require_postgres() -> str:
-    """The test server URL; skips (fails under CI=true) when it cannot be reached."""
-    if not _pg_error:
-        try:
-            import psycopg
-
-            psycopg.connect(PG_URL, connect_timeout=3).close()
-            _pg_error.append(None)
-        except Exception as exc:
-            _pg_error.append(f"{type(exc).__name__}: {exc}")
-    if _pg_error[0] is not None:
-        reason = f"PostgreSQL is not reachable at {PG_URL} ({_pg_error[0]})"
-        if IN_CI:
-            pytest.fail(reason + " and CI=true, where the PostgreSQL tests must run", pytrace=False)
-        pytest.skip(reason)
-    return PG_URL
-
-
-def drop_schema(schema: str) -> None:
-    """Drop a test schema and everything in it."""
-    import psycopg
-
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
 
 BASE = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 

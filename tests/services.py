@@ -1,0 +1,42 @@
+"""The real services tests use (PostgreSQL on loopback): one place knows how to reach them.
+
+``from services import require_postgres, drop_schema, PG_URL`` (tests/ is on sys.path).
+Unreachable: the test is skipped with the reason, or fails when CI=true, where it must run.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+PG_URL = os.environ.get("TOKENOMY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+_pg_error: list[str | None] = []
+
+
+def require_postgres() -> str:
+    """The test server URL; skips (fails under CI=true) when it cannot be reached."""
+    if not _pg_error:
+        try:
+            import psycopg
+
+            psycopg.connect(PG_URL, connect_timeout=3).close()
+            _pg_error.append(None)
+        except Exception as exc:
+            _pg_error.append(f"{type(exc).__name__}: {exc}")
+    if _pg_error[0] is not None:
+        reason = f"PostgreSQL is not reachable at {PG_URL} ({_pg_error[0]})"
+        if IN_CI:
+            pytest.fail(reason + " and CI=true, where the PostgreSQL tests must run", pytrace=False)
+        pytest.skip(reason)
+    return PG_URL
+
+
+def drop_schema(schema: str) -> None:
+    """Drop a test schema and everything in it."""
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
