@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tokenomy.exceptions import ConfigurationError, LedgerError, MissingDependencyError
+from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
 from tokenomy.ledger._postgres_schema import migrate_postgres, redact
 from tokenomy.ledger._record import CostRecord
 from tokenomy.ledger._rows import BOOL_COLUMNS, COLUMNS, record_to_row, row_to_record
 from tokenomy.ledger._sql_filter import postgres_tags, where_clause
-from tokenomy.ledger._store import LedgerStore, check_limit
-from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit, unregister
+from tokenomy.ledger._store import check_limit
+from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit
 
 if TYPE_CHECKING:
     import psycopg
@@ -81,7 +81,7 @@ def _shutdown(writer: BatchWriter | None, *conns: _Connection) -> None:
             conn.close()
 
 
-class PostgresLedger(LedgerStore):
+class PostgresLedger(BatchedStore):
     """Records in a PostgreSQL table (money as ``NUMERIC``, tags as ``JSONB``).
 
     ``schema`` (created if missing) and ``table`` name where the records go; ``schema=None``
@@ -114,6 +114,7 @@ class PostgresLedger(LedgerStore):
         self.table = table
         self.sync = bool(sync)
         self._where = f"{redact(url)} ({self.schema + '.' if self.schema else ''}{table})"
+        self._label = self._where
         self._wconn = _Connection(url, connect_timeout, self._where)
         self._rconn = _Connection(url, connect_timeout, self._where)
         try:
@@ -148,35 +149,7 @@ class PostgresLedger(LedgerStore):
         self._finalizer.atexit = False
         register_for_exit(self)
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise LedgerError(f"the ledger {self._where} is closed; open a new PostgresLedger")
-
     # -- writing ----------------------------------------------------------------------------
-
-    def add(self, record: CostRecord) -> None:
-        """Queue one record (or, with ``sync=True``, commit it before returning)."""
-        self._check_open()
-        if not isinstance(record, CostRecord):
-            raise TypeError(f"PostgresLedger.add() takes a CostRecord, got {type(record).__name__}")
-        if self._writer is not None:
-            self._writer.put(record)
-        else:
-            self._commit([record])
-
-    def add_many(self, records: Iterable[CostRecord]) -> None:
-        """Queue several records (with ``sync=True``: commit them in one transaction)."""
-        self._check_open()
-        batch = list(records)
-        for r in batch:
-            if not isinstance(r, CostRecord):
-                raise TypeError(
-                    f"PostgresLedger.add_many() takes CostRecords, got {type(r).__name__}"
-                )
-        if self._writer is not None:
-            self._writer.put_many(batch)
-        elif batch:
-            self._commit(batch)
 
     def _commit(self, records: list[CostRecord]) -> None:
         psycopg = _import_psycopg()
@@ -184,11 +157,6 @@ class PostgresLedger(LedgerStore):
             _write(self._wconn, self._insert, records)
         except psycopg.Error as exc:
             raise LedgerError(f"could not write to the ledger {self._where}: {exc}") from exc
-
-    def flush(self) -> None:
-        """Block until every record added so far is committed."""
-        if self._writer is not None:
-            self._writer.flush()
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -236,18 +204,3 @@ class PostgresLedger(LedgerStore):
 
         statement = sql.SQL("UPDATE {} SET usable = %s WHERE record_id = %s").format(self._ident)
         return int(self._execute(statement, [bool(usable), record_id], fetch=False)) > 0
-
-    # -- life cycle -------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Flush queued records, stop the writer thread, close the connections (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
-        unregister(self)
-        self._finalizer.detach()
-        _shutdown(self._writer, self._wconn, self._rconn)
-
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else ("sync" if self.sync else "batched")
-        return f"PostgresLedger({self._where}, {state})"

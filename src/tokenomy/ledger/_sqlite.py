@@ -6,19 +6,19 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from tokenomy.exceptions import ConfigurationError, LedgerError, LedgerFileError
+from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
 from tokenomy.ledger._record import CostRecord
 from tokenomy.ledger._rows import COLUMNS, record_to_row, row_to_record
 from tokenomy.ledger._sql_filter import sqlite_tags, where_clause
 from tokenomy.ledger._sqlite_schema import TABLE, connect, migrate, probe
-from tokenomy.ledger._store import LedgerStore, check_limit
-from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit, unregister
+from tokenomy.ledger._store import check_limit
+from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit
 
 __all__ = ["SQLiteLedger"]
 
@@ -49,7 +49,7 @@ def _shutdown(writer: BatchWriter | None, *conns: sqlite3.Connection) -> None:
             conn.close()
 
 
-class SQLiteLedger(LedgerStore):
+class SQLiteLedger(BatchedStore):
     """Records in a SQLite file (created on first use), shared safely by threads and processes.
 
     * Default mode: :meth:`add` only queues the record; a background thread commits queued
@@ -103,6 +103,7 @@ class SQLiteLedger(LedgerStore):
             if isinstance(exc, sqlite3.Error):
                 raise LedgerFileError(str(self.path), f"SQLite cannot open it ({exc})") from exc
             raise
+        self._label = repr(str(self.path))
         self._wconn, self._rconn = wconn, rconn
         self._wlock = threading.Lock()
         self._rlock = threading.Lock()
@@ -121,33 +122,6 @@ class SQLiteLedger(LedgerStore):
 
     # -- writing ----------------------------------------------------------------------------
 
-    def add(self, record: CostRecord) -> None:
-        """Queue one record (or, with ``sync=True``, commit it before returning)."""
-        if self._closed:
-            raise LedgerError(f"the ledger {self.path} is closed; open a new SQLiteLedger")
-        if type(record) is not CostRecord and not isinstance(record, CostRecord):
-            raise TypeError(f"SQLiteLedger.add() takes a CostRecord, got {type(record).__name__}")
-        writer = self._writer
-        if writer is not None:
-            writer.put(record)
-        else:
-            self._commit([record])
-
-    def add_many(self, records: Iterable[CostRecord]) -> None:
-        """Queue several records (with ``sync=True``: commit them in one transaction)."""
-        if self._closed:
-            raise LedgerError(f"the ledger {self.path} is closed; open a new SQLiteLedger")
-        batch = list(records)
-        for r in batch:
-            if not isinstance(r, CostRecord):
-                raise TypeError(
-                    f"SQLiteLedger.add_many() takes CostRecords, got {type(r).__name__}"
-                )
-        if self._writer is not None:
-            self._writer.put_many(batch)
-        elif batch:
-            self._commit(batch)
-
     def _commit(self, records: list[CostRecord]) -> None:
         try:
             with self._wlock:
@@ -155,16 +129,10 @@ class SQLiteLedger(LedgerStore):
         except sqlite3.Error as exc:
             raise LedgerError(f"could not write to the ledger {self.path}: {exc}") from exc
 
-    def flush(self) -> None:
-        """Block until every record added so far is committed to the file."""
-        if self._writer is not None:
-            self._writer.flush()
-
     # -- reading ----------------------------------------------------------------------------
 
     def _read(self, sql: str, params: list[Any]) -> list[Any]:
-        if self._closed:
-            raise LedgerError(f"the ledger {self.path} is closed; open a new SQLiteLedger")
+        self._check_open()
         self.flush()
         try:
             with self._rlock:
@@ -196,8 +164,7 @@ class SQLiteLedger(LedgerStore):
 
     def mark_usable(self, record_id: str, usable: bool) -> bool:
         """Set ``usable`` on a stored record (after a flush); False when the id is unknown."""
-        if self._closed:
-            raise LedgerError(f"the ledger {self.path} is closed; open a new SQLiteLedger")
+        self._check_open()
         self.flush()
         try:
             with self._rlock:
@@ -207,18 +174,3 @@ class SQLiteLedger(LedgerStore):
                 return cur.rowcount > 0
         except sqlite3.Error as exc:
             raise LedgerError(f"could not update the ledger {self.path}: {exc}") from exc
-
-    # -- life cycle -------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Flush queued records, stop the writer thread, close the file (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
-        unregister(self)
-        self._finalizer.detach()
-        _shutdown(self._writer, self._wconn, self._rconn)
-
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else ("sync" if self.sync else "batched")
-        return f"SQLiteLedger({str(self.path)!r}, {state})"
