@@ -229,6 +229,22 @@ def test_subprocess_json(sqlite_ledger: tuple[str, list[CostRecord]]) -> None:
     assert doc["totals"]["count"] == 5
 
 
+def test_piped_table_is_wide_enough_not_to_truncate(
+    sqlite_ledger: tuple[str, list[CostRecord]],
+) -> None:
+    """Table output redirected to a file or pipe uses 160 columns, not rich's 80-column
+    fallback, so column headers and costs are printed whole."""
+    path, _ = sqlite_ledger
+    env = {k: v for k, v in os.environ.items() if k not in ("TOKENOMY_LEDGER", "COLUMNS")}
+    done = subprocess.run(
+        [sys.executable, "-m", "tokenomy", "report", "--ledger", path, "--by", "model"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Cache read" in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) > 80
+
+
 def test_redact_hides_passwords() -> None:
     """Messages never print a ledger URL's password."""
     assert redact("postgresql://u:secret@db:5432/app") == "postgresql://u:***@db:5432/app"

@@ -134,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         sys.stdout.write(report.to_csv(args.csv_kind, by=args.by))
     else:
-        from rich.console import Console
+        from tokenomy.report._render import default_console
 
         runs = _TABLE_RUNS if args.runs is None else args.runs
-        report.render(Console(), by=args.by, top=args.top, runs=runs)
+        report.render(default_console(), by=args.by, top=args.top, runs=runs)
     return 0

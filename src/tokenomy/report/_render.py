@@ -220,6 +220,17 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
+def default_console() -> Console:
+    """A console for reports: the terminal's width, or 160 columns when output is piped or
+    redirected (rich's 80-column fallback would truncate the tables in files and CI logs)."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal and console.width < 160:
+        console = Console(width=160)
+    return console
+
+
 def render_report(
     report: Report,
     console: Console | None,
@@ -229,9 +240,8 @@ def render_report(
     runs: int | None,
 ) -> None:
     """Print ``report`` to ``console`` (a new stdout console when ``None``)."""
-    from rich.console import Console
 
-    out = console if console is not None else Console()
+    out = console if console is not None else default_console()
     if not report:
         out.print("No records: nothing to report.")
         return
