@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tokenomy.exceptions import UsageParseError
+from tokenomy.usage._fast import fast_langchain
 from tokenomy.usage._model import Usage
 from tokenomy.usage._plain import as_mapping, count, first, make_usage, sub, to_plain
 
@@ -67,6 +68,10 @@ def _detail(details: Mapping[str, Any], key: str) -> int | None:
 
 def usage_from_langchain(obj: Any) -> Usage:
     """Usage of a LangChain ``UsageMetadata`` dict, or of a message that carries one."""
+    return fast_langchain(obj) or _full_langchain(obj)
+
+
+def _full_langchain(obj: Any) -> Usage:
     data = _langchain_metadata(obj)
     inp = first(count(data, "input_tokens", what=_WHAT))
     out = first(count(data, "output_tokens", what=_WHAT))

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tokenomy.exceptions import UsageParseError
+from tokenomy.usage._fast import fast_openai_chat
 from tokenomy.usage._model import Usage
 from tokenomy.usage._plain import as_mapping, count, first, make_usage, sub
 
@@ -62,6 +63,10 @@ def usage_from_openai_chat(obj: Any) -> Usage:
     ``cache_write_5m`` (OpenAI has one write rate). Also reads legacy completions and
     embeddings responses (no completion tokens: output 0).
     """
+    return fast_openai_chat(obj) or _full_openai_chat(obj)
+
+
+def _full_openai_chat(obj: Any) -> Usage:
     what = "OpenAI chat completion usage"
     u = _usage_of(obj, what=what, marker="prompt_tokens")
     prompt = count(u, "prompt_tokens", what=what)

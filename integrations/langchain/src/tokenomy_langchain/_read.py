@@ -25,7 +25,6 @@ from typing import Any
 from langchain_core.outputs import LLMResult
 
 from tokenomy.usage import Usage, parse_usage, usage_from_langchain
-from tokenomy_langchain._fast_usage import fast_usage
 
 __all__ = ["ResultInfo", "cache_kind", "output_text", "read_result"]
 
@@ -70,7 +69,7 @@ def read_result(response: LLMResult | None) -> ResultInfo:
             if seen and meta in seen:  # the same response's usage on another choice
                 continue
             seen.append(meta)
-            one = fast_usage(meta) or usage_from_langchain(meta)
+            one = usage_from_langchain(meta)
             usage = one if usage is None else usage + one
     if usage is None and response.llm_output:
         usage = _llm_output_usage(response.llm_output)

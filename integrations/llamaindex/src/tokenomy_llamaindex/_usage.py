@@ -17,7 +17,6 @@ from typing import Any
 
 from tokenomy.exceptions import TokenCountError, UsageParseError
 from tokenomy.usage import Usage, parse_usage, usage_from_llamaindex, usage_from_openai_chat
-from tokenomy_llamaindex._fast_usage import fast_openai_chat_usage
 
 __all__ = [
     "embedding_usage",
@@ -60,10 +59,10 @@ def _get(obj: Any, key: str) -> Any:
 def provider_usage(response: Any) -> Usage | None:
     """The usage the provider reported in a ``ChatResponse``/``CompletionResponse``, or None.
 
-    ``raw.usage`` is read first: an OpenAI chat-completions usage of plain ints is read
-    directly (see :mod:`tokenomy_llamaindex._fast_usage`), another with ``prompt_tokens``
-    goes straight to its parser (converting and sniffing the whole response costs more than
-    the rest of the record). Anything else goes through ``usage_from_llamaindex``.
+    ``raw.usage`` is read first: an OpenAI chat-completions usage (``prompt_tokens``) goes
+    straight to its parser, whose fast path reads plain ints directly (converting and sniffing
+    the whole response costs more than the rest of the record). Anything else goes through
+    ``usage_from_llamaindex``.
     """
     if response is None:
         return None
@@ -71,9 +70,6 @@ def provider_usage(response: Any) -> Usage | None:
     if raw is not None:
         usage = raw.get("usage") if isinstance(raw, Mapping) else getattr(raw, "usage", None)
         if usage is not None:
-            fast = fast_openai_chat_usage(usage)
-            if fast is not None:
-                return fast
             chat = (
                 "prompt_tokens" in usage
                 if isinstance(usage, Mapping)

@@ -1,6 +1,6 @@
-"""The handler's fast OpenAI usage reader agrees with tokenomy.usage.usage_from_openai_chat on
+"""usage_from_openai_chat's fast path agrees with its full parser on
 every shape it accepts (plain dicts and the openai SDK's CompletionUsage, as
-llama-index-llms-openai hands them over), and defers everything else to it."""
+llama-index-llms-openai hands them over), and leaves everything else to it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from openai.types.completion_usage import CompletionUsage
 
 from tokenomy.exceptions import UsageParseError
 from tokenomy.usage import usage_from_openai_chat
-from tokenomy_llamaindex._fast_usage import fast_openai_chat_usage
+from tokenomy.usage._fast import fast_openai_chat as fast_openai_chat_usage
+from tokenomy.usage._openai import _full_openai_chat
 
 ACCEPTED: list[dict[str, Any]] = [
     {"prompt_tokens": 8, "completion_tokens": 8, "total_tokens": 16},
@@ -64,7 +65,7 @@ def test_plain_dicts_read_like_the_core_parser(data: dict[str, Any]) -> None:
     """A plain dict of ints: the fast reader gives exactly the core parser's Usage."""
     fast = fast_openai_chat_usage(data)
     assert fast is not None
-    assert fast == usage_from_openai_chat(data)
+    assert fast == _full_openai_chat(data) == usage_from_openai_chat(data)
 
 
 @pytest.mark.parametrize("data", ACCEPTED)
@@ -74,7 +75,7 @@ def test_sdk_objects_read_like_the_core_parser(data: dict[str, Any]) -> None:
     obj = CompletionUsage.model_validate({"completion_tokens": 0, "total_tokens": 0, **fields})
     fast = fast_openai_chat_usage(obj)
     assert fast is not None
-    assert fast == usage_from_openai_chat(obj)
+    assert fast == _full_openai_chat(obj) == usage_from_openai_chat(obj)
 
 
 @pytest.mark.parametrize("data", DEFERRED)

@@ -1,5 +1,5 @@
-"""The handler's fast usage_metadata reader agrees with tokenomy.usage.usage_from_langchain on
-the shapes LangChain's official integrations produce, and defers everything else to it."""
+"""usage_from_langchain's fast path agrees with its full parser on the shapes LangChain's
+official integrations produce, and leaves everything else to it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from langchain_openai.chat_models.base import (
 )
 
 from tokenomy.usage import Usage, usage_from_langchain
-from tokenomy_langchain._fast_usage import fast_usage
+from tokenomy.usage._fast import fast_langchain as fast_usage
+from tokenomy.usage._frameworks import _full_langchain
 
 OPENAI_CHAT = [
     {"prompt_tokens": 8, "completion_tokens": 8, "total_tokens": 16},
@@ -75,7 +76,7 @@ def test_fast_reader_matches_the_core_parser(meta: dict[str, Any]) -> None:
     the fast path answers, and answers what the core parser does."""
     fast = fast_usage(dict(meta))
     assert fast is not None
-    assert fast == usage_from_langchain(meta)
+    assert fast == _full_langchain(meta) == usage_from_langchain(meta)
 
 
 @pytest.mark.parametrize(
