@@ -220,3 +220,14 @@ def test_money_is_decimal_everywhere(book: PriceBook) -> None:
     assert cost is not None
     assert all(isinstance(v, Decimal) for v in cost.parts.values())
     assert cost.total == Decimal("0.00000045") + Decimal("0.0000042")
+
+
+def test_model_price_rates_become_decimals_at_construction() -> None:
+    """Rates given as str/int/float are stored as exact Decimals (floats via repr), so pricing
+    never fails later; anything else is a TypeError naming the field."""
+    price = ModelPrice(input="0.000001", output=2e-06, cache_read=0)
+    assert price.input == Decimal("0.000001") and price.output == Decimal("0.000002")
+    # 999,990 uncached input at $1/M, 10 cache reads at $0, 1M output at $2/M
+    assert price.cost(Usage(input=1_000_000, output=1_000_000, cache_read=10)).total == Decimal("2.99999")
+    with pytest.raises(TypeError, match=r"ModelPrice\.output"):
+        ModelPrice(input=1, output=[1])  # type: ignore[arg-type]

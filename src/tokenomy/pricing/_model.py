@@ -24,6 +24,9 @@ COST_DIMENSIONS: tuple[str, ...] = (
 )
 
 _ZERO = Decimal(0)
+_RATE_FIELDS = (
+    "input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning", "request"
+)
 _TWO = Decimal(2)
 
 
@@ -62,6 +65,21 @@ class ModelPrice:
     mode: str = "chat"
     provider: str | None = None
     source: str = "override"
+
+    def __post_init__(self) -> None:
+        # Rates given as str/int/float become exact Decimals here, not a TypeError at pricing.
+        for name in _RATE_FIELDS:
+            value = getattr(self, name)
+            if value is None and name not in ("input", "output", "request"):
+                continue
+            if isinstance(value, Decimal):
+                continue
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise TypeError(
+                    f"ModelPrice.{name} must be a Decimal, str, int or float (USD per token), "
+                    f"got {value!r}; use ModelPrice.per_million(...) for per-million prices"
+                )
+            object.__setattr__(self, name, to_decimal(value))
 
     @classmethod
     def per_million(
