@@ -20,11 +20,21 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
+from time import time as _time
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from uuid import UUID
 
 from tokenomy.ledger._record import CacheInfo, CallKind, CostRecord, new_id
+from tokenomy.ledger._stored import (
+    CACHE,
+    COST,
+    COUNTS,
+    PRICED,
+    Stored,
+    materialize,
+    next_record_number,
+)
 from tokenomy.pricing._book import PriceBook, get_price_book
-from tokenomy.pricing._model import Cost
 from tokenomy.usage._model import Usage
 
 if TYPE_CHECKING:
@@ -44,7 +54,10 @@ __all__ = [
 P = ParamSpec("P")
 R = TypeVar("R")
 _ZERO = Decimal(0)
-_ZERO_COST = Cost(total=_ZERO, parts={})
+# A cache hit's cost, as stored: $0, no parts (see ledger/_stored.py)
+_ZERO_COST: tuple[Any, ...] = (_ZERO, {}, "", None, None)
+_NOTHING = (0, 0, 0, 0, 0, 0, False)
+_ESTIMATED_NOTHING = (0, 0, 0, 0, 0, 0, True)
 
 _active: contextvars.ContextVar[tuple[Tracker, ...]] = contextvars.ContextVar(
     "tokenomy_active_trackers", default=()
@@ -74,46 +87,64 @@ class Tracker:
         self.run_id = new_id()
         self.started = time.time()
         self._lock = threading.Lock()
-        self._records: list[CostRecord] = []
+        self._stored: list[Stored] = []
+        self._records: list[CostRecord] = []  # materialized, a prefix of _stored
 
-    def _add(self, record: CostRecord) -> None:
+    def _add(self, stored: Stored) -> None:
         with self._lock:
-            self._records.append(record)
+            self._stored.append(stored)
+
+    def _snapshot(self) -> list[Stored]:
+        with self._lock:
+            return list(self._stored)
 
     @property
     def records(self) -> list[CostRecord]:
         """A snapshot of the records made inside the block so far."""
         with self._lock:
-            return list(self._records)
+            records = self._records
+            for stored in self._stored[len(records) :]:
+                records.append(materialize(stored))
+            return list(records)
 
     @property
     def cost(self) -> Decimal:
         """USD spent by priced records (unpriced ones are counted in :attr:`unpriced`)."""
-        return sum((r.cost.total for r in self.records if r.cost is not None), _ZERO)
+        return sum((s[COST][0] for s in self._snapshot() if s[COST] is not None), _ZERO)
 
     @property
     def unpriced(self) -> int:
         """How many records have no known price (their cost is unknown, not zero)."""
-        return sum(1 for r in self.records if not r.priced)
+        return sum(1 for s in self._snapshot() if not s[PRICED])
 
     @property
     def saved(self) -> Decimal:
         """USD not spent thanks to cache hits."""
-        return sum((r.cache.saved or _ZERO for r in self.records), _ZERO)
+        return sum(
+            (s[CACHE].saved for s in self._snapshot() if s[CACHE] and s[CACHE].saved), _ZERO
+        )
 
     @property
     def usage(self) -> Usage:
         """Tokens of every record, summed."""
-        total = Usage()
-        for r in self.records:
-            total = total + r.usage
-        return total
+        n_in = n_out = n_read = n_w5 = n_w1 = n_reas = 0
+        estimated = False
+        for s in self._snapshot():
+            c = s[COUNTS]
+            n_in += c[0]
+            n_out += c[1]
+            n_read += c[2]
+            n_w5 += c[3]
+            n_w1 += c[4]
+            n_reas += c[5]
+            estimated = estimated or c[6]
+        return Usage(n_in, n_out, n_read, n_w5, n_w1, n_reas, estimated)
 
     @property
     def calls(self) -> int:
         """How many records were made inside the block."""
         with self._lock:
-            return len(self._records)
+            return len(self._stored)
 
     def report(self) -> Report:
         """A :class:`~tokenomy.report.Report` over this block's records."""
@@ -223,31 +254,125 @@ def record_call(
       spends $0 and no tokens: ``usage`` is what the call *would* have used, priced into
       ``cache.saved``; the record keeps zero tokens.
     """
-    chain = _active.get()
+    stored = _record_stored(
+        model=model,
+        counts=None if usage is None else _counts(usage),
+        provider=provider,
+        kind=kind,
+        latency_ms=latency_ms,
+        ttft_ms=ttft_ms,
+        streamed=streamed,
+        run_id=run_id,
+        parent_run_id=parent_run_id,
+        root_run_id=root_run_id,
+        tags={str(k): str(v) for k, v in tags.items() if v is not None} if tags else None,
+        cache=cache,
+        attempt=attempt,
+        error=error,
+        service_tier=service_tier,
+        name=name,
+        framework=framework,
+        timestamp=timestamp,
+        price_book=price_book,
+        ledger=ledger,
+    )
+    return materialize(stored)
+
+
+def _counts(usage: Usage) -> tuple[int, int, int, int, int, int, bool]:
+    return (
+        usage.input,
+        usage.output,
+        usage.cache_read,
+        usage.cache_write_5m,
+        usage.cache_write_1h,
+        usage.reasoning,
+        usage.estimated,
+    )
+
+
+def _run_ref(value: Any) -> str | int | None:
+    # The stored form of a run id: str as is, a uuid.UUID as its int (see ledger/_stored.py).
+    if value is None or type(value) is str:
+        return value
+    if type(value) is UUID:
+        return value.int
+    return str(value)
+
+
+def _record_stored(
+    *,
+    model: str | None,
+    counts: tuple[int, int, int, int, int, int, bool] | None,
+    provider: str | None = None,
+    kind: str = "chat",
+    latency_ms: float | None = None,
+    ttft_ms: float | None = None,
+    streamed: bool = False,
+    run_id: Any = None,
+    parent_run_id: Any = None,
+    root_run_id: Any = None,
+    base_tags: dict[str, str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    cache: CacheInfo | str | None = None,
+    attempt: int = 1,
+    error: str | None = None,
+    service_tier: str | None = None,
+    name: str | None = None,
+    framework: str | None = None,
+    timestamp: datetime | None = None,
+    price_book: PriceBook | None = None,
+    ledger: LedgerStore | None = None,
+    chain: tuple[Tracker, ...] | None = None,
+) -> Stored:
+    """:func:`record_call` for producers on a hot path; returns the stored call.
+
+    Differences: ``counts`` is the :class:`Usage` as a tuple (six counts, then the estimated
+    flag); tags are ``base_tags`` (framework metadata, lowest precedence, taken over and
+    possibly changed), then the enclosing blocks' tags, then ``tags``, all already strings;
+    run ids may be ``uuid.UUID``; ``chain`` is the :func:`track` blocks to attribute the call
+    to (default: those active here). Nothing here builds a pydantic model: the ledger and the
+    blocks keep the :data:`~tokenomy.ledger._stored.Stored` tuple and materialize the
+    :class:`CostRecord` when read.
+    """
+    if chain is None:
+        chain = _active.get()
     inner = chain[-1] if chain else None
     book = price_book or (inner.price_book if inner else None) or get_price_book()
-    model_name = model or "unknown"
-    if usage is None:
-        usage = Usage(estimated=True)
-
+    if counts is None:
+        counts = _ESTIMATED_NOTHING
     if isinstance(cache, str):
         cache = CacheInfo(outcome=cache)  # type: ignore[arg-type]
-    cost: Cost | None
+    cost: tuple[Any, ...] | None
     if cache is not None and cache.outcome != "miss":
-        would = book.price(model_name, usage, provider=provider) if model else None
-        if cache.saved is None and would is not None:
-            cache = cache.model_copy(update={"saved": would.total})
-        usage = Usage(estimated=usage.estimated)
+        # a hit spends nothing; what the call would have cost is the saving
+        if cache.saved is None and model:
+            found = book._priced_entry(model, provider)
+            if found is None:
+                book._unknown(model, provider)
+            else:
+                saved = found[1].priced(counts, found[0])[0]
+                cache = cache.model_copy(update={"saved": saved})
+        counts = _ESTIMATED_NOTHING if counts[6] else _NOTHING
         cost, priced = _ZERO_COST, True
     else:
-        cost = book.price(model_name, usage, provider=provider, service_tier=service_tier) if model else None
+        if model:
+            found = book._priced_entry(model, provider)
+            if found is None:
+                book._unknown(model, provider)
+                cost = None
+            else:
+                cost = found[1].priced(counts, found[0], service_tier)
+        else:
+            book._unknown("unknown", None)  # a call whose model was never reported
+            cost = None
         priced = cost is not None
-        if model is None:
-            _warn_unknown_model(book)
 
-    merged: dict[str, str] = dict(inner.tags) if inner else {}
+    merged: dict[str, str] = base_tags if base_tags is not None else {}
+    if inner is not None and inner.tags:
+        merged.update(inner.tags)
     if tags:
-        merged.update({str(k): str(v) for k, v in tags.items() if v is not None})
+        merged.update(tags)
     if run_id is None:
         run_id = new_id()
         if inner is not None and parent_run_id is None:
@@ -259,44 +384,40 @@ def record_call(
                 label = next((t.name for t in chain if t.name), None)
                 if label is not None:
                     merged["run_name"] = label
-    # Ids may arrive as uuid.UUID (LangChain's run ids); the record keeps strings.
-    run_id = str(run_id)
-    parent_run_id = None if parent_run_id is None else str(parent_run_id)
-    root_run_id = None if root_run_id is None else str(root_run_id)
-    fields: dict[str, Any] = {
-        "run_id": run_id,
-        "parent_run_id": parent_run_id,
-        "root_run_id": root_run_id or parent_run_id or run_id,
-        "provider": provider,
-        "model": model_name,
-        "kind": kind,
-        "usage": usage,
-        "cost": cost,
-        "priced": priced,
-        "estimated": usage.estimated,
-        "latency_ms": None if latency_ms is None else float(latency_ms),
-        "ttft_ms": None if ttft_ms is None else float(ttft_ms),
-        "streamed": streamed,
-        "tags": merged,
-        "attempt": int(attempt),
-        "error": error,
-        "service_tier": service_tier,
-        "name": name,
-        "framework": framework,
-    }
-    if cache is not None:
-        fields["cache"] = cache
-    if timestamp is not None:
-        fields["timestamp"] = timestamp
-    record = CostRecord._trusted(fields)
-
+    run = _run_ref(run_id)
+    parent = _run_ref(parent_run_id)
+    root = _run_ref(root_run_id)
+    stored = (
+        next_record_number(),
+        _time() if timestamp is None else timestamp,
+        run,
+        parent,
+        root if root is not None else (parent if parent is not None else run),
+        provider,
+        model or "unknown",
+        kind,
+        counts,
+        cost,
+        priced,
+        counts[6],
+        None if latency_ms is None else float(latency_ms),
+        None if ttft_ms is None else float(ttft_ms),
+        streamed,
+        merged,
+        cache,
+        attempt if type(attempt) is int else int(attempt),
+        error,
+        service_tier,
+        name,
+        framework,
+    )
     store = ledger if ledger is not None else (inner.ledger if inner else None)
     if store is None:
         store = _default_ledger()
-    store.add(record)
+    store._add_stored(stored)
     for tracker in chain:
-        tracker._add(record)
-    return record
+        tracker._add(stored)
+    return stored
 
 
 def _default_ledger() -> LedgerStore:
@@ -307,8 +428,3 @@ def _default_ledger() -> LedgerStore:
 
     _default_ledger = default_ledger
     return default_ledger()
-
-
-def _warn_unknown_model(book: PriceBook) -> None:
-    # A call whose model name was never reported is unpriced like an unknown model.
-    book._unknown("unknown", None)

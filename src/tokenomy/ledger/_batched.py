@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import weakref
 from abc import abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tokenomy.exceptions import LedgerError
 from tokenomy.ledger._record import CostRecord
 from tokenomy.ledger._store import LedgerStore
+from tokenomy.ledger._stored import Stored, materialize
 from tokenomy.ledger._writer import BatchWriter, unregister
 
 __all__ = ["BatchedStore"]
@@ -32,8 +33,9 @@ class BatchedStore(LedgerStore):
     _closed: bool = False
 
     @abstractmethod
-    def _commit(self, records: list[CostRecord]) -> None:
-        """Write ``records`` in one transaction (the writer's sink, and sync mode's path)."""
+    def _commit(self, records: Sequence[CostRecord | Stored]) -> None:
+        """Write ``records`` in one transaction (the writer's sink, and sync mode's path);
+        they may be stored calls too (:func:`~tokenomy.ledger._rows.to_row` takes both)."""
 
     def _check_open(self) -> None:
         if self._closed:
@@ -53,6 +55,25 @@ class BatchedStore(LedgerStore):
             writer.put(record)
         else:
             self._commit([record])
+
+    #: A subclass that overrides add() sees every call there, materialized.
+    _overrides_add = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._overrides_add = cls.add is not BatchedStore.add
+
+    def _add_stored(self, stored: Stored) -> None:
+        # The framework handlers' path: the writer thread turns it into a row.
+        if self._overrides_add:
+            self.add(materialize(stored))
+            return
+        self._check_open()
+        writer = self._writer
+        if writer is not None:
+            writer.put(stored)
+        else:
+            self._commit([stored])
 
     def add_many(self, records: Iterable[CostRecord]) -> None:
         """Queue several records (with ``sync=True``: commit them in one transaction)."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Iterable
+from typing import Any
 
 from tokenomy.exceptions import ConfigurationError, LedgerError, TokenomyWarning
 from tokenomy.ledger._filter import RecordFilter, epoch_us
 from tokenomy.ledger._record import CostRecord
 from tokenomy.ledger._store import LedgerStore, check_limit
+from tokenomy.ledger._stored import Stored, materialize, stored_id, stored_key
 
 __all__ = ["MemoryLedger", "MemoryLedgerFullWarning"]
 
@@ -24,6 +26,9 @@ class MemoryLedger(LedgerStore):
     Every method takes one lock, so any number of threads may add and read concurrently.
     ``max_records`` bounds memory: past it the oldest tenth is dropped (with one
     :class:`MemoryLedgerFullWarning`); ``None`` keeps everything.
+
+    Calls recorded by the framework handlers are kept in their compact stored form and become
+    :class:`CostRecord` objects the first time they are read.
     """
 
     def __init__(self, records: Iterable[CostRecord] = (), *, max_records: int | None = None) -> None:
@@ -34,10 +39,12 @@ class MemoryLedger(LedgerStore):
         self.max_records = max_records
         self.dropped = 0
         self._lock = threading.Lock()
-        self._records: list[CostRecord] = []
-        self._keys: list[int] = []  # epoch microseconds, parallel to _records
-        self._index: dict[str, int] = {}
-        self._in_order = True  # _records already sorted by time (the usual case)
+        # CostRecords, or Stored tuples not read yet (replaced by their record when read)
+        self._items: list[Any] = []
+        self._keys: list[int] = []  # epoch microseconds, parallel to _items
+        self._index: dict[str, int] = {}  # record_id -> position, for _items[:_indexed]
+        self._indexed = 0
+        self._in_order = True  # _items already sorted by time (the usual case)
         self._closed = False
         self.add_many(records)
 
@@ -54,17 +61,50 @@ class MemoryLedger(LedgerStore):
             self._check_open()
             self._append(record, ts)
 
+    #: A subclass that overrides add() sees every call there, materialized.
+    _overrides_add = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._overrides_add = cls.add is not MemoryLedger.add
+
+    def _add_stored(self, stored: Stored) -> None:
+        if self._overrides_add:
+            self.add(materialize(stored))
+            return
+        # A freshly recorded call: its id is new, so no duplicate check.
+        ts = stored_key(stored)
+        with self._lock:
+            if self._closed:
+                self._check_open()
+            keys = self._keys
+            if keys and ts < keys[-1]:
+                self._in_order = False
+            self._items.append(stored)
+            keys.append(ts)
+            if self.max_records is not None and len(keys) > self.max_records:
+                self._evict()
+
+    def _catch_up_index(self) -> None:
+        items, index = self._items, self._index
+        for i in range(self._indexed, len(items)):
+            item = items[i]
+            index[item.record_id if type(item) is not tuple else stored_id(item)] = i
+        self._indexed = len(items)
+
     def _append(self, record: CostRecord, ts: int) -> None:
+        self._catch_up_index()
         rid = record.record_id
         if rid in self._index:
             return
         keys = self._keys
         if keys and ts < keys[-1]:
             self._in_order = False
-        self._index[rid] = len(self._records)
-        self._records.append(record)
+        self._index[rid] = len(self._items)
+        self._items.append(record)
+        self._indexed += 1
         keys.append(ts)
-        if self.max_records is not None and len(self._records) > self.max_records:
+        if self.max_records is not None and len(self._items) > self.max_records:
             self._evict()
 
     def _evict(self) -> None:
@@ -73,12 +113,13 @@ class MemoryLedger(LedgerStore):
         n = max(1, self.max_records // 10)
         if not self._in_order:
             order = sorted(range(len(self._keys)), key=self._keys.__getitem__)
-            self._records = [self._records[i] for i in order]
+            self._items = [self._items[i] for i in order]
             self._keys = [self._keys[i] for i in order]
             self._in_order = True
-        del self._records[:n]
+        del self._items[:n]
         del self._keys[:n]
-        self._index = {r.record_id: i for i, r in enumerate(self._records)}
+        self._index = {}
+        self._indexed = 0
         if not self.dropped:
             warnings.warn(
                 f"{self!r} holds at most {self.max_records} records and dropped its oldest "
@@ -102,13 +143,21 @@ class MemoryLedger(LedgerStore):
             for r, ts in batch:
                 self._append(r, ts)
 
+    def _records(self) -> list[CostRecord]:
+        """Every record in add order, materializing the stored calls (hold the lock)."""
+        items = self._items
+        for i, item in enumerate(items):
+            if type(item) is tuple:
+                items[i] = materialize(item)
+        return items
+
     def _ordered(self) -> list[CostRecord]:
+        records = self._records()
         if self._in_order:
-            return list(self._records)
+            return list(records)
         keys = self._keys
         order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: ties keep add order
-        recs = self._records
-        return [recs[i] for i in order]
+        return [records[i] for i in order]
 
     def query(
         self,
@@ -133,27 +182,32 @@ class MemoryLedger(LedgerStore):
         with self._lock:
             self._check_open()
             if where is None:
-                return len(self._records)
-            records = list(self._records)
+                return len(self._items)
+            records = list(self._records())
         return sum(1 for r in records if where.matches(r))
 
     def mark_usable(self, record_id: str, usable: bool) -> bool:
         """Set ``usable`` on the stored record; False when the id is unknown."""
         with self._lock:
             self._check_open()
+            self._catch_up_index()
             i = self._index.get(record_id)
             if i is None:
                 return False
-            self._records[i] = self._records[i].model_copy(update={"usable": bool(usable)})
+            item = self._items[i]
+            if type(item) is tuple:
+                item = materialize(item)
+            self._items[i] = item.model_copy(update={"usable": bool(usable)})
             return True
 
     def close(self) -> None:
         """Drop the records; further use raises :class:`~tokenomy.exceptions.LedgerError`."""
         with self._lock:
             self._closed = True
-            self._records.clear()
+            self._items.clear()
             self._keys.clear()
             self._index.clear()
+            self._indexed = 0
 
     def __repr__(self) -> str:
-        return f"MemoryLedger({len(self._records)} records)"
+        return f"MemoryLedger({len(self._items)} records)"

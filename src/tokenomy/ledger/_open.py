@@ -28,7 +28,7 @@ class _ProcessMemoryLedger(MemoryLedger):
         """No-op: other code holds this same ledger (``with open_ledger(None)`` is safe)."""
 
     def __repr__(self) -> str:
-        return f"process MemoryLedger({len(self._records)} records)"
+        return f"process MemoryLedger({len(self._items)} records)"
 
 
 _lock = threading.Lock()

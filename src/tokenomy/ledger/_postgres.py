@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -12,9 +13,10 @@ from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
 from tokenomy.ledger._postgres_schema import migrate_postgres, redact
 from tokenomy.ledger._record import CostRecord
-from tokenomy.ledger._rows import BOOL_COLUMNS, COLUMNS, record_to_row, row_to_record
+from tokenomy.ledger._rows import BOOL_COLUMNS, COLUMNS, row_to_record, to_row
 from tokenomy.ledger._sql_filter import postgres_tags, where_clause
 from tokenomy.ledger._store import check_limit
+from tokenomy.ledger._stored import Stored
 from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit
 
 if TYPE_CHECKING:
@@ -63,9 +65,9 @@ class _Connection:
             self._conn = None
 
 
-def _write(conn: _Connection, insert: Any, records: list[CostRecord]) -> None:
+def _write(conn: _Connection, insert: Any, records: Sequence[CostRecord | Stored]) -> None:
     """Insert ``records`` in one transaction (the writer's sink; also used by sync mode)."""
-    rows = [record_to_row(r) for r in records]
+    rows = [to_row(r) for r in records]
     with conn.lock:
         c = conn.get()
         with c.transaction(), c.cursor() as cur:
@@ -151,7 +153,7 @@ class PostgresLedger(BatchedStore):
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _commit(self, records: list[CostRecord]) -> None:
+    def _commit(self, records: Sequence[CostRecord | Stored]) -> None:
         psycopg = _import_psycopg()
         try:
             _write(self._wconn, self._insert, records)

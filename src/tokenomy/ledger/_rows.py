@@ -16,10 +16,11 @@ from typing import Any
 
 from tokenomy.ledger._filter import epoch_us
 from tokenomy.ledger._record import CacheInfo, CostRecord
+from tokenomy.ledger._stored import Stored, materialize
 from tokenomy.pricing._model import Cost
 from tokenomy.usage._model import Usage
 
-__all__ = ["BOOL_COLUMNS", "COLUMNS", "record_to_row", "row_to_record"]
+__all__ = ["BOOL_COLUMNS", "COLUMNS", "record_to_row", "row_to_record", "to_row"]
 
 #: Column order of a row; the SQL schemas declare the same names.
 COLUMNS: tuple[str, ...] = (
@@ -76,6 +77,11 @@ def _json_object(items: Iterable[tuple[str, str]]) -> str:
 def _json_parts(parts: Mapping[str, Decimal]) -> str:
     # str(Decimal) is only digits, '.', 'E', '+', '-' (or NaN/Infinity): nothing to escape.
     return "{" + ",".join([_q(k) + ':"' + str(v) + '"' for k, v in parts.items()]) + "}"
+
+
+def to_row(item: CostRecord | Stored) -> tuple[Any, ...]:
+    """The row of a record or of a stored call (see ``ledger/_stored.py``)."""
+    return record_to_row(materialize(item) if isinstance(item, tuple) else item)
 
 
 def record_to_row(r: CostRecord) -> tuple[Any, ...]:

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import threading
 import weakref
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,11 @@ from tokenomy.exceptions import ConfigurationError, LedgerError, LedgerFileError
 from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
 from tokenomy.ledger._record import CostRecord
-from tokenomy.ledger._rows import COLUMNS, record_to_row, row_to_record
+from tokenomy.ledger._rows import COLUMNS, row_to_record, to_row
 from tokenomy.ledger._sql_filter import sqlite_tags, where_clause
 from tokenomy.ledger._sqlite_schema import TABLE, connect, migrate, probe
 from tokenomy.ledger._store import check_limit
+from tokenomy.ledger._stored import Stored
 from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit
 
 __all__ = ["SQLiteLedger"]
@@ -27,9 +29,9 @@ _INSERT = f"INSERT OR IGNORE INTO {TABLE} ({_COLS}) VALUES ({', '.join('?' * len
 _SELECT = f"SELECT {_COLS} FROM {TABLE}"
 
 
-def _write(conn: sqlite3.Connection, records: list[CostRecord]) -> None:
+def _write(conn: sqlite3.Connection, records: Sequence[CostRecord | Stored]) -> None:
     """Insert ``records`` in one ``BEGIN IMMEDIATE`` transaction (the writer's sink)."""
-    rows = [record_to_row(r) for r in records]
+    rows = [to_row(r) for r in records]
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.executemany(_INSERT, rows)
@@ -122,7 +124,7 @@ class SQLiteLedger(BatchedStore):
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _commit(self, records: list[CostRecord]) -> None:
+    def _commit(self, records: Sequence[CostRecord | Stored]) -> None:
         try:
             with self._wlock:
                 _write(self._wconn, records)

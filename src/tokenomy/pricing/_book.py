@@ -53,6 +53,7 @@ class PriceBook:
         self._lock = threading.Lock()
         self._prices: dict[str, ModelPrice | None] = {}
         self._resolved: dict[tuple[str, str | None], str | None] = {}
+        self._entries: dict[tuple[str, str | None], tuple[str, ModelPrice] | None] = {}
         self._warned: set[str] = set()
 
     # -- construction -------------------------------------------------------------------
@@ -154,6 +155,25 @@ class PriceBook:
         if key is not None and self._entry_price(key) is None:
             return None, tried
         return key, tried
+
+    def _priced_entry(
+        self, model: str, provider: str | None = None
+    ) -> tuple[str, ModelPrice] | None:
+        """``(key, price)`` of the entry ``model`` resolves to, or ``None`` (no warning).
+
+        One dict lookup once a name was seen: the recording hot path prices through this and
+        :meth:`ModelPrice.priced`, and calls :meth:`_unknown` when it returns ``None``.
+        """
+        ck = (model, provider)
+        try:
+            return self._entries[ck]
+        except KeyError:
+            pass
+        key = self.resolve(model, provider)
+        price = None if key is None else self._entry_price(key)
+        found = None if key is None or price is None else (key, price)
+        self._entries[ck] = found
+        return found
 
     def lookup(self, model: str, provider: str | None = None) -> ModelPrice | None:
         """The :class:`ModelPrice` of ``model`` or ``None`` (no warning)."""

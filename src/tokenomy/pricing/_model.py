@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -122,8 +122,37 @@ class ModelPrice:
 
     def cost(self, usage: Usage, *, model: str = "", service_tier: str | None = None) -> Cost:
         """Price ``usage``: the cost of each dimension and their sum, exactly, in USD."""
-        price = self.for_service_tier(service_tier)
+        total, parts, model, applied, above = self.priced(
+            (
+                usage.input,
+                usage.output,
+                usage.cache_read,
+                usage.cache_write_5m,
+                usage.cache_write_1h,
+                usage.reasoning,
+            ),
+            model,
+            service_tier,
+        )
+        return Cost(
+            total=total, parts=parts, model=model, service_tier=applied, context_above=above
+        )
+
+    def priced(
+        self, counts: Sequence[int], model: str = "", service_tier: str | None = None
+    ) -> tuple[Decimal, dict[str, Decimal], str, str | None, int | None]:
+        """:meth:`cost` as plain values, for the recording hot path.
+
+        ``counts`` are the six :class:`~tokenomy.usage.Usage` counts in field order (input,
+        output, cache_read, cache_write_5m, cache_write_1h, reasoning; more items are
+        ignored). Returns ``(total, parts, model, service tier applied, context threshold
+        crossed)``, the fields of the :class:`Cost` :meth:`cost` returns.
+        """
+        price = self
+        if service_tier is not None:
+            price = self.for_service_tier(service_tier)
         applied_tier = service_tier if price is not self else None
+        n_in, n_out, n_read, n_w5, n_w1, n_reas = counts[:6]
         inp, out = price.input, price.output
         c_read, c_w5, c_w1, reas = (
             price.cache_read,
@@ -134,33 +163,30 @@ class ModelPrice:
         above: int | None = None
         if price.context_tiers:
             for tier in price.context_tiers:
-                if usage.input > tier.above:
+                if n_in > tier.above:
                     above = tier.above
                     inp, out = tier.input, tier.output
                     c_read = tier.cache_read if tier.cache_read is not None else c_read
                     c_w5 = tier.cache_write_5m if tier.cache_write_5m is not None else c_w5
                     c_w1 = tier.cache_write_1h if tier.cache_write_1h is not None else c_w1
-        parts: dict[str, Decimal] = {}
-        uncached = usage.input - usage.cache_read - usage.cache_write_5m - usage.cache_write_1h
-        parts["input"] = inp * uncached
-        if usage.cache_read:
-            parts["cache_read"] = (inp if c_read is None else c_read) * usage.cache_read
-        if usage.cache_write_5m:
-            parts["cache_write_5m"] = (inp if c_w5 is None else c_w5) * usage.cache_write_5m
-        if usage.cache_write_1h:
-            parts["cache_write_1h"] = (inp * _TWO if c_w1 is None else c_w1) * usage.cache_write_1h
-        parts["output"] = out * (usage.output - usage.reasoning)
-        if usage.reasoning:
-            parts["reasoning"] = (out if reas is None else reas) * usage.reasoning
+        if not (n_read or n_w5 or n_w1 or n_reas or price.request):
+            # the usual call: plain input and output only
+            p_in = inp * n_in
+            p_out = out * n_out
+            return p_in + p_out, {"input": p_in, "output": p_out}, model, applied_tier, above
+        parts: dict[str, Decimal] = {"input": inp * (n_in - n_read - n_w5 - n_w1)}
+        if n_read:
+            parts["cache_read"] = (inp if c_read is None else c_read) * n_read
+        if n_w5:
+            parts["cache_write_5m"] = (inp if c_w5 is None else c_w5) * n_w5
+        if n_w1:
+            parts["cache_write_1h"] = (inp * _TWO if c_w1 is None else c_w1) * n_w1
+        parts["output"] = out * (n_out - n_reas)
+        if n_reas:
+            parts["reasoning"] = (out if reas is None else reas) * n_reas
         if price.request:
             parts["request"] = price.request
-        return Cost(
-            total=sum(parts.values(), _ZERO),
-            parts=parts,
-            model=model,
-            service_tier=applied_tier,
-            context_above=above,
-        )
+        return sum(parts.values(), _ZERO), parts, model, applied_tier, above
 
     def with_source(self, source: str) -> ModelPrice:
         """A copy whose ``source`` says where the price came from."""

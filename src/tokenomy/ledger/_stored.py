@@ -1,0 +1,179 @@
+"""The stored form of one call: a flat tuple of plain values, and the ``CostRecord`` it reads as.
+
+Framework handlers record a call on the caller's thread, inside the model call. Building a
+:class:`CostRecord` there (a pydantic model, a ``Usage`` and a ``Cost`` dataclass, a datetime,
+a UUID string) costs more than reading the usage and pricing it, and keeping thousands of
+such objects alive makes every garbage collection slower. So :func:`tokenomy._tracking.
+_record_stored` builds a :data:`Stored` tuple instead: counts, Decimals, floats, strings and
+one ``{str: str}`` dict, which the garbage collector stops tracking. Stores keep it as it is
+(``MemoryLedger``, trackers) or hand it to their writer thread (SQL stores), and
+:func:`materialize` turns it into the :class:`CostRecord` when somebody reads it. Materializing
+is deterministic: the same tuple always reads as equal records (``tests/ledger`` pins a stored
+call equal to the record :func:`tokenomy.record_call` returns for it).
+
+Compact encodings, each undone by :func:`materialize`:
+
+* ``record_id``: an ``int`` from a process counter reads as ``<process prefix><counter>`` in
+  UUID form (the prefix is random per process and renewed in a forked child); a ``str`` is
+  kept.
+* ``timestamp``: a ``float`` (``time.time()``) reads as an aware UTC datetime; a ``datetime``
+  is kept.
+* run ids: an ``int`` (a ``uuid.UUID``'s ``.int``) reads as the UUID's string.
+* ``usage``: the six counts and the estimated flag; ``cost``: ``(total, parts, price model,
+  service tier, context threshold)`` or ``None``; ``cache``: ``None`` for a miss.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from tokenomy.ledger._filter import epoch_us
+from tokenomy.ledger._record import CacheInfo, CostRecord
+from tokenomy.pricing._model import Cost
+from tokenomy.usage._model import Usage
+
+__all__ = [
+    "Stored",
+    "materialize",
+    "next_record_number",
+    "stored_id",
+    "stored_key",
+    "stored_total",
+]
+
+#: One call as stored in process: see the module docstring for the layout.
+Stored = tuple[Any, ...]
+
+# Positions in a Stored tuple.
+ID, TS, RUN, PARENT, ROOT, PROVIDER, MODEL, KIND, COUNTS, COST = range(10)
+PRICED, ESTIMATED, LATENCY, TTFT, STREAMED, TAGS, CACHE, ATTEMPT, ERROR = range(10, 19)
+SERVICE_TIER, NAME, FRAMEWORK = range(19, 22)
+WIDTH = 22
+
+_MISS = CacheInfo()
+_NO_USAGE = Usage()
+# Every field but ``usable`` is set by the producer (one shared set: CostRecord is frozen and
+# pydantic copies the set before changing it).
+_SET: set[str] = set(CostRecord.model_fields) - {"usable"}
+_new = CostRecord.__new__
+_setattr = object.__setattr__
+
+# -- record numbers ------------------------------------------------------------------------
+
+_counter = itertools.count(1)
+_prefix: str | None = None
+_prefix_lock = threading.Lock()
+
+
+def _new_prefix() -> str:
+    """20 random hex digits in UUID-4 form, to which a 12-digit counter is appended."""
+    global _prefix
+    with _prefix_lock:
+        if _prefix is None:
+            h = os.urandom(10).hex()
+            _prefix = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-"
+            if hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=_forked)
+        return _prefix
+
+
+def _forked() -> None:
+    # A forked child must never hand out the parent's ids (they share ledgers).
+    global _prefix, _counter
+    _prefix = None
+    _counter = itertools.count(1)
+    _new_prefix()
+
+
+def next_record_number() -> int:
+    """A number that :func:`materialize` turns into a record id unique across processes."""
+    if _prefix is None:
+        _new_prefix()
+    return next(_counter)
+
+
+def _format_id(n: int) -> str:
+    return f"{_prefix or _new_prefix()}{n:012x}"
+
+
+def stored_id(s: Stored) -> str:
+    """The ``record_id`` ``s`` materializes with."""
+    rid = s[ID]
+    return rid if type(rid) is str else _format_id(rid)
+
+
+def stored_key(s: Stored) -> int:
+    """Microseconds since the epoch of ``s``'s timestamp (the stores' sort key)."""
+    ts = s[TS]
+    if type(ts) is float:
+        return round(ts * 1_000_000)
+    return epoch_us(ts)
+
+
+def stored_total(s: Stored) -> Decimal | None:
+    """USD spent by the call (``None`` when unpriced)."""
+    cost = s[COST]
+    return None if cost is None else cost[0]
+
+
+# -- materializing -------------------------------------------------------------------------
+
+
+def _run_id(value: Any) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    if type(value) is int:
+        return str(UUID(int=value))
+    return str(value)
+
+
+def materialize(s: Stored) -> CostRecord:
+    """The :class:`CostRecord` a stored call reads as (a new, equal one on every call)."""
+    ts = s[TS]
+    counts = s[COUNTS]
+    cost = s[COST]
+    values = {
+        "record_id": stored_id(s),
+        "run_id": _run_id(s[RUN]),
+        "parent_run_id": _run_id(s[PARENT]),
+        "root_run_id": _run_id(s[ROOT]),
+        "timestamp": datetime.fromtimestamp(ts, UTC) if type(ts) is float else ts,
+        "provider": s[PROVIDER],
+        "model": s[MODEL],
+        "kind": s[KIND],
+        "usage": Usage(*counts) if any(counts) else _NO_USAGE,
+        "cost": None
+        if cost is None
+        else Cost(
+            total=cost[0],
+            parts=dict(cost[1]),
+            model=cost[2],
+            service_tier=cost[3],
+            context_above=cost[4],
+        ),
+        "priced": s[PRICED],
+        "estimated": s[ESTIMATED],
+        "latency_ms": s[LATENCY],
+        "ttft_ms": s[TTFT],
+        "streamed": s[STREAMED],
+        "tags": dict(s[TAGS]),
+        "cache": s[CACHE] or _MISS,
+        "attempt": s[ATTEMPT],
+        "error": s[ERROR],
+        "usable": None,
+        "service_tier": s[SERVICE_TIER],
+        "name": s[NAME],
+        "framework": s[FRAMEWORK],
+    }
+    record = _new(CostRecord)
+    _setattr(record, "__dict__", values)
+    _setattr(record, "__pydantic_fields_set__", _SET)
+    _setattr(record, "__pydantic_extra__", None)
+    _setattr(record, "__pydantic_private__", None)
+    return record
