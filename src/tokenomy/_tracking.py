@@ -27,10 +27,12 @@ from uuid import UUID
 from tokenomy.ledger._record import CacheInfo, CallKind, CostRecord, new_id
 from tokenomy.ledger._stored import (
     CACHE,
-    COST,
-    COUNTS,
+    IN,
     PRICED,
+    TOTAL,
+    USAGE_ESTIMATED,
     Stored,
+    flat,
     materialize,
     next_record_number,
 )
@@ -55,7 +57,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 _ZERO = Decimal(0)
 # A cache hit's cost, as stored: $0, no parts (see ledger/_stored.py)
-_ZERO_COST: tuple[Any, ...] = (_ZERO, {}, "", None, None)
+_ZERO_COST: tuple[Any, ...] = (_ZERO, (), "", None, None)
+_UNPRICED: tuple[Any, ...] = (None, None, None, None, None)
 _NOTHING = (0, 0, 0, 0, 0, 0, False)
 _ESTIMATED_NOTHING = (0, 0, 0, 0, 0, 0, True)
 
@@ -110,7 +113,7 @@ class Tracker:
     @property
     def cost(self) -> Decimal:
         """USD spent by priced records (unpriced ones are counted in :attr:`unpriced`)."""
-        return sum((s[COST][0] for s in self._snapshot() if s[COST] is not None), _ZERO)
+        return sum((s[TOTAL] for s in self._snapshot() if s[TOTAL] is not None), _ZERO)
 
     @property
     def unpriced(self) -> int:
@@ -130,7 +133,7 @@ class Tracker:
         n_in = n_out = n_read = n_w5 = n_w1 = n_reas = 0
         estimated = False
         for s in self._snapshot():
-            c = s[COUNTS]
+            c = s[IN : USAGE_ESTIMATED + 1]
             n_in += c[0]
             n_out += c[1]
             n_read += c[2]
@@ -343,7 +346,7 @@ def _record_stored(
         counts = _ESTIMATED_NOTHING
     if isinstance(cache, str):
         cache = CacheInfo(outcome=cache)  # type: ignore[arg-type]
-    cost: tuple[Any, ...] | None
+    cost: tuple[Any, ...]
     if cache is not None and cache.outcome != "miss":
         # a hit spends nothing; what the call would have cost is the saving
         if cache.saved is None and model:
@@ -360,13 +363,13 @@ def _record_stored(
             found = book._priced_entry(model, provider)
             if found is None:
                 book._unknown(model, provider)
-                cost = None
+                cost = _UNPRICED
             else:
                 cost = found[1].priced(counts, found[0], service_tier)
         else:
             book._unknown("unknown", None)  # a call whose model was never reported
-            cost = None
-        priced = cost is not None
+            cost = _UNPRICED
+        priced = cost[0] is not None
 
     merged: dict[str, str] = base_tags if base_tags is not None else {}
     if inner is not None and inner.tags:
@@ -396,14 +399,14 @@ def _record_stored(
         provider,
         model or "unknown",
         kind,
-        counts,
-        cost,
+        *counts,
+        *cost,
         priced,
         counts[6],
         None if latency_ms is None else float(latency_ms),
         None if ttft_ms is None else float(ttft_ms),
         streamed,
-        merged,
+        flat(merged) if merged else (),
         cache,
         attempt if type(attempt) is int else int(attempt),
         error,

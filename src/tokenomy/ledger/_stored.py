@@ -19,8 +19,14 @@ Compact encodings, each undone by :func:`materialize`:
 * ``timestamp``: a ``float`` (``time.time()``) reads as an aware UTC datetime; a ``datetime``
   is kept.
 * run ids: an ``int`` (a ``uuid.UUID``'s ``.int``) reads as the UUID's string.
-* ``usage``: the six counts and the estimated flag; ``cost``: ``(total, parts, price model,
-  service tier, context threshold)`` or ``None``; ``cache``: ``None`` for a miss.
+* ``usage``: the six counts and the estimated flag, as seven fields; ``cost``: its total
+  (``None`` when unpriced), its parts as a flat ``(dimension, USD, dimension, USD...)``
+  tuple, price model, service tier and context threshold, as five fields; ``tags``: a flat
+  ``(key, value, key, value...)`` tuple; ``cache``: ``None`` for a miss.
+
+Only strings, numbers, Decimals and flat tuples of them (no dict, no nesting), so the first
+garbage collection that sees a stored call stops tracking it: a ledger holding many of them
+adds nothing to later collections.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from tokenomy.usage._model import Usage
 
 __all__ = [
     "Stored",
+    "flat",
     "materialize",
     "next_record_number",
     "stored_id",
@@ -51,10 +58,12 @@ __all__ = [
 Stored = tuple[Any, ...]
 
 # Positions in a Stored tuple.
-ID, TS, RUN, PARENT, ROOT, PROVIDER, MODEL, KIND, COUNTS, COST = range(10)
-PRICED, ESTIMATED, LATENCY, TTFT, STREAMED, TAGS, CACHE, ATTEMPT, ERROR = range(10, 19)
-SERVICE_TIER, NAME, FRAMEWORK = range(19, 22)
-WIDTH = 22
+ID, TS, RUN, PARENT, ROOT, PROVIDER, MODEL, KIND = range(8)
+IN, OUT, READ, W5M, W1H, REASONING, USAGE_ESTIMATED = range(8, 15)
+TOTAL, PARTS, PRICE_MODEL, PRICE_TIER, CONTEXT_ABOVE = range(15, 20)
+PRICED, ESTIMATED, LATENCY, TTFT, STREAMED, TAGS, CACHE, ATTEMPT, ERROR = range(20, 29)
+SERVICE_TIER, NAME, FRAMEWORK = range(29, 32)
+WIDTH = 32
 
 _MISS = CacheInfo()
 _NO_USAGE = Usage()
@@ -118,8 +127,17 @@ def stored_key(s: Stored) -> int:
 
 def stored_total(s: Stored) -> Decimal | None:
     """USD spent by the call (``None`` when unpriced)."""
-    cost = s[COST]
-    return None if cost is None else cost[0]
+    return s[TOTAL]  # type: ignore[no-any-return]
+
+
+def flat(pairs: Any) -> tuple[Any, ...]:
+    """``{"a": 1, "b": 2}`` (or its items) → ``("a", 1, "b", 2)``."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return tuple([x for kv in items for x in kv])
+
+
+def _unflat(values: tuple[Any, ...]) -> dict[Any, Any]:
+    return dict(zip(values[::2], values[1::2], strict=True))
 
 
 # -- materializing -------------------------------------------------------------------------
@@ -136,8 +154,8 @@ def _run_id(value: Any) -> str | None:
 def materialize(s: Stored) -> CostRecord:
     """The :class:`CostRecord` a stored call reads as (a new, equal one on every call)."""
     ts = s[TS]
-    counts = s[COUNTS]
-    cost = s[COST]
+    total = s[TOTAL]
+    counts = s[IN:USAGE_ESTIMATED + 1]
     values = {
         "record_id": stored_id(s),
         "run_id": _run_id(s[RUN]),
@@ -149,20 +167,20 @@ def materialize(s: Stored) -> CostRecord:
         "kind": s[KIND],
         "usage": Usage(*counts) if any(counts) else _NO_USAGE,
         "cost": None
-        if cost is None
+        if total is None
         else Cost(
-            total=cost[0],
-            parts=dict(cost[1]),
-            model=cost[2],
-            service_tier=cost[3],
-            context_above=cost[4],
+            total=total,
+            parts=_unflat(s[PARTS]),
+            model=s[PRICE_MODEL],
+            service_tier=s[PRICE_TIER],
+            context_above=s[CONTEXT_ABOVE],
         ),
         "priced": s[PRICED],
         "estimated": s[ESTIMATED],
         "latency_ms": s[LATENCY],
         "ttft_ms": s[TTFT],
         "streamed": s[STREAMED],
-        "tags": dict(s[TAGS]),
+        "tags": _unflat(s[TAGS]),
         "cache": s[CACHE] or _MISS,
         "attempt": s[ATTEMPT],
         "error": s[ERROR],

@@ -122,7 +122,7 @@ class ModelPrice:
 
     def cost(self, usage: Usage, *, model: str = "", service_tier: str | None = None) -> Cost:
         """Price ``usage``: the cost of each dimension and their sum, exactly, in USD."""
-        total, parts, model, applied, above = self.priced(
+        total, pairs, model, applied, above = self.priced(
             (
                 usage.input,
                 usage.output,
@@ -135,18 +135,24 @@ class ModelPrice:
             service_tier,
         )
         return Cost(
-            total=total, parts=parts, model=model, service_tier=applied, context_above=above
+            total=total,
+            parts=dict(zip(pairs[::2], pairs[1::2], strict=True)),  # type: ignore[arg-type]
+            model=model,
+            service_tier=applied,
+            context_above=above,
         )
 
     def priced(
         self, counts: Sequence[int], model: str = "", service_tier: str | None = None
-    ) -> tuple[Decimal, dict[str, Decimal], str, str | None, int | None]:
+    ) -> tuple[Decimal, tuple[str | Decimal, ...], str, str | None, int | None]:
         """:meth:`cost` as plain values, for the recording hot path.
 
         ``counts`` are the six :class:`~tokenomy.usage.Usage` counts in field order (input,
         output, cache_read, cache_write_5m, cache_write_1h, reasoning; more items are
-        ignored). Returns ``(total, parts, model, service tier applied, context threshold
-        crossed)``, the fields of the :class:`Cost` :meth:`cost` returns.
+        ignored). Returns ``(total, parts as a flat (dimension, USD, dimension, USD...) tuple,
+        model, service tier applied, context threshold crossed)``, the fields of the
+        :class:`Cost` :meth:`cost` returns (flat, so a stored call holding them is soon not
+        tracked by the garbage collector).
         """
         price = self
         if service_tier is not None:
@@ -173,7 +179,7 @@ class ModelPrice:
             # the usual call: plain input and output only
             p_in = inp * n_in
             p_out = out * n_out
-            return p_in + p_out, {"input": p_in, "output": p_out}, model, applied_tier, above
+            return p_in + p_out, ("input", p_in, "output", p_out), model, applied_tier, above
         parts: dict[str, Decimal] = {"input": inp * (n_in - n_read - n_w5 - n_w1)}
         if n_read:
             parts["cache_read"] = (inp if c_read is None else c_read) * n_read
@@ -186,7 +192,8 @@ class ModelPrice:
             parts["reasoning"] = (out if reas is None else reas) * n_reas
         if price.request:
             parts["request"] = price.request
-        return sum(parts.values(), _ZERO), parts, model, applied_tier, above
+        flat = tuple([x for kv in parts.items() for x in kv])
+        return sum(parts.values(), _ZERO), flat, model, applied_tier, above
 
     def with_source(self, source: str) -> ModelPrice:
         """A copy whose ``source`` says where the price came from."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from tokenomy.usage._model import Usage
 
-__all__ = ["fast_langchain", "fast_openai_chat"]
+__all__ = ["fast_langchain", "fast_openai_chat", "langchain_counts"]
 
 _INPUT_DETAILS = frozenset(
     {
@@ -29,8 +29,10 @@ _OUTPUT_DETAILS = frozenset({"audio", "reasoning"})
 _EMPTY: dict[str, Any] = {}
 
 
-def fast_langchain(meta: Any) -> Usage | None:
-    """The usage of a plain ``UsageMetadata`` dict, or ``None`` for the full parser."""
+def langchain_counts(meta: Any) -> tuple[int, int, int, int, int, int, bool] | None:
+    """The :class:`Usage` of a plain ``UsageMetadata`` dict as a tuple (the six counts, then
+    ``estimated=False``), or ``None`` for the full parser (any other shape, or an inconsistent
+    report)."""
     if type(meta) is not dict:
         return None
     inp = meta.get("input_tokens", 0)
@@ -54,10 +56,24 @@ def fast_langchain(meta: Any) -> Usage | None:
     if not (type(read) is type(created) is type(w5) is type(w1) is type(reasoning) is int):
         return None
     writes = max(created, w5 + w1)
-    try:
-        return Usage(inp, out, read, writes - w1, w1, reasoning)
-    except ValueError:  # an inconsistent report: the full parser says what is wrong
-        return None
+    if (
+        inp < 0
+        or out < 0
+        or read < 0
+        or w5 < 0
+        or w1 < 0
+        or reasoning < 0
+        or read + writes > inp
+        or reasoning > out
+    ):
+        return None  # the full parser says what is wrong
+    return (inp, out, read, writes - w1, w1, reasoning, False)
+
+
+def fast_langchain(meta: Any) -> Usage | None:
+    """The usage of a plain ``UsageMetadata`` dict, or ``None`` for the full parser."""
+    counts = langchain_counts(meta)
+    return None if counts is None else Usage(*counts)
 
 
 _BAD = object()

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from contextvars import copy_context
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -14,11 +13,11 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
-from tokenomy import current_tags, current_tracker, record_call
+from tokenomy._tracking import _active, _counts, _record_stored
 from tokenomy.usage import Usage
 from tokenomy_langchain._estimate import estimate_call, warn_estimated
 from tokenomy_langchain._model_run import ModelRun, serialized_name
-from tokenomy_langchain._read import cache_kind, output_text, read_result
+from tokenomy_langchain._read import cache_kind, output_text, read_one, read_result
 from tokenomy_langchain._runs import CLAIMS, MAX_OPEN_RUNS, RunTree
 from tokenomy_langchain._tags import langchain_tags
 from tokenomy_langchain._tree_events import RunTreeEvents
@@ -26,7 +25,7 @@ from tokenomy_langchain._tree_events import RunTreeEvents
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
-    from tokenomy import CostRecord, LedgerStore, PriceBook
+    from tokenomy import LedgerStore, PriceBook
 
 __all__ = ["TokenomyCallbackHandler"]
 
@@ -225,10 +224,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         if not (model and isinstance(model, str)):
             model = meta.get("ls_model_name")
         node = self._tree.lookup(run_id, parent_run_id, name)
-        if node.context is not None and current_tracker() is None:
-            context = node.context.copy()
-        else:
-            context = copy_context()
+        chain = _active.get() or node.chain
         run = ModelRun(
             start,
             kind,
@@ -242,7 +238,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
             parent_run_id,
             node.root_id,
             node.root_name,
-            context,
+            chain,
         )
         runs = self._runs
         if len(runs) >= MAX_OPEN_RUNS:
@@ -257,87 +253,65 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         end: float,
         error: BaseException | None,
     ) -> None:
-        info = read_result(response)
-        model = info.model or run.model
-        provider = run.provider or info.provider
-        usage = info.usage
-        if usage is None and not info.cache_hit:
-            text = output_text(response)
-            if error is None or text or isinstance(error, _CONSUMER_STOPS):
-                # A consumer that stopped reading (a break out of a stream, a cancelled task)
-                # was billed for the prompt and what was generated so far.
-                usage = estimate_call(
-                    run.prompt, text, model=model, provider=provider, invocation_params=run.params
-                )
-                warn_estimated(model, run.streamed)
-            else:
-                usage = Usage()  # the provider failed before generating: nothing billed
+        one = read_one(response) if response is not None and error is None else None
         cache: str | None = None
-        if info.cache_hit:
-            cache = cache_kind()
-        latency_ms = (end - run.start) * 1000.0
-        ttft_ms = None if run.first_token is None else (run.first_token - run.start) * 1000.0
-        run.context.run(
-            self._record,
-            run_id,
-            run,
-            model,
-            provider,
-            usage,
-            cache,
-            latency_ms,
-            ttft_ms,
-            info.service_tier,
-            None if error is None else type(error).__name__,
-        )
-
-    def _record(
-        self,
-        run_id: UUID,
-        run: ModelRun,
-        model: str | None,
-        provider: str | None,
-        usage: Usage | None,
-        cache: str | None,
-        latency_ms: float,
-        ttft_ms: float | None,
-        service_tier: str | None,
-        error: str | None,
-    ) -> CostRecord:
+        counts: tuple[int, int, int, int, int, int, bool] | None
+        if one is not None:  # the usual call: one generation with the provider's usage
+            counts, model, provider, service_tier = one
+            model = model or run.model
+            provider = run.provider or provider
+        else:
+            info = read_result(response)
+            model = info.model or run.model
+            provider = run.provider or info.provider
+            service_tier = info.service_tier
+            usage = info.usage
+            if usage is None and not info.cache_hit:
+                text = output_text(response)
+                if error is None or text or isinstance(error, _CONSUMER_STOPS):
+                    # A consumer that stopped reading (a break out of a stream, a cancelled
+                    # task) was billed for the prompt and what was generated so far.
+                    usage = estimate_call(
+                        run.prompt,
+                        text,
+                        model=model,
+                        provider=provider,
+                        invocation_params=run.params,
+                    )
+                    warn_estimated(model, run.streamed)
+                else:
+                    usage = Usage()  # the provider failed before generating: nothing billed
+            counts = None if usage is None else _counts(usage)
+            if info.cache_hit:
+                cache = cache_kind()
+        start = run.start
         tags = langchain_tags(run.metadata, run.tags)
-        block_tags = current_tags()
-        if tags and block_tags:
-            for key in block_tags:  # the enclosing track() blocks' tags win
-                tags.pop(key, None)
-        explicit = self.tags
-        if explicit:
-            tags.update(explicit)
-        if run.root_name and "run_name" not in tags and "run_name" not in block_tags:
+        if run.root_name and "run_name" not in tags:
             tags["run_name"] = run.root_name
-        rid = str(run_id)
-        record = record_call(
+        _record_stored(
             model=model,
-            usage=usage,
+            counts=counts,
             provider=provider,
             kind="chat" if run.kind == "chat" else "completion",
-            latency_ms=latency_ms,
-            ttft_ms=ttft_ms,
+            latency_ms=(end - start) * 1000.0,
+            ttft_ms=None if run.first_token is None else (run.first_token - start) * 1000.0,
             streamed=run.streamed,
-            run_id=rid,
-            parent_run_id=None if run.parent_run_id is None else str(run.parent_run_id),
-            root_run_id=rid if run.root_id == run_id else str(run.root_id),
-            tags=tags,
+            run_id=run_id,
+            parent_run_id=run.parent_run_id,
+            root_run_id=run.root_id,
+            base_tags=tags,
+            tags=self.tags or None,
             cache=cache,
-            error=error,
+            error=None if error is None else type(error).__name__,
             service_tier=service_tier,
             name=run.name,
             framework="langchain",
             price_book=self.price_book,
             ledger=self.ledger,
+            chain=run.chain,
         )
         with self._lock:
             self._recorded += 1
-        return record
 
     def _fail(self, where: str, run_id: UUID, exc: BaseException) -> None:
         with self._lock:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from contextvars import Context
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from tokenomy import Tracker
 
 __all__ = ["ModelRun", "serialized_name"]
 
@@ -14,7 +16,7 @@ class ModelRun:
     """One model run between its start and its end."""
 
     __slots__ = (
-        "context",
+        "chain",
         "first_token",
         "kind",
         "metadata",
@@ -45,7 +47,7 @@ class ModelRun:
         parent_run_id: UUID | None,
         root_id: UUID,
         root_name: str | None,
-        context: Context,
+        chain: tuple[Tracker, ...],
     ) -> None:
         self.start = start
         self.first_token: float | None = None
@@ -61,7 +63,8 @@ class ModelRun:
         self.parent_run_id = parent_run_id
         self.root_id = root_id
         self.root_name = root_name
-        self.context = context
+        #: The ``tokenomy.track()`` blocks the call is attributed to.
+        self.chain = chain
 
 
 def serialized_name(serialized: Mapping[str, Any] | None) -> str | None:

@@ -25,8 +25,9 @@ from typing import Any
 from langchain_core.outputs import LLMResult
 
 from tokenomy.usage import Usage, parse_usage, usage_from_langchain
+from tokenomy.usage._fast import langchain_counts
 
-__all__ = ["ResultInfo", "cache_kind", "output_text", "read_result"]
+__all__ = ["ResultInfo", "cache_kind", "output_text", "read_one", "read_result"]
 
 
 class ResultInfo:
@@ -78,6 +79,39 @@ def read_result(response: LLMResult | None) -> ResultInfo:
             info.model = _text(out.get("model_name")) or _text(out.get("model"))
     info.usage = usage
     return info
+
+
+def read_one(
+    response: LLMResult,
+) -> tuple[tuple[int, int, int, int, int, int, bool], str | None, str | None, str | None] | None:
+    """``(counts, model, provider, service tier)`` of the usual result (one generation of a
+    chat model with plain ``usage_metadata``, not a cache hit), else ``None``: then
+    :func:`read_result` reads it. Both read the same values from the same result."""
+    generations = response.generations
+    if len(generations) != 1 or len(generations[0]) != 1:
+        return None
+    message = getattr(generations[0][0], "message", None)
+    if message is None:
+        return None
+    meta = message.usage_metadata
+    if (
+        not meta
+        or meta.get("total_cost") == 0
+        or ("input_tokens" not in meta and "output_tokens" not in meta)
+    ):
+        return None
+    counts = langchain_counts(meta)
+    if counts is None:
+        return None
+    metadata = message.response_metadata
+    if not metadata:
+        return counts, None, None, None
+    return (
+        counts,
+        _text(metadata.get("model_name")) or _text(metadata.get("model")),
+        _text(metadata.get("model_provider")),
+        _text(metadata.get("service_tier")),
+    )
 
 
 def _llm_output_usage(llm_output: Mapping[str, Any]) -> Usage | None:

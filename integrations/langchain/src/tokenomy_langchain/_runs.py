@@ -15,11 +15,12 @@ handler's start before the model is called, so the claim is settled before any e
 
 from __future__ import annotations
 
-import threading
 from contextlib import suppress
-from contextvars import Context
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from tokenomy import Tracker
 
 __all__ = ["CLAIMS", "MAX_OPEN_RUNS", "Claims", "RunTree", "TreeNode"]
 
@@ -30,14 +31,15 @@ MAX_OPEN_RUNS = 50_000
 class TreeNode:
     """What a started run passes to the runs under it."""
 
-    __slots__ = ("context", "root_id", "root_name")
+    __slots__ = ("chain", "root_id", "root_name")
 
-    def __init__(self, root_id: UUID, root_name: str | None, context: Context | None) -> None:
+    def __init__(
+        self, root_id: UUID, root_name: str | None, chain: tuple[Tracker, ...] = ()
+    ) -> None:
         self.root_id = root_id
         self.root_name = root_name
-        #: The contextvars of the root run's start, kept by the handler when a ``track()``
-        #: block was active there.
-        self.context = context
+        #: The ``tokenomy.track()`` blocks active where the root run started (empty if none).
+        self.chain = chain
 
 
 class RunTree:
@@ -57,7 +59,7 @@ class RunTree:
         tree) is a root for this handler, grouped under its parent's id with its own name.
         """
         parent = self._nodes.get(parent_run_id) if parent_run_id is not None else None
-        node = parent if parent is not None else TreeNode(parent_run_id or run_id, name, None)
+        node = parent if parent is not None else TreeNode(parent_run_id or run_id, name)
         nodes = self._nodes
         if len(nodes) >= MAX_OPEN_RUNS:
             _drop_oldest(nodes)
@@ -69,7 +71,7 @@ class RunTree:
         parent = self._nodes.get(parent_run_id) if parent_run_id is not None else None
         if parent is not None:
             return parent
-        return TreeNode(parent_run_id or run_id, name, None)
+        return TreeNode(parent_run_id or run_id, name)
 
     def end(self, run_id: UUID) -> None:
         """Forget a run that ended (or failed)."""
@@ -80,34 +82,34 @@ class RunTree:
 
 
 class Claims:
-    """Which handler records each open model run (process-wide, thread-safe)."""
+    """Which handler records each open model run (process-wide, thread-safe).
 
-    __slots__ = ("_lock", "_owners")
+    Lock-free: each step is one atomic dict operation, and LangChain fires the handlers of one
+    run one after the other (every start before the model is called, every end after it).
+    """
+
+    __slots__ = ("_owners",)
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._owners: dict[UUID, Any] = {}
 
     def claim(self, run_id: UUID, handler: Any, *, attached: bool) -> None:
         """``handler`` saw ``run_id`` start; an explicit handler beats an attached one."""
         owners = self._owners
-        with self._lock:
-            current = owners.get(run_id)
-            if current is None:
-                if len(owners) >= MAX_OPEN_RUNS:
-                    _drop_oldest(owners)
-                owners[run_id] = handler
-            elif not attached and current._attached:
-                owners[run_id] = handler
+        current = owners.setdefault(run_id, handler)
+        if current is handler:
+            if len(owners) > MAX_OPEN_RUNS:
+                _drop_oldest(owners)
+        elif not attached and current._attached:
+            owners[run_id] = handler
 
     def release(self, run_id: UUID, handler: Any) -> bool:
         """True (and the claim is dropped) when ``handler`` holds ``run_id``'s claim."""
         owners = self._owners
-        with self._lock:
-            if owners.get(run_id) is handler:
-                del owners[run_id]
-                return True
-            return False
+        if owners.get(run_id) is handler:
+            owners.pop(run_id, None)
+            return True
+        return False
 
     def __len__(self) -> int:
         return len(self._owners)

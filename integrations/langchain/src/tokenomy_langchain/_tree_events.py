@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextvars import copy_context
 from typing import Any
 from uuid import UUID
 
-from tokenomy import current_tracker
+from tokenomy._tracking import _active
 from tokenomy_langchain._model_run import serialized_name
 from tokenomy_langchain._runs import RunTree
 
@@ -84,9 +83,9 @@ class RunTreeEvents:
             node, is_root = self._tree.start(
                 run_id, parent_run_id, name or serialized_name(serialized)
             )
-            if is_root and current_tracker() is not None:
+            if is_root:
                 # Calls made under this run from a plain thread (no context copied) still
                 # get the tags and trackers of the track() block the run started in.
-                node.context = copy_context()
+                node.chain = _active.get()
         except Exception as exc:
             self._fail("on_chain_start", run_id, exc)
