@@ -32,10 +32,9 @@ from tokenomy.ledger._stored import (
     TOTAL,
     USAGE_ESTIMATED,
     Stored,
-    flat,
     materialize,
-    next_record_number,
 )
+from tokenomy.ledger._stored import _counter as _numbers
 from tokenomy.pricing._book import PriceBook, get_price_book
 from tokenomy.usage._model import Usage
 
@@ -304,7 +303,6 @@ def _run_ref(value: Any) -> str | int | None:
 
 
 def _record_stored(
-    *,
     model: str | None,
     counts: tuple[int, int, int, int, int, int, bool] | None,
     provider: str | None = None,
@@ -318,15 +316,15 @@ def _record_stored(
     base_tags: dict[str, str] | None = None,
     tags: Mapping[str, str] | None = None,
     cache: CacheInfo | str | None = None,
-    attempt: int = 1,
     error: str | None = None,
     service_tier: str | None = None,
     name: str | None = None,
     framework: str | None = None,
-    timestamp: datetime | None = None,
     price_book: PriceBook | None = None,
     ledger: LedgerStore | None = None,
     chain: tuple[Tracker, ...] | None = None,
+    attempt: int = 1,
+    timestamp: datetime | None = None,
 ) -> Stored:
     """:func:`record_call` for producers on a hot path; returns the stored call.
 
@@ -336,7 +334,8 @@ def _record_stored(
     run ids may be ``uuid.UUID``; ``chain`` is the :func:`track` blocks to attribute the call
     to (default: those active here). Nothing here builds a pydantic model: the ledger and the
     blocks keep the :data:`~tokenomy.ledger._stored.Stored` tuple and materialize the
-    :class:`CostRecord` when read.
+    :class:`CostRecord` when read. Handlers pass the arguments by position (a call with
+    twenty keywords costs more than pricing the call).
     """
     if chain is None:
         chain = _active.get()
@@ -387,11 +386,11 @@ def _record_stored(
                 label = next((t.name for t in chain if t.name), None)
                 if label is not None:
                     merged["run_name"] = label
-    run = _run_ref(run_id)
-    parent = _run_ref(parent_run_id)
-    root = _run_ref(root_run_id)
+    run = run_id.int if type(run_id) is UUID else _run_ref(run_id)
+    parent = parent_run_id.int if type(parent_run_id) is UUID else _run_ref(parent_run_id)
+    root = root_run_id.int if type(root_run_id) is UUID else _run_ref(root_run_id)
     stored = (
-        next_record_number(),
+        next(_numbers),
         _time() if timestamp is None else timestamp,
         run,
         parent,
@@ -406,7 +405,7 @@ def _record_stored(
         None if latency_ms is None else float(latency_ms),
         None if ttft_ms is None else float(ttft_ms),
         streamed,
-        flat(merged) if merged else (),
+        merged,
         cache,
         attempt if type(attempt) is int else int(attempt),
         error,

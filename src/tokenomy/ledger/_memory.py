@@ -39,12 +39,13 @@ class MemoryLedger(LedgerStore):
         self.max_records = max_records
         self.dropped = 0
         self._lock = threading.Lock()
-        # CostRecords, or Stored tuples not read yet (replaced by their record when read)
+        # CostRecords, or Stored tuples not read yet (replaced by their record when read).
+        # Recording appends without the lock (list.append is atomic); everything else holds it.
         self._items: list[Any] = []
-        self._keys: list[int] = []  # epoch microseconds, parallel to _items
+        self._keys: list[int] = []  # epoch microseconds of _items[:len(_keys)]
         self._index: dict[str, int] = {}  # record_id -> position, for _items[:_indexed]
         self._indexed = 0
-        self._in_order = True  # _items already sorted by time (the usual case)
+        self._in_order = True  # _items[:len(_keys)] already sorted by time (the usual case)
         self._closed = False
         self.add_many(records)
 
@@ -56,10 +57,9 @@ class MemoryLedger(LedgerStore):
         """Store one record (ignored if its ``record_id`` is already stored)."""
         if not isinstance(record, CostRecord):
             raise TypeError(f"MemoryLedger.add() takes a CostRecord, got {type(record).__name__}")
-        ts = epoch_us(record.timestamp)
         with self._lock:
             self._check_open()
-            self._append(record, ts)
+            self._append(record)
 
     #: A subclass that overrides add() sees every call there, materialized.
     _overrides_add = False
@@ -72,18 +72,27 @@ class MemoryLedger(LedgerStore):
         if self._overrides_add:
             self.add(materialize(stored))
             return
-        # A freshly recorded call: its id is new, so no duplicate check.
-        ts = stored_key(stored)
-        with self._lock:
-            if self._closed:
-                self._check_open()
-            keys = self._keys
-            if keys and ts < keys[-1]:
+        if self._closed:
+            self._check_open()
+        # A freshly recorded call: its id is new, so no duplicate check, and no lock.
+        items = self._items
+        items.append(stored)
+        if self.max_records is not None and len(items) > self.max_records:
+            with self._lock:
+                if len(self._items) > self.max_records:
+                    self._evict()
+
+    def _catch_up(self) -> None:
+        """Extend the sort keys over items added since (hold the lock)."""
+        items, keys = self._items, self._keys
+        last = keys[-1] if keys else None
+        for i in range(len(keys), len(items)):
+            item = items[i]
+            key = stored_key(item) if type(item) is tuple else epoch_us(item.timestamp)
+            if last is not None and key < last:
                 self._in_order = False
-            self._items.append(stored)
-            keys.append(ts)
-            if self.max_records is not None and len(keys) > self.max_records:
-                self._evict()
+            keys.append(key)
+            last = key
 
     def _catch_up_index(self) -> None:
         items, index = self._items, self._index
@@ -92,18 +101,14 @@ class MemoryLedger(LedgerStore):
             index[item.record_id if type(item) is not tuple else stored_id(item)] = i
         self._indexed = len(items)
 
-    def _append(self, record: CostRecord, ts: int) -> None:
+    def _append(self, record: CostRecord) -> None:
         self._catch_up_index()
         rid = record.record_id
         if rid in self._index:
             return
-        keys = self._keys
-        if keys and ts < keys[-1]:
-            self._in_order = False
         self._index[rid] = len(self._items)
         self._items.append(record)
         self._indexed += 1
-        keys.append(ts)
         if self.max_records is not None and len(self._items) > self.max_records:
             self._evict()
 
@@ -111,13 +116,16 @@ class MemoryLedger(LedgerStore):
         # Drop the oldest tenth at once, so re-indexing is amortised over many adds.
         assert self.max_records is not None
         n = max(1, self.max_records // 10)
+        self._catch_up()
+        items, keys = self._items[: len(self._keys)], self._keys
         if not self._in_order:
-            order = sorted(range(len(self._keys)), key=self._keys.__getitem__)
-            self._items = [self._items[i] for i in order]
-            self._keys = [self._keys[i] for i in order]
-            self._in_order = True
-        del self._items[:n]
-        del self._keys[:n]
+            order = sorted(range(len(keys)), key=keys.__getitem__)
+            items = [items[i] for i in order]
+            keys = [keys[i] for i in order]
+        # items recorded (without the lock) after _catch_up stay at the end
+        self._items[: len(keys)] = items[n:]
+        self._keys = keys[n:]
+        self._in_order = True
         self._index = {}
         self._indexed = 0
         if not self.dropped:
@@ -137,24 +145,26 @@ class MemoryLedger(LedgerStore):
                 raise TypeError(
                     f"MemoryLedger.add_many() takes CostRecords, got {type(r).__name__}"
                 )
-            batch.append((r, epoch_us(r.timestamp)))
+            batch.append(r)
         with self._lock:
             self._check_open()
-            for r, ts in batch:
-                self._append(r, ts)
+            for r in batch:
+                self._append(r)
 
     def _records(self) -> list[CostRecord]:
         """Every record in add order, materializing the stored calls (hold the lock)."""
+        self._catch_up()
         items = self._items
-        for i, item in enumerate(items):
+        for i in range(len(self._keys)):
+            item = items[i]
             if type(item) is tuple:
                 items[i] = materialize(item)
-        return items
+        return items[: len(self._keys)]
 
     def _ordered(self) -> list[CostRecord]:
         records = self._records()
         if self._in_order:
-            return list(records)
+            return records
         keys = self._keys
         order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: ties keep add order
         return [records[i] for i in order]
@@ -183,7 +193,7 @@ class MemoryLedger(LedgerStore):
             self._check_open()
             if where is None:
                 return len(self._items)
-            records = list(self._records())
+            records = self._records()
         return sum(1 for r in records if where.matches(r))
 
     def mark_usable(self, record_id: str, usable: bool) -> bool:

@@ -21,12 +21,12 @@ Compact encodings, each undone by :func:`materialize`:
 * run ids: an ``int`` (a ``uuid.UUID``'s ``.int``) reads as the UUID's string.
 * ``usage``: the six counts and the estimated flag, as seven fields; ``cost``: its total
   (``None`` when unpriced), its parts as a flat ``(dimension, USD, dimension, USD...)``
-  tuple, price model, service tier and context threshold, as five fields; ``tags``: a flat
-  ``(key, value, key, value...)`` tuple; ``cache``: ``None`` for a miss.
+  tuple, price model, service tier and context threshold, as five fields; ``tags``: a
+  ``{str: str}`` dict owned by the stored call;
+  ``cache``: ``None`` for a miss.
 
-Only strings, numbers, Decimals and flat tuples of them (no dict, no nesting), so the first
-garbage collection that sees a stored call stops tracking it: a ledger holding many of them
-adds nothing to later collections.
+Apart from the tags dict, only strings, numbers, Decimals and flat tuples of them: a stored
+call is one object for the garbage collector to visit (a CostRecord is six or more).
 """
 
 from __future__ import annotations
@@ -93,17 +93,16 @@ def _new_prefix() -> str:
 
 
 def _forked() -> None:
-    # A forked child must never hand out the parent's ids (they share ledgers).
-    global _prefix, _counter
+    # A forked child must never hand out the parent's ids (they may share a ledger): it
+    # gets its own prefix (the numbers may repeat, the prefix does not).
+    global _prefix
     _prefix = None
-    _counter = itertools.count(1)
-    _new_prefix()
 
 
 def next_record_number() -> int:
-    """A number that :func:`materialize` turns into a record id unique across processes."""
-    if _prefix is None:
-        _new_prefix()
+    """A number that :func:`materialize` turns into a record id unique across processes
+    (``next()`` of the module's counter: the ids take the prefix of the process that
+    materializes them)."""
     return next(_counter)
 
 
@@ -180,7 +179,7 @@ def materialize(s: Stored) -> CostRecord:
         "latency_ms": s[LATENCY],
         "ttft_ms": s[TTFT],
         "streamed": s[STREAMED],
-        "tags": _unflat(s[TAGS]),
+        "tags": dict(s[TAGS]),
         "cache": s[CACHE] or _MISS,
         "attempt": s[ATTEMPT],
         "error": s[ERROR],

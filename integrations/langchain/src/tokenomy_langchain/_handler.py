@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -16,9 +16,16 @@ from langchain_core.outputs import LLMResult
 from tokenomy._tracking import _active, _counts, _record_stored
 from tokenomy.usage import Usage
 from tokenomy_langchain._estimate import estimate_call, warn_estimated
-from tokenomy_langchain._model_run import ModelRun, serialized_name
+from tokenomy_langchain._model_run import (
+    MAX_OPEN_RUNS,
+    OPEN,
+    ModelRun,
+    drop_oldest,
+    prompt_of,
+    serialized_name,
+)
 from tokenomy_langchain._read import cache_kind, output_text, read_one, read_result
-from tokenomy_langchain._runs import CLAIMS, MAX_OPEN_RUNS, RunTree
+from tokenomy_langchain._runs import RunTree
 from tokenomy_langchain._tags import langchain_tags
 from tokenomy_langchain._tree_events import RunTreeEvents
 
@@ -89,7 +96,6 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
             str(k): str(v) for k, v in (tags or {}).items() if v is not None
         }
         self._attached = _attached
-        self._runs: dict[UUID, ModelRun] = {}
         self._tree = RunTree()
         self._lock = threading.Lock()
         self._failures = 0
@@ -111,7 +117,8 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
     @property
     def open_runs(self) -> int:
         """Model runs started and not yet ended, plus chain/tool runs being remembered."""
-        return len(self._runs) + len(self._tree)
+        mine = sum(1 for run in list(OPEN.values()) if run.owner is self)
+        return mine + len(self._tree)
 
     def __repr__(self) -> str:
         return (
@@ -143,8 +150,22 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         try:
-            prompt = messages[0] if len(messages) == 1 else [m for ms in messages for m in ms]
-            self._start(run_id, parent_run_id, serialized, prompt, "chat", tags, metadata, kwargs)
+            self._start(
+                run_id,
+                ModelRun(
+                    perf_counter(),
+                    self,
+                    "chat",
+                    serialized,
+                    messages,
+                    tags,
+                    metadata,
+                    kwargs,
+                    parent_run_id,
+                    _active.get(),
+                    self._tree.get(parent_run_id),
+                ),
+            )
         except Exception as exc:
             self._fail("on_chat_model_start", run_id, exc)
 
@@ -160,18 +181,41 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         try:
-            prompt = prompts[0] if len(prompts) == 1 else "\n".join(prompts)
             self._start(
-                run_id, parent_run_id, serialized, prompt, "completion", tags, metadata, kwargs
+                run_id,
+                ModelRun(
+                    perf_counter(),
+                    self,
+                    "completion",
+                    serialized,
+                    prompts,
+                    tags,
+                    metadata,
+                    kwargs,
+                    parent_run_id,
+                    _active.get(),
+                    self._tree.get(parent_run_id),
+                ),
             )
         except Exception as exc:
             self._fail("on_llm_start", run_id, exc)
 
+    def _start(self, run_id: UUID, run: ModelRun) -> None:
+        prior = OPEN.setdefault(run_id, run)
+        if prior is not run:
+            # another tokenomy handler saw this run start: an explicitly passed handler takes
+            # it over from one attached by track(), else the first one keeps it
+            if self._attached or not prior.owner._attached:
+                return
+            OPEN[run_id] = run
+        elif len(OPEN) > MAX_OPEN_RUNS:
+            drop_oldest(OPEN)
+
     def on_llm_new_token(
         self, token: str | list[str | dict[str, Any]], *, run_id: UUID, **kwargs: Any
     ) -> None:
-        run = self._runs.get(run_id)
-        if run is None or run.first_token is not None:
+        run = OPEN.get(run_id)
+        if run is None or run.owner is not self or run.first_token is not None:
             return
         run.streamed = True
         if token:
@@ -184,9 +228,10 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         end = perf_counter()
-        run = self._runs.pop(run_id, None)
-        if not CLAIMS.release(run_id, self) or run is None:
+        run = OPEN.get(run_id)
+        if run is None or run.owner is not self:
             return
+        OPEN.pop(run_id, None)
         try:
             self._finish(run_id, run, response, end, None)
         except Exception as exc:
@@ -194,56 +239,16 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         end = perf_counter()
-        run = self._runs.pop(run_id, None)
-        if not CLAIMS.release(run_id, self) or run is None:
+        run = OPEN.get(run_id)
+        if run is None or run.owner is not self:
             return
+        OPEN.pop(run_id, None)
         try:
             self._finish(run_id, run, kwargs.get("response"), end, error)
         except Exception as exc:
             self._fail("on_llm_error", run_id, exc)
 
     # -- internals -------------------------------------------------------------------------
-
-    def _start(
-        self,
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        serialized: Mapping[str, Any] | None,
-        prompt: Sequence[Any] | None,
-        kind: str,
-        tags: Sequence[str] | None,
-        metadata: Mapping[str, Any] | None,
-        kwargs: Mapping[str, Any],
-    ) -> None:
-        start = perf_counter()
-        CLAIMS.claim(run_id, self, attached=self._attached)
-        name = kwargs.get("name") or serialized_name(serialized)
-        params = kwargs.get("invocation_params")
-        meta = metadata or _EMPTY
-        model = (params.get("model") or params.get("model_name")) if params else None
-        if not (model and isinstance(model, str)):
-            model = meta.get("ls_model_name")
-        node = self._tree.lookup(run_id, parent_run_id, name)
-        chain = _active.get() or node.chain
-        run = ModelRun(
-            start,
-            kind,
-            name,
-            model,
-            meta.get("ls_provider"),
-            params,
-            prompt,
-            metadata,
-            tags,
-            parent_run_id,
-            node.root_id,
-            node.root_name,
-            chain,
-        )
-        runs = self._runs
-        if len(runs) >= MAX_OPEN_RUNS:
-            self._runs.pop(next(iter(runs)), None)
-        runs[run_id] = run
 
     def _finish(
         self,
@@ -253,17 +258,18 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         end: float,
         error: BaseException | None,
     ) -> None:
-        one = read_one(response) if response is not None and error is None else None
+        kwargs = run.kwargs
+        meta = run.metadata or _EMPTY
         cache: str | None = None
         counts: tuple[int, int, int, int, int, int, bool] | None
+        one = read_one(response) if response is not None and error is None else None
         if one is not None:  # the usual call: one generation with the provider's usage
             counts, model, provider, service_tier = one
-            model = model or run.model
-            provider = run.provider or provider
+            model = model or _requested_model(kwargs, meta)
         else:
             info = read_result(response)
-            model = info.model or run.model
-            provider = run.provider or info.provider
+            model = info.model or _requested_model(kwargs, meta)
+            provider = info.provider
             service_tier = info.service_tier
             usage = info.usage
             if usage is None and not info.cache_hit:
@@ -272,11 +278,11 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
                     # A consumer that stopped reading (a break out of a stream, a cancelled
                     # task) was billed for the prompt and what was generated so far.
                     usage = estimate_call(
-                        run.prompt,
+                        prompt_of(run),
                         text,
                         model=model,
-                        provider=provider,
-                        invocation_params=run.params,
+                        provider=meta.get("ls_provider") or provider,
+                        invocation_params=kwargs.get("invocation_params"),
                     )
                     warn_estimated(model, run.streamed)
                 else:
@@ -284,31 +290,38 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
             counts = None if usage is None else _counts(usage)
             if info.cache_hit:
                 cache = cache_kind()
+        name = kwargs.get("name") or serialized_name(run.serialized)
+        parent_run_id = run.parent_run_id
+        node = run.node
+        if node is None:  # the model run is a root for this handler (see RunTree.start)
+            root_id, root_name, chain = parent_run_id or run_id, name, run.chain
+        else:
+            root_id, root_name, chain = node.root_id, node.root_name, run.chain or node.chain
+        tags = langchain_tags(meta, run.tags)
+        if root_name and "run_name" not in tags:
+            tags["run_name"] = root_name
         start = run.start
-        tags = langchain_tags(run.metadata, run.tags)
-        if run.root_name and "run_name" not in tags:
-            tags["run_name"] = run.root_name
-        _record_stored(
-            model=model,
-            counts=counts,
-            provider=provider,
-            kind="chat" if run.kind == "chat" else "completion",
-            latency_ms=(end - start) * 1000.0,
-            ttft_ms=None if run.first_token is None else (run.first_token - start) * 1000.0,
-            streamed=run.streamed,
-            run_id=run_id,
-            parent_run_id=run.parent_run_id,
-            root_run_id=run.root_id,
-            base_tags=tags,
-            tags=self.tags or None,
-            cache=cache,
-            error=None if error is None else type(error).__name__,
-            service_tier=service_tier,
-            name=run.name,
-            framework="langchain",
-            price_book=self.price_book,
-            ledger=self.ledger,
-            chain=run.chain,
+        _record_stored(  # by position: see its signature
+            model,
+            counts,
+            meta.get("ls_provider") or provider,
+            run.kind,
+            (end - start) * 1000.0,
+            None if run.first_token is None else (run.first_token - start) * 1000.0,
+            run.streamed,
+            run_id,
+            parent_run_id,
+            root_id,
+            tags,
+            self.tags or None,
+            cache,
+            None if error is None else type(error).__name__,
+            service_tier,
+            name,
+            "langchain",
+            self.price_book,
+            self.ledger,
+            chain,
         )
         with self._lock:
             self._recorded += 1
@@ -324,3 +337,12 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
             exc,
             exc_info=exc,
         )
+
+
+def _requested_model(kwargs: Mapping[str, Any], metadata: Mapping[str, Any]) -> str | None:
+    """The model a run asked for (invocation params, else ``ls_model_name``)."""
+    params = kwargs.get("invocation_params")
+    model = (params.get("model") or params.get("model_name")) if params else None
+    if not (model and isinstance(model, str)):
+        model = metadata.get("ls_model_name")
+    return model if isinstance(model, str) and model else None

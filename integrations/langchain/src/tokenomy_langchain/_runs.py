@@ -1,31 +1,24 @@
-"""LangChain's run tree as one handler sees it, and which handler records a model run.
+"""LangChain's run tree as one handler sees it.
 
 LangChain hands every callback a ``run_id`` and a ``parent_run_id`` but never the root. A
 :class:`RunTree` remembers, for each chain, tool and retriever run that has started and not
 yet ended, the root it belongs to and that root's name, so a model run can be attributed to
 the outermost run above it in O(1). Finished runs are forgotten at once and the map is capped,
 so a long-lived handler's memory stays bounded even if some run never reports its end.
-
-:class:`Claims` makes one model run produce one record when several tokenomy handlers see it
-(one passed in ``callbacks=`` and one attached by :func:`tokenomy_langchain.track`): every
-handler claims the run when it starts, an explicitly passed handler takes the claim over one
-attached by ``track()``, and only the holder records when the run ends. LangChain fires every
-handler's start before the model is called, so the claim is settled before any end arrives.
+(Which handler records a model run is settled in ``_model_run.py``.)
 """
 
 from __future__ import annotations
 
-from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
+
+from tokenomy_langchain._model_run import MAX_OPEN_RUNS, drop_oldest
 
 if TYPE_CHECKING:
     from tokenomy import Tracker
 
-__all__ = ["CLAIMS", "MAX_OPEN_RUNS", "Claims", "RunTree", "TreeNode"]
-
-#: Open runs a tree or the claims keep before dropping the oldest (a run that never ended).
-MAX_OPEN_RUNS = 50_000
+__all__ = ["RunTree", "TreeNode"]
 
 
 class TreeNode:
@@ -62,16 +55,13 @@ class RunTree:
         node = parent if parent is not None else TreeNode(parent_run_id or run_id, name)
         nodes = self._nodes
         if len(nodes) >= MAX_OPEN_RUNS:
-            _drop_oldest(nodes)
+            drop_oldest(nodes)
         nodes[run_id] = node
         return node, parent is None
 
-    def lookup(self, run_id: UUID, parent_run_id: UUID | None, name: str | None) -> TreeNode:
-        """The node a model run belongs to, without remembering the model run itself."""
-        parent = self._nodes.get(parent_run_id) if parent_run_id is not None else None
-        if parent is not None:
-            return parent
-        return TreeNode(parent_run_id or run_id, name)
+    def get(self, run_id: UUID | None) -> TreeNode | None:
+        """The node of an open run (``None`` for a run this tree never saw, or ``None``)."""
+        return None if run_id is None else self._nodes.get(run_id)
 
     def end(self, run_id: UUID) -> None:
         """Forget a run that ended (or failed)."""
@@ -79,46 +69,3 @@ class RunTree:
 
     def __len__(self) -> int:
         return len(self._nodes)
-
-
-class Claims:
-    """Which handler records each open model run (process-wide, thread-safe).
-
-    Lock-free: each step is one atomic dict operation, and LangChain fires the handlers of one
-    run one after the other (every start before the model is called, every end after it).
-    """
-
-    __slots__ = ("_owners",)
-
-    def __init__(self) -> None:
-        self._owners: dict[UUID, Any] = {}
-
-    def claim(self, run_id: UUID, handler: Any, *, attached: bool) -> None:
-        """``handler`` saw ``run_id`` start; an explicit handler beats an attached one."""
-        owners = self._owners
-        current = owners.setdefault(run_id, handler)
-        if current is handler:
-            if len(owners) > MAX_OPEN_RUNS:
-                _drop_oldest(owners)
-        elif not attached and current._attached:
-            owners[run_id] = handler
-
-    def release(self, run_id: UUID, handler: Any) -> bool:
-        """True (and the claim is dropped) when ``handler`` holds ``run_id``'s claim."""
-        owners = self._owners
-        if owners.get(run_id) is handler:
-            owners.pop(run_id, None)
-            return True
-        return False
-
-    def __len__(self) -> int:
-        return len(self._owners)
-
-
-def _drop_oldest(d: dict[UUID, Any]) -> None:
-    with suppress(StopIteration, KeyError, RuntimeError):  # emptied/changed by another thread
-        del d[next(iter(d))]
-
-
-#: The one registry every handler in the process shares.
-CLAIMS = Claims()
