@@ -1,30 +1,37 @@
 """Per-call overhead of TokenomyCallbackHandler next to LangChain's own usage handlers.
 
 Goal: tokenomy's overhead per chat-model call no more than ``UsageMetadataCallbackHandler``'s,
-while tokenomy also prices the call and records it (into a ``MemoryLedger``, and into a
-``SQLiteLedger`` in a temp dir, flushed inside the timed section). All setups are measured in
-the same run on a fast in-process chat model (a ``BaseChatModel`` returning an ``AIMessage``
-with ``usage_metadata`` and ``response_metadata={"model_name": "gpt-4o-mini"}``): N calls of
-``model.invoke(prompt, config)`` with no handler, then with each handler in ``callbacks``;
-overhead = (time with the handler - time with none) / N. Rounds alternate the setups and the
-fastest round of each is kept (on a shared machine noise only ever adds time). ``overhead_us`` is process CPU time (``time.process_time``, so the
-SQLite writer thread is counted); ``caller_us`` the calling thread's alone (``time.thread_time``:
-what a request waits). ``get_openai_callback`` lives in langchain-community; its row says
-so when that package is not installed.
+while tokenomy also prices the call and records it (into a ``MemoryLedger``; into a
+``SQLiteLedger`` in a temp dir, flushed at the end of every block, inside the timing; through
+``tokenomy_langchain.track()``). All setups are measured in the same run on a fast in-process
+chat model (a ``BaseChatModel`` returning an ``AIMessage`` with ``usage_metadata`` and
+``response_metadata={"model_name": "gpt-4o-mini"}``): blocks of ``model.invoke(prompt,
+config)`` with no handler, then with each handler in ``callbacks``. How blocks are timed and
+compared (short, interleaved, each against the no-handler block next to it, because this CPU
+changes speed) is in ``_interleave.py``. ``overhead_us`` is process CPU (the SQLite writer
+thread included), ``caller_us`` the calling thread's alone (what a request waits).
+
+Two floors are measured too: a no-op handler (LangChain's own cost of dispatching a start and
+an end event to any handler), and a "lean" handler that reads the usage and model, prices
+them and appends one tuple to a list (the least a handler that prices and records can do).
+``get_openai_callback`` lives in langchain-community; its row says so when that package is not
+installed.
 """
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import tempfile
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _interleave import measure
 
 GOAL = 1.0
 ANCHOR = "UsageMetadataCallbackHandler"
@@ -62,17 +69,18 @@ def _make_model() -> Any:
     return FastChat()
 
 
-def _time_calls(
-    model: Any, n: int, config: dict[str, Any], around: Callable[[], AbstractContextManager[Any]]
-) -> tuple[float, float]:
-    """(process CPU s per call, calling thread's CPU s per call)."""
+def _block(
+    model: Any, config: dict[str, Any], around: Callable[[], AbstractContextManager[Any]]
+) -> Callable[[int], None]:
+    """A setup for :func:`measure`: ``n`` invokes inside ``around()``."""
     invoke = model.invoke
-    gc.collect()  # no collection owed by the previous setup's garbage is charged to this one
-    start, start_thread = time.process_time(), time.thread_time()
-    with around():
-        for _ in range(n):
-            invoke(PROMPT, config)
-    return (time.process_time() - start) / n, (time.thread_time() - start_thread) / n
+
+    def run(n: int) -> None:
+        with around():
+            for _ in range(n):
+                invoke(PROMPT, config)
+
+    return run
 
 
 def _openai_callback() -> Callable[[], AbstractContextManager[Any]] | None:
@@ -98,6 +106,7 @@ def _setups(tmp: Path) -> Iterator[tuple[str, dict[str, Any], Callable[[], Any],
 
     yield "none", {}, nullcontext, None
     yield "no-op handler (dispatch floor)", {"callbacks": [NoOp()]}, nullcontext, None
+    yield "lean handler (price + append floor)", {"callbacks": [_lean()]}, nullcontext, None
     yield (
         "UsageMetadataCallbackHandler",
         {"callbacks": [UsageMetadataCallbackHandler()]},
@@ -130,47 +139,42 @@ def _setups(tmp: Path) -> Iterator[tuple[str, dict[str, Any], Callable[[], Any],
     )
 
 
-def run(n: int = 1_000, rounds: int = 15) -> list[dict[str, Any]]:
+def run(block: int = 25, repetitions: int = 400) -> list[dict[str, Any]]:
     """One row per setup: µs per call, overhead over no handler, ratio to the anchor."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     model = _make_model()
-    warm = min(n, 200)
+    warm = 200
     with tempfile.TemporaryDirectory() as tmpdir, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         setups = list(_setups(Path(tmpdir)))
-        for _, config, around, _ in setups:  # warm-up: imports, price lookups, the db file
-            _time_calls(model, warm, config, around)
-        times: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in setups}
-        for _ in range(rounds):
-            for name, config, around, _ in setups:
-                times[name].append(_time_calls(model, n, config, around))
+        results = measure(
+            {name: _block(model, config, around) for name, config, around, _ in setups},
+            block=block,
+            repetitions=repetitions,
+            warmup=warm,
+        )
         counts = {name: (len(store) if store is not None else None) for name, *_, store in setups}
         for *_, store in setups:
             if store is not None:
                 store.close()
-    med = {k: min(t[0] for t in v) for k, v in times.items()}
-    med_thread = {k: min(t[1] for t in v) for k, v in times.items()}
-    anchor = med[ANCHOR] - med["none"]
+    calls = warm + block * repetitions
+    anchor = results[ANCHOR].overhead_us
     rows: list[dict[str, Any]] = []
     for name, *_ in setups:
-        over = med[name] - med["none"]
+        m = results[name]
         ours = name.startswith("tokenomy")
-        ratio = over / anchor if anchor > 0 else float("inf")
+        ratio = m.overhead_us / anchor if anchor > 0 else float("inf")
         rows.append(
             {
                 "benchmark": "LangChain overhead per call",
                 "case": name,
-                "call_us": f"{med[name] * 1e6:.1f}",
-                "overhead_us": "-" if name == "none" else f"{over * 1e6:.1f}",
-                "caller_us": "-"
-                if name == "none"
-                else f"{(med_thread[name] - med_thread['none']) * 1e6:.1f}",
+                "call_us": f"{m.per_call_us:.1f}",
+                "overhead_us": "-" if name == "none" else f"{m.overhead_us:.1f}",
+                "caller_us": "-" if name == "none" else f"{m.caller_us:.1f}",
                 "vs_anchor": "-" if name == "none" else f"{ratio:.2f}x",
                 "goal": f"<= {GOAL}x anchor" if ours else ("anchor" if name == ANCHOR else ""),
                 "met": ("yes" if ratio <= GOAL else "no") if ours else "",
-                "records": f"{counts[name]}/{warm + rounds * n}"
-                if counts[name] is not None
-                else "",
+                "records": f"{counts[name]}/{calls}" if counts[name] is not None else "",
             }
         )
     if _openai_callback() is None:
@@ -183,6 +187,43 @@ def run(n: int = 1_000, rounds: int = 15) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _lean() -> Any:
+    """The floor of a handler that prices and records: reads usage and model at the end,
+    prices input and output from a cached price, appends one tuple to a list (no run tree,
+    tags, ids, cache hits, estimates or thread safety beyond the GIL)."""
+    from time import perf_counter
+
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    from tokenomy.pricing import get_price_book
+
+    book = get_price_book()
+
+    class Lean(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.starts: dict[Any, float] = {}
+            self.rows: list[tuple[Any, ...]] = []
+            self.prices: dict[str, Any] = {}
+
+        def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+            self.starts[kwargs["run_id"]] = perf_counter()
+
+        def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+            end = perf_counter()
+            start = self.starts.pop(kwargs["run_id"])
+            message = response.generations[0][0].message
+            usage = message.usage_metadata
+            model = message.response_metadata.get("model_name")
+            price = self.prices.get(model)
+            if price is None:
+                price = self.prices[model] = book.lookup(model)
+            n_in, n_out = usage["input_tokens"], usage["output_tokens"]
+            cost = price.input * n_in + price.output * n_out
+            self.rows.append((kwargs["run_id"], model, n_in, n_out, cost, end - start))
+
+    return Lean()
 
 
 if __name__ == "__main__":

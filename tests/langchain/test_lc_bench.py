@@ -9,17 +9,19 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_langchain_ha
 
 
 def test_benchmark_rows_and_record_counts() -> None:
-    """run() returns a row per setup (no handler, the no-op floor, the anchor, tokenomy into a
-    MemoryLedger, a SQLiteLedger and through track()) and each tokenomy setup recorded all
-    of its calls."""
+    """run() returns a row per setup (no handler, the no-op and lean floors, the anchor,
+    tokenomy into a MemoryLedger, a SQLiteLedger and through track()) and each tokenomy setup
+    recorded all of its calls (200 warm-up calls plus 2 blocks of 10)."""
     spec = importlib.util.spec_from_file_location("bench_langchain_handler", BENCH)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    rows = bench.run(n=20, rounds=1)
+    rows = bench.run(block=10, repetitions=2)
     cases = [r["case"] for r in rows]
     for case in (
         "none",
+        "no-op handler (dispatch floor)",
+        "lean handler (price + append floor)",
         "UsageMetadataCallbackHandler",
         "tokenomy (MemoryLedger)",
         "tokenomy (SQLiteLedger)",
@@ -27,5 +29,5 @@ def test_benchmark_rows_and_record_counts() -> None:
     ):
         assert case in cases
     ours = [r for r in rows if r["case"].startswith("tokenomy")]
-    assert all(r["records"] == "40/40" for r in ours), ours
+    assert all(r["records"] == "220/220" for r in ours), ours
     assert all(r["met"] in ("yes", "no") for r in ours)

@@ -17,9 +17,20 @@ from tokenomy._tracking import _active, _counts, _record_stored
 from tokenomy.usage import Usage
 from tokenomy_langchain._estimate import estimate_call, warn_estimated
 from tokenomy_langchain._model_run import (
+    CHAIN,
+    KIND,
+    KWARGS,
     MAX_OPEN_RUNS,
+    METADATA,
+    NODE,
     OPEN,
+    OWNER,
+    PARENT,
+    SERIALIZED,
+    START,
+    TAGS,
     ModelRun,
+    Stream,
     drop_oldest,
     prompt_of,
     serialized_name,
@@ -97,6 +108,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         }
         self._attached = _attached
         self._tree = RunTree()
+        self._streams: dict[UUID, Stream] = {}  # runs that streamed tokens, until they end
         self._lock = threading.Lock()
         self._failures = 0
         self._recorded = 0
@@ -117,7 +129,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
     @property
     def open_runs(self) -> int:
         """Model runs started and not yet ended, plus chain/tool runs being remembered."""
-        mine = sum(1 for run in list(OPEN.values()) if run.owner is self)
+        mine = sum(1 for run in list(OPEN.values()) if run[OWNER] is self)
         return mine + len(self._tree)
 
     def __repr__(self) -> str:
@@ -152,7 +164,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         try:
             self._start(
                 run_id,
-                ModelRun(
+                (
                     perf_counter(),
                     self,
                     "chat",
@@ -183,7 +195,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         try:
             self._start(
                 run_id,
-                ModelRun(
+                (
                     perf_counter(),
                     self,
                     "completion",
@@ -205,7 +217,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         if prior is not run:
             # another tokenomy handler saw this run start: an explicitly passed handler takes
             # it over from one attached by track(), else the first one keeps it
-            if self._attached or not prior.owner._attached:
+            if self._attached or not prior[OWNER]._attached:
                 return
             OPEN[run_id] = run
         elif len(OPEN) > MAX_OPEN_RUNS:
@@ -215,21 +227,27 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         self, token: str | list[str | dict[str, Any]], *, run_id: UUID, **kwargs: Any
     ) -> None:
         run = OPEN.get(run_id)
-        if run is None or run.owner is not self or run.first_token is not None:
+        if run is None or run[OWNER] is not self:
             return
-        run.streamed = True
+        stream = self._streams.get(run_id)
+        if stream is None:
+            if len(self._streams) >= MAX_OPEN_RUNS:
+                drop_oldest(self._streams)
+            stream = self._streams[run_id] = Stream()
+        if stream.first_token is not None:
+            return
         if token:
-            run.first_token = perf_counter()
+            stream.first_token = perf_counter()
             return
         chunk = kwargs.get("chunk")
         message = getattr(chunk, "message", None)
         if getattr(message, "tool_call_chunks", None):
-            run.first_token = perf_counter()
+            stream.first_token = perf_counter()
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         end = perf_counter()
         run = OPEN.get(run_id)
-        if run is None or run.owner is not self:
+        if run is None or run[OWNER] is not self:
             return
         OPEN.pop(run_id, None)
         try:
@@ -240,7 +258,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         end = perf_counter()
         run = OPEN.get(run_id)
-        if run is None or run.owner is not self:
+        if run is None or run[OWNER] is not self:
             return
         OPEN.pop(run_id, None)
         try:
@@ -258,8 +276,9 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         end: float,
         error: BaseException | None,
     ) -> None:
-        kwargs = run.kwargs
-        meta = run.metadata or _EMPTY
+        kwargs = run[KWARGS]
+        meta = run[METADATA] or _EMPTY
+        stream = self._streams.pop(run_id, None) if self._streams else None
         cache: str | None = None
         counts: tuple[int, int, int, int, int, int, bool] | None
         one = read_one(response) if response is not None and error is None else None
@@ -284,31 +303,32 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
                         provider=meta.get("ls_provider") or provider,
                         invocation_params=kwargs.get("invocation_params"),
                     )
-                    warn_estimated(model, run.streamed)
+                    warn_estimated(model, stream is not None)
                 else:
                     usage = Usage()  # the provider failed before generating: nothing billed
             counts = None if usage is None else _counts(usage)
             if info.cache_hit:
                 cache = cache_kind()
-        name = kwargs.get("name") or serialized_name(run.serialized)
-        parent_run_id = run.parent_run_id
-        node = run.node
+        name = kwargs.get("name") or serialized_name(run[SERIALIZED])
+        parent_run_id = run[PARENT]
+        node = run[NODE]
         if node is None:  # the model run is a root for this handler (see RunTree.start)
-            root_id, root_name, chain = parent_run_id or run_id, name, run.chain
+            root_id, root_name, chain = parent_run_id or run_id, name, run[CHAIN]
         else:
-            root_id, root_name, chain = node.root_id, node.root_name, run.chain or node.chain
-        tags = langchain_tags(meta, run.tags)
+            root_id, root_name, chain = node.root_id, node.root_name, run[CHAIN] or node.chain
+        tags = langchain_tags(meta, run[TAGS])
         if root_name and "run_name" not in tags:
             tags["run_name"] = root_name
-        start = run.start
+        start = run[START]
+        first = None if stream is None else stream.first_token
         _record_stored(  # by position: see its signature
             model,
             counts,
             meta.get("ls_provider") or provider,
-            run.kind,
+            run[KIND],
             (end - start) * 1000.0,
-            None if run.first_token is None else (run.first_token - start) * 1000.0,
-            run.streamed,
+            None if first is None else (first - start) * 1000.0,
+            stream is not None,
             run_id,
             parent_run_id,
             root_id,

@@ -9,77 +9,45 @@ handler's start before the model is called and every end after it, one handler a
 so each step is one atomic dict operation and no lock is needed.
 
 A start keeps references only (the work of reading them is done once, at the end): the hot path
-of every model call is one dict insert here and one removal at the end.
+of every model call is one tuple, one dict insert here and one removal at the end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
-if TYPE_CHECKING:
-    from tokenomy import Tracker
-    from tokenomy_langchain._runs import TreeNode
-
-__all__ = ["MAX_OPEN_RUNS", "OPEN", "ModelRun", "drop_oldest", "prompt_of", "serialized_name"]
+__all__ = ["MAX_OPEN_RUNS", "OPEN", "ModelRun", "Stream", "drop_oldest", "prompt_of", "serialized_name"]
 
 #: Open runs kept before dropping the oldest (a run that never ended).
 MAX_OPEN_RUNS = 50_000
 
 
-class ModelRun:
-    """One model run between its start and its end."""
+#: One model run between its start and its end, as a plain tuple (built on every model call's
+#: hot path: a tuple costs a tenth of an object with slots). Fields, by position:
+ModelRun = tuple[Any, ...]
+START = 0  #: perf_counter() at the start
+OWNER = 1  #: the handler that records the run
+KIND = 2  #: "chat" (INPUTS are the message lists) or "completion" (prompt strings)
+SERIALIZED = 3  #: the start event's ``serialized``
+INPUTS = 4  #: the messages or prompts sent
+TAGS = 5  #: LangChain run tags
+METADATA = 6  #: LangChain run metadata
+KWARGS = 7  #: the rest of the start event's keyword arguments (invocation_params, name)
+PARENT = 8  #: the parent run id
+CHAIN = 9  #: the tokenomy.track() blocks active where the run started
+NODE = 10  #: the open chain/tool run above it in the owner's run tree (None: it is a root)
 
-    __slots__ = (
-        "chain",
-        "first_token",
-        "inputs",
-        "kind",
-        "kwargs",
-        "metadata",
-        "node",
-        "owner",
-        "parent_run_id",
-        "serialized",
-        "start",
-        "streamed",
-        "tags",
-    )
 
-    def __init__(
-        self,
-        start: float,
-        owner: Any,
-        kind: str,
-        serialized: Mapping[str, Any] | None,
-        inputs: Sequence[Any],
-        tags: Sequence[str] | None,
-        metadata: Mapping[str, Any] | None,
-        kwargs: Mapping[str, Any],
-        parent_run_id: UUID | None,
-        chain: tuple[Tracker, ...],
-        node: TreeNode | None,
-    ) -> None:
-        self.start = start
-        #: The handler that records this run.
-        self.owner = owner
-        #: ``"chat"`` (``inputs`` are the message lists) or ``"completion"`` (prompt strings).
-        self.kind = kind
-        self.serialized = serialized
-        self.inputs = inputs
-        self.tags = tags
-        self.metadata = metadata
-        #: The rest of the start event's keyword arguments (``invocation_params``, ``name``).
-        self.kwargs = kwargs
-        self.parent_run_id = parent_run_id
-        #: The ``tokenomy.track()`` blocks active where the run started.
-        self.chain = chain
-        #: The open chain/tool run above it in the owner's run tree (``None``: it is a root).
-        self.node = node
+class Stream:
+    """What a streamed run's tokens told: that it streamed, and when the first one came."""
+
+    __slots__ = ("first_token",)
+
+    def __init__(self) -> None:
         self.first_token: float | None = None
-        self.streamed = False
 
 
 #: Model runs started and not yet ended, process-wide.
@@ -94,8 +62,8 @@ def drop_oldest(d: dict[UUID, Any]) -> None:
 
 def prompt_of(run: ModelRun) -> Any:
     """What the run sent: its messages (chat) or its prompt text (completion)."""
-    inputs = run.inputs
-    if run.kind == "chat":
+    inputs = run[INPUTS]
+    if run[KIND] == "chat":
         return inputs[0] if len(inputs) == 1 else [m for ms in inputs for m in ms]
     return inputs[0] if len(inputs) == 1 else "\n".join(inputs)
 
