@@ -1,0 +1,205 @@
+"""Stored calls: the compact tuples handlers record, and the CostRecords they read as."""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tokenomy import CostRecord, ModelPrice, PriceBook, Usage, record_call, track
+from tokenomy._tracking import _counts, _record_stored
+from tokenomy.ledger import MemoryLedger, SQLiteLedger
+from tokenomy.ledger._stored import TAGS, materialize, stored_id
+
+
+def _store(ledger: MemoryLedger | None, **kw: object) -> tuple[object, ...]:
+    args: dict[str, object] = {
+        "model": "gpt-4o",
+        "counts": (120, 30, 20, 0, 0, 10, False),
+        "provider": "openai",
+        "latency_ms": 12.5,
+        "run_id": uuid.uuid4(),
+        "base_tags": {"feature": "search"},
+        "name": "ChatOpenAI",
+        "framework": "langchain",
+        "ledger": ledger,
+    }
+    args.update(kw)
+    return _record_stored(**args)  # type: ignore[arg-type]
+
+
+def test_stored_call_reads_as_the_validated_record() -> None:
+    """A stored call materializes to exactly the record pydantic validation builds from the
+    same values (money, usage, tags, ids as strings, an aware UTC timestamp)."""
+    ledger = MemoryLedger()
+    parent = uuid.uuid4()
+    stored = _store(ledger, parent_run_id=parent, root_run_id=parent, service_tier="priority")
+    rec = materialize(stored)
+    assert CostRecord.model_validate(rec.model_dump()) == rec
+    assert CostRecord.from_json_dict(rec.to_json_dict()) == rec
+    assert rec.parent_run_id == rec.root_run_id == str(parent)
+    assert rec.usage == Usage(input=120, output=30, cache_read=20, reasoning=10)
+    assert rec.tags == {"feature": "search"}
+    assert rec.timestamp.tzinfo is not None
+    assert abs(rec.timestamp - datetime.now(UTC)) < timedelta(seconds=5)
+    assert rec.cost is not None and rec.cost.parts["reasoning"] > 0
+    assert materialize(stored) == rec  # deterministic: the same record every time
+    assert ledger.query() == [rec]
+
+
+def test_record_call_and_the_stored_path_give_equal_records() -> None:
+    """record_call (the public API) and the handlers' positional path record the same call
+    identically, apart from the fresh record id and timestamp."""
+    ledger = MemoryLedger()
+    run = uuid.uuid4()
+    via_api = record_call(
+        model="gpt-4o", usage=Usage(input=120, output=30, cache_read=20, reasoning=10),
+        provider="openai", latency_ms=12.5, run_id=str(run), tags={"feature": "search"},
+        name="ChatOpenAI", framework="langchain", ledger=ledger,
+    )
+    via_stored = materialize(_store(ledger, run_id=run))
+    skip = {"record_id", "timestamp"}
+    assert via_api.model_dump(exclude=skip) == via_stored.model_dump(exclude=skip)
+
+
+def test_priced_matches_cost_on_every_dimension() -> None:
+    """ModelPrice.priced (the hot path) and ModelPrice.cost price the same usage identically:
+    cache reads and writes, reasoning, a request fee, a service tier, a long-context tier."""
+    book = PriceBook()
+    price = ModelPrice.per_million(
+        input="2", output="8", cache_read="0.5", cache_write_5m="2.5", cache_write_1h="4",
+        reasoning="10", request="0.001",
+    )
+    cases = [
+        Usage(input=1000, output=200),
+        Usage(input=1000, output=200, cache_read=300, cache_write_5m=100, cache_write_1h=50),
+        Usage(input=10, output=200, reasoning=150),
+    ]
+    for usage in cases:
+        cost = price.cost(usage, model="m")
+        total, parts, model, tier, above = price.priced(_counts(usage), "m")
+        assert (total, model, tier, above) == (cost.total, cost.model, None, None)
+        assert dict(zip(parts[::2], parts[1::2], strict=True)) == dict(cost.parts)
+    gpt = book.lookup("gpt-5.5")
+    if gpt is not None and gpt.context_tiers:
+        big = Usage(input=gpt.context_tiers[0].above + 1, output=10)
+        assert gpt.priced(_counts(big), "gpt-5.5")[4] == gpt.cost(big).context_above
+
+
+def test_a_stored_call_is_one_object_for_the_garbage_collector() -> None:
+    """Once collected, everything a stored call holds but its tags dict is untracked by the
+    GC, and that dict (only strings) is untracked too: a ledger of many calls adds one
+    tracked object per call (a CostRecord kept in memory adds six or more)."""
+    ledger = MemoryLedger()
+    stored = _store(ledger)
+    gc.collect()
+    gc.collect()
+    tracked = [i for i, value in enumerate(stored) if gc.is_tracked(value)]
+    assert tracked == []
+    assert isinstance(stored[TAGS], dict) and not gc.is_tracked(stored[TAGS])
+
+
+def test_record_ids_are_unique_and_uuid_shaped() -> None:
+    """Ids of stored calls are distinct UUID-4-shaped strings."""
+    ledger = MemoryLedger()
+    ids = {stored_id(_store(ledger)) for _ in range(500)}
+    assert len(ids) == 500
+    assert all(uuid.UUID(i).version == 4 for i in ids)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_never_reuses_the_parents_ids() -> None:
+    """A child process forked after the parent made ids gives its calls another id prefix, so
+    parent and child can share a ledger without their record ids colliding."""
+    ledger = MemoryLedger()
+    parent_id = stored_id(_store(ledger))
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            os.write(write, stored_id(_store(MemoryLedger())).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child_id = os.read(read, 100).decode()
+    os.close(read)
+    assert child_id and child_id[:24] != parent_id[:24]
+
+
+def test_memory_ledger_keeps_every_call_recorded_from_many_threads() -> None:
+    """Stored calls appended without a lock from 8 threads at once are all kept, once each,
+    and read back oldest first."""
+    ledger = MemoryLedger()
+
+    def work() -> None:
+        for _ in range(500):
+            _store(ledger)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    records = ledger.query()
+    assert len(records) == ledger.count() == 4000
+    assert len({r.record_id for r in records}) == 4000
+    assert [r.timestamp for r in records] == sorted(r.timestamp for r in records)
+
+
+def test_memory_ledger_mixes_records_and_stored_calls() -> None:
+    """Records added with add() and stored calls are ordered by time together; re-adding a
+    stored call's record is a no-op; mark_usable and filters work on stored calls."""
+    ledger = MemoryLedger()
+    late = _store(ledger)
+    early = record_call(
+        model="gpt-4o", usage=Usage(input=1), ledger=MemoryLedger(),
+        timestamp=datetime.now(UTC) - timedelta(hours=1),
+    )
+    ledger.add(early)
+    assert [r.record_id for r in ledger.query()] == [early.record_id, stored_id(late)]
+    ledger.add(materialize(late))
+    assert ledger.count() == 2
+    assert ledger.mark_usable(stored_id(late), False)
+    assert ledger.query(newest_first=True)[0].usable is False
+
+
+def test_memory_ledger_bound_applies_to_stored_calls() -> None:
+    """A bounded MemoryLedger drops its oldest stored calls past max_records."""
+    ledger = MemoryLedger(max_records=100)
+    with pytest.warns(Warning, match="dropped its oldest"):
+        firsts = [stored_id(_store(ledger)) for _ in range(101)]
+    kept = [r.record_id for r in ledger.query()]
+    assert len(kept) == 91 and kept == firsts[10:]
+
+
+def test_trackers_total_stored_calls() -> None:
+    """A track() block totals the stored calls made inside it without materializing them,
+    and its records are those calls."""
+    ledger = MemoryLedger()
+    with track(feature="x", ledger=ledger) as block:
+        first = _store(None)
+        with pytest.warns(Warning, match="No price known"):
+            _store(None, model="no-such-model-xyz")
+    assert block.calls == 2 and block.unpriced == 1
+    assert block.cost == materialize(first).cost.total  # type: ignore[union-attr]
+    assert block.usage == Usage(input=240, output=60, cache_read=40, reasoning=20)
+    assert [r.tags["feature"] for r in block.records] == ["x", "x"]
+    assert block.cost > Decimal(0)
+
+
+def test_sqlite_stores_a_stored_call_as_its_record(tmp_path: Path) -> None:
+    """A stored call written by the SQLite writer thread reads back equal to its record."""
+    with SQLiteLedger(tmp_path / "s.sqlite") as ledger:
+        stored = _record_stored(
+            "gpt-4o", (10, 5, 0, 0, 0, 0, False), "openai", "chat", 3.0, None, False,
+            uuid.uuid4(), None, None, {"user": "u1"}, None, None, None, None, "ChatOpenAI",
+            "langchain", None, ledger, (),
+        )
+        assert ledger.query() == [materialize(stored)]
