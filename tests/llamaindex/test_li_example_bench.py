@@ -32,18 +32,26 @@ def test_example_script_prints_runs_and_matches_the_simulator() -> None:
 
 
 def test_benchmark_rows_have_both_numbers() -> None:
-    """benchmarks/bench_llamaindex_handler.py run() measures both handlers in one run, for the
-    usage-reported and no-usage cases, and every tokenomy call was recorded."""
+    """benchmarks/bench_llamaindex_handler.py run() measures the anchor, tokenomy and both
+    floors in one run, for the usage-reported and no-usage cases, and every tokenomy call was
+    recorded."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import bench_llamaindex_handler as bench
 
-        rows = bench.run(n=50, rounds=1)
+        rows = bench.run(block=10, repetitions=2)
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
-    assert [r["case"] for r in rows] == ["usage in raw", "no usage (both tokenize)"]
-    for row in rows:
-        assert float(row["ours_us"]) > 0 and float(row["anchor_us"]) > 0
-        assert row["ratio"].endswith("x") and row["met"] in ("yes", "no")
-        recorded, expected = row["records"].split("/")
-        assert recorded == expected
+    setups = [
+        "no-op event handler (dispatch floor)",
+        "capture-only event handler (floor)",
+        "TokenCountingHandler",
+        "tokenomy",
+    ]
+    assert [(r["case"], r["setup"]) for r in rows] == [
+        (case, setup) for case in ("usage in raw", "no usage (both tokenize)") for setup in setups
+    ]
+    ours = [r for r in rows if r["setup"] == "tokenomy"]
+    for row in ours:
+        assert row["vs_anchor"].endswith("x") and row["met"] in ("yes", "no")
+        assert row["records"] == "220/220"
