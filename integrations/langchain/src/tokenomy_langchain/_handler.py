@@ -161,23 +161,23 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        try:
-            self._start(
-                run_id,
-                (
-                    perf_counter(),
-                    self,
-                    "chat",
-                    serialized,
-                    messages,
-                    tags,
-                    metadata,
-                    kwargs,
-                    parent_run_id,
-                    _active.get(),
-                    self._tree.get(parent_run_id),
-                ),
+        try:  # free when nothing is raised
+            run = (
+                perf_counter(),
+                self,
+                "chat",
+                serialized,
+                messages,
+                tags,
+                metadata,
+                kwargs,
+                parent_run_id,
+                _active.get(),
+                None if parent_run_id is None else self._tree.get(parent_run_id),
             )
+            prior = OPEN.setdefault(run_id, run)
+            if prior is not run or len(OPEN) > MAX_OPEN_RUNS:
+                self._contended(run_id, run, prior)
         except Exception as exc:
             self._fail("on_chat_model_start", run_id, exc)
 
@@ -192,34 +192,32 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        try:
-            self._start(
-                run_id,
-                (
-                    perf_counter(),
-                    self,
-                    "completion",
-                    serialized,
-                    prompts,
-                    tags,
-                    metadata,
-                    kwargs,
-                    parent_run_id,
-                    _active.get(),
-                    self._tree.get(parent_run_id),
-                ),
+        try:  # free when nothing is raised
+            run = (
+                perf_counter(),
+                self,
+                "completion",
+                serialized,
+                prompts,
+                tags,
+                metadata,
+                kwargs,
+                parent_run_id,
+                _active.get(),
+                None if parent_run_id is None else self._tree.get(parent_run_id),
             )
+            prior = OPEN.setdefault(run_id, run)
+            if prior is not run or len(OPEN) > MAX_OPEN_RUNS:
+                self._contended(run_id, run, prior)
         except Exception as exc:
             self._fail("on_llm_start", run_id, exc)
 
-    def _start(self, run_id: UUID, run: ModelRun) -> None:
-        prior = OPEN.setdefault(run_id, run)
+    def _contended(self, run_id: UUID, run: ModelRun, prior: ModelRun) -> None:
         if prior is not run:
             # another tokenomy handler saw this run start: an explicitly passed handler takes
             # it over from one attached by track(), else the first one keeps it
-            if self._attached or not prior[OWNER]._attached:
-                return
-            OPEN[run_id] = run
+            if not self._attached and prior[OWNER]._attached:
+                OPEN[run_id] = run
         elif len(OPEN) > MAX_OPEN_RUNS:
             drop_oldest(OPEN)
 

@@ -106,12 +106,15 @@ def read_one(
     metadata = message.response_metadata
     if not metadata:
         return counts, None, None, None
-    return (
-        counts,
-        _text(metadata.get("model_name")) or _text(metadata.get("model")),
-        _text(metadata.get("model_provider")),
-        _text(metadata.get("service_tier")),
-    )
+    model = metadata.get("model_name") or metadata.get("model")
+    provider = metadata.get("model_provider")
+    tier = metadata.get("service_tier")
+    if not (type(model) is str and (provider is None or type(provider) is str) and tier is None):
+        # unusual values: read them the careful way
+        model = _text(metadata.get("model_name")) or _text(metadata.get("model"))
+        provider = _text(provider)
+        tier = _text(tier)
+    return counts, model, provider or None, tier
 
 
 def _llm_output_usage(llm_output: Mapping[str, Any]) -> Usage | None:

@@ -16,13 +16,17 @@ response carries the usage -- is recorded. A call is known to be a wrapper when
 * it ends with the very response object a call that started after it ended with (the
   delegate runs lazily, inside a generator, outside the wrapper's span).
 
-**Attribution.** The context (and so the enclosing ``tokenomy.track()`` blocks) is captured
-when the call starts; the record is written in it even when a stream is consumed elsewhere.
+**Attribution.** The enclosing ``tokenomy.track()`` blocks are captured when the call starts;
+the record is attributed to them even when a stream is consumed elsewhere.
+
+**The usual call** (not streamed, not a wrapper, ``raw`` carrying an OpenAI-shaped usage of
+plain ints) is recorded by :meth:`CallRecorder.end` itself; anything else goes through
+:meth:`CallRecorder._finish`, which produces the same record for that call
+(``tests/llamaindex/test_li_fast_path.py`` pins the two against each other).
 """
 
 from __future__ import annotations
 
-import contextvars
 import itertools
 import logging
 import threading
@@ -33,14 +37,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tokenomy import current_tracker, record_call
+from tokenomy import current_tracker
+from tokenomy._tracking import Tracker, _active, _counts, _record_stored
 from tokenomy.exceptions import EstimatedUsageWarning
 from tokenomy.usage import Usage
 from tokenomy_llamaindex._spans import SpanTree, span_name
 from tokenomy_llamaindex._usage import (
+    PRICED_TIERS,
     embedding_usage,
     estimate_usage,
     model_of,
+    openai_counts,
     provider_of,
     provider_usage,
     service_tier_of,
@@ -79,7 +86,7 @@ class _Call:
     tools: Any
     seq: int
     started: float
-    context: contextvars.Context
+    chain: tuple[Tracker, ...]  # the track() blocks active when the call started
     outer: _Call | None = None  # an enclosing call in the same span
     delegated: bool = False
     first_chunk: float | None = None
@@ -92,11 +99,11 @@ class _Embedding:
     span_id: str | None
     root_id: str | None
     started: float
-    context: contextvars.Context
+    chain: tuple[Tracker, ...]
 
 
 class CallRecorder:
-    """Turns call signals into :func:`tokenomy.record_call` records (thread-safe).
+    """Turns call signals into records (thread-safe), as :func:`tokenomy.record_call` would.
 
     ``record_outside_track`` false: calls that start outside every ``tokenomy.track()`` block
     are ignored. ``ledger``/``price_book`` apply to the records no enclosing block routes.
@@ -139,7 +146,8 @@ class CallRecorder:
         tools: Any = None,
     ) -> None:
         """An LLM call began in span ``span_id``."""
-        if not self.record_outside_track and current_tracker() is None:
+        chain = _active.get()
+        if not chain and not self.record_outside_track:
             return
         key = span_id or _NO_SPAN
         open_ = self._open
@@ -162,7 +170,7 @@ class CallRecorder:
             tools,
             next(self._seq),
             time.perf_counter(),
-            contextvars.copy_context(),
+            chain,
             outer,
         )
         if len(open_) > _MAX_OPEN:
@@ -197,10 +205,58 @@ class CallRecorder:
             call.last = response
 
     def end(self, span_id: str | None, response: Any) -> None:
-        """The call in span ``span_id`` returned ``response`` (for a stream: its last piece)."""
-        call = self._pop(span_id)
-        if call is not None:
+        """The call in span ``span_id`` returned ``response`` (for a stream: its last piece).
+
+        Records the usual call itself (what :meth:`_finish` would record, at a fraction of the
+        cost): not streamed, not known to be a wrapper, and ``raw`` (a dict or an SDK object)
+        carrying an OpenAI chat-completions usage the fast reader accepts.
+        """
+        key = span_id or _NO_SPAN
+        open_ = self._open
+        call = open_.pop(key, None)
+        if call is None:
+            return
+        if call.outer is not None:
+            open_[key] = call.outer
+        raw = getattr(response, "raw", None)
+        if type(raw) is dict:
+            usage, model, tier = raw.get("usage"), raw.get("model"), raw.get("service_tier")
+        elif raw is None or isinstance(raw, Mapping):
             self._finish(call, response, None)
+            return
+        else:
+            usage = getattr(raw, "usage", None)
+            model = getattr(raw, "model", None)
+            tier = getattr(raw, "service_tier", None)
+        counts = None if usage is None else openai_counts(usage)
+        if counts is None or call.delegated or call.first_chunk is not None:
+            self._finish(call, response, None)
+            return
+        # _covered(call, response, None), inlined
+        seq, marker, done = call.seq, id(response), self._done
+        with self._lock:
+            seen = done.get(marker)
+            done[marker] = (response, seq)
+            if len(done) > _MAX_DONE:
+                evict_oldest(done, _MAX_DONE)
+        if seen is not None and seen[0] is response and seen[1] > seq:
+            return  # a call that started later (a delegate) recorded this very response
+        self._write(
+            call.chain,
+            call.kind,
+            model if isinstance(model, str) and model else model_of(None, call.model_dict),
+            counts,
+            provider_of(call.model_dict),
+            tier if isinstance(tier, str) and tier in PRICED_TIERS else None,
+            (time.perf_counter() - call.started) * 1000.0,
+            None,
+            getattr(response, "delta", None) is not None,
+            call.span_id or _new_id(),
+            call.parent_id,
+            call.root_id,
+            span_name(call.span_id),
+            None,
+        )
 
     def fail(self, span_id: str | None, error: BaseException | str | None) -> None:
         """The call in span ``span_id`` raised, or its stream broke or was closed early.
@@ -254,21 +310,21 @@ class CallRecorder:
             )
             self._warn_estimated(call, model)
         first = call.first_chunk
-        call.context.run(
-            self._write,
-            kind=call.kind,
-            model=model,
-            usage=usage,
-            provider=provider_of(call.model_dict),
-            service_tier=service_tier_of(response),
-            latency_ms=(now - call.started) * 1000.0,
-            ttft_ms=None if first is None else (first - call.started) * 1000.0,
-            streamed=first is not None or getattr(response, "delta", None) is not None,
-            run_id=call.span_id or _new_id(),
-            parent_id=call.parent_id,
-            root_id=call.root_id,
-            name=span_name(call.span_id),
-            error=error if error is None or isinstance(error, str) else type(error).__name__,
+        self._write(
+            call.chain,
+            call.kind,
+            model,
+            _counts(usage),
+            provider_of(call.model_dict),
+            service_tier_of(response),
+            (now - call.started) * 1000.0,
+            None if first is None else (first - call.started) * 1000.0,
+            first is not None or getattr(response, "delta", None) is not None,
+            call.span_id or _new_id(),
+            call.parent_id,
+            call.root_id,
+            span_name(call.span_id),
+            error if error is None or isinstance(error, str) else type(error).__name__,
         )
 
     def _warn_estimated(self, call: _Call, model: str | None) -> None:
@@ -296,12 +352,11 @@ class CallRecorder:
 
     def embed_start(self, span_id: str | None, model_dict: Mapping[str, Any] | None) -> None:
         """An embedding request (one batch) began in span ``span_id``."""
-        if not self.record_outside_track and current_tracker() is None:
+        chain = _active.get()
+        if not chain and not self.record_outside_track:
             return
         _, root_id = self.tree.place(span_id)
-        pending = _Embedding(
-            model_dict, span_id, root_id, time.perf_counter(), contextvars.copy_context()
-        )
+        pending = _Embedding(model_dict, span_id, root_id, time.perf_counter(), chain)
         self._embeds.setdefault(span_id or _NO_SPAN, []).append(pending)
 
     def embed_end(self, span_id: str | None, chunks: Sequence[str]) -> None:
@@ -314,31 +369,31 @@ class CallRecorder:
         if not pending_list:
             self._embeds.pop(key, None)
         usage = embedding_usage(chunks, pending.model_dict)
-        pending.context.run(
-            self._write,
-            kind="embedding",
-            model=model_of(None, pending.model_dict),
-            usage=usage,
-            provider=provider_of(pending.model_dict),
-            service_tier=None,
-            latency_ms=(time.perf_counter() - pending.started) * 1000.0,
-            ttft_ms=None,
-            streamed=False,
-            run_id=_new_id(),
-            parent_id=pending.span_id,
-            root_id=pending.root_id,
-            name=span_name(pending.span_id),
-            error=None,
+        self._write(
+            pending.chain,
+            "embedding",
+            model_of(None, pending.model_dict),
+            _counts(usage),
+            provider_of(pending.model_dict),
+            None,
+            (time.perf_counter() - pending.started) * 1000.0,
+            None,
+            False,
+            _new_id(),
+            pending.span_id,
+            pending.root_id,
+            span_name(pending.span_id),
+            None,
         )
 
     # -- the record -------------------------------------------------------------------------
 
     def _write(
         self,
-        *,
-        kind: Any,
+        chain: tuple[Tracker, ...],
+        kind: str,
         model: str | None,
-        usage: Usage,
+        counts: tuple[int, int, int, int, int, int, bool],
         provider: str | None,
         service_tier: str | None,
         latency_ms: float,
@@ -350,28 +405,36 @@ class CallRecorder:
         name: str | None,
         error: str | None,
     ) -> None:
-        tracker = current_tracker()
-        tags = None
-        if root_id is not None and (tracker is None or "run_name" not in tracker.tags):
-            tags = {"run_name": span_name(root_id)}
-        routed = tracker is not None and tracker.ledger is not None
-        priced = tracker is not None and tracker.price_book is not None
-        record_call(
-            model=model,
-            usage=usage,
-            provider=provider,
-            kind=kind,
-            latency_ms=latency_ms,
-            ttft_ms=ttft_ms,
-            streamed=streamed,
-            run_id=run_id,
-            parent_run_id=parent_id,
-            root_run_id=root_id,
-            tags=tags,
-            error=error,
-            service_tier=service_tier,
-            name=name,
-            framework=FRAMEWORK,
-            price_book=None if priced else self.price_book,
-            ledger=None if routed else self.ledger,
+        """Record one call, attributed to the track() blocks of ``chain``.
+
+        Tag ``run_name`` is the root span's name unless the innermost block sets one; a
+        block's ledger and price book win over this recorder's.
+        """
+        inner = chain[-1] if chain else None
+        if inner is None:
+            ledger, book = self.ledger, self.price_book
+        else:
+            ledger = None if inner.ledger is not None else self.ledger
+            book = None if inner.price_book is not None else self.price_book
+        _record_stored(  # by position: see its signature
+            model,
+            counts,
+            provider,
+            kind,
+            latency_ms,
+            ttft_ms,
+            streamed,
+            run_id,
+            parent_id,
+            root_id,
+            None if root_id is None else {"run_name": span_name(root_id)},
+            None,
+            None,
+            error,
+            service_tier,
+            name,
+            FRAMEWORK,
+            book,
+            ledger,
+            chain,
         )

@@ -15,7 +15,7 @@ memory used is bounded by the depth and concurrency of the running code.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, overload
 
 from llama_index.core.instrumentation.span import BaseSpan
 from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
@@ -26,6 +26,12 @@ __all__ = ["SpanTree", "TokenomySpanHandler", "span_name"]
 _UUID_SUFFIX = 37  # "-" + a 36-character uuid4
 
 
+@overload
+def span_name(span_id: str) -> str: ...
+@overload
+def span_name(span_id: None) -> None: ...
+@overload
+def span_name(span_id: str | None) -> str | None: ...
 def span_name(span_id: str | None) -> str | None:
     """``"RetrieverQueryEngine.query"`` for ``"RetrieverQueryEngine.query-<uuid4>"``."""
     if span_id is None:

@@ -19,9 +19,11 @@ from tokenomy.exceptions import TokenCountError, UsageParseError
 from tokenomy.usage import Usage, parse_usage, usage_from_llamaindex, usage_from_openai_chat
 
 __all__ = [
+    "PRICED_TIERS",
     "embedding_usage",
     "estimate_usage",
     "model_of",
+    "openai_counts",
     "provider_of",
     "provider_usage",
     "response_text",
@@ -30,7 +32,7 @@ __all__ = [
 
 _UNKNOWN = "unknown"
 # Tiers priced differently from the default one (see PriceBook.price).
-_PRICED_TIERS = frozenset({"priority", "flex"})
+PRICED_TIERS = frozenset({"priority", "flex"})
 # Embedding clients that replace newlines with spaces before sending the text
 # (llama_index.embeddings.openai.base.get_embedding(s)); their token counts follow suit.
 _NEWLINES_TO_SPACES = frozenset({"OpenAIEmbedding", "AzureOpenAIEmbedding"})
@@ -85,6 +87,59 @@ def provider_usage(response: Any) -> Usage | None:
         return None
 
 
+def _int_at(obj: Any, key: str, other: str | None = None) -> Any:
+    """``_count`` of tokenomy.usage._fast: the value at ``key`` (else ``other``) of a dict or an
+    object when it is an int, 0 when absent or None, None for any other value."""
+    if obj is None:
+        return 0
+    if type(obj) is dict:
+        value = obj.get(key)
+        if value is None and other is not None:
+            value = obj.get(other)
+    else:
+        value = getattr(obj, key, None)
+        if value is None and other is not None:
+            value = getattr(obj, other, None)
+    if value is None:
+        return 0
+    return value if type(value) is int else None
+
+
+def openai_counts(usage: Any) -> tuple[int, int, int, int, int, int, bool] | None:
+    """``fast_openai_chat(usage)`` as the counts tuple ``_record_stored`` takes, without building
+    the :class:`Usage`: ``None`` whenever that returns ``None`` (any other shape or value, or an
+    inconsistent report), and the full parser decides."""
+    if type(usage) is dict:
+        prompt = usage.get("prompt_tokens")
+        details = usage.get("prompt_tokens_details")
+        out_details = usage.get("completion_tokens_details")
+    else:
+        prompt = getattr(usage, "prompt_tokens", None)
+        details = getattr(usage, "prompt_tokens_details", None)
+        out_details = getattr(usage, "completion_tokens_details", None)
+    if type(prompt) is not int:
+        return None
+    completion = _int_at(usage, "completion_tokens")
+    cached = _int_at(details, "cached_tokens")
+    writes = _int_at(details, "cache_write_tokens", "cache_creation_tokens")
+    reasoning = _int_at(out_details, "reasoning_tokens")
+    if (
+        completion is None
+        or cached is None
+        or writes is None
+        or reasoning is None
+        or prompt < 0
+        or completion < 0
+        or cached < 0
+        or writes < 0
+        or reasoning < 0
+        or cached + writes > prompt
+        or reasoning > completion
+    ):
+        return None
+    return (prompt, completion, cached, writes, 0, reasoning, False)
+
+
 def model_of(response: Any, model_dict: Mapping[str, Any] | None) -> str | None:
     """The model the provider says answered (``raw.model``), else the client's configured one."""
     raw = getattr(response, "raw", None) if response is not None else None
@@ -106,7 +161,7 @@ def service_tier_of(response: Any) -> str | None:
     if raw is None:
         return None
     tier = _get(raw, "service_tier")
-    return tier if isinstance(tier, str) and tier in _PRICED_TIERS else None
+    return tier if isinstance(tier, str) and tier in PRICED_TIERS else None
 
 
 def provider_of(model_dict: Mapping[str, Any] | None) -> str | None:
