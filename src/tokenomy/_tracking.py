@@ -58,6 +58,7 @@ _ZERO = Decimal(0)
 # A cache hit's cost, as stored: $0, no parts (see ledger/_stored.py)
 _ZERO_COST: tuple[Any, ...] = (_ZERO, (), "", None, None)
 _UNPRICED: tuple[Any, ...] = (None, None, None, None, None)
+_UNSEEN: Any = object()
 _NOTHING = (0, 0, 0, 0, 0, 0, False)
 _ESTIMATED_NOTHING = (0, 0, 0, 0, 0, 0, True)
 
@@ -343,23 +344,31 @@ def _record_stored(
     book = price_book or (inner.price_book if inner else None) or get_price_book()
     if counts is None:
         counts = _ESTIMATED_NOTHING
-    if isinstance(cache, str):
-        cache = CacheInfo(outcome=cache)  # type: ignore[arg-type]
     cost: tuple[Any, ...]
-    if cache is not None and cache.outcome != "miss":
-        # a hit spends nothing; what the call would have cost is the saving
-        if cache.saved is None and model:
-            found = book._priced_entry(model, provider)
-            if found is None:
-                book._unknown(model, provider)
-            else:
-                saved = found[1].priced(counts, found[0])[0]
-                cache = cache.model_copy(update={"saved": saved})
-        counts = _ESTIMATED_NOTHING if counts[6] else _NOTHING
-        cost, priced = _ZERO_COST, True
+    if cache is not None:
+        if isinstance(cache, str):
+            cache = CacheInfo(outcome=cache)  # type: ignore[arg-type]
+        if cache.outcome == "miss":
+            hit = False
+        else:
+            hit = True
+            # a hit spends nothing; what the call would have cost is the saving
+            if cache.saved is None and model:
+                found = book._priced_entry(model, provider)
+                if found is None:
+                    book._unknown(model, provider)
+                else:
+                    saved = found[1].priced(counts, found[0])[0]
+                    cache = cache.model_copy(update={"saved": saved})
+            counts = _ESTIMATED_NOTHING if counts[6] else _NOTHING
+            cost, priced = _ZERO_COST, True
     else:
+        hit = False
+    if not hit:  # the usual call
         if model:
-            found = book._priced_entry(model, provider)
+            found = book._entries.get((model, provider), _UNSEEN)
+            if found is _UNSEEN:
+                found = book._priced_entry(model, provider)
             if found is None:
                 book._unknown(model, provider)
                 cost = _UNPRICED
