@@ -283,15 +283,7 @@ def record_call(
 
 
 def _counts(usage: Usage) -> tuple[int, int, int, int, int, int, bool]:
-    return (
-        usage.input,
-        usage.output,
-        usage.cache_read,
-        usage.cache_write_5m,
-        usage.cache_write_1h,
-        usage.reasoning,
-        usage.estimated,
-    )
+    return usage.as_tuple()
 
 
 def _run_ref(value: Any) -> str | int | None:

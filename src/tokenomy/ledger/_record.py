@@ -134,9 +134,16 @@ class CostRecord(BaseModel):
         values["usage"] = _NO_USAGE
         values["tags"] = {}
         values.update(fields)
+        return cls._construct(values, set(fields))
+
+    @classmethod
+    def _construct(cls, values: dict[str, Any], fields_set: set[str]) -> CostRecord:
+        """A record of ``values`` (every field, of its declared type) without validation: what
+        ``model_construct`` does for this model, minus its per-field loop. ``fields_set`` may
+        be shared between records (pydantic copies it before changing it)."""
         record = object.__new__(cls)
         object.__setattr__(record, "__dict__", values)
-        object.__setattr__(record, "__pydantic_fields_set__", set(fields))
+        object.__setattr__(record, "__pydantic_fields_set__", fields_set)
         object.__setattr__(record, "__pydantic_extra__", None)
         object.__setattr__(record, "__pydantic_private__", None)
         return record

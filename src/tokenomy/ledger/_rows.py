@@ -186,8 +186,6 @@ def _decimal(value: Any) -> Decimal:
 # Every field is set. One shared set: CostRecord is frozen, so pydantic never mutates it
 # (model_copy copies it first).
 _ALL_SET: set[str] = set(CostRecord.model_fields)
-_new_record = CostRecord.__new__
-_setattr = object.__setattr__
 # What model_construct does for a model without aliases, extras, private attributes or
 # post-init hook, minus its per-field loop (half the cost of reading a row back).
 _FAST = not CostRecord.__pydantic_post_init__ and all(
@@ -198,12 +196,7 @@ _FAST = not CostRecord.__pydantic_post_init__ and all(
 def _construct(values: dict[str, Any]) -> CostRecord:
     if not _FAST:  # pragma: no cover - a future CostRecord with aliases or hooks
         return CostRecord.model_construct(**values)
-    m = _new_record(CostRecord)
-    _setattr(m, "__dict__", values)
-    _setattr(m, "__pydantic_fields_set__", _ALL_SET)
-    _setattr(m, "__pydantic_extra__", None)
-    _setattr(m, "__pydantic_private__", None)
-    return m
+    return CostRecord._construct(values, _ALL_SET)
 
 
 def row_to_record(row: Sequence[Any]) -> CostRecord:

@@ -70,8 +70,6 @@ _NO_USAGE = Usage()
 # Every field but ``usable`` is set by the producer (one shared set: CostRecord is frozen and
 # pydantic copies the set before changing it).
 _SET: set[str] = set(CostRecord.model_fields) - {"usable"}
-_new = CostRecord.__new__
-_setattr = object.__setattr__
 
 # -- record numbers ------------------------------------------------------------------------
 
@@ -188,9 +186,4 @@ def materialize(s: Stored) -> CostRecord:
         "name": s[NAME],
         "framework": s[FRAMEWORK],
     }
-    record = _new(CostRecord)
-    _setattr(record, "__dict__", values)
-    _setattr(record, "__pydantic_fields_set__", _SET)
-    _setattr(record, "__pydantic_extra__", None)
-    _setattr(record, "__pydantic_private__", None)
-    return record
+    return CostRecord._construct(values, _SET)

@@ -122,18 +122,7 @@ class ModelPrice:
 
     def cost(self, usage: Usage, *, model: str = "", service_tier: str | None = None) -> Cost:
         """Price ``usage``: the cost of each dimension and their sum, exactly, in USD."""
-        total, pairs, model, applied, above = self.priced(
-            (
-                usage.input,
-                usage.output,
-                usage.cache_read,
-                usage.cache_write_5m,
-                usage.cache_write_1h,
-                usage.reasoning,
-            ),
-            model,
-            service_tier,
-        )
+        total, pairs, model, applied, above = self.priced(usage.as_tuple(), model, service_tier)
         return Cost(
             total=total,
             parts=dict(zip(pairs[::2], pairs[1::2], strict=True)),  # type: ignore[arg-type]

@@ -92,6 +92,18 @@ class Usage:
             estimated=self.estimated or other.estimated,
         )
 
+    def as_tuple(self) -> tuple[int, int, int, int, int, int, bool]:
+        """The six counts in field order, then ``estimated`` (the recording hot path's form)."""
+        return (
+            self.input,
+            self.output,
+            self.cache_read,
+            self.cache_write_5m,
+            self.cache_write_1h,
+            self.reasoning,
+            self.estimated,
+        )
+
     def counts(self) -> dict[str, int]:
         """The six token counts as a dict (no ``estimated`` flag)."""
         return {name: getattr(self, name) for name in USAGE_FIELDS}
