@@ -59,7 +59,7 @@ log = logging.getLogger("tokenomy_llamaindex")
 
 FRAMEWORK = "llamaindex"
 _MAX_OPEN = 10_000  # open calls kept (streams never consumed leave theirs behind)
-_MAX_DONE = 256  # last responses of finished calls remembered for lazy-wrapper detection
+_MAX_DONE = 256  # last responses of calls that finished while others were open (see _covered)
 _MAX_DEPTH = 256  # span ancestors walked when looking for an enclosing call
 _NO_SPAN = ""
 
@@ -140,12 +140,12 @@ class CallRecorder:
         span_id: str | None,
         kind: str,
         model_dict: Mapping[str, Any] | None,
-        *,
         messages: Sequence[Any] | None = None,
         prompt: str | None = None,
         tools: Any = None,
     ) -> None:
-        """An LLM call began in span ``span_id``."""
+        """An LLM call began in span ``span_id`` (``messages``/``prompt``/``tools``: what an
+        estimate needs when the provider reports no usage)."""
         chain = _active.get()
         if not chain and not self.record_outside_track:
             return
@@ -158,7 +158,9 @@ class CallRecorder:
             enclosing = self._enclosing(span_id)
             if enclosing is not None:
                 enclosing.delegated = True
-        parent_id, root_id = self.tree.place(span_id)
+        # self.tree.place(span_id), inlined
+        place = None if span_id is None else self.tree.spans.get(span_id)
+        parent_id, root_id = (None, span_id) if place is None else place
         open_[key] = _Call(
             kind,
             span_id,
@@ -232,30 +234,47 @@ class CallRecorder:
         if counts is None or call.delegated or call.first_chunk is not None:
             self._finish(call, response, None)
             return
-        # _covered(call, response, None), inlined
+        # self._covered(call, response), inlined
         seq, marker, done = call.seq, id(response), self._done
-        with self._lock:
-            seen = done.get(marker)
-            done[marker] = (response, seq)
-            if len(done) > _MAX_DONE:
+        seen = done.get(marker)
+        if open_:
+            with self._lock:
+                done[marker] = (response, seq)
                 evict_oldest(done, _MAX_DONE)
         if seen is not None and seen[0] is response and seen[1] > seq:
             return  # a call that started later (a delegate) recorded this very response
-        self._write(
-            call.chain,
-            call.kind,
+        # self._write(...), inlined
+        chain = call.chain
+        if chain:
+            inner = chain[-1]
+            ledger = None if inner.ledger is not None else self.ledger
+            book = None if inner.price_book is not None else self.price_book
+        else:
+            ledger, book = self.ledger, self.price_book
+        span_id, root_id = call.span_id, call.root_id
+        name = span_name(span_id)
+        run_name = name if root_id is span_id else span_name(root_id)
+        _record_stored(  # by position: see its signature
             model if isinstance(model, str) and model else model_of(None, call.model_dict),
             counts,
             provider_of(call.model_dict),
-            tier if isinstance(tier, str) and tier in PRICED_TIERS else None,
+            call.kind,
             (time.perf_counter() - call.started) * 1000.0,
             None,
             getattr(response, "delta", None) is not None,
-            call.span_id or _new_id(),
+            span_id or _new_id(),
             call.parent_id,
-            call.root_id,
-            span_name(call.span_id),
+            root_id,
+            None if run_name is None else {"run_name": run_name},
             None,
+            None,
+            None,
+            tier if isinstance(tier, str) and tier in PRICED_TIERS else None,
+            name,
+            FRAMEWORK,
+            book,
+            ledger,
+            chain,
         )
 
     def fail(self, span_id: str | None, error: BaseException | str | None) -> None:
@@ -277,8 +296,13 @@ class CallRecorder:
         self._finish(call, last, "error" if error is None else error)
 
     def _covered(self, call: _Call, *markers: Any) -> bool:
-        """Remember ``markers`` (a response, an exception) as this call's; True when a call
-        that started later already finished with one of them (``call`` wraps it lazily)."""
+        """True when a call that started later already finished with one of ``markers`` (a
+        response, an exception): ``call`` wraps it lazily. ``call`` must be out of ``_open``.
+
+        The markers are remembered as this call's only while other calls are open: a call
+        this one could be the delegate of started before it and has not ended, so it is open
+        now; when none is, remembering them (keeping the response alive) serves nothing.
+        """
         done = self._done
         covered = False
         with self._lock:
@@ -288,7 +312,8 @@ class CallRecorder:
                 seen = done.get(id(marker))
                 if seen is not None and seen[0] is marker and seen[1] > call.seq:
                     covered = True
-                done[id(marker)] = (marker, call.seq)
+                if self._open:
+                    done[id(marker)] = (marker, call.seq)
             evict_oldest(done, _MAX_DONE)
         return covered
 

@@ -44,17 +44,11 @@ _Route = Callable[[CallRecorder, Any], None]
 
 
 def _chat_start(rec: CallRecorder, e: LLMChatStartEvent) -> None:
-    rec.start(
-        e.span_id,
-        "chat",
-        e.model_dict,
-        messages=e.messages,
-        tools=e.additional_kwargs.get("tools"),
-    )
+    rec.start(e.span_id, "chat", e.model_dict, e.messages, None, e.additional_kwargs.get("tools"))
 
 
 def _completion_start(rec: CallRecorder, e: LLMCompletionStartEvent) -> None:
-    rec.start(e.span_id, "completion", e.model_dict, prompt=e.prompt)
+    rec.start(e.span_id, "completion", e.model_dict, None, e.prompt)
 
 
 def _progress(rec: CallRecorder, e: Any) -> None:

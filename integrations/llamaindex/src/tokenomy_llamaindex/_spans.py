@@ -121,7 +121,7 @@ class TokenomySpanHandler(BaseSpanHandler[BaseSpan]):
         **kwargs: Any,
     ) -> None:
         """Forget the span."""
-        self.tree.leave(id_)
+        self.tree.spans.pop(id_, None)
 
     def span_drop(
         self,

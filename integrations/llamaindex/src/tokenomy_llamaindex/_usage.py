@@ -111,24 +111,32 @@ def openai_counts(usage: Any) -> tuple[int, int, int, int, int, int, bool] | Non
     inconsistent report), and the full parser decides."""
     if type(usage) is dict:
         prompt = usage.get("prompt_tokens")
+        completion = usage.get("completion_tokens")
         details = usage.get("prompt_tokens_details")
         out_details = usage.get("completion_tokens_details")
     else:
         prompt = getattr(usage, "prompt_tokens", None)
+        completion = getattr(usage, "completion_tokens", None)
         details = getattr(usage, "prompt_tokens_details", None)
         out_details = getattr(usage, "completion_tokens_details", None)
     if type(prompt) is not int:
         return None
-    completion = _int_at(usage, "completion_tokens")
-    cached = _int_at(details, "cached_tokens")
-    writes = _int_at(details, "cache_write_tokens", "cache_creation_tokens")
-    reasoning = _int_at(out_details, "reasoning_tokens")
+    if completion is None:
+        completion = 0
+    elif type(completion) is not int:
+        return None
+    cached = writes = reasoning = 0
+    if details is not None:
+        cached = _int_at(details, "cached_tokens")
+        writes = _int_at(details, "cache_write_tokens", "cache_creation_tokens")
+        if cached is None or writes is None:
+            return None
+    if out_details is not None:
+        reasoning = _int_at(out_details, "reasoning_tokens")
+        if reasoning is None:
+            return None
     if (
-        completion is None
-        or cached is None
-        or writes is None
-        or reasoning is None
-        or prompt < 0
+        prompt < 0
         or completion < 0
         or cached < 0
         or writes < 0
