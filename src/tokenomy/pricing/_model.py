@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,6 +28,14 @@ _RATE_FIELDS = (
     "input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning", "request"
 )
 _TWO = Decimal(2)
+#: The arithmetic context of pricing: the decimal module's default precision (28 digits, far
+#: more than any price times any token count needs), fixed so costs do not depend on the
+#: caller's ``decimal.getcontext()``. Passing it explicitly also skips the context lookup of
+#: ``Decimal * int``, which costs about 1 µs inside every LangChain run (each run executes
+#: in a fresh copy of the contextvars context, where the decimal module makes a new context).
+_MONEY = Context(prec=28)
+_mul = _MONEY.multiply
+_add = _MONEY.add
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,23 +174,26 @@ class ModelPrice:
                     c_w1 = tier.cache_write_1h if tier.cache_write_1h is not None else c_w1
         if not (n_read or n_w5 or n_w1 or n_reas or price.request):
             # the usual call: plain input and output only
-            p_in = inp * n_in
-            p_out = out * n_out
-            return p_in + p_out, ("input", p_in, "output", p_out), model, applied_tier, above
-        parts: dict[str, Decimal] = {"input": inp * (n_in - n_read - n_w5 - n_w1)}
+            p_in = _mul(inp, n_in)
+            p_out = _mul(out, n_out)
+            return _add(p_in, p_out), ("input", p_in, "output", p_out), model, applied_tier, above
+        parts: dict[str, Decimal] = {"input": _mul(inp, n_in - n_read - n_w5 - n_w1)}
         if n_read:
-            parts["cache_read"] = (inp if c_read is None else c_read) * n_read
+            parts["cache_read"] = _mul(inp if c_read is None else c_read, n_read)
         if n_w5:
-            parts["cache_write_5m"] = (inp if c_w5 is None else c_w5) * n_w5
+            parts["cache_write_5m"] = _mul(inp if c_w5 is None else c_w5, n_w5)
         if n_w1:
-            parts["cache_write_1h"] = (inp * _TWO if c_w1 is None else c_w1) * n_w1
-        parts["output"] = out * (n_out - n_reas)
+            parts["cache_write_1h"] = _mul(_mul(inp, _TWO) if c_w1 is None else c_w1, n_w1)
+        parts["output"] = _mul(out, n_out - n_reas)
         if n_reas:
-            parts["reasoning"] = (out if reas is None else reas) * n_reas
+            parts["reasoning"] = _mul(out if reas is None else reas, n_reas)
         if price.request:
             parts["request"] = price.request
+        total = _ZERO
+        for value in parts.values():
+            total = _add(total, value)
         flat = tuple([x for kv in parts.items() for x in kv])
-        return sum(parts.values(), _ZERO), flat, model, applied_tier, above
+        return total, flat, model, applied_tier, above
 
     def with_source(self, source: str) -> ModelPrice:
         """A copy whose ``source`` says where the price came from."""

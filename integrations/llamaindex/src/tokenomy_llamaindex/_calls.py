@@ -41,8 +41,9 @@ from tokenomy import current_tracker
 from tokenomy._tracking import Tracker, _active, _counts, _record_stored
 from tokenomy.exceptions import EstimatedUsageWarning
 from tokenomy.usage import Usage
-from tokenomy_llamaindex._spans import SpanTree, span_name
+from tokenomy_llamaindex._spans import _UUID_SUFFIX, SpanTree, span_name
 from tokenomy_llamaindex._usage import (
+    _PROVIDER_OF,
     PRICED_TIERS,
     embedding_usage,
     estimate_usage,
@@ -62,6 +63,7 @@ _MAX_OPEN = 10_000  # open calls kept (streams never consumed leave theirs behin
 _MAX_DONE = 256  # last responses of calls that finished while others were open (see _covered)
 _MAX_DEPTH = 256  # span ancestors walked when looking for an enclosing call
 _NO_SPAN = ""
+_UNSET: Any = object()
 
 
 def evict_oldest(d: dict[Any, Any], keep: int) -> None:
@@ -251,13 +253,21 @@ class CallRecorder:
             book = None if inner.price_book is not None else self.price_book
         else:
             ledger, book = self.ledger, self.price_book
-        span_id, root_id = call.span_id, call.root_id
-        name = span_name(span_id)
-        run_name = name if root_id is span_id else span_name(root_id)
+        # span_name() and provider_of(), inlined for the usual values
+        span_id, root_id, model_dict = call.span_id, call.root_id, call.model_dict
+        name = run_name = None
+        if span_id is not None:
+            uuid4 = len(span_id) > _UUID_SUFFIX and span_id[-_UUID_SUFFIX] == "-"
+            name = span_id[:-_UUID_SUFFIX] if uuid4 else span_id
+            run_name = name if root_id is span_id else span_name(root_id)
+        class_name = model_dict.get("class_name") if model_dict else None
+        provider = _PROVIDER_OF.get(class_name, _UNSET) if type(class_name) is str else _UNSET
+        if provider is _UNSET:
+            provider = provider_of(model_dict)
         _record_stored(  # by position: see its signature
-            model if isinstance(model, str) and model else model_of(None, call.model_dict),
+            model if isinstance(model, str) and model else model_of(None, model_dict),
             counts,
-            provider_of(call.model_dict),
+            provider,
             call.kind,
             (time.perf_counter() - call.started) * 1000.0,
             None,

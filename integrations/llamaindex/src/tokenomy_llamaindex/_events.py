@@ -162,8 +162,19 @@ class TokenomyEventHandler(BaseEventHandler):
             return
         if not TREE.seen_any:
             _warn_no_spans()
+        rec = self.recorder
+        e: Any = event
         try:
-            route(self.recorder, event)
+            # The start and end of every call: the routes' work without their extra call.
+            if route is _end:
+                rec.end(e.span_id, e.response)
+            elif route is _completion_start:
+                rec.start(e.span_id, "completion", e.model_dict, None, e.prompt)
+            elif route is _chat_start:
+                tools = e.additional_kwargs.get("tools")
+                rec.start(e.span_id, "chat", e.model_dict, e.messages, None, tools)
+            else:
+                route(rec, event)
         except Exception:  # never raise into LlamaIndex; say what was lost
             log.exception("tokenomy could not record a LlamaIndex %s", cls.__name__)
 

@@ -51,7 +51,8 @@ class SpanTree:
         self.seen_any = False
 
     def enter(self, span_id: str, parent_id: str | None) -> None:
-        """Remember a span that just opened under ``parent_id``."""
+        """Remember a span that just opened under ``parent_id`` (the span handler does this
+        inline)."""
         if parent_id is None:
             self.spans[span_id] = (None, span_id)
         else:
@@ -109,8 +110,14 @@ class TokenomySpanHandler(BaseSpanHandler[BaseSpan]):
         tags: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Record the new span under its parent."""
-        self.tree.enter(id_, parent_id)
+        """Record the new span under its parent (``SpanTree.enter``, inlined: every span)."""
+        tree = self.tree
+        if parent_id is None:
+            tree.spans[id_] = (None, id_)
+        else:
+            parent = tree.spans.get(parent_id)
+            tree.spans[id_] = (parent_id, parent[1] if parent is not None else parent_id)
+        tree.seen_any = True
 
     def span_exit(
         self,
@@ -120,7 +127,7 @@ class TokenomySpanHandler(BaseSpanHandler[BaseSpan]):
         result: Any | None = None,
         **kwargs: Any,
     ) -> None:
-        """Forget the span."""
+        """Forget the span (``SpanTree.leave``, inlined)."""
         self.tree.spans.pop(id_, None)
 
     def span_drop(

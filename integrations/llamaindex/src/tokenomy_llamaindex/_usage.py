@@ -87,28 +87,11 @@ def provider_usage(response: Any) -> Usage | None:
         return None
 
 
-def _int_at(obj: Any, key: str, other: str | None = None) -> Any:
-    """``_count`` of tokenomy.usage._fast: the value at ``key`` (else ``other``) of a dict or an
-    object when it is an int, 0 when absent or None, None for any other value."""
-    if obj is None:
-        return 0
-    if type(obj) is dict:
-        value = obj.get(key)
-        if value is None and other is not None:
-            value = obj.get(other)
-    else:
-        value = getattr(obj, key, None)
-        if value is None and other is not None:
-            value = getattr(obj, other, None)
-    if value is None:
-        return 0
-    return value if type(value) is int else None
-
-
 def openai_counts(usage: Any) -> tuple[int, int, int, int, int, int, bool] | None:
-    """``fast_openai_chat(usage)`` as the counts tuple ``_record_stored`` takes, without building
-    the :class:`Usage`: ``None`` whenever that returns ``None`` (any other shape or value, or an
-    inconsistent report), and the full parser decides."""
+    """``fast_openai_chat(usage)`` (:mod:`tokenomy.usage._fast`) as the counts tuple
+    ``_record_stored`` takes, without building the :class:`Usage` (nor calling anything: this
+    runs on every call): ``None`` whenever that returns ``None`` (any other shape or value, or
+    an inconsistent report), and the full parser decides."""
     if type(usage) is dict:
         prompt = usage.get("prompt_tokens")
         completion = usage.get("completion_tokens")
@@ -121,20 +104,32 @@ def openai_counts(usage: Any) -> tuple[int, int, int, int, int, int, bool] | Non
         out_details = getattr(usage, "completion_tokens_details", None)
     if type(prompt) is not int:
         return None
+    cached = writes = reasoning = None
+    if type(details) is dict:
+        cached = details.get("cached_tokens")
+        writes = details.get("cache_write_tokens")
+        if writes is None:
+            writes = details.get("cache_creation_tokens")
+    elif details is not None:
+        cached = getattr(details, "cached_tokens", None)
+        writes = getattr(details, "cache_write_tokens", None)
+        if writes is None:
+            writes = getattr(details, "cache_creation_tokens", None)
+    if type(out_details) is dict:
+        reasoning = out_details.get("reasoning_tokens")
+    elif out_details is not None:
+        reasoning = getattr(out_details, "reasoning_tokens", None)
+    # absent or None counts 0; any other non-int: the full parser decides
     if completion is None:
         completion = 0
-    elif type(completion) is not int:
+    if cached is None:
+        cached = 0
+    if writes is None:
+        writes = 0
+    if reasoning is None:
+        reasoning = 0
+    if not (type(completion) is type(cached) is type(writes) is type(reasoning) is int):
         return None
-    cached = writes = reasoning = 0
-    if details is not None:
-        cached = _int_at(details, "cached_tokens")
-        writes = _int_at(details, "cache_write_tokens", "cache_creation_tokens")
-        if cached is None or writes is None:
-            return None
-    if out_details is not None:
-        reasoning = _int_at(out_details, "reasoning_tokens")
-        if reasoning is None:
-            return None
     if (
         prompt < 0
         or completion < 0
@@ -144,7 +139,7 @@ def openai_counts(usage: Any) -> tuple[int, int, int, int, int, int, bool] | Non
         or cached + writes > prompt
         or reasoning > completion
     ):
-        return None
+        return None  # what Usage() rejects
     return (prompt, completion, cached, writes, 0, reasoning, False)
 
 
