@@ -50,17 +50,6 @@ class SpanTree:
         self.spans: dict[str, tuple[str | None, str]] = {}
         self.seen_any = False
 
-    def enter(self, span_id: str, parent_id: str | None) -> None:
-        """Remember a span that just opened under ``parent_id`` (the span handler does this
-        inline)."""
-        if parent_id is None:
-            self.spans[span_id] = (None, span_id)
-        else:
-            parent = self.spans.get(parent_id)
-            # A parent that already closed: its own root is unknown, it is the best guess.
-            self.spans[span_id] = (parent_id, parent[1] if parent is not None else parent_id)
-        self.seen_any = True
-
     def leave(self, span_id: str) -> None:
         """Forget a span that exited or was dropped."""
         self.spans.pop(span_id, None)
@@ -110,7 +99,8 @@ class TokenomySpanHandler(BaseSpanHandler[BaseSpan]):
         tags: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Record the new span under its parent (``SpanTree.enter``, inlined: every span)."""
+        """Record the new span under its parent (its root: the parent's root, or the parent
+        itself when that closed already and its root is unknown)."""
         tree = self.tree
         if parent_id is None:
             tree.spans[id_] = (None, id_)
