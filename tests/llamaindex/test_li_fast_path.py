@@ -23,7 +23,8 @@ from llama_index.core.instrumentation.events.llm import (
     LLMCompletionStartEvent,
 )
 from openai.types.chat import ChatCompletion
-from openai.types.completion_usage import CompletionUsage
+from openai.types.completion_usage import CompletionUsage, PromptTokensDetails
+from pydantic import BaseModel, ConfigDict
 
 import tokenomy
 import tokenomy_llamaindex as tli
@@ -31,7 +32,7 @@ from tokenomy import MemoryLedger, ModelPrice, PriceBook
 from tokenomy._tracking import _counts
 from tokenomy.usage._fast import fast_openai_chat
 from tokenomy_llamaindex import TokenomyEventHandler, TokenomySpanHandler, _calls
-from tokenomy_llamaindex._usage import openai_counts
+from tokenomy_llamaindex._usage import attr, openai_counts
 
 OPENAI = {"class_name": "openai_llm", "model_name": "gpt-4o-mini"}
 MESSAGES = [ChatMessage(role="user", content="hello")]
@@ -270,6 +271,14 @@ def test_fast_path_records_what_the_general_path_records(
         {},
         CompletionUsage(prompt_tokens=20, completion_tokens=4, total_tokens=24),
         CompletionUsage.model_validate(DETAILED),
+        CompletionUsage(
+            prompt_tokens=20,
+            completion_tokens=4,
+            total_tokens=24,
+            prompt_tokens_details=PromptTokensDetails.model_validate(
+                {"cached_tokens": 2, "cache_creation_tokens": 5}
+            ),
+        ),
         _sdk_raw(),  # a whole response: the core's reader reads its attributes the same way
         "usage",
         12,
@@ -294,3 +303,57 @@ def test_a_finished_call_keeps_no_reference_to_its_response(ledger: MemoryLedger
     del response
     assert ref() is None
     assert len(ledger) == 1
+
+
+class _Extra(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    field_set: int | None = None
+    _private: int = 7
+
+    @property
+    def computed(self) -> int:
+        return 3
+
+
+class _Dynamic(BaseModel):
+    def __getattr__(self, name: str) -> Any:
+        if name == "dynamic":
+            return 5
+        return super().__getattr__(name)  # type: ignore[misc]
+
+
+class _Plain:
+    slot = 1
+
+    def __init__(self) -> None:
+        self.value = 2
+
+
+@pytest.mark.parametrize(
+    ("obj", "name"),
+    [
+        (_Extra(field_set=4), "field_set"),
+        (_Extra(), "field_set"),
+        (_Extra.model_validate({"cache_creation_tokens": 9}), "cache_creation_tokens"),
+        (_Extra(), "cache_creation_tokens"),
+        (_Extra(), "_private"),
+        (_Extra(), "computed"),
+        (_Dynamic(), "dynamic"),
+        (_Dynamic(), "absent"),
+        (_Plain(), "slot"),
+        (_Plain(), "value"),
+        (_Plain(), "absent"),
+        ({"absent": 1}, "absent"),
+        (None, "absent"),
+        (_sdk_raw(), "service_tier"),
+        (_sdk_raw().usage.prompt_tokens_details, "cache_creation_tokens"),
+        (_sdk_raw().usage.prompt_tokens_details, "cached_tokens"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else type(v).__name__,
+)
+def test_attr_is_getattr_with_a_default(obj: Any, name: str) -> None:
+    """attr(obj, name) is getattr(obj, name, None) for pydantic models (fields, extra values,
+    private attributes, properties, a custom __getattr__, absent names) and anything else, the
+    first time a type is seen and after."""
+    assert attr(obj, name) == getattr(obj, name, None)
+    assert attr(obj, name) == getattr(obj, name, None)

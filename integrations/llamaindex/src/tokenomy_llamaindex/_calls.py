@@ -45,8 +45,10 @@ from tokenomy_llamaindex._spans import _UUID_SUFFIX, SpanTree, span_name
 from tokenomy_llamaindex._usage import (
     _PROVIDER_OF,
     PRICED_TIERS,
+    attr,
     embedding_usage,
     estimate_usage,
+    is_mapping,
     model_of,
     openai_counts,
     provider_of,
@@ -224,18 +226,19 @@ class CallRecorder:
             open_[key] = call.outer
         raw = getattr(response, "raw", None)
         if type(raw) is dict:
-            usage, model, tier = raw.get("usage"), raw.get("model"), raw.get("service_tier")
-        elif raw is None or isinstance(raw, Mapping):
-            self._finish(call, response, None)
-            return
+            usage = raw.get("usage")
+        elif raw is None or is_mapping(raw):
+            usage = None  # a Mapping other than a dict: the general path
         else:
-            usage = getattr(raw, "usage", None)
-            model = getattr(raw, "model", None)
-            tier = getattr(raw, "service_tier", None)
+            usage = getattr(raw, "usage", None)  # an SDK object
         counts = None if usage is None else openai_counts(usage)
         if counts is None or call.delegated or call.first_chunk is not None:
             self._finish(call, response, None)
             return
+        if type(raw) is dict:
+            model, tier = raw.get("model"), raw.get("service_tier")
+        else:
+            model, tier = getattr(raw, "model", None), attr(raw, "service_tier")
         # self._covered(call, response), inlined
         seq, marker, done = call.seq, id(response), self._done
         seen = done.get(marker)
