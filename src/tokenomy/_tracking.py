@@ -56,8 +56,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 _ZERO = Decimal(0)
 # A cache hit's cost, as stored: $0, no parts (see ledger/_stored.py)
-_ZERO_COST: tuple[Any, ...] = (_ZERO, (), "", None, None)
-_UNPRICED: tuple[Any, ...] = (None, None, None, None, None)
+_ZERO_COST: tuple[Any, ...] = (_ZERO, (), "", None, None, None, None)
+_UNPRICED: tuple[Any, ...] = (None, None, None, None, None, None, None)
 _UNSEEN: Any = object()
 _NOTHING = (0, 0, 0, 0, 0, 0, False)
 _ESTIMATED_NOTHING = (0, 0, 0, 0, 0, 0, True)
@@ -387,9 +387,25 @@ def _record_stored(
                 label = next((t.name for t in chain if t.name), None)
                 if label is not None:
                     merged["run_name"] = label
-    run = run_id.int if type(run_id) is UUID else _run_ref(run_id)
-    parent = parent_run_id.int if type(parent_run_id) is UUID else _run_ref(parent_run_id)
-    root = root_run_id.int if type(root_run_id) is UUID else _run_ref(root_run_id)
+    # run ids as stored (see _run_ref), inlined for the usual types
+    t = type(run_id)
+    run = run_id if t is str else run_id.int if t is UUID else _run_ref(run_id)
+    t = type(parent_run_id)
+    parent = (
+        parent_run_id
+        if parent_run_id is None or t is str
+        else parent_run_id.int
+        if t is UUID
+        else _run_ref(parent_run_id)
+    )
+    t = type(root_run_id)
+    root = (
+        root_run_id
+        if root_run_id is None or t is str
+        else root_run_id.int
+        if t is UUID
+        else _run_ref(root_run_id)
+    )
     stored = (
         next(_numbers),
         _time() if timestamp is None else timestamp,

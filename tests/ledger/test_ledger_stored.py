@@ -76,6 +76,10 @@ def test_priced_matches_cost_on_every_dimension() -> None:
         input="2", output="8", cache_read="0.5", cache_write_5m="2.5", cache_write_1h="4",
         reasoning="10", request="0.001",
     )
+    plain = ModelPrice.per_million(input="2", output="8")
+    usual = plain.priced(_counts(Usage(input=1000, output=200)), "m")
+    assert usual[1] is None and usual[5] == Decimal("0.002") and usual[6] == Decimal("0.0016")
+    assert str(plain.cost(Usage(input=1000, output=200)).parts["output"]) == str(usual[6])
     cases = [
         Usage(input=1000, output=200),
         Usage(input=1000, output=200, cache_read=300, cache_write_5m=100, cache_write_1h=50),
@@ -83,9 +87,12 @@ def test_priced_matches_cost_on_every_dimension() -> None:
     ]
     for usage in cases:
         cost = price.cost(usage, model="m")
-        total, parts, model, tier, above = price.priced(_counts(usage), "m")
+        total, parts, model, tier, above, p_in, p_out = price.priced(_counts(usage), "m")
         assert (total, model, tier, above) == (cost.total, cost.model, None, None)
-        assert dict(zip(parts[::2], parts[1::2], strict=True)) == dict(cost.parts)
+        if parts is None:  # the usual input-and-output-only call
+            assert {"input": p_in, "output": p_out} == dict(cost.parts)
+        else:
+            assert dict(zip(parts[::2], parts[1::2], strict=True)) == dict(cost.parts)
     gpt = book.lookup("gpt-5.5")
     if gpt is not None and gpt.context_tiers:
         big = Usage(input=gpt.context_tiers[0].above + 1, output=10)

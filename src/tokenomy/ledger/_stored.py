@@ -19,9 +19,11 @@ Compact encodings, each undone by :func:`materialize`:
 * ``timestamp``: a ``float`` (``time.time()``) reads as an aware UTC datetime; a ``datetime``
   is kept.
 * run ids: an ``int`` (a ``uuid.UUID``'s ``.int``) reads as the UUID's string.
-* ``usage``: the six counts and the estimated flag, as seven fields; ``cost``: its total
-  (``None`` when unpriced), its parts as a flat ``(dimension, USD, dimension, USD...)``
-  tuple, price model, service tier and context threshold, as five fields; ``tags``: a
+* ``usage``: the six counts and the estimated flag, as seven fields; ``cost``: the seven
+  fields :meth:`ModelPrice.priced` returns (total, ``None`` when unpriced; parts as a flat
+  ``(dimension, USD...)`` tuple, or ``None`` for the usual input-and-output-only call whose
+  two parts follow as their own fields, saving a tuple per call; price model, service tier,
+  context threshold); ``tags``: a
   ``{str: str}`` dict owned by the stored call;
   ``cache``: ``None`` for a miss.
 
@@ -60,10 +62,10 @@ Stored = tuple[Any, ...]
 # Positions in a Stored tuple.
 ID, TS, RUN, PARENT, ROOT, PROVIDER, MODEL, KIND = range(8)
 IN, OUT, READ, W5M, W1H, REASONING, USAGE_ESTIMATED = range(8, 15)
-TOTAL, PARTS, PRICE_MODEL, PRICE_TIER, CONTEXT_ABOVE = range(15, 20)
-PRICED, ESTIMATED, LATENCY, TTFT, STREAMED, TAGS, CACHE, ATTEMPT, ERROR = range(20, 29)
-SERVICE_TIER, NAME, FRAMEWORK = range(29, 32)
-WIDTH = 32
+TOTAL, PARTS, PRICE_MODEL, PRICE_TIER, CONTEXT_ABOVE, P_IN, P_OUT = range(15, 22)
+PRICED, ESTIMATED, LATENCY, TTFT, STREAMED, TAGS, CACHE, ATTEMPT, ERROR = range(22, 31)
+SERVICE_TIER, NAME, FRAMEWORK = range(31, 34)
+WIDTH = 34
 
 _MISS = CacheInfo()
 _NO_USAGE = Usage()
@@ -167,7 +169,9 @@ def materialize(s: Stored) -> CostRecord:
         if total is None
         else Cost(
             total=total,
-            parts=_unflat(s[PARTS]),
+            parts=_unflat(s[PARTS])
+            if s[PARTS] is not None
+            else {"input": s[P_IN], "output": s[P_OUT]},
             model=s[PRICE_MODEL],
             service_tier=s[PRICE_TIER],
             context_above=s[CONTEXT_ABOVE],

@@ -130,10 +130,17 @@ class ModelPrice:
 
     def cost(self, usage: Usage, *, model: str = "", service_tier: str | None = None) -> Cost:
         """Price ``usage``: the cost of each dimension and their sum, exactly, in USD."""
-        total, pairs, model, applied, above = self.priced(usage.as_tuple(), model, service_tier)
+        total, pairs, model, applied, above, p_in, p_out = self.priced(
+            usage.as_tuple(), model, service_tier
+        )
+        parts: dict[str, Decimal] = (
+            dict(zip(pairs[::2], pairs[1::2], strict=True))  # type: ignore[arg-type]
+            if pairs is not None
+            else {"input": p_in, "output": p_out}  # type: ignore[dict-item]
+        )
         return Cost(
             total=total,
-            parts=dict(zip(pairs[::2], pairs[1::2], strict=True)),  # type: ignore[arg-type]
+            parts=parts,
             model=model,
             service_tier=applied,
             context_above=above,
@@ -141,15 +148,24 @@ class ModelPrice:
 
     def priced(
         self, counts: Sequence[int], model: str = "", service_tier: str | None = None
-    ) -> tuple[Decimal, tuple[str | Decimal, ...], str, str | None, int | None]:
+    ) -> tuple[
+        Decimal,
+        tuple[str | Decimal, ...] | None,
+        str,
+        str | None,
+        int | None,
+        Decimal | None,
+        Decimal | None,
+    ]:
         """:meth:`cost` as plain values, for the recording hot path.
 
         ``counts`` are the six :class:`~tokenomy.usage.Usage` counts in field order (input,
         output, cache_read, cache_write_5m, cache_write_1h, reasoning; more items are
-        ignored). Returns ``(total, parts as a flat (dimension, USD, dimension, USD...) tuple,
-        model, service tier applied, context threshold crossed)``, the fields of the
-        :class:`Cost` :meth:`cost` returns (flat, so a stored call holding them is soon not
-        tracked by the garbage collector).
+        ignored). Returns ``(total, parts, model, service tier applied, context threshold
+        crossed, input part, output part)``, the fields of the :class:`Cost` :meth:`cost`
+        returns: parts as a flat ``(dimension, USD, dimension, USD...)`` tuple, or ``None``
+        for the usual call billed on input and output only, whose two parts are then the
+        last two items (no tuple to allocate and keep).
         """
         price = self
         if service_tier is not None:
@@ -176,7 +192,7 @@ class ModelPrice:
             # the usual call: plain input and output only
             p_in = _mul(inp, n_in)
             p_out = _mul(out, n_out)
-            return _add(p_in, p_out), ("input", p_in, "output", p_out), model, applied_tier, above
+            return _add(p_in, p_out), None, model, applied_tier, above, p_in, p_out
         parts: dict[str, Decimal] = {"input": _mul(inp, n_in - n_read - n_w5 - n_w1)}
         if n_read:
             parts["cache_read"] = _mul(inp if c_read is None else c_read, n_read)
@@ -193,7 +209,7 @@ class ModelPrice:
         for value in parts.values():
             total = _add(total, value)
         flat = tuple([x for kv in parts.items() for x in kv])
-        return total, flat, model, applied_tier, above
+        return total, flat, model, applied_tier, above, None, None
 
     def with_source(self, source: str) -> ModelPrice:
         """A copy whose ``source`` says where the price came from."""
