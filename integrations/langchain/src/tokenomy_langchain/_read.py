@@ -87,13 +87,12 @@ def read_one(
     """``(counts, model, provider, service tier)`` of the usual result (one generation of a
     chat model with plain ``usage_metadata``, not a cache hit), else ``None``: then
     :func:`read_result` reads it. Both read the same values from the same result."""
-    generations = response.generations
-    if len(generations) != 1 or len(generations[0]) != 1:
+    try:
+        ((generation,),) = response.generations  # exactly one prompt with one answer
+        message: Any = generation.message  # type: ignore[union-attr]
+        meta = message.usage_metadata
+    except (ValueError, TypeError, AttributeError):  # not a chat model's single message
         return None
-    message = getattr(generations[0][0], "message", None)
-    if message is None:
-        return None
-    meta = message.usage_metadata
     if (
         not meta
         or meta.get("total_cost") == 0
