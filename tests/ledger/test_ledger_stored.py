@@ -210,3 +210,27 @@ def test_sqlite_stores_a_stored_call_as_its_record(tmp_path: Path) -> None:
             "langchain", None, ledger, (),
         )
         assert ledger.query() == [materialize(stored)]
+
+
+def test_sql_row_of_a_stored_call_is_the_row_of_its_record() -> None:
+    """stored_to_row (the SQL writer's path for handler calls) gives exactly the row of the
+    materialized record: usual calls, multi-part costs, unpriced calls, cache hits, calls
+    with an explicit timestamp, string and UUID run ids."""
+    from tokenomy.ledger import CacheInfo
+    from tokenomy.ledger._rows import record_to_row, stored_to_row
+
+    ledger = MemoryLedger()
+    with pytest.warns(Warning, match="No price known"):  # model None: unpriced, warned
+        unpriced = _store(ledger, counts=None, model=None)
+    cases = [
+        unpriced,
+        _store(ledger),
+        _store(ledger, counts=(10, 5, 0, 0, 0, 0, False), base_tags={}),
+        _store(ledger, run_id="span-1", parent_run_id="span-0", root_run_id="span-0"),
+        _store(ledger, cache=CacheInfo(outcome="semantic", similarity=0.93)),
+        _store(ledger, cache="exact"),
+        _store(ledger, timestamp=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)),
+        _store(ledger, service_tier="priority", latency_ms=None, streamed=True, ttft_ms=3.5),
+    ]
+    for stored in cases:
+        assert stored_to_row(stored) == record_to_row(materialize(stored))

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from json.encoder import encode_basestring as _q
 from typing import Any
 
+from tokenomy.ledger import _stored as st
 from tokenomy.ledger._filter import epoch_us
 from tokenomy.ledger._record import CacheInfo, CostRecord
-from tokenomy.ledger._stored import Stored, materialize
+from tokenomy.ledger._stored import Stored
 from tokenomy.pricing._model import Cost
 from tokenomy.usage._model import Usage
 
-__all__ = ["BOOL_COLUMNS", "COLUMNS", "record_to_row", "row_to_record", "to_row"]
+__all__ = ["BOOL_COLUMNS", "COLUMNS", "record_to_row", "row_to_record", "stored_to_row", "to_row"]
 
 #: Column order of a row; the SQL schemas declare the same names.
 COLUMNS: tuple[str, ...] = (
@@ -81,7 +82,66 @@ def _json_parts(parts: Mapping[str, Decimal]) -> str:
 
 def to_row(item: CostRecord | Stored) -> tuple[Any, ...]:
     """The row of a record or of a stored call (see ``ledger/_stored.py``)."""
-    return record_to_row(materialize(item) if isinstance(item, tuple) else item)
+    return stored_to_row(item) if isinstance(item, tuple) else record_to_row(item)
+
+
+def stored_to_row(s: Stored) -> tuple[Any, ...]:
+    """The row of a stored call: ``record_to_row(materialize(s))``, without building the
+    record (the SQL writer thread's path for calls the framework handlers recorded)."""
+    ts = s[st.TS]
+    if type(ts) is float:
+        ts = datetime.fromtimestamp(ts, UTC)
+    total = s[st.TOTAL]
+    if total is None:
+        total_text = parts_text = price_model = None
+    else:
+        total_text = str(total)
+        flat = s[st.PARTS]
+        parts_text = _json_parts(
+            {"input": s[st.P_IN], "output": s[st.P_OUT]}
+            if flat is None
+            else dict(zip(flat[::2], flat[1::2], strict=True))
+        )
+        price_model = s[st.PRICE_MODEL] or None
+    cache = s[st.CACHE] or _MISS
+    saved = cache.saved
+    tags = s[st.TAGS]
+    return (
+        st.stored_id(s),
+        epoch_us(ts),
+        ts.isoformat(),
+        st.run_id_text(s[st.RUN]),
+        st.run_id_text(s[st.PARENT]),
+        st.run_id_text(s[st.ROOT]),
+        s[st.PROVIDER],
+        s[st.MODEL],
+        s[st.KIND],
+        s[st.IN],
+        s[st.OUT],
+        s[st.READ],
+        s[st.W5M],
+        s[st.W1H],
+        s[st.REASONING],
+        1 if s[st.USAGE_ESTIMATED] else 0,
+        total_text,
+        parts_text,
+        price_model,
+        1 if s[st.PRICED] else 0,
+        1 if s[st.ESTIMATED] else 0,
+        s[st.LATENCY],
+        s[st.TTFT],
+        1 if s[st.STREAMED] else 0,
+        _json_object(tags.items()) if tags else "{}",
+        cache.outcome,
+        None if saved is None else str(saved),
+        cache.similarity,
+        s[st.ATTEMPT],
+        s[st.ERROR],
+        None,
+        s[st.SERVICE_TIER],
+        s[st.NAME],
+        s[st.FRAMEWORK],
+    )
 
 
 def record_to_row(r: CostRecord) -> tuple[Any, ...]:

@@ -39,7 +39,6 @@ import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from tokenomy.ledger._filter import epoch_us
 from tokenomy.ledger._record import CacheInfo, CostRecord
@@ -51,6 +50,7 @@ __all__ = [
     "flat",
     "materialize",
     "next_record_number",
+    "run_id_text",
     "stored_id",
     "stored_key",
     "stored_total",
@@ -142,11 +142,13 @@ def _unflat(values: tuple[Any, ...]) -> dict[Any, Any]:
 # -- materializing -------------------------------------------------------------------------
 
 
-def _run_id(value: Any) -> str | None:
+def run_id_text(value: Any) -> str | None:
+    """A stored run id as the record's string (an int is a UUID's, formatted like ``str()``)."""
     if value is None or type(value) is str:
         return value
     if type(value) is int:
-        return str(UUID(int=value))
+        h = f"{value:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
     return str(value)
 
 
@@ -157,9 +159,9 @@ def materialize(s: Stored) -> CostRecord:
     counts = s[IN:USAGE_ESTIMATED + 1]
     values = {
         "record_id": stored_id(s),
-        "run_id": _run_id(s[RUN]),
-        "parent_run_id": _run_id(s[PARENT]),
-        "root_run_id": _run_id(s[ROOT]),
+        "run_id": run_id_text(s[RUN]),
+        "parent_run_id": run_id_text(s[PARENT]),
+        "root_run_id": run_id_text(s[ROOT]),
         "timestamp": datetime.fromtimestamp(ts, UTC) if type(ts) is float else ts,
         "provider": s[PROVIDER],
         "model": s[MODEL],
