@@ -11,7 +11,9 @@ run on the same machine:
 * ``SQLiteLedger(sync=True).add()`` (one commit and fsync per call; reported, no goal).
 
 Each case runs ``rounds`` times on a fresh file and the best round is kept (the median is shown
-too), since other processes on the machine can only slow a round down; ``cpu_us`` is the process
+too), since other processes on the machine can only slow a round down, and this machine's CPU
+switches between two speeds about 1.75x apart every few seconds (hence short rounds, many of
+them: the best round is one run at the faster speed); ``cpu_us`` is the process
 CPU time (all threads) of that round per record, which a busy machine disturbs less. The goal is
 judged on wall time.
 """
@@ -128,7 +130,7 @@ def _convert_round(records: list[CostRecord]) -> float:
     return time.perf_counter() - t
 
 
-def run(n: int = 50_000, rounds: int = 3, sync_n: int = 300) -> list[dict[str, Any]]:
+def run(n: int = 20_000, rounds: int = 9, sync_n: int = 300) -> list[dict[str, Any]]:
     """Rows: the ledger's amortised cost per recorded call and its anchors."""
     records = make_records(n)
     rows = [record_to_row(r) for r in records]
