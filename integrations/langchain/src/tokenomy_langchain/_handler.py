@@ -108,7 +108,8 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         }
         self._attached = _attached
         self._tree = RunTree()
-        self._streams: dict[UUID, Stream] = {}  # runs that streamed tokens, until they end
+        # runs that streamed tokens, until they end (keyed like OPEN)
+        self._streams: dict[Any, Stream] = {}
         self._lock = threading.Lock()
         self._failures = 0
         self._recorded = 0
@@ -175,9 +176,10 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
                 _active.get(),
                 None if parent_run_id is None else self._tree.get(parent_run_id),
             )
-            prior = OPEN.setdefault(run_id, run)
+            key = run_id.int if type(run_id) is UUID else run_id  # hashed in C, not UUID.__hash__
+            prior = OPEN.setdefault(key, run)
             if prior is not run or len(OPEN) > MAX_OPEN_RUNS:
-                self._contended(run_id, run, prior)
+                self._contended(key, run, prior)
         except Exception as exc:
             self._fail("on_chat_model_start", run_id, exc)
 
@@ -206,32 +208,34 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
                 _active.get(),
                 None if parent_run_id is None else self._tree.get(parent_run_id),
             )
-            prior = OPEN.setdefault(run_id, run)
+            key = run_id.int if type(run_id) is UUID else run_id  # hashed in C, not UUID.__hash__
+            prior = OPEN.setdefault(key, run)
             if prior is not run or len(OPEN) > MAX_OPEN_RUNS:
-                self._contended(run_id, run, prior)
+                self._contended(key, run, prior)
         except Exception as exc:
             self._fail("on_llm_start", run_id, exc)
 
-    def _contended(self, run_id: UUID, run: ModelRun, prior: ModelRun) -> None:
+    def _contended(self, key: Any, run: ModelRun, prior: ModelRun) -> None:
         if prior is not run:
             # another tokenomy handler saw this run start: an explicitly passed handler takes
             # it over from one attached by track(), else the first one keeps it
             if not self._attached and prior[OWNER]._attached:
-                OPEN[run_id] = run
+                OPEN[key] = run
         elif len(OPEN) > MAX_OPEN_RUNS:
             drop_oldest(OPEN)
 
     def on_llm_new_token(
         self, token: str | list[str | dict[str, Any]], *, run_id: UUID, **kwargs: Any
     ) -> None:
-        run = OPEN.get(run_id)
+        key = run_id.int if type(run_id) is UUID else run_id
+        run = OPEN.get(key)
         if run is None or run[OWNER] is not self:
             return
-        stream = self._streams.get(run_id)
+        stream = self._streams.get(key)
         if stream is None:
             if len(self._streams) >= MAX_OPEN_RUNS:
                 drop_oldest(self._streams)
-            stream = self._streams[run_id] = Stream()
+            stream = self._streams[key] = Stream()
         if stream.first_token is not None:
             return
         if token:
@@ -244,10 +248,11 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         end = perf_counter()
-        run = OPEN.get(run_id)
+        key = run_id.int if type(run_id) is UUID else run_id
+        run = OPEN.get(key)
         if run is None or run[OWNER] is not self:
             return
-        OPEN.pop(run_id, None)
+        OPEN.pop(key, None)
         try:
             self._finish(run_id, run, response, end, None)
         except Exception as exc:
@@ -255,10 +260,11 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         end = perf_counter()
-        run = OPEN.get(run_id)
+        key = run_id.int if type(run_id) is UUID else run_id
+        run = OPEN.get(key)
         if run is None or run[OWNER] is not self:
             return
-        OPEN.pop(run_id, None)
+        OPEN.pop(key, None)
         try:
             self._finish(run_id, run, kwargs.get("response"), end, error)
         except Exception as exc:
@@ -276,7 +282,11 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
     ) -> None:
         kwargs = run[KWARGS]
         meta = run[METADATA] or _EMPTY
-        stream = self._streams.pop(run_id, None) if self._streams else None
+        stream = (
+            self._streams.pop(run_id.int if type(run_id) is UUID else run_id, None)
+            if self._streams
+            else None
+        )
         cache: str | None = None
         counts: tuple[int, int, int, int, int, int, bool] | None
         one = read_one(response) if response is not None and error is None else None

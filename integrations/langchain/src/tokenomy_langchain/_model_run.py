@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import suppress
 from typing import Any
-from uuid import UUID
 
 __all__ = ["MAX_OPEN_RUNS", "OPEN", "ModelRun", "Stream", "drop_oldest", "prompt_of", "serialized_name"]
 
@@ -50,11 +49,12 @@ class Stream:
         self.first_token: float | None = None
 
 
-#: Model runs started and not yet ended, process-wide.
-OPEN: dict[UUID, ModelRun] = {}
+#: Model runs started and not yet ended, process-wide, keyed by the run id's ``.int`` (a
+#: ``uuid.UUID`` hashes in Python; its int hashes in C) or the run id itself if not a UUID.
+OPEN: dict[Any, ModelRun] = {}
 
 
-def drop_oldest(d: dict[UUID, Any]) -> None:
+def drop_oldest(d: dict[Any, Any]) -> None:
     """Forget the oldest entry of ``d`` (a run whose end never came)."""
     with suppress(StopIteration, KeyError, RuntimeError):  # emptied/changed by another thread
         del d[next(iter(d))]
