@@ -28,13 +28,13 @@ from tokenomy.ledger._record import CacheInfo, CallKind, CostRecord, new_id
 from tokenomy.ledger._stored import (
     CACHE,
     IN,
+    RECORD_NUMBERS,
     PRICED,
     TOTAL,
     USAGE_ESTIMATED,
     Stored,
     materialize,
 )
-from tokenomy.ledger._stored import _counter as _numbers
 from tokenomy.pricing._book import PriceBook, get_price_book
 from tokenomy.usage._model import Usage
 
@@ -407,7 +407,7 @@ def _record_stored(
         else _run_ref(root_run_id)
     )
     stored = (
-        next(_numbers),
+        next(RECORD_NUMBERS),
         _time() if timestamp is None else timestamp,
         run,
         parent,

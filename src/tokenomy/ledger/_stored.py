@@ -37,7 +37,6 @@ import itertools
 import os
 import threading
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from tokenomy.ledger._filter import epoch_us
@@ -46,14 +45,12 @@ from tokenomy.pricing._model import Cost
 from tokenomy.usage._model import Usage
 
 __all__ = [
+    "RECORD_NUMBERS",
     "Stored",
-    "flat",
     "materialize",
-    "next_record_number",
     "run_id_text",
     "stored_id",
     "stored_key",
-    "stored_total",
 ]
 
 #: One call as stored in process: see the module docstring for the layout.
@@ -65,7 +62,6 @@ IN, OUT, READ, W5M, W1H, REASONING, USAGE_ESTIMATED = range(8, 15)
 TOTAL, PARTS, PRICE_MODEL, PRICE_TIER, CONTEXT_ABOVE, P_IN, P_OUT = range(15, 22)
 PRICED, ESTIMATED, LATENCY, TTFT, STREAMED, TAGS, CACHE, ATTEMPT, ERROR = range(22, 31)
 SERVICE_TIER, NAME, FRAMEWORK = range(31, 34)
-WIDTH = 34
 
 _MISS = CacheInfo()
 _NO_USAGE = Usage()
@@ -75,7 +71,10 @@ _SET: set[str] = set(CostRecord.model_fields) - {"usable"}
 
 # -- record numbers ------------------------------------------------------------------------
 
-_counter = itertools.count(1)
+#: ``next(RECORD_NUMBERS)`` is a stored call's ``record_id``: a number that :func:`stored_id`
+#: formats after this process's random prefix (a forked child gets its own prefix, so the
+#: numbers may repeat across processes and the ids do not).
+RECORD_NUMBERS = itertools.count(1)
 _prefix: str | None = None
 _prefix_lock = threading.Lock()
 
@@ -99,13 +98,6 @@ def _forked() -> None:
     _prefix = None
 
 
-def next_record_number() -> int:
-    """A number that :func:`materialize` turns into a record id unique across processes
-    (``next()`` of the module's counter: the ids take the prefix of the process that
-    materializes them)."""
-    return next(_counter)
-
-
 def _format_id(n: int) -> str:
     return f"{_prefix or _new_prefix()}{n:012x}"
 
@@ -122,17 +114,6 @@ def stored_key(s: Stored) -> int:
     if type(ts) is float:
         return round(ts * 1_000_000)
     return epoch_us(ts)
-
-
-def stored_total(s: Stored) -> Decimal | None:
-    """USD spent by the call (``None`` when unpriced)."""
-    return s[TOTAL]  # type: ignore[no-any-return]
-
-
-def flat(pairs: Any) -> tuple[Any, ...]:
-    """``{"a": 1, "b": 2}`` (or its items) → ``("a", 1, "b", 2)``."""
-    items = pairs.items() if isinstance(pairs, dict) else pairs
-    return tuple([x for kv in items for x in kv])
 
 
 def _unflat(values: tuple[Any, ...]) -> dict[Any, Any]:
