@@ -28,8 +28,8 @@ from tokenomy.ledger._record import CacheInfo, CallKind, CostRecord, new_id
 from tokenomy.ledger._stored import (
     CACHE,
     IN,
-    RECORD_NUMBERS,
     PRICED,
+    RECORD_NUMBERS,
     TOTAL,
     USAGE_ESTIMATED,
     Stored,
