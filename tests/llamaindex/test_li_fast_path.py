@@ -31,6 +31,7 @@ import tokenomy_llamaindex as tli
 from tokenomy import MemoryLedger, ModelPrice, PriceBook
 from tokenomy._tracking import _counts
 from tokenomy.usage._fast import fast_openai_chat
+from tokenomy.usage._openai import _full_openai_chat
 from tokenomy_llamaindex import TokenomyEventHandler, TokenomySpanHandler, _calls
 from tokenomy_llamaindex._usage import attr, openai_counts
 
@@ -285,12 +286,24 @@ def test_fast_path_records_what_the_general_path_records(
     ],
     ids=lambda u: repr(u)[:60],
 )
-def test_openai_counts_matches_the_core_fast_reader(usage: Any) -> None:
-    """openai_counts(u) is exactly tokenomy.usage._fast.fast_openai_chat(u) as a counts tuple:
-    the same counts for every shape it accepts, None for every value it leaves to the full
-    parser (floats, bools, strings, negatives, inconsistent cache or reasoning counts)."""
-    expected = fast_openai_chat(usage)
-    assert openai_counts(usage) == (None if expected is None else _counts(expected))
+def test_openai_counts_matches_the_full_parser(usage: Any) -> None:
+    """openai_counts(u) (the core's fast reader, used by the handler's fast path) gives the
+    full parser's counts for every shape it accepts, and None for every value it leaves to
+    the full parser (floats, bools, strings, negatives, inconsistent cache or reasoning
+    counts, other shapes); fast_openai_chat is the same reading as a Usage."""
+    counts = openai_counts(usage)
+    fast = fast_openai_chat(usage)
+    assert counts == (None if fast is None else _counts(fast))
+    if counts is not None:
+        assert counts == _counts(_full_openai_chat(usage))
+    else:
+        valid_ints = isinstance(usage, dict) and all(
+            type(v) is int and v >= 0
+            for v in (usage.get("prompt_tokens"), usage.get("completion_tokens", 0))
+        )
+        details = usage.get("prompt_tokens_details") if isinstance(usage, dict) else None
+        if valid_ints and not usage.get("completion_tokens_details") and not details:
+            raise AssertionError(f"a plain valid usage was left to the full parser: {usage}")
 
 
 def test_a_finished_call_keeps_no_reference_to_its_response(ledger: MemoryLedger) -> None:

@@ -5,16 +5,24 @@ spellings, inconsistent reports) and first convert their input to plain data, wh
 than pricing and recording the call. These read the plain shapes the official integrations
 produce (LangChain ``UsageMetadata`` dicts of ints; OpenAI chat-completions ``usage`` objects
 or dicts of ints) directly, and return ``None`` for anything else so the full parser decides.
-``tests/usage/test_usage_fast.py`` pins each to the full parser's result.
+``tests/usage/test_usage_fast_*.py`` pin each to the full parser's result (and
+``read_attr`` to ``getattr``).
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from tokenomy.usage._model import Usage
 
-__all__ = ["fast_langchain", "fast_openai_chat", "langchain_counts"]
+__all__ = [
+    "fast_langchain",
+    "fast_openai_chat",
+    "langchain_counts",
+    "openai_chat_counts",
+    "read_attr",
+]
 
 _INPUT_DETAILS = frozenset(
     {
@@ -76,41 +84,97 @@ def fast_langchain(meta: Any) -> Usage | None:
     return None if counts is None else Usage(*counts)
 
 
-_BAD = object()
+# (type, name) -> True when getattr(obj, name, None) of its instances is obj.__dict__'s or
+# obj.__pydantic_extra__'s value: a pydantic model (an SDK object) with no class attribute
+# ``name``. An absent attribute of such an object costs ~2 µs through getattr (pydantic
+# raises an AttributeError, getattr catches it); OpenAI's usage details lack
+# ``cache_creation_tokens`` (and older SDKs ``cache_write_tokens``) on every call.
+_MODEL_ATTRS: dict[tuple[type, str], bool] = {}
 
 
-def _count(obj: Any, *keys: str) -> Any:
-    """The first of ``keys`` present and not None in ``obj`` (a dict or an object) if it is an
-    int, 0 when none is, ``_BAD`` for any other value (the full parser then decides)."""
-    if obj is None:
-        return 0
-    for key in keys:
-        value = obj.get(key) if type(obj) is dict else getattr(obj, key, None)
-        if value is not None:
-            return value if type(value) is int else _BAD
-    return 0
+def read_attr(obj: Any, name: str) -> Any:
+    """``getattr(obj, name, None)``, without the cost of an absent attribute of a pydantic
+    model."""
+    key = (type(obj), name)
+    plain = _MODEL_ATTRS.get(key)
+    if plain is None:
+        cls: Any = key[0]
+        pydantic = sys.modules.get("pydantic")  # no pydantic loaded: obj is not a model
+        base: Any = None if pydantic is None else pydantic.BaseModel
+        plain = _MODEL_ATTRS[key] = (
+            base is not None
+            and isinstance(obj, base)  # pydantic's lookup; no class (or private) attribute
+            and cls.__getattr__ is base.__getattr__
+            and cls.__getattribute__ is base.__getattribute__
+            and not hasattr(cls, name)
+        )
+    if not plain:
+        return getattr(obj, name, None)
+    value = obj.__dict__.get(name)
+    if value is None:
+        extra = obj.__pydantic_extra__
+        if extra:
+            value = extra.get(name)
+    return value
+
+
+def openai_chat_counts(usage: Any) -> tuple[int, int, int, int, int, int, bool] | None:
+    """The counts tuple of an OpenAI chat-completions usage object or dict (the six
+    :class:`Usage` counts, then ``estimated=False``: what ``_record_stored`` takes), or
+    ``None`` for the full parser (any other shape or value, or an inconsistent report)."""
+    if type(usage) is dict:
+        prompt = usage.get("prompt_tokens")
+        completion = usage.get("completion_tokens")
+        details = usage.get("prompt_tokens_details")
+        out_details = usage.get("completion_tokens_details")
+    else:
+        prompt = getattr(usage, "prompt_tokens", None)
+        completion = getattr(usage, "completion_tokens", None)
+        details = getattr(usage, "prompt_tokens_details", None)
+        out_details = getattr(usage, "completion_tokens_details", None)
+    if type(prompt) is not int:
+        return None
+    cached = writes = reasoning = None
+    if type(details) is dict:
+        cached = details.get("cached_tokens")
+        writes = details.get("cache_write_tokens")
+        if writes is None:
+            writes = details.get("cache_creation_tokens")
+    elif details is not None:
+        cached = getattr(details, "cached_tokens", None)
+        writes = read_attr(details, "cache_write_tokens")
+        if writes is None:
+            writes = read_attr(details, "cache_creation_tokens")
+    if type(out_details) is dict:
+        reasoning = out_details.get("reasoning_tokens")
+    elif out_details is not None:
+        reasoning = getattr(out_details, "reasoning_tokens", None)
+    # absent or None counts 0; any other non-int: the full parser decides
+    if completion is None:
+        completion = 0
+    if cached is None:
+        cached = 0
+    if writes is None:
+        writes = 0
+    if reasoning is None:
+        reasoning = 0
+    if not (type(completion) is type(cached) is type(writes) is type(reasoning) is int):
+        return None
+    if (
+        prompt < 0
+        or completion < 0
+        or cached < 0
+        or writes < 0
+        or reasoning < 0
+        or cached + writes > prompt
+        or reasoning > completion
+    ):
+        return None  # what Usage() rejects
+    return (prompt, completion, cached, writes, 0, reasoning, False)
 
 
 def fast_openai_chat(usage: Any) -> Usage | None:
     """The :class:`Usage` of an OpenAI chat-completions usage object or dict, or ``None`` for
     the full parser (any other shape or value, e.g. a whole response)."""
-    if type(usage) is dict:
-        prompt = usage.get("prompt_tokens")
-        details = usage.get("prompt_tokens_details")
-        out_details = usage.get("completion_tokens_details")
-    else:
-        prompt = getattr(usage, "prompt_tokens", None)
-        details = getattr(usage, "prompt_tokens_details", None)
-        out_details = getattr(usage, "completion_tokens_details", None)
-    if type(prompt) is not int:
-        return None
-    completion = _count(usage, "completion_tokens")
-    cached = _count(details, "cached_tokens")
-    writes = _count(details, "cache_write_tokens", "cache_creation_tokens")
-    reasoning = _count(out_details, "reasoning_tokens")
-    if _BAD in (completion, cached, writes, reasoning):
-        return None
-    try:
-        return Usage(prompt, completion, cached, writes, 0, reasoning)
-    except ValueError:  # an inconsistent report: the full parser says what is wrong
-        return None
+    counts = openai_chat_counts(usage)
+    return None if counts is None else Usage(*counts)

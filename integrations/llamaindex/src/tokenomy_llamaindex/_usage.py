@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel
-
 from tokenomy.exceptions import TokenCountError, UsageParseError
 from tokenomy.usage import Usage, parse_usage, usage_from_llamaindex, usage_from_openai_chat
+from tokenomy.usage._fast import openai_chat_counts as openai_counts
+from tokenomy.usage._fast import read_attr as attr
 
 __all__ = [
     "PRICED_TIERS",
@@ -54,12 +54,6 @@ _PROVIDERS: tuple[tuple[str, str], ...] = (
 )
 
 _PROVIDER_OF: dict[str, str | None] = {}
-# (type, name) -> True when getattr(obj, name, None) of its instances is obj.__dict__'s or
-# obj.__pydantic_extra__'s value: a pydantic model (an SDK object) with no class attribute
-# ``name``. An absent attribute of such an object costs ~2 µs through getattr (pydantic
-# raises an AttributeError, getattr catches it); OpenAI's usage details lack
-# ``cache_creation_tokens`` (and older SDKs ``cache_write_tokens``) on every call.
-_MODEL_ATTRS: dict[tuple[type, str], bool] = {}
 # types seen not to be Mappings (isinstance against the ABC costs ~0.2 µs)
 _NOT_MAPPINGS: set[type] = set()
 
@@ -99,30 +93,6 @@ def provider_usage(response: Any) -> Usage | None:
         return None
 
 
-def attr(obj: Any, name: str) -> Any:
-    """``getattr(obj, name, None)``, without the cost of an absent attribute of a pydantic
-    model."""
-    key = (type(obj), name)
-    plain = _MODEL_ATTRS.get(key)
-    if plain is None:
-        cls: Any = key[0]
-        base: Any = BaseModel
-        plain = _MODEL_ATTRS[key] = (
-            isinstance(obj, BaseModel)  # pydantic's lookup; no class (or private) attribute
-            and cls.__getattr__ is base.__getattr__
-            and cls.__getattribute__ is base.__getattribute__
-            and not hasattr(cls, name)
-        )
-    if not plain:
-        return getattr(obj, name, None)
-    value = obj.__dict__.get(name)
-    if value is None:
-        extra = obj.__pydantic_extra__
-        if extra:
-            value = extra.get(name)
-    return value
-
-
 def is_mapping(obj: Any) -> bool:
     """``isinstance(obj, Mapping)``, remembering the types that are not."""
     cls = type(obj)
@@ -132,61 +102,6 @@ def is_mapping(obj: Any) -> bool:
         return True
     _NOT_MAPPINGS.add(cls)
     return False
-
-
-def openai_counts(usage: Any) -> tuple[int, int, int, int, int, int, bool] | None:
-    """``fast_openai_chat(usage)`` (:mod:`tokenomy.usage._fast`) as the counts tuple
-    ``_record_stored`` takes, without building the :class:`Usage`: ``None`` whenever that returns ``None`` (any other shape or value, or
-    an inconsistent report), and the full parser decides."""
-    if type(usage) is dict:
-        prompt = usage.get("prompt_tokens")
-        completion = usage.get("completion_tokens")
-        details = usage.get("prompt_tokens_details")
-        out_details = usage.get("completion_tokens_details")
-    else:
-        prompt = getattr(usage, "prompt_tokens", None)
-        completion = getattr(usage, "completion_tokens", None)
-        details = getattr(usage, "prompt_tokens_details", None)
-        out_details = getattr(usage, "completion_tokens_details", None)
-    if type(prompt) is not int:
-        return None
-    cached = writes = reasoning = None
-    if type(details) is dict:
-        cached = details.get("cached_tokens")
-        writes = details.get("cache_write_tokens")
-        if writes is None:
-            writes = details.get("cache_creation_tokens")
-    elif details is not None:
-        cached = getattr(details, "cached_tokens", None)
-        writes = attr(details, "cache_write_tokens")
-        if writes is None:
-            writes = attr(details, "cache_creation_tokens")
-    if type(out_details) is dict:
-        reasoning = out_details.get("reasoning_tokens")
-    elif out_details is not None:
-        reasoning = getattr(out_details, "reasoning_tokens", None)
-    # absent or None counts 0; any other non-int: the full parser decides
-    if completion is None:
-        completion = 0
-    if cached is None:
-        cached = 0
-    if writes is None:
-        writes = 0
-    if reasoning is None:
-        reasoning = 0
-    if not (type(completion) is type(cached) is type(writes) is type(reasoning) is int):
-        return None
-    if (
-        prompt < 0
-        or completion < 0
-        or cached < 0
-        or writes < 0
-        or reasoning < 0
-        or cached + writes > prompt
-        or reasoning > completion
-    ):
-        return None  # what Usage() rejects
-    return (prompt, completion, cached, writes, 0, reasoning, False)
 
 
 def model_of(response: Any, model_dict: Mapping[str, Any] | None) -> str | None:
