@@ -89,25 +89,26 @@ class Tracker:
         self.parent = parent
         self.run_id = new_id()
         self.started = time.time()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _records (reads materialize into it)
+        # the stored calls made inside the block: appended without a lock (list.append and
+        # list() are atomic), so recording from many threads never waits
         self._stored: list[Stored] = []
         self._records: list[CostRecord] = []  # materialized, a prefix of _stored
 
     def _add(self, stored: Stored) -> None:
-        with self._lock:
-            self._stored.append(stored)
+        self._stored.append(stored)
 
     def _snapshot(self) -> list[Stored]:
-        with self._lock:
-            return list(self._stored)
+        return list(self._stored)
 
     @property
     def records(self) -> list[CostRecord]:
         """A snapshot of the records made inside the block so far."""
+        stored = self._snapshot()
         with self._lock:
             records = self._records
-            for stored in self._stored[len(records) :]:
-                records.append(materialize(stored))
+            for item in stored[len(records) :]:
+                records.append(materialize(item))
             return list(records)
 
     @property
@@ -146,8 +147,7 @@ class Tracker:
     @property
     def calls(self) -> int:
         """How many records were made inside the block."""
-        with self._lock:
-            return len(self._stored)
+        return len(self._stored)
 
     def report(self) -> Report:
         """A :class:`~tokenomy.report.Report` over this block's records."""
