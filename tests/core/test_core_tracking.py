@@ -220,3 +220,25 @@ def test_flush_writes_the_default_ledger_for_other_readers(tmp_path: object) -> 
     finally:
         set_default_ledger(old)
         store.close()
+
+
+def test_a_block_keeps_every_call_recorded_from_many_threads(ledger: MemoryLedger) -> None:
+    """Calls recorded into one track() block from 8 threads at once (appended without a
+    lock) are all counted, once each, in the block and in the ledger, and totalled."""
+    from tokenomy import run_in_context
+
+    with track(feature="threads") as block:
+
+        def work() -> None:
+            for _ in range(250):
+                record_call(model="gpt-4o", usage=Usage(input=10, output=2))
+
+        threads = [threading.Thread(target=run_in_context(work)) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert block.calls == 2000 and len(block.records) == 2000
+    assert len({r.record_id for r in block.records}) == 2000
+    assert block.usage == Usage(input=20_000, output=4_000)
+    assert ledger.count() == 2000
