@@ -259,7 +259,7 @@ def record_call(
     """
     stored = _record_stored(
         model=model,
-        counts=None if usage is None else _counts(usage),
+        counts=None if usage is None else usage.as_tuple(),
         provider=provider,
         kind=kind,
         latency_ms=latency_ms,
@@ -280,10 +280,6 @@ def record_call(
         ledger=ledger,
     )
     return materialize(stored)
-
-
-def _counts(usage: Usage) -> tuple[int, int, int, int, int, int, bool]:
-    return usage.as_tuple()
 
 
 def _run_ref(value: Any) -> str | int | None:

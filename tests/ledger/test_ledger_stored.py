@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tokenomy import CostRecord, ModelPrice, PriceBook, Usage, record_call, track
-from tokenomy._tracking import _counts, _record_stored
+from tokenomy._tracking import _record_stored
 from tokenomy.ledger import MemoryLedger, SQLiteLedger
 from tokenomy.ledger._stored import TAGS, materialize, stored_id
 
@@ -77,7 +77,7 @@ def test_priced_matches_cost_on_every_dimension() -> None:
         reasoning="10", request="0.001",
     )
     plain = ModelPrice.per_million(input="2", output="8")
-    usual = plain.priced(_counts(Usage(input=1000, output=200)), "m")
+    usual = plain.priced(Usage(input=1000, output=200).as_tuple(), "m")
     assert usual[1] is None and usual[5] == Decimal("0.002") and usual[6] == Decimal("0.0016")
     assert str(plain.cost(Usage(input=1000, output=200)).parts["output"]) == str(usual[6])
     cases = [
@@ -87,7 +87,7 @@ def test_priced_matches_cost_on_every_dimension() -> None:
     ]
     for usage in cases:
         cost = price.cost(usage, model="m")
-        total, parts, model, tier, above, p_in, p_out = price.priced(_counts(usage), "m")
+        total, parts, model, tier, above, p_in, p_out = price.priced(usage.as_tuple(), "m")
         assert (total, model, tier, above) == (cost.total, cost.model, None, None)
         if parts is None:  # the usual input-and-output-only call
             assert {"input": p_in, "output": p_out} == dict(cost.parts)
@@ -96,7 +96,7 @@ def test_priced_matches_cost_on_every_dimension() -> None:
     gpt = book.lookup("gpt-5.5")
     if gpt is not None and gpt.context_tiers:
         big = Usage(input=gpt.context_tiers[0].above + 1, output=10)
-        assert gpt.priced(_counts(big), "gpt-5.5")[4] == gpt.cost(big).context_above
+        assert gpt.priced(big.as_tuple(), "gpt-5.5")[4] == gpt.cost(big).context_above
 
 
 def test_a_stored_call_is_one_object_for_the_garbage_collector() -> None:

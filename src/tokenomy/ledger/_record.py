@@ -120,23 +120,6 @@ class CostRecord(BaseModel):
     # -- trusted construction ----------------------------------------------------------
 
     @classmethod
-    def _trusted(cls, fields: dict[str, Any]) -> CostRecord:
-        """Build without validation from values that already have the field types.
-
-        For :func:`tokenomy.record_call`, which assembles every field itself: validation costs
-        about 10 µs per call on the hot path of every framework handler. ``fields`` must hold
-        only field names with values of the declared types (``tests/core`` pins that a trusted
-        record equals the validated one). ``record_id`` and ``timestamp`` are filled in here.
-        """
-        values = dict(_DEFAULTS)
-        values["record_id"] = new_id()
-        values["timestamp"] = datetime.now(UTC)
-        values["usage"] = _NO_USAGE
-        values["tags"] = {}
-        values.update(fields)
-        return cls._construct(values, set(fields))
-
-    @classmethod
     def _construct(cls, values: dict[str, Any], fields_set: set[str]) -> CostRecord:
         """A record of ``values`` (every field, of its declared type) without validation: what
         ``model_construct`` does for this model, minus its per-field loop. ``fields_set`` may
@@ -175,13 +158,3 @@ class CostRecord(BaseModel):
         if data.get("estimated") and isinstance(data.get("usage"), dict):
             data["usage"] = {**data["usage"], "estimated": True}
         return cls.model_validate(data)
-
-
-
-# Defaults of every field whose default is a plain value; the factories (record_id,
-# timestamp, usage, tags) run per record in CostRecord._trusted().
-_DEFAULTS: dict[str, Any] = {
-    name: field.default
-    for name, field in CostRecord.model_fields.items()
-    if field.default_factory is None
-}

@@ -16,7 +16,7 @@ from typing import Any
 
 from tokenomy.ledger import _stored as st
 from tokenomy.ledger._filter import epoch_us
-from tokenomy.ledger._record import CacheInfo, CostRecord
+from tokenomy.ledger._record import _MISS, CacheInfo, CostRecord
 from tokenomy.ledger._stored import Stored
 from tokenomy.pricing._model import Cost
 from tokenomy.usage._model import Usage
@@ -61,7 +61,6 @@ COLUMNS: tuple[str, ...] = (
     "framework",
 )
 
-_MISS = CacheInfo()
 
 #: Columns holding a flag: rows carry them as 0/1 ints (SQLite binds exact ints fastest; the
 #: PostgreSQL store casts them to boolean in its INSERT).

@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tokenomy.ledger._filter import epoch_us
-from tokenomy.ledger._record import CacheInfo, CostRecord
+from tokenomy.ledger._record import _MISS, _NO_USAGE, CostRecord
 from tokenomy.pricing._model import Cost
 from tokenomy.usage._model import Usage
 
@@ -63,8 +63,6 @@ TOTAL, PARTS, PRICE_MODEL, PRICE_TIER, CONTEXT_ABOVE, P_IN, P_OUT = range(15, 22
 PRICED, ESTIMATED, LATENCY, TTFT, STREAMED, TAGS, CACHE, ATTEMPT, ERROR = range(22, 31)
 SERVICE_TIER, NAME, FRAMEWORK = range(31, 34)
 
-_MISS = CacheInfo()
-_NO_USAGE = Usage()
 # Every field but ``usable`` is set by the producer (one shared set: CostRecord is frozen and
 # pydantic copies the set before changing it).
 _SET: set[str] = set(CostRecord.model_fields) - {"usable"}

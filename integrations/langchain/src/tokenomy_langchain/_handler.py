@@ -13,7 +13,7 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
-from tokenomy._tracking import _active, _counts, _record_stored
+from tokenomy._tracking import _active, _record_stored
 from tokenomy.usage import Usage
 from tokenomy_langchain._estimate import estimate_call, warn_estimated
 from tokenomy_langchain._model_run import (
@@ -314,7 +314,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
                     warn_estimated(model, stream is not None)
                 else:
                     usage = Usage()  # the provider failed before generating: nothing billed
-            counts = None if usage is None else _counts(usage)
+            counts = None if usage is None else usage.as_tuple()
             if info.cache_hit:
                 cache = cache_kind()
         name = kwargs.get("name") or serialized_name(run[SERIALIZED])

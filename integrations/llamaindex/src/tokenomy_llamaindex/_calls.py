@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tokenomy import current_tracker
-from tokenomy._tracking import Tracker, _active, _counts, _record_stored
+from tokenomy._tracking import Tracker, _active, _record_stored
 from tokenomy.exceptions import EstimatedUsageWarning
 from tokenomy.usage import Usage
 from tokenomy_llamaindex._spans import _UUID_SUFFIX, SpanTree, span_name
@@ -352,7 +352,7 @@ class CallRecorder:
             call.chain,
             call.kind,
             model,
-            _counts(usage),
+            usage.as_tuple(),
             provider_of(call.model_dict),
             service_tier_of(response),
             (now - call.started) * 1000.0,
@@ -411,7 +411,7 @@ class CallRecorder:
             pending.chain,
             "embedding",
             model_of(None, pending.model_dict),
-            _counts(usage),
+            usage.as_tuple(),
             provider_of(pending.model_dict),
             None,
             (time.perf_counter() - pending.started) * 1000.0,
