@@ -30,6 +30,7 @@ from tokenomy.testing._answers import (
 )
 from tokenomy.testing._embeddings import embedding_vector
 from tokenomy.testing._faults import FAULT_HEADER, Fault, Injection
+from tokenomy.testing._pipeline import MockSender, RecordingPolicy
 from tokenomy.testing._records import SimCall
 from tokenomy.testing._request import SimRequest
 from tokenomy.testing._simulator import ProviderSimulator
@@ -42,7 +43,9 @@ __all__ = [
     "AnswerRule",
     "Fault",
     "Injection",
+    "MockSender",
     "ProviderSimulator",
+    "RecordingPolicy",
     "SimCall",
     "SimRequest",
     "ToolCall",
