@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tokenomy import current_tracker
+from tokenomy import current_tracker, in_pipeline_call
 from tokenomy._tracking import Tracker, _active, _record_stored
 from tokenomy.exceptions import EstimatedUsageWarning
 from tokenomy.usage import Usage
@@ -149,7 +149,16 @@ class CallRecorder:
         tools: Any = None,
     ) -> None:
         """An LLM call began in span ``span_id`` (``messages``/``prompt``/``tools``: what an
-        estimate needs when the provider reports no usage)."""
+        estimate needs when the provider reports no usage).
+
+        A call that starts while :func:`tokenomy.in_pipeline_call` is true is a pipeline's
+        (``TokenomyLLM``): the pipeline records it. It is not opened here, and the calls that
+        enclose it (a ``StructuredLLM`` around the wrapper...) are marked as wrappers, so they
+        are not recorded either.
+        """
+        if in_pipeline_call():
+            self._skip(span_id)
+            return
         chain = _active.get()
         if not chain and not self.record_outside_track:
             return
@@ -182,6 +191,14 @@ class CallRecorder:
         if len(open_) > _MAX_OPEN:
             with self._lock:
                 evict_oldest(open_, _MAX_OPEN)
+
+    def _skip(self, span_id: str | None) -> None:
+        # a pipeline's call: whatever open call encloses it wraps it
+        outer = self._open.get(span_id or _NO_SPAN)
+        if outer is None and self._open and span_id is not None:
+            outer = self._enclosing(span_id)
+        if outer is not None:
+            outer.delegated = True
 
     def _enclosing(self, span_id: str) -> _Call | None:
         open_, parent = self._open, self.tree.parent
@@ -389,7 +406,10 @@ class CallRecorder:
     # -- embeddings -----------------------------------------------------------------------
 
     def embed_start(self, span_id: str | None, model_dict: Mapping[str, Any] | None) -> None:
-        """An embedding request (one batch) began in span ``span_id``."""
+        """An embedding request (one batch) began in span ``span_id`` (not noted while
+        :func:`tokenomy.in_pipeline_call` is true: a pipeline records it)."""
+        if in_pipeline_call():
+            return
         chain = _active.get()
         if not chain and not self.record_outside_track:
             return
