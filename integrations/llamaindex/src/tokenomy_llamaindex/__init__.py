@@ -42,11 +42,13 @@ from tokenomy_llamaindex._attach import include_stream_usage, instrument, track,
 from tokenomy_llamaindex._callbacks import TokenomyCallbackHandler
 from tokenomy_llamaindex._events import TokenomyEventHandler
 from tokenomy_llamaindex._spans import TokenomySpanHandler
+from tokenomy_llamaindex._wrapper import TokenomyLLM
 
 __version__ = "0.1.0"
 __all__ = [
     "TokenomyCallbackHandler",
     "TokenomyEventHandler",
+    "TokenomyLLM",
     "TokenomySpanHandler",
     "__version__",
     "include_stream_usage",
