@@ -13,6 +13,7 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
+from tokenomy import in_pipeline_call
 from tokenomy._tracking import _active, _record_stored
 from tokenomy.usage import Usage
 from tokenomy_langchain._estimate import estimate_call, warn_estimated
@@ -39,6 +40,7 @@ from tokenomy_langchain._read import cache_kind, output_text, read_one, read_res
 from tokenomy_langchain._runs import RunTree
 from tokenomy_langchain._tags import langchain_tags
 from tokenomy_langchain._tree_events import RunTreeEvents
+from tokenomy_langchain._wrapped import WRAPPER_LLM_TYPE
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -82,7 +84,9 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
       then the enclosing ``tokenomy.track()`` blocks' tags, then this handler's ``tags``:
       tokenomy's explicit attribution is never overwritten by framework metadata.
     * One record per model run even when several tokenomy handlers see it: one passed in
-      ``callbacks`` takes precedence over the one ``track()`` attached.
+      ``callbacks`` takes precedence over the one ``track()`` attached. A model run that a
+      tokenomy wrapper records (``TokenomyChatModel``'s own run, and any run that starts
+      while :func:`tokenomy.in_pipeline_call` is true) is skipped at its start.
     * Tracking never breaks the user's chain: a failure is logged on the
       ``tokenomy_langchain`` logger and counted in :attr:`failures`.
 
@@ -162,6 +166,11 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        if in_pipeline_call():  # a wrapper's pipeline records this call
+            return
+        params = kwargs.get("invocation_params")
+        if params is not None and params.get("_type") == WRAPPER_LLM_TYPE:
+            return  # TokenomyChatModel's own run: its pipeline records the call
         try:  # free when nothing is raised
             run = (
                 perf_counter(),
@@ -194,6 +203,8 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        if in_pipeline_call():  # a wrapper's pipeline records this call
+            return
         try:  # free when nothing is raised
             run = (
                 perf_counter(),
