@@ -4,12 +4,58 @@
   :class:`tokenomy.CostRecord` per model run, with LangChain's run tree and tags.
 * :func:`track`: a context manager that attaches the handler to every LangChain call in the
   block, without passing callbacks, and yields a :class:`tokenomy.Tracker` with the totals.
+* :class:`TokenomyChatModel`: wraps any chat model (``TokenomyChatModel(ChatOpenAI(...),
+  policies=[tokenomy.MaxTokens(400)])``) and runs tokenomy policies around each of its calls
+  (every call style, tools, structured output, streams); the wrapper records each call once.
+* :class:`TokenomyEmbeddings`: wraps any LangChain embeddings, whose calls fire no callbacks,
+  so that each call is recorded (``kind="embedding"``).
+* :class:`TokenomyMiddleware`: a ``langchain.agents.create_agent`` middleware running the
+  same policies around the agent's model calls (needs ``tokenomy-langchain[agents]``).
+
+The wrappers are imported on first use; ``import tokenomy_langchain`` never imports the
+``langchain`` (agents) package.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tokenomy_langchain._handler import TokenomyCallbackHandler
 from tokenomy_langchain._track import current_handler, track
 
+if TYPE_CHECKING:
+    from tokenomy_langchain._chat_model import TokenomyChatModel
+    from tokenomy_langchain._embeddings import TokenomyEmbeddings
+    from tokenomy_langchain._middleware import TokenomyMiddleware
+
 __version__ = "0.1.0"
-__all__ = ["TokenomyCallbackHandler", "__version__", "current_handler", "track"]
+__all__ = [
+    "TokenomyCallbackHandler",
+    "TokenomyChatModel",
+    "TokenomyEmbeddings",
+    "TokenomyMiddleware",
+    "__version__",
+    "current_handler",
+    "track",
+]
+
+_LAZY = {
+    "TokenomyChatModel": "tokenomy_langchain._chat_model",
+    "TokenomyEmbeddings": "tokenomy_langchain._embeddings",
+    "TokenomyMiddleware": "tokenomy_langchain._middleware",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tokenomy_langchain' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
