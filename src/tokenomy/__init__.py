@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from tokenomy._response import ResponseCost, cost_of_response
+    from tokenomy._run_tree import RunNode, RunTree, with_run_name
     from tokenomy._tracking import (
         Tracker,
         current_tags,
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
         run_in_context,
         track,
     )
+    from tokenomy._warn_once import WarnOnce, warn_once
     from tokenomy.exceptions import (
         ConfigurationError,
         EstimatedUsageWarning,
@@ -99,6 +101,8 @@ _LAZY: dict[str, str] = {
     "Report": "tokenomy.report",
     "ResponseCost": "tokenomy._response",
     "RunInfo": "tokenomy.pipeline",
+    "RunNode": "tokenomy._run_tree",
+    "RunTree": "tokenomy._run_tree",
     "SQLiteLedger": "tokenomy.ledger",
     "StreamChunk": "tokenomy.pipeline",
     "TokenCountError": "tokenomy.exceptions",
@@ -110,6 +114,7 @@ _LAZY: dict[str, str] = {
     "UnknownModelPriceWarning": "tokenomy.exceptions",
     "Usage": "tokenomy.usage",
     "UsageParseError": "tokenomy.exceptions",
+    "WarnOnce": "tokenomy._warn_once",
     "cost_of_response": "tokenomy._response",
     "current_tags": "tokenomy._tracking",
     "current_tracker": "tokenomy._tracking",
@@ -124,6 +129,8 @@ _LAZY: dict[str, str] = {
     "run_in_context": "tokenomy._tracking",
     "set_default_ledger": "tokenomy.ledger",
     "track": "tokenomy._tracking",
+    "warn_once": "tokenomy._warn_once",
+    "with_run_name": "tokenomy._run_tree",
 }
 
 __all__ = [
@@ -155,6 +162,8 @@ __all__ = [
     "Report",
     "ResponseCost",
     "RunInfo",
+    "RunNode",
+    "RunTree",
     "SQLiteLedger",
     "StreamChunk",
     "TokenCountError",
@@ -166,6 +175,7 @@ __all__ = [
     "UnknownModelPriceWarning",
     "Usage",
     "UsageParseError",
+    "WarnOnce",
     "__version__",
     "cost_of_response",
     "current_tags",
@@ -181,6 +191,8 @@ __all__ = [
     "run_in_context",
     "set_default_ledger",
     "track",
+    "warn_once",
+    "with_run_name",
 ]
 
 

@@ -282,3 +282,102 @@ def test_embedding_batches_pair_with_their_starts(ledger: MemoryLedger) -> None:
     assert first.kind == "embedding" and first.estimated and first.priced
     assert first.parent_run_id == span and first.run_id != second.run_id
     assert not handler.recorder._embeds
+
+
+@pytest.mark.filterwarnings("ignore::tokenomy.exceptions.EstimatedUsageWarning")
+def test_an_anthropic_llm_without_usage_is_estimated_with_the_anthropic_rules(
+    ledger: MemoryLedger,
+) -> None:
+    """An Anthropic LLM's call reporting no usage: the prompt is counted as the Anthropic body
+    it was (system apart, a tool_use and a tool_result block), not with OpenAI's chat rules."""
+    from llama_index.core.base.llms.types import ToolCallBlock
+
+    from tokenomy.tokens import estimate_messages, estimate_request
+
+    messages = [
+        ChatMessage(role="system", content="You are terse."),
+        ChatMessage(role="user", content="Weather in Paris?"),
+        ChatMessage(
+            role="assistant",
+            blocks=[
+                ToolCallBlock(tool_call_id="t1", tool_name="weather", tool_kwargs={"city": "Paris"})
+            ],
+        ),
+        ChatMessage(role="tool", content="18C", additional_kwargs={"tool_call_id": "t1"}),
+    ]
+    model_dict = {"class_name": "Anthropic_LLM", "model": "claude-sonnet-4-5"}
+    handler, span = _handler(ledger), _span("Anthropic.chat")
+    handler.handle(
+        LLMChatStartEvent(
+            messages=messages, additional_kwargs={}, model_dict=model_dict, span_id=span
+        )
+    )
+    handler.handle(LLMChatEndEvent(messages=messages, response=_chat_response(None), span_id=span))
+    (record,) = ledger.query()
+    body = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 1,
+        "system": "You are terse.",
+        "messages": [
+            {"role": "user", "content": "Weather in Paris?"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "t1", "name": "weather", "input": {"city": "Paris"}}
+                ],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "18C"}],
+            },
+        ],
+    }
+    assert record.provider == "anthropic" and record.estimated
+    assert record.usage.input == estimate_request(body, provider="anthropic").prompt_tokens
+    openai_dicts = [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "Weather in Paris?"},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"function": {"name": "weather", "arguments": {"city": "Paris"}}}],
+        },
+        {"role": "tool", "content": "18C"},
+    ]
+    assert record.usage.input != estimate_messages(openai_dicts, "claude-sonnet-4-5").prompt_tokens
+    assert record.usage.output == count_text("hi there")
+
+
+@pytest.mark.filterwarnings("ignore::tokenomy.exceptions.EstimatedUsageWarning")
+def test_estimate_counts_openai_tool_calls_and_results_in_the_messages(
+    ledger: MemoryLedger,
+) -> None:
+    """Tool calls kept in ``additional_kwargs["tool_calls"]`` (llama-index-llms-openai) and the
+    tool's answer count toward the prompt estimate, as the OpenAI chat rules count them."""
+    from tokenomy.tokens import estimate_messages
+
+    call = {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "weather", "arguments": '{"city":"Paris"}'},
+    }
+    messages = [
+        ChatMessage(role="user", content="Weather in Paris?"),
+        ChatMessage(role="assistant", content="", additional_kwargs={"tool_calls": [call]}),
+        ChatMessage(role="tool", content="18C", additional_kwargs={"tool_call_id": "c1"}),
+    ]
+    handler, span = _handler(ledger), _span()
+    handler.handle(
+        LLMChatStartEvent(
+            messages=messages, additional_kwargs={}, model_dict=MODEL_DICT, span_id=span
+        )
+    )
+    handler.handle(LLMChatEndEvent(messages=messages, response=_chat_response(None), span_id=span))
+    (record,) = ledger.query()
+    dicts = [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "content": "18C", "tool_call_id": "c1"},
+    ]
+    assert record.usage.input == estimate_messages(dicts, "gpt-4o-mini").prompt_tokens
+    assert record.usage.input > estimate_messages(dicts[:1], "gpt-4o-mini").prompt_tokens + 10

@@ -17,7 +17,7 @@ from llama_index.core.llms.callbacks import llm_completion_callback
 
 import tokenomy
 import tokenomy_llamaindex as tli
-from tokenomy import MemoryLedger, TokenomyWarning, Usage
+from tokenomy import MemoryLedger, TokenomyWarning, Usage, WarnOnce
 from tokenomy_llamaindex import TokenomyEventHandler, TokenomySpanHandler
 
 MESSAGES = [ChatMessage(role="user", content="hi")]
@@ -206,7 +206,7 @@ def test_without_the_span_handler_the_event_handler_warns_once(
     from tokenomy_llamaindex import _events, _spans
 
     monkeypatch.setattr(_spans.TREE, "seen_any", False)
-    monkeypatch.setattr(_events, "_warned_no_spans", False)
+    monkeypatch.setattr(_events, "NO_SPANS_WARNING", WarnOnce())
     root = get_dispatcher()
     handler = TokenomyEventHandler(ledger=ledger)
     root.add_event_handler(handler)

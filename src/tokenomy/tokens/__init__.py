@@ -7,6 +7,7 @@ on plain text are counted exactly; tools, images, schemas and Anthropic requests
 
 from __future__ import annotations
 
+from tokenomy.tokens._call import estimate_call
 from tokenomy.tokens._encoding import (
     ENCODING_NAMES,
     count_text,
@@ -30,6 +31,7 @@ __all__ = [
     "count_text",
     "encoding_for_model",
     "encoding_name_for_model",
+    "estimate_call",
     "estimate_messages",
     "estimate_request",
     "estimate_usage",

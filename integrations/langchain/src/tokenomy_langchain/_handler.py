@@ -13,7 +13,7 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
-from tokenomy import in_pipeline_call
+from tokenomy import RunTree, in_pipeline_call, with_run_name
 from tokenomy._tracking import _active, _record_stored
 from tokenomy.usage import Usage
 from tokenomy_langchain._estimate import estimate_call, warn_estimated
@@ -37,7 +37,6 @@ from tokenomy_langchain._model_run import (
     serialized_name,
 )
 from tokenomy_langchain._read import cache_kind, output_text, read_one, read_result
-from tokenomy_langchain._runs import RunTree
 from tokenomy_langchain._tags import langchain_tags
 from tokenomy_langchain._tree_events import RunTreeEvents
 from tokenomy_langchain._wrapped import WRAPPER_LLM_TYPE
@@ -111,7 +110,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
             str(k): str(v) for k, v in (tags or {}).items() if v is not None
         }
         self._attached = _attached
-        self._tree = RunTree()
+        self._tree: RunTree[UUID] = RunTree()
         # runs that streamed tokens, until they end (keyed like OPEN)
         self._streams: dict[Any, Stream] = {}
         self._lock = threading.Lock()
@@ -331,13 +330,11 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         name = kwargs.get("name") or serialized_name(run[SERIALIZED])
         parent_run_id = run[PARENT]
         node = run[NODE]
-        if node is None:  # the model run is a root for this handler (see RunTree.start)
+        if node is None:  # the model run is a root for this handler (see RunTree.open)
             root_id, root_name, chain = parent_run_id or run_id, name, run[CHAIN]
         else:
             root_id, root_name, chain = node.root_id, node.root_name, run[CHAIN] or node.chain
-        tags = langchain_tags(meta, run[TAGS])
-        if root_name and "run_name" not in tags:
-            tags["run_name"] = root_name
+        tags = with_run_name(langchain_tags(meta, run[TAGS]), root_name)
         start = run[START]
         first = None if stream is None else stream.first_token
         _record_stored(  # by position: see its signature

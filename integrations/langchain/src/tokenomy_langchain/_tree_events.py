@@ -1,4 +1,9 @@
-"""The chain, tool and retriever events a handler needs to know each model run's root."""
+"""The chain, tool and retriever events a handler needs to know each model run's root.
+
+They feed the handler's :class:`tokenomy.RunTree` (one per handler): a run opens on its start
+event and closes on its end or error event. The run's name is the one LangChain's tracers
+use (the ``name`` passed, else :func:`~tokenomy_langchain._model_run.serialized_name`).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from tokenomy._tracking import _active
+from tokenomy import RunTree
 from tokenomy_langchain._model_run import serialized_name
-from tokenomy_langchain._runs import RunTree
 
 __all__ = ["RunTreeEvents"]
 
@@ -16,7 +20,7 @@ __all__ = ["RunTreeEvents"]
 class RunTreeEvents:
     """Callback methods that keep :attr:`_tree` (mixed into the handler)."""
 
-    _tree: RunTree
+    _tree: RunTree[UUID]
 
     def _fail(self, where: str, run_id: UUID, exc: BaseException) -> None:
         raise NotImplementedError
@@ -55,22 +59,22 @@ class RunTreeEvents:
         self._open(run_id, parent_run_id, kwargs.get("name"), serialized)
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        self._tree.end(run_id)
+        self._tree.close(run_id)
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._tree.end(run_id)
+        self._tree.close(run_id)
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        self._tree.end(run_id)
+        self._tree.close(run_id)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._tree.end(run_id)
+        self._tree.close(run_id)
 
     def on_retriever_end(self, documents: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        self._tree.end(run_id)
+        self._tree.close(run_id)
 
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._tree.end(run_id)
+        self._tree.close(run_id)
 
     def _open(
         self,
@@ -80,12 +84,6 @@ class RunTreeEvents:
         serialized: Mapping[str, Any] | None,
     ) -> None:
         try:
-            node, is_root = self._tree.start(
-                run_id, parent_run_id, name or serialized_name(serialized)
-            )
-            if is_root:
-                # Calls made under this run from a plain thread (no context copied) still
-                # get the tags and trackers of the track() block the run started in.
-                node.chain = _active.get()
+            self._tree.open(run_id, parent_run_id, name or serialized_name(serialized))
         except Exception as exc:
             self._fail("on_chain_start", run_id, exc)

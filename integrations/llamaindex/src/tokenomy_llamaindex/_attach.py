@@ -105,7 +105,7 @@ def uninstrument() -> None:
         root.span_handlers = [
             h for h in root.span_handlers if not isinstance(h, TokenomySpanHandler)
         ]
-        TREE.spans.clear()  # spans open now will never be seen to exit
+        TREE.clear()  # spans open now will never be seen to exit
 
 
 @contextmanager

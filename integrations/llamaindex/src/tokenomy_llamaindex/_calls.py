@@ -32,12 +32,11 @@ import logging
 import threading
 import time
 import uuid
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tokenomy import current_tracker, in_pipeline_call
+from tokenomy import WarnOnce, current_tracker, in_pipeline_call
 from tokenomy._tracking import Tracker, _active, _record_stored
 from tokenomy.exceptions import EstimatedUsageWarning
 from tokenomy.usage import Usage
@@ -129,7 +128,7 @@ class CallRecorder:
         self._done: dict[int, tuple[Any, int]] = {}
         self._embeds: dict[str, list[_Embedding]] = {}
         self._seq = itertools.count()
-        self._warned: set[tuple[str, bool]] = set()
+        self._warn_once = WarnOnce()  # once per LLM class and streamed-or-not, per recorder
         # Single dict operations are atomic; iterating one (eviction) needs the lock.
         self._lock = threading.Lock()
 
@@ -171,9 +170,11 @@ class CallRecorder:
             enclosing = self._enclosing(span_id)
             if enclosing is not None:
                 enclosing.delegated = True
-        # self.tree.place(span_id), inlined
-        place = None if span_id is None else self.tree.spans.get(span_id)
-        parent_id, root_id = (None, span_id) if place is None else place
+        node = self.tree.get(span_id)
+        if node is None:
+            parent_id, root_id = None, span_id
+        else:
+            parent_id, root_id = node.parent_id, node.root_id
         open_[key] = _Call(
             kind,
             span_id,
@@ -358,6 +359,7 @@ class CallRecorder:
         elif usage is None:
             usage = estimate_usage(
                 model=model,
+                provider=provider_of(call.model_dict),
                 messages=call.messages,
                 prompt=call.prompt,
                 tools=call.tools,
@@ -385,9 +387,8 @@ class CallRecorder:
     def _warn_estimated(self, call: _Call, model: str | None) -> None:
         streamed = call.first_chunk is not None
         key = (str((call.model_dict or {}).get("class_name")), streamed)
-        if key in self._warned:
+        if key in self._warn_once:
             return
-        self._warned.add(key)
         hint = (
             " OpenAI streams report usage only when asked: pass additional_kwargs="
             "{'stream_options': {'include_usage': True}} to the LLM, or call "
@@ -395,7 +396,8 @@ class CallRecorder:
             if streamed
             else ""
         )
-        warnings.warn(
+        self._warn_once(
+            key,
             f"{key[0]} ({model or 'unknown model'}) reported no token usage for a "
             f"{'streamed ' if streamed else ''}{call.kind} call: its tokens were estimated "
             f"locally and the record is flagged estimated.{hint}",

@@ -12,7 +12,6 @@ never blocks or alters a call. Anything that goes wrong while recording is logge
 from __future__ import annotations
 
 import sys
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +33,7 @@ from llama_index.core.instrumentation.events.llm import (
 from llama_index_instrumentation.events.span import SpanDropEvent
 from pydantic import Field
 
+from tokenomy import WarnOnce
 from tokenomy.exceptions import TokenomyWarning
 from tokenomy_llamaindex._calls import CallRecorder, log
 from tokenomy_llamaindex._spans import TREE
@@ -179,15 +179,13 @@ class TokenomyEventHandler(BaseEventHandler):
             log.exception("tokenomy could not record a LlamaIndex %s", cls.__name__)
 
 
-_warned_no_spans = False
+#: Warns once per process that events arrive without spans (a test resets it).
+NO_SPANS_WARNING = WarnOnce()
 
 
 def _warn_no_spans() -> None:
-    global _warned_no_spans
-    if _warned_no_spans:
-        return
-    _warned_no_spans = True
-    warnings.warn(
+    NO_SPANS_WARNING(
+        "no-spans",
         "TokenomyEventHandler received an LLM event but no span has been seen: without "
         "TokenomySpanHandler records have no run tree and nested calls (chat on a "
         "completion-only LLM) may be counted twice. Attach both with "

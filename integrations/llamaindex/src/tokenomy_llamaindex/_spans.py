@@ -8,8 +8,9 @@ root, so a call's record can name the span that enclosed it (``parent_run_id``) 
 span of the whole query, chat or agent run (``root_run_id``), and so a call nested in another
 LLM call can be recognised (see :mod:`tokenomy_llamaindex._calls`).
 
-Only open spans are kept (an entry is removed when its span exits or is dropped), so the
-memory used is bounded by the depth and concurrency of the running code.
+The tree itself is the core's :class:`tokenomy.RunTree` (its rules: roots, bounds, thread
+safety); what is LlamaIndex's is here: span ids, and names read from them. Only open spans
+are kept (an entry is removed when its span exits or is dropped).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any, overload
 from llama_index.core.instrumentation.span import BaseSpan
 from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
 from pydantic import Field
+
+from tokenomy import RunTree
 
 __all__ = ["SpanTree", "TokenomySpanHandler", "span_name"]
 
@@ -41,32 +44,26 @@ def span_name(span_id: str | None) -> str | None:
     return span_id
 
 
-class SpanTree:
-    """Open spans: ``id -> (parent id, root id)``. Thread-safe (single dict operations)."""
+class SpanTree(RunTree[str]):
+    """The open spans, a :class:`tokenomy.RunTree` keyed by span id (thread-safe).
 
-    __slots__ = ("seen_any", "spans")
+    ``seen_any`` says whether a span handler fed it at all (without one, records have no run
+    tree and nested calls cannot be recognised). A root's name is not kept: it is read from
+    the root span's id (:func:`span_name`) when a call is recorded.
+    """
+
+    __slots__ = ("seen_any",)
 
     def __init__(self) -> None:
-        self.spans: dict[str, tuple[str | None, str]] = {}
+        super().__init__()
         self.seen_any = False
-
-    def leave(self, span_id: str) -> None:
-        """Forget a span that exited or was dropped."""
-        self.spans.pop(span_id, None)
 
     def place(self, span_id: str | None) -> tuple[str | None, str | None]:
         """``(parent id, root id)`` of an open span; ``(None, span_id)`` when unknown."""
-        if span_id is None:
-            return None, None
-        entry = self.spans.get(span_id)
-        if entry is None:
+        node = self.get(span_id)
+        if node is None:
             return None, span_id
-        return entry
-
-    def parent(self, span_id: str) -> str | None:
-        """The parent of an open span (``None`` for a root or an unknown span)."""
-        entry = self.spans.get(span_id)
-        return None if entry is None else entry[0]
+        return node.parent_id, node.root_id
 
 
 #: The process-wide tree, fed by the span handler that ``instrument()``/``track()`` attach.
@@ -99,14 +96,10 @@ class TokenomySpanHandler(BaseSpanHandler[BaseSpan]):
         tags: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Record the new span under its parent (its root: the parent's root, or the parent
-        itself when that closed already and its root is unknown)."""
+        """Open the span under its parent (its root: the parent's root, or the parent
+        itself when that closed already and its root is unknown: ``RunTree.open``)."""
         tree = self.tree
-        if parent_id is None:
-            tree.spans[id_] = (None, id_)
-        else:
-            parent = tree.spans.get(parent_id)
-            tree.spans[id_] = (parent_id, parent[1] if parent is not None else parent_id)
+        tree.open(id_, parent_id)
         tree.seen_any = True
 
     def span_exit(
@@ -117,8 +110,8 @@ class TokenomySpanHandler(BaseSpanHandler[BaseSpan]):
         result: Any | None = None,
         **kwargs: Any,
     ) -> None:
-        """Forget the span (``SpanTree.leave``, inlined)."""
-        self.tree.spans.pop(id_, None)
+        """Forget the span."""
+        self.tree.close(id_)
 
     def span_drop(
         self,
@@ -129,7 +122,7 @@ class TokenomySpanHandler(BaseSpanHandler[BaseSpan]):
         **kwargs: Any,
     ) -> None:
         """Forget the span (the call it belonged to raised)."""
-        self.tree.leave(id_)
+        self.tree.close(id_)
 
     # The three hooks below are BaseSpanHandler's abstract API; span_enter/exit/drop are
     # overridden above, so they are never called.

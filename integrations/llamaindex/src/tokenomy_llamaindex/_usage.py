@@ -6,8 +6,9 @@ Usage comes from the provider's own response, which LlamaIndex keeps in ``respon
 :func:`tokenomy.usage.usage_from_llamaindex`; ``raw.usage`` is tried first because reading
 that small object is much cheaper than converting the whole response. When the provider
 reported nothing (a custom LLM, or an OpenAI stream without
-``stream_options={"include_usage": True}``), the tokens are estimated with
-:mod:`tokenomy.tokens` and the usage is flagged ``estimated``.
+``stream_options={"include_usage": True}``), the messages are converted to provider-neutral
+OpenAI chat dicts (:func:`message_dict`), the tokens estimated by
+:func:`tokenomy.tokens.estimate_call` and the usage flagged ``estimated``.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ __all__ = [
     "embedding_usage",
     "estimate_usage",
     "is_mapping",
+    "message_dict",
     "model_of",
     "openai_counts",
+    "output_message",
     "provider_of",
     "provider_usage",
-    "response_text",
     "service_tier_of",
 ]
 
@@ -143,69 +145,100 @@ def provider_of(model_dict: Mapping[str, Any] | None) -> str | None:
     return found
 
 
-def response_text(response: Any) -> str:
-    """The generated text of a chat or completion response (``""`` when there is none)."""
+def output_message(response: Any) -> dict[str, Any] | str:
+    """What a chat or completion response generated: the assistant message as an OpenAI chat
+    dict (with its tool calls), or the completion text (``""`` when there is none)."""
     if response is None:
         return ""
     message = getattr(response, "message", None)
     if message is not None:
-        content = getattr(message, "content", None)
-        text: str = content if isinstance(content, str) else ""
-        extra = getattr(message, "additional_kwargs", None)
-        calls = (extra.get("tool_calls") if isinstance(extra, Mapping) else None) or ()
-        for call in calls:
-            function = _get(call, "function")
-            if function is not None:
-                text += str(_get(function, "name") or "") + str(_get(function, "arguments") or "")
-        return text
+        return message_dict(message)
     completion = getattr(response, "text", None)
     return completion if isinstance(completion, str) else ""
 
 
-def _message_dicts(messages: Sequence[Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for m in messages:
-        role = getattr(m, "role", "user")
-        role = getattr(role, "value", role)
-        content = getattr(m, "content", None)
-        out.append({"role": str(role), "content": content if isinstance(content, str) else ""})
+def message_dict(message: Any) -> dict[str, Any]:
+    """A LlamaIndex ``ChatMessage`` as a provider-neutral OpenAI chat dict.
+
+    ``role``, the text ``content``, the ``tool_calls`` (``ToolCallBlock`` blocks, else
+    ``additional_kwargs["tool_calls"]``, the order llama-index-llms-openai reads them in) and
+    a tool result's ``tool_call_id``.
+    """
+    role = getattr(message, "role", "user")
+    role = getattr(role, "value", role)
+    content = getattr(message, "content", None)
+    out: dict[str, Any] = {
+        "role": str(role),
+        "content": content if isinstance(content, str) else "",
+    }
+    calls = [
+        _block_call(block)
+        for block in getattr(message, "blocks", None) or ()
+        if getattr(block, "block_type", None) == "tool_call"
+    ]
+    extra = getattr(message, "additional_kwargs", None)
+    if isinstance(extra, Mapping):
+        if not calls:
+            calls = [_openai_call(call) for call in extra.get("tool_calls") or ()]
+        call_id = extra.get("tool_call_id") or extra.get("call_id")
+        if call_id:
+            out["tool_call_id"] = str(call_id)
+    if calls:
+        out["tool_calls"] = calls
     return out
+
+
+def _block_call(block: Any) -> dict[str, Any]:
+    return {
+        "id": getattr(block, "tool_call_id", None) or "",
+        "type": "function",
+        "function": {
+            "name": str(getattr(block, "tool_name", "") or ""),
+            "arguments": getattr(block, "tool_kwargs", None) or {},
+        },
+    }
+
+
+def _openai_call(call: Any) -> dict[str, Any]:
+    function = _get(call, "function")
+    return {
+        "id": str(_get(call, "id") or ""),
+        "type": "function",
+        "function": {
+            "name": "" if function is None else str(_get(function, "name") or ""),
+            "arguments": "" if function is None else (_get(function, "arguments") or ""),
+        },
+    }
 
 
 def estimate_usage(
     *,
     model: str | None,
+    provider: str | None,
     messages: Sequence[Any] | None,
     prompt: str | None,
     tools: Any,
     response: Any,
 ) -> Usage:
-    """An ``estimated`` :class:`Usage` from the request and the answer text.
+    """An ``estimated`` :class:`Usage` from the request and the answer:
+    :func:`tokenomy.tokens.estimate_call` of the messages as OpenAI chat dicts (or of the
+    completion prompt), with Anthropic's rules for an Anthropic LLM.
 
-    Chat prompts are counted with :func:`tokenomy.tokens.estimate_messages` (with the tool
-    definitions when they are OpenAI-style dicts), completion prompts and answers with
-    :func:`tokenomy.tokens.count_text`, in the model's encoding (o200k_base when unknown).
+    Tool definitions count when they are dicts (OpenAI's function shape or Anthropic's).
     """
-    from tokenomy.tokens import count_text, estimate_messages
+    from tokenomy.tokens import estimate_call
 
-    name = model or "gpt-4o"
-    prompt_tokens = 0
-    try:
-        if messages is not None:
-            dicts = _message_dicts(messages)
-            specs = None
-            if isinstance(tools, Sequence) and tools and all(isinstance(t, Mapping) for t in tools):
-                specs = list(tools)
-            try:
-                prompt_tokens = estimate_messages(dicts, name, tools=specs).prompt_tokens
-            except TokenCountError:
-                prompt_tokens = estimate_messages(dicts, name).prompt_tokens
-        elif prompt:
-            prompt_tokens = count_text(prompt, name)
-        output = count_text(response_text(response), name)
-    except TokenCountError:
-        return Usage(estimated=True)
-    return Usage(input=prompt_tokens, output=output, estimated=True)
+    request: list[dict[str, Any]] | str | None = None
+    if messages is not None:
+        request = [message_dict(m) for m in messages]
+    elif prompt:
+        request = prompt
+    specs = None
+    if isinstance(tools, Sequence) and tools and all(isinstance(t, Mapping) for t in tools):
+        specs = list(tools)
+    return estimate_call(
+        request, output_message(response), model=model, provider=provider, tools=specs
+    )
 
 
 def embedding_usage(chunks: Sequence[str], model_dict: Mapping[str, Any] | None) -> Usage:
