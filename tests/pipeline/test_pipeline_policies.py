@@ -30,13 +30,13 @@ def request(**changes: object) -> ModelRequest:
     return ModelRequest(model="gpt-4o-mini", messages=QUESTION).replace(**changes)
 
 
-class Refused(TokenomyError):
+class RefusedError(TokenomyError):
     """A typed refusal raised before anything is sent."""
 
 
 class Refuse(Policy):
     def before(self, request: ModelRequest) -> ModelRequest:
-        raise Refused("over budget: $1.00 of $1.00 spent; raise the limit or wait for reset")
+        raise RefusedError("over budget: $1.00 of $1.00 spent; raise the limit or wait for reset")
 
 
 class Answer(Policy):
@@ -257,7 +257,7 @@ def test_a_typed_refusal_reaches_the_caller_before_anything_is_sent() -> None:
     """A policy's typed error propagates unchanged; the provider got nothing; no record."""
     ledger = MemoryLedger()
     send = MockSender()
-    with pytest.raises(Refused, match="over budget"):
+    with pytest.raises(RefusedError, match="over budget"):
         Pipeline([RecordingPolicy(), Refuse()], ledger=ledger).call(request(), send)
     assert send.calls == 0
     assert ledger.query() == []
@@ -295,5 +295,5 @@ def test_strict_prices_refuse_an_unknown_model_before_sending() -> None:
 
 def test_only_policies_are_accepted() -> None:
     """A pipeline built from something that is not a Policy fails with a clear error."""
-    with pytest.raises(tokenomy.ConfigurationError, match="subclass tokenomy.Policy"):
+    with pytest.raises(tokenomy.ConfigurationError, match=r"subclass tokenomy\.Policy"):
         Pipeline([object()])  # type: ignore[list-item]

@@ -25,21 +25,5 @@ def check(book: Any, model: str, provider: str | None) -> None:
         book._unknown(model, provider)
 
 
-def estimate_call(prompt: Any, output: str, *, model: str | None, provider: str | None,
-                  tools: Any = None) -> Any:
-    from tokenomy.tokens import count_text, estimate_messages
-    from tokenomy.usage import Usage
-
-    name = model or "gpt-4o"
-    try:
-        if isinstance(prompt, str):
-            n = count_text(prompt, name)
-        else:
-            n = estimate_messages(list(prompt or ()), name, tools=tools).prompt_tokens
-    except Exception:
-        n = 0
-    return Usage(input=n, output=count_text(output, name) if output else 0, estimated=True)
-
-
 def tags_of(m: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in m.items() if v is not None}

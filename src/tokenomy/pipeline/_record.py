@@ -87,15 +87,9 @@ async def guard_async_iter(source: AsyncIterable[T]) -> AsyncIterator[T]:
 def estimate_usage_of(request: ModelRequest, response: ModelResponse | None) -> Usage:
     """An ``estimated`` usage for a call whose provider reported none: the request's prompt
     and what came back (text and tool-call arguments)."""
-    from tokenomy.pipeline._compat import estimate_call
+    from tokenomy.tokens import estimate_call
 
-    output = ""
-    if response is not None:
-        output = response.text + "".join(
-            str((c.get("function") or {}).get("name", ""))
-            + str((c.get("function") or {}).get("arguments", ""))
-            for c in response.tool_calls
-        )
+    output: Any = response.message if response is not None else ""
     prompt: Any = request.prompt if request.kind == "completion" else list(request.messages)
     usage: Usage = estimate_call(
         prompt,
