@@ -14,6 +14,9 @@ thread included), ``caller_us`` the calling thread's alone (what a request waits
 Two floors are measured too: a no-op handler (LangChain's own cost of dispatching a start and
 an end event to any handler), and a "lean" handler that reads the usage and model, prices
 them and appends one tuple to a list (the least a handler that prices and records can do).
+The wrapper rows (``TokenomyChatModel`` over the same fast model, no handler, with no policy
+and with ``MaxTokens``) are its own overhead per call, measured in the same interleaved way:
+a second chat-model run (the wrapper's) plus the pipeline and its record.
 ``get_openai_callback`` lives in langchain-community; its row says so when that package is not
 installed.
 """
@@ -139,6 +142,20 @@ def _setups(tmp: Path) -> Iterator[tuple[str, dict[str, Any], Callable[[], Any],
     )
 
 
+def _wrapper_setups(model: Any) -> Iterator[tuple[str, Any, Any]]:
+    """(name, TokenomyChatModel over ``model``, ledger): the wrapper's own overhead per call,
+    no handler attached (the wrapper records through the core pipeline)."""
+    import tokenomy
+    import tokenomy_langchain
+
+    for name, policies in (
+        ("TokenomyChatModel (no policies)", []),
+        ("TokenomyChatModel (MaxTokens)", [tokenomy.MaxTokens(256)]),
+    ):
+        ledger = tokenomy.MemoryLedger()
+        yield name, tokenomy_langchain.TokenomyChatModel(model, policies, ledger=ledger), ledger
+
+
 def run(block: int = 25, repetitions: int = 400) -> list[dict[str, Any]]:
     """One row per setup: µs per call, overhead over no handler, ratio to the anchor."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -146,9 +163,10 @@ def run(block: int = 25, repetitions: int = 400) -> list[dict[str, Any]]:
     warm = 200
     with tempfile.TemporaryDirectory() as tmpdir, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        setups = list(_setups(Path(tmpdir)))
+        setups = [(n, model, c, a, st) for n, c, a, st in _setups(Path(tmpdir))]
+        setups += [(n, w, {}, nullcontext, st) for n, w, st in _wrapper_setups(model)]
         results = measure(
-            {name: _block(model, config, around) for name, config, around, _ in setups},
+            {name: _block(m, config, around) for name, m, config, around, _ in setups},
             block=block,
             repetitions=repetitions,
             warmup=warm,
@@ -162,7 +180,7 @@ def run(block: int = 25, repetitions: int = 400) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for name, *_ in setups:
         m = results[name]
-        ours = name.startswith("tokenomy")
+        ours = name.startswith("tokenomy")  # the handler rows; the wrapper rows have no goal
         ratio = m.overhead_us / anchor if anchor > 0 else float("inf")
         rows.append(
             {

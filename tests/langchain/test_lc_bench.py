@@ -10,7 +10,8 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_langchain_ha
 
 def test_benchmark_rows_and_record_counts() -> None:
     """run() returns a row per setup (no handler, the no-op and lean floors, the anchor,
-    tokenomy into a MemoryLedger, a SQLiteLedger and through track()) and each tokenomy setup
+    tokenomy into a MemoryLedger, a SQLiteLedger and through track(), the TokenomyChatModel
+    wrapper without and with MaxTokens) and each tokenomy setup
     recorded all of its calls (200 warm-up calls plus 2 blocks of 10)."""
     spec = importlib.util.spec_from_file_location("bench_langchain_handler", BENCH)
     assert spec is not None and spec.loader is not None
@@ -30,4 +31,10 @@ def test_benchmark_rows_and_record_counts() -> None:
         assert case in cases
     ours = [r for r in rows if r["case"].startswith("tokenomy")]
     assert all(r["records"] == "220/220" for r in ours), ours
+    wrappers = [r for r in rows if r["case"].startswith("TokenomyChatModel")]
+    assert [r["case"] for r in wrappers] == [
+        "TokenomyChatModel (no policies)",
+        "TokenomyChatModel (MaxTokens)",
+    ]
+    assert all(r["records"] == "220/220" for r in wrappers), wrappers
     assert all(r["met"] in ("yes", "no") for r in ours)
