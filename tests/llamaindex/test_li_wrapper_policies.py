@@ -5,6 +5,7 @@ wrapper's public names."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from li_wrapper_helpers import assert_ledger_is_simulator, openai_llm, wrap
@@ -56,7 +57,7 @@ def test_max_tokens_reaches_the_request_body(sim: ProviderSimulator, ledger: Mem
     capped = wrap(openai_llm(sim, max_tokens=500), ledger, [MaxTokens(default=25, cap=True)])
     capped.chat(MESSAGES)
     assert [r.body["max_tokens"] for r in sim.requests] == [40, 40, 40, 3, 90, 25]
-    assert capped.llm.max_tokens == 500  # the wrapped LLM itself is left alone
+    assert getattr(capped.llm, "max_tokens") == 500  # the wrapped LLM is left alone
     assert_ledger_is_simulator(ledger.query(), sim)
 
 
@@ -109,7 +110,7 @@ async def test_async_stream_pieces_reach_the_caller_one_by_one(
     assert_ledger_is_simulator(ledger.query(), sim)
 
 
-class OverBudget(TokenomyError):
+class OverBudgetError(TokenomyError):
     """A refusal, typed and carrying its numbers."""
 
     def __init__(self, limit: int) -> None:
@@ -121,7 +122,7 @@ class Refuse(Policy):
     """Refuses every call before anything is sent."""
 
     def before(self, request: ModelRequest) -> ModelRequest:
-        raise OverBudget(5)
+        raise OverBudgetError(5)
 
 
 @pytest.mark.parametrize("style", ["chat", "stream_chat", "achat", "astream_complete"])
@@ -131,15 +132,14 @@ def test_a_refusal_reaches_the_caller_and_nothing_is_sent(
     """A policy's typed error raised before sending comes out of the wrapper's method as it
     was raised; the simulator received no request and nothing is recorded."""
     llm = wrap(openai_llm(sim), ledger, [Refuse()])
-    with pytest.raises(OverBudget) as caught:
-        if style == "chat":
-            llm.chat(MESSAGES)
-        elif style == "stream_chat":
-            llm.stream_chat(MESSAGES)
-        elif style == "achat":
-            asyncio.run(llm.achat(MESSAGES))
-        else:
-            asyncio.run(llm.astream_complete("Paris?"))
+    calls: dict[str, Callable[[], object]] = {
+        "chat": lambda: llm.chat(MESSAGES),
+        "stream_chat": lambda: llm.stream_chat(MESSAGES),
+        "achat": lambda: asyncio.run(llm.achat(MESSAGES)),
+        "astream_complete": lambda: asyncio.run(llm.astream_complete("Paris?")),
+    }
+    with pytest.raises(OverBudgetError) as caught:
+        calls[style]()
     assert caught.value.limit == 5
     assert sim.requests == [] and ledger.count() == 0
 
