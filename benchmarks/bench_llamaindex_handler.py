@@ -4,7 +4,9 @@ Goal: tokenomy's overhead at most 0.2x TokenCountingHandler's. All setups are me
 same run on a fast in-process LLM (a ``CustomLLM`` whose ``complete`` returns at once): blocks
 of ``llm.complete(prompt)`` with no handler, with ``TokenCountingHandler`` on the LLM's
 ``CallbackManager``, and with ``tokenomy_llamaindex.instrument()`` (event + span handler,
-records priced into a ``MemoryLedger``). How blocks are timed and compared (short,
+records priced into a ``MemoryLedger``), and through ``tokenomy_llamaindex.TokenomyLLM`` around
+the same LLM (no policies, and ``MaxTokens``; the pipeline records each call, no handler
+attached): the wrapper's own overhead per call, beside the handler's. How blocks are timed and compared (short,
 interleaved, each against the no-handler block next to it, because this CPU changes speed) is
 in ``_interleave.py``.
 
@@ -32,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _interleave import measure
 
 GOAL = 0.20
+WRAPPER_BARE = "TokenomyLLM wrapper, no policies (no handler)"
+WRAPPER_MAX_TOKENS = "TokenomyLLM wrapper + MaxTokens (no handler)"
 PROMPT = (
     "You are a helpful assistant. Answer the question using the context below.\n"
     "Context: Paris is the capital and most populous city of France. "
@@ -175,12 +179,27 @@ def _case(report_usage: bool, block: int, repetitions: int) -> list[dict[str, An
             root.event_handlers.remove(event_handler)
             root.span_handlers.remove(span_handler)
 
+    # the wrapper's own overhead: TokenomyLLM around the same fast LLM, no handler attached
+    # (the pipeline records each call into its own ledger)
+    wrapper_ledgers = {
+        WRAPPER_BARE: tokenomy.MemoryLedger(),
+        WRAPPER_MAX_TOKENS: tokenomy.MemoryLedger(),
+    }
+    bare = tli.TokenomyLLM(plain, ledger=wrapper_ledgers[WRAPPER_BARE])
+    limited = tli.TokenomyLLM(
+        plain,
+        policies=[tokenomy.MaxTokens(default=64)],
+        ledger=wrapper_ledgers[WRAPPER_MAX_TOKENS],
+    )
+
     setups = {
         "none": run_plain,
         "no-op event handler (dispatch floor)": with_event_handler(noop),
         "capture-only event handler (floor)": with_event_handler(capture),
         "TokenCountingHandler": _calls(counting),
         "tokenomy": ours,
+        WRAPPER_BARE: _calls(bare),
+        WRAPPER_MAX_TOKENS: _calls(limited),
     }
     warm = 200
     results = measure(setups, block=block, repetitions=repetitions, warmup=warm)
@@ -203,7 +222,13 @@ def _case(report_usage: bool, block: int, repetitions: int) -> list[dict[str, An
                 "vs_anchor": f"{ratio:.2f}x",
                 "goal": f"<= {GOAL}x" if ours_row else ("anchor" if name == "TokenCountingHandler" else ""),
                 "met": ("yes" if ratio <= GOAL else "no") if ours_row else "",
-                "records": f"{ledger.count()}/{expected}" if ours_row else "",
+                "records": (
+                    f"{ledger.count()}/{expected}"
+                    if ours_row
+                    else f"{wrapper_ledgers[name].count()}/{expected}"
+                    if name in wrapper_ledgers
+                    else ""
+                ),
             }
         )
     return rows

@@ -34,7 +34,8 @@ def test_example_script_prints_runs_and_matches_the_simulator() -> None:
 def test_benchmark_rows_have_both_numbers() -> None:
     """benchmarks/bench_llamaindex_handler.py run() measures the anchor, tokenomy and both
     floors in one run, for the usage-reported and no-usage cases, and every tokenomy call was
-    recorded."""
+    recorded; beside them the TokenomyLLM wrapper rows (no policies, MaxTokens), every wrapped
+    call recorded by the pipeline."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import bench_llamaindex_handler as bench
@@ -47,6 +48,8 @@ def test_benchmark_rows_have_both_numbers() -> None:
         "capture-only event handler (floor)",
         "TokenCountingHandler",
         "tokenomy",
+        bench.WRAPPER_BARE,
+        bench.WRAPPER_MAX_TOKENS,
     ]
     assert [(r["case"], r["setup"]) for r in rows] == [
         (case, setup) for case in ("usage in raw", "no usage (both tokenize)") for setup in setups
@@ -55,3 +58,5 @@ def test_benchmark_rows_have_both_numbers() -> None:
     for row in ours:
         assert row["vs_anchor"].endswith("x") and row["met"] in ("yes", "no")
         assert row["records"] == "220/220"
+    wrapped = [r for r in rows if r["setup"] in (bench.WRAPPER_BARE, bench.WRAPPER_MAX_TOKENS)]
+    assert len(wrapped) == 4 and all(r["records"] == "220/220" for r in wrapped)
