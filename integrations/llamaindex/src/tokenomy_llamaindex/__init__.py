@@ -12,6 +12,14 @@ Quick start::
 the calls made inside its block; ``instrument()`` records every call of the process;
 ``TokenomyCallbackHandler`` does the same through the legacy ``CallbackManager``.
 
+To act on calls, not just watch them, wrap the LLM: ``TokenomyLLM(llm, policies=[...])`` is an
+LLM (usable as ``Settings.llm``, in engines and agents, with tool calling and structured
+output) that runs every call through ``tokenomy.Pipeline`` and records each provider call
+once, even with the handlers attached; it adds no LlamaIndex spans or events of its own (the
+wrapped LLM's are seen as without it)::
+
+    Settings.llm = tli.TokenomyLLM(OpenAI(model="gpt-4o-mini"), policies=[tokenomy.MaxTokens(400)])
+
 What a record holds:
 
 * one record per provider call, for ``complete``/``chat``/``stream_*`` and their async
