@@ -18,9 +18,11 @@ if TYPE_CHECKING:
         Tracker,
         current_tags,
         current_tracker,
+        current_trackers,
         flush,
         record_call,
         run_in_context,
+        store_call,
         track,
     )
     from tokenomy.exceptions import (
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
         TokenomyWarning,
         UnknownModelPriceError,
         UnknownModelPriceWarning,
+        UnpricedCallError,
         UsageParseError,
     )
     from tokenomy.ledger import (
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
         open_ledger,
         set_default_ledger,
     )
+    from tokenomy.ledger._stored import StoredCall
     from tokenomy.pricing import Cost, ModelPrice, PriceBook, PriceSnapshot
     from tokenomy.report import Report
     from tokenomy.usage import Usage, parse_response
@@ -78,6 +82,7 @@ _LAZY: dict[str, str] = {
     "Report": "tokenomy.report",
     "ResponseCost": "tokenomy._response",
     "SQLiteLedger": "tokenomy.ledger",
+    "StoredCall": "tokenomy.ledger._stored",
     "TokenCountError": "tokenomy.exceptions",
     "TokenomyDeprecationWarning": "tokenomy.exceptions",
     "TokenomyError": "tokenomy.exceptions",
@@ -85,11 +90,13 @@ _LAZY: dict[str, str] = {
     "Tracker": "tokenomy._tracking",
     "UnknownModelPriceError": "tokenomy.exceptions",
     "UnknownModelPriceWarning": "tokenomy.exceptions",
+    "UnpricedCallError": "tokenomy.exceptions",
     "Usage": "tokenomy.usage",
     "UsageParseError": "tokenomy.exceptions",
     "cost_of_response": "tokenomy._response",
     "current_tags": "tokenomy._tracking",
     "current_tracker": "tokenomy._tracking",
+    "current_trackers": "tokenomy._tracking",
     "default_ledger": "tokenomy.ledger",
     "flush": "tokenomy._tracking",
     "open_ledger": "tokenomy.ledger",
@@ -97,6 +104,7 @@ _LAZY: dict[str, str] = {
     "record_call": "tokenomy._tracking",
     "run_in_context": "tokenomy._tracking",
     "set_default_ledger": "tokenomy.ledger",
+    "store_call": "tokenomy._tracking",
     "track": "tokenomy._tracking",
 }
 
@@ -122,6 +130,7 @@ __all__ = [
     "Report",
     "ResponseCost",
     "SQLiteLedger",
+    "StoredCall",
     "TokenCountError",
     "TokenomyDeprecationWarning",
     "TokenomyError",
@@ -129,12 +138,14 @@ __all__ = [
     "Tracker",
     "UnknownModelPriceError",
     "UnknownModelPriceWarning",
+    "UnpricedCallError",
     "Usage",
     "UsageParseError",
     "__version__",
     "cost_of_response",
     "current_tags",
     "current_tracker",
+    "current_trackers",
     "default_ledger",
     "flush",
     "open_ledger",
@@ -142,6 +153,7 @@ __all__ = [
     "record_call",
     "run_in_context",
     "set_default_ledger",
+    "store_call",
     "track",
 ]
 

@@ -282,3 +282,21 @@ def test_embedding_batches_pair_with_their_starts(ledger: MemoryLedger) -> None:
     assert first.kind == "embedding" and first.estimated and first.priced
     assert first.parent_run_id == span and first.run_id != second.run_id
     assert not handler.recorder._embeds
+
+
+def test_a_finished_call_keeps_no_reference_to_its_response(ledger: MemoryLedger) -> None:
+    """Once a call ends with no other call in flight, the handler holds nothing of its
+    response: only calls open when a response arrives can turn out to wrap it."""
+    import weakref
+
+    from li_fakes import UsageLLM
+
+    import tokenomy_llamaindex as tli
+
+    tli.instrument(ledger=ledger)
+    llm = UsageLLM()
+    response = llm.complete("x")
+    ref = weakref.ref(response)
+    del response
+    assert ref() is None
+    assert len(ledger) == 1

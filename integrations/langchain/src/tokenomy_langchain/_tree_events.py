@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from tokenomy._tracking import _active
+from tokenomy import current_trackers
 from tokenomy_langchain._model_run import serialized_name
 from tokenomy_langchain._runs import RunTree
 
@@ -86,6 +86,6 @@ class RunTreeEvents:
             if is_root:
                 # Calls made under this run from a plain thread (no context copied) still
                 # get the tags and trackers of the track() block the run started in.
-                node.chain = _active.get()
+                node.chain = current_trackers()
         except Exception as exc:
             self._fail("on_chain_start", run_id, exc)
