@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import warnings
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tokenomy import (
     SQLiteLedger,
     StoredCall,
     UnknownModelPriceError,
+    UnknownModelPriceWarning,
     UnpricedCallError,
     Usage,
     current_trackers,
@@ -113,8 +115,9 @@ def test_tracker_totals_are_kept_exactly_under_8_threads() -> None:
                         trackers=chain,
                     )  # fmt: skip
 
-        with pytest.warns(Warning):
-            threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnknownModelPriceWarning)
             for t in threads:
                 t.start()
             for t in threads:
