@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _interleave import measure
 
-GOAL = 1.0
+GOAL = 1.5  # issue 7: relaxed to make room for a clearer record path
 ANCHOR = "UsageMetadataCallbackHandler"
 PROMPT = "You are a helpful assistant. What is the capital of France?"
 

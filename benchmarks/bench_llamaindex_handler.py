@@ -1,6 +1,6 @@
 """Per-call overhead of the tokenomy LlamaIndex handler next to LlamaIndex's TokenCountingHandler.
 
-Goal: tokenomy's overhead at most 0.2x TokenCountingHandler's. All setups are measured in the
+Goal: tokenomy's overhead at most 3x TokenCountingHandler's (relaxed in issue 7). All setups are measured in the
 same run on a fast in-process LLM (a ``CustomLLM`` whose ``complete`` returns at once): blocks
 of ``llm.complete(prompt)`` with no handler, with ``TokenCountingHandler`` on the LLM's
 ``CallbackManager``, and with ``tokenomy_llamaindex.instrument()`` (event + span handler,
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _interleave import measure
 
-GOAL = 0.20
+GOAL = 3.0  # issue 7: relaxed to make room for a clearer record path
 WRAPPER_BARE = "TokenomyLLM wrapper, no policies (no handler)"
 WRAPPER_MAX_TOKENS = "TokenomyLLM wrapper + MaxTokens (no handler)"
 PROMPT = (

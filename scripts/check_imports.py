@@ -23,21 +23,8 @@ __all__ = ["ALLOWED", "Offence", "check_core", "check_integration", "check_repo"
 
 #: Private imports still allowed, as ``(path from the repository root, dotted target)``.
 #: Every entry must still match an import (a stale entry is an offence too), so the list
-#: only ever shrinks. Removed when branch `record` lands: it replaces these with public
-#: ``tokenomy.store_call`` / ``tokenomy.current_trackers`` and public usage readers.
-ALLOWED: frozenset[tuple[str, str]] = frozenset(
-    {
-        # removed when branch record lands
-        ("integrations/langchain/src/tokenomy_langchain/_handler.py", "tokenomy._tracking._active"),
-        ("integrations/langchain/src/tokenomy_langchain/_handler.py", "tokenomy._tracking._record_stored"),
-        ("integrations/langchain/src/tokenomy_langchain/_read.py", "tokenomy.usage._fast.langchain_counts"),
-        ("integrations/llamaindex/src/tokenomy_llamaindex/_calls.py", "tokenomy._tracking.Tracker"),
-        ("integrations/llamaindex/src/tokenomy_llamaindex/_calls.py", "tokenomy._tracking._active"),
-        ("integrations/llamaindex/src/tokenomy_llamaindex/_calls.py", "tokenomy._tracking._record_stored"),
-        ("integrations/llamaindex/src/tokenomy_llamaindex/_usage.py", "tokenomy.usage._fast.openai_chat_counts"),
-        ("integrations/llamaindex/src/tokenomy_llamaindex/_usage.py", "tokenomy.usage._fast.read_attr"),
-    }
-)  # fmt: skip
+#: only ever shrinks. Empty: the integrations use public core names only.
+ALLOWED: frozenset[tuple[str, str]] = frozenset()
 
 CORE = "tokenomy"
 FRAMEWORKS = ("langchain", "llama_index")

@@ -24,18 +24,11 @@ from time import time as _time
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from uuid import UUID
 
+from tokenomy.exceptions import PricingError, UnpricedCallError
 from tokenomy.ledger._record import CacheInfo, CallKind, CostRecord, new_id
-from tokenomy.ledger._stored import (
-    CACHE,
-    IN,
-    PRICED,
-    RECORD_NUMBERS,
-    TOTAL,
-    USAGE_ESTIMATED,
-    Stored,
-    materialize,
-)
+from tokenomy.ledger._stored import RECORD_NUMBERS, StoredCall
 from tokenomy.pricing._book import PriceBook, get_price_book
+from tokenomy.pricing._model import _MONEY
 from tokenomy.usage._model import Usage
 
 if TYPE_CHECKING:
@@ -46,9 +39,11 @@ __all__ = [
     "Tracker",
     "current_tags",
     "current_tracker",
+    "current_trackers",
     "flush",
     "record_call",
     "run_in_context",
+    "store_call",
     "track",
 ]
 
@@ -59,8 +54,8 @@ _ZERO = Decimal(0)
 _ZERO_COST: tuple[Any, ...] = (_ZERO, (), "", None, None, None, None)
 _UNPRICED: tuple[Any, ...] = (None, None, None, None, None, None, None)
 _UNSEEN: Any = object()
-_NOTHING = (0, 0, 0, 0, 0, 0, False)
-_ESTIMATED_NOTHING = (0, 0, 0, 0, 0, 0, True)
+_NOTHING = Usage()
+_ESTIMATED_NOTHING = Usage(estimated=True)
 
 _active: contextvars.ContextVar[tuple[Tracker, ...]] = contextvars.ContextVar(
     "tokenomy_active_trackers", default=()
@@ -89,60 +84,74 @@ class Tracker:
         self.parent = parent
         self.run_id = new_id()
         self.started = time.time()
-        self._lock = threading.Lock()  # guards _records (reads materialize into it)
-        # the stored calls made inside the block: appended without a lock (list.append and
-        # list() are atomic), so recording from many threads never waits
-        self._stored: list[Stored] = []
+        # One lock guards the stored calls, the running totals and the materialized records:
+        # totals are kept as calls arrive, so reading them costs nothing (a budget reads them
+        # before every call).
+        self._lock = threading.Lock()
+        self._stored: list[StoredCall] = []
         self._records: list[CostRecord] = []  # materialized, a prefix of _stored
+        self._cost = _ZERO
+        self._saved = _ZERO
+        self._unpriced = 0
+        self._counts = [0, 0, 0, 0, 0, 0]
+        self._estimated = False
 
-    def _add(self, stored: Stored) -> None:
-        self._stored.append(stored)
-
-    def _snapshot(self) -> list[Stored]:
-        return list(self._stored)
+    def _add(self, call: StoredCall) -> None:
+        total, cache, u = call.cost_total, call.cache, call.usage
+        with self._lock:
+            self._stored.append(call)
+            if total is not None:
+                self._cost = _MONEY.add(self._cost, total)
+            else:
+                self._unpriced += 1
+            if cache is not None and cache.saved:
+                self._saved = _MONEY.add(self._saved, cache.saved)
+            c = self._counts
+            c[0] += u.input
+            c[1] += u.output
+            c[2] += u.cache_read
+            c[3] += u.cache_write_5m
+            c[4] += u.cache_write_1h
+            c[5] += u.reasoning
+            if u.estimated:
+                self._estimated = True
 
     @property
     def records(self) -> list[CostRecord]:
         """A snapshot of the records made inside the block so far."""
-        stored = self._snapshot()
         with self._lock:
             records = self._records
-            for item in stored[len(records) :]:
-                records.append(materialize(item))
+            for item in self._stored[len(records) :]:
+                records.append(item.to_record())
             return list(records)
+
+    @property
+    def stored_calls(self) -> tuple[StoredCall, ...]:
+        """A snapshot of the calls made inside the block so far, as stored."""
+        with self._lock:
+            return tuple(self._stored)
 
     @property
     def cost(self) -> Decimal:
         """USD spent by priced records (unpriced ones are counted in :attr:`unpriced`)."""
-        return sum((s[TOTAL] for s in self._snapshot() if s[TOTAL] is not None), _ZERO)
+        return self._cost
 
     @property
     def unpriced(self) -> int:
         """How many records have no known price (their cost is unknown, not zero)."""
-        return sum(1 for s in self._snapshot() if not s[PRICED])
+        return self._unpriced
 
     @property
     def saved(self) -> Decimal:
         """USD not spent thanks to cache hits."""
-        return sum(
-            (s[CACHE].saved for s in self._snapshot() if s[CACHE] and s[CACHE].saved), _ZERO
-        )
+        return self._saved
 
     @property
     def usage(self) -> Usage:
         """Tokens of every record, summed."""
-        n_in = n_out = n_read = n_w5 = n_w1 = n_reas = 0
-        estimated = False
-        for s in self._snapshot():
-            c = s[IN : USAGE_ESTIMATED + 1]
-            n_in += c[0]
-            n_out += c[1]
-            n_read += c[2]
-            n_w5 += c[3]
-            n_w1 += c[4]
-            n_reas += c[5]
-            estimated = estimated or c[6]
-        return Usage(n_in, n_out, n_read, n_w5, n_w1, n_reas, estimated)
+        with self._lock:
+            n_in, n_out, n_read, n_w5, n_w1, n_reas = self._counts
+            return Usage(n_in, n_out, n_read, n_w5, n_w1, n_reas, self._estimated)
 
     @property
     def calls(self) -> int:
@@ -196,6 +205,15 @@ def track(
         _active.reset(token)
 
 
+def current_trackers() -> tuple[Tracker, ...]:
+    """The active :class:`Tracker` chain here, outermost first (empty outside every block).
+
+    What a framework handler captures when a call starts, to pass as ``trackers=`` to
+    :func:`store_call` when it ends (possibly in another context).
+    """
+    return _active.get()
+
+
 def current_tracker() -> Tracker | None:
     """The innermost active :class:`Tracker`, if any."""
     chain = _active.get()
@@ -244,11 +262,14 @@ def record_call(
     service_tier: str | None = None,
     name: str | None = None,
     framework: str | None = None,
+    truncated: bool = False,
     timestamp: datetime | None = None,
     price_book: PriceBook | None = None,
     ledger: LedgerStore | None = None,
 ) -> CostRecord:
     """Price, attribute and store one model call; returns the record.
+
+    :func:`store_call` with these arguments, returning ``store_call(...).to_record()``.
 
     * ``model=None`` records the call as model ``"unknown"``, unpriced: never dropped.
     * ``usage=None`` records zero tokens flagged ``estimated`` (the caller should pass an
@@ -257,9 +278,9 @@ def record_call(
       spends $0 and no tokens: ``usage`` is what the call *would* have used, priced into
       ``cache.saved``; the record keeps zero tokens.
     """
-    stored = _record_stored(
+    return store_call(
         model=model,
-        counts=None if usage is None else usage.as_tuple(),
+        usage=usage,
         provider=provider,
         kind=kind,
         latency_ms=latency_ms,
@@ -268,18 +289,18 @@ def record_call(
         run_id=run_id,
         parent_run_id=parent_run_id,
         root_run_id=root_run_id,
-        tags={str(k): str(v) for k, v in tags.items() if v is not None} if tags else None,
+        tags=tags,
         cache=cache,
         attempt=attempt,
         error=error,
         service_tier=service_tier,
         name=name,
         framework=framework,
+        truncated=truncated,
         timestamp=timestamp,
         price_book=price_book,
         ledger=ledger,
-    )
-    return materialize(stored)
+    ).to_record()
 
 
 def _run_ref(value: Any) -> str | int | None:
@@ -291,9 +312,10 @@ def _run_ref(value: Any) -> str | int | None:
     return str(value)
 
 
-def _record_stored(
+def store_call(
+    *,
     model: str | None,
-    counts: tuple[int, int, int, int, int, int, bool] | None,
+    usage: Usage | None = None,
     provider: str | None = None,
     kind: str = "chat",
     latency_ms: float | None = None,
@@ -303,75 +325,62 @@ def _record_stored(
     parent_run_id: Any = None,
     root_run_id: Any = None,
     base_tags: dict[str, str] | None = None,
-    tags: Mapping[str, str] | None = None,
+    tags: Mapping[str, Any] | None = None,
     cache: CacheInfo | str | None = None,
+    attempt: int = 1,
     error: str | None = None,
     service_tier: str | None = None,
     name: str | None = None,
     framework: str | None = None,
+    truncated: bool = False,
+    timestamp: datetime | None = None,
     price_book: PriceBook | None = None,
     ledger: LedgerStore | None = None,
-    chain: tuple[Tracker, ...] | None = None,
-    attempt: int = 1,
-    timestamp: datetime | None = None,
-) -> Stored:
-    """:func:`record_call` for producers on a hot path; returns the stored call.
+    trackers: tuple[Tracker, ...] | None = None,
+) -> StoredCall:
+    """Price, attribute and store one model call; returns the :class:`StoredCall`.
 
-    Differences: ``counts`` is the :class:`Usage` as a tuple (six counts, then the estimated
-    flag); tags are ``base_tags`` (framework metadata, lowest precedence, taken over and
-    possibly changed), then the enclosing blocks' tags, then ``tags``, all already strings;
-    run ids may be ``uuid.UUID``; ``chain`` is the :func:`track` blocks to attribute the call
-    to (default: those active here). Nothing here builds a pydantic model: the ledger and the
-    blocks keep the :data:`~tokenomy.ledger._stored.Stored` tuple and materialize the
-    :class:`CostRecord` when read. Handlers pass the arguments by position (a call with
-    twenty keywords costs more than pricing the call).
+    The one record path: :func:`record_call`, the framework handlers and the wrappers all
+    come here. Beyond :func:`record_call`'s arguments:
+
+    * run ids may be ``uuid.UUID`` (stored as their int);
+    * tags, lowest precedence first: ``base_tags`` (framework metadata; the dict is taken
+      over and may be changed), the innermost enclosing block's tags, then ``tags``;
+    * ``trackers``: the :func:`track` blocks to attribute the call to (default: those active
+      here, :func:`current_trackers`); the call counts in every one of them;
+    * ``ledger`` and ``price_book`` are the *caller's own* explicit configuration (a
+      handler's or wrapper's): they win over the innermost block's, which win over the
+      process defaults;
+    * pricing never loses a call: when it fails (a strict book and an unknown model, a
+      malformed ``TOKENOMY_PRICES`` file), the call is stored unpriced with tag
+      ``unpriced_reason`` = the error's class name, then :class:`~tokenomy.exceptions.
+      UnpricedCallError` (carrying the stored call and the cause) is raised.
+
+    Nothing here builds a pydantic model: ledgers and trackers keep the stored call and turn
+    it into a :class:`CostRecord` when read.
     """
-    if chain is None:
-        chain = _active.get()
+    chain = _active.get() if trackers is None else trackers
     inner = chain[-1] if chain else None
-    book = price_book or (inner.price_book if inner else None) or get_price_book()
-    if counts is None:
-        counts = _ESTIMATED_NOTHING
-    cost: tuple[Any, ...]
-    if cache is not None:
-        if isinstance(cache, str):
-            cache = CacheInfo(outcome=cache)  # type: ignore[arg-type]
-        if cache.outcome == "miss":
-            hit = False
-        else:
-            hit = True
-            # a hit spends nothing; what the call would have cost is the saving
-            if cache.saved is None and model:
-                found = book._priced_entry(model, provider)
-                if found is None:
-                    book._unknown(model, provider)
-                else:
-                    saved = found[1].priced(counts, found[0])[0]
-                    cache = cache.model_copy(update={"saved": saved})
-            counts = _ESTIMATED_NOTHING if counts[6] else _NOTHING
-            cost, priced = _ZERO_COST, True
-    else:
-        hit = False
-    if not hit:  # the usual call
-        if model:
-            found = book._entries.get((model, provider), _UNSEEN)
-            if found is _UNSEEN:
-                found = book._priced_entry(model, provider)
-            if found is None:
-                book._unknown(model, provider)
-                cost = _UNPRICED
-            else:
-                cost = found[1].priced(counts, found[0], service_tier)
-        else:
-            book._unknown("unknown", None)  # a call whose model was never reported
-            cost = _UNPRICED
-        priced = cost[0] is not None
-
     merged: dict[str, str] = base_tags if base_tags is not None else {}
     if inner is not None and inner.tags:
         merged.update(inner.tags)
     if tags:
-        merged.update(tags)
+        merged.update({k: v if type(v) is str else str(v) for k, v in tags.items() if v is not None})
+    if usage is None:
+        usage = _ESTIMATED_NOTHING
+    if cache is not None and isinstance(cache, str):
+        cache = CacheInfo(outcome=cache)  # type: ignore[arg-type]
+    failure: PricingError | None = None
+    try:
+        book = price_book or (inner.price_book if inner else None) or get_price_book()
+        cost, usage, cache = _price(book, model, provider, usage, service_tier, cache)
+    except PricingError as exc:
+        failure = exc
+        cost = _UNPRICED
+        merged["unpriced_reason"] = type(exc).__name__
+        if cache is not None and cache.outcome != "miss":
+            usage = _ESTIMATED_NOTHING if usage.estimated else _NOTHING
+            cost = _ZERO_COST
     if run_id is None:
         run_id = new_id()
         if inner is not None and parent_run_id is None:
@@ -383,56 +392,84 @@ def _record_stored(
                 label = next((t.name for t in chain if t.name), None)
                 if label is not None:
                     merged["run_name"] = label
-    # run ids as stored (see _run_ref), inlined for the usual types
-    t = type(run_id)
-    run = run_id if t is str else run_id.int if t is UUID else _run_ref(run_id)
-    t = type(parent_run_id)
-    parent = (
-        parent_run_id
-        if parent_run_id is None or t is str
-        else parent_run_id.int
-        if t is UUID
-        else _run_ref(parent_run_id)
-    )
-    t = type(root_run_id)
-    root = (
-        root_run_id
-        if root_run_id is None or t is str
-        else root_run_id.int
-        if t is UUID
-        else _run_ref(root_run_id)
-    )
-    stored = (
-        next(RECORD_NUMBERS),
-        _time() if timestamp is None else timestamp,
-        run,
-        parent,
-        root if root is not None else (parent if parent is not None else run),
-        provider,
-        model or "unknown",
-        kind,
-        *counts,
-        *cost,
-        priced,
-        counts[6],
-        None if latency_ms is None else float(latency_ms),
-        None if ttft_ms is None else float(ttft_ms),
-        streamed,
-        merged,
-        cache,
-        attempt if type(attempt) is int else int(attempt),
-        error,
-        service_tier,
-        name,
-        framework,
+    run = _run_ref(run_id)
+    parent = _run_ref(parent_run_id)
+    root = _run_ref(root_run_id)
+    total, parts, price_model, price_tier, context_above, cost_in, cost_out = cost
+    call = StoredCall(
+        number=next(RECORD_NUMBERS),
+        timestamp=_time() if timestamp is None else timestamp,
+        run_id=run,
+        parent_run_id=parent,
+        root_run_id=root if root is not None else (parent if parent is not None else run),
+        provider=provider,
+        model=model or "unknown",
+        kind=kind,
+        usage=usage,
+        cost_total=total,
+        cost_parts=parts,
+        cost_input=cost_in,
+        cost_output=cost_out,
+        price_model=price_model,
+        price_tier=price_tier,
+        context_above=context_above,
+        priced=total is not None,
+        estimated=usage.estimated,
+        latency_ms=None if latency_ms is None else float(latency_ms),
+        ttft_ms=None if ttft_ms is None else float(ttft_ms),
+        streamed=streamed,
+        tags=merged,
+        cache=cache,
+        attempt=attempt if type(attempt) is int else int(attempt),
+        error=error,
+        service_tier=service_tier,
+        name=name,
+        framework=framework,
+        truncated=bool(truncated),
     )
     store = ledger if ledger is not None else (inner.ledger if inner else None)
     if store is None:
         store = _default_ledger()
-    store._add_stored(stored)
+    store._add_stored(call)
     for tracker in chain:
-        tracker._add(stored)
-    return stored
+        tracker._add(call)
+    if failure is not None:
+        raise UnpricedCallError(call, failure) from failure
+    return call
+
+
+def _price(
+    book: PriceBook,
+    model: str | None,
+    provider: str | None,
+    usage: Usage,
+    service_tier: str | None,
+    cache: CacheInfo | None,
+) -> tuple[tuple[Any, ...], Usage, CacheInfo | None]:
+    """``(cost as ModelPrice.priced() returns it, usage kept, cache)`` of one call.
+
+    A cache hit spends nothing and keeps no tokens; what the call would have cost is the
+    saving. Raises the book's PricingError (strict mode) for an unknown model.
+    """
+    if cache is not None and cache.outcome != "miss":
+        if cache.saved is None and model:
+            found = book._priced_entry(model, provider)
+            if found is None:
+                book._unknown(model, provider)
+            else:
+                saved = found[1].priced(usage.as_tuple(), found[0])[0]
+                cache = cache.model_copy(update={"saved": saved})
+        return _ZERO_COST, _ESTIMATED_NOTHING if usage.estimated else _NOTHING, cache
+    if not model:
+        book._unknown("unknown", None)  # a call whose model was never reported
+        return _UNPRICED, usage, cache
+    found = book._entries.get((model, provider), _UNSEEN)
+    if found is _UNSEEN:
+        found = book._priced_entry(model, provider)
+    if found is None:
+        book._unknown(model, provider)
+        return _UNPRICED, usage, cache
+    return found[1].priced(usage.as_tuple(), found[0], service_tier), usage, cache
 
 
 def _default_ledger() -> LedgerStore:

@@ -7,7 +7,8 @@ Every error is typed, carries the numbers that caused it, and says what to do ne
     │   └── MissingDependencyError         an optional extra is not installed (names the extra)
     ├── PricingError
     │   ├── UnknownModelPriceError         strict mode: no price for a model (names it, says how to add one)
-    │   └── PriceFileError                 an overrides file cannot be read
+    │   ├── PriceFileError                 an overrides file cannot be read
+    │   └── UnpricedCallError              a call was recorded unpriced because pricing failed (carries it)
     ├── UsageParseError                    a provider response could not be read (says what was expected)
     ├── LedgerError
     │   └── LedgerFileError                a database file is corrupt or not a tokenomy ledger (never overwritten)
@@ -19,6 +20,8 @@ Every error is typed, carries the numbers that caused it, and says what to do ne
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "ConfigurationError",
@@ -34,6 +37,7 @@ __all__ = [
     "TokenomyWarning",
     "UnknownModelPriceError",
     "UnknownModelPriceWarning",
+    "UnpricedCallError",
     "UsageParseError",
 ]
 
@@ -77,6 +81,23 @@ class UnknownModelPriceError(PricingError, LookupError):
             f"a prices file (TOKENOMY_PRICES=prices.toml with [models.{model!r}] "
             f"input_per_million/output_per_million), or map it to a known model with "
             f"aliases={{{model!r}: 'gpt-4o'}}."
+        )
+
+
+class UnpricedCallError(PricingError):
+    """Pricing a call failed (strict mode and an unknown model, a malformed price file...), so
+    it was recorded *unpriced* (tag ``unpriced_reason`` = the error's class name), then this
+    was raised. ``stored`` is the stored call (``stored.to_record()`` is its record),
+    ``cause`` the pricing error."""
+
+    def __init__(self, stored: Any, cause: BaseException) -> None:
+        self.stored = stored
+        self.cause = cause
+        super().__init__(
+            f"the call to model {stored.model!r} was recorded unpriced (record "
+            f"{stored.record_id}) because pricing failed: {cause}. Its cost is unknown, not "
+            f"zero; fix the price (a price file, PriceBook.with_overrides) or turn strict mode "
+            f"off, and check wrappers with PriceBook.check() before sending"
         )
 
 

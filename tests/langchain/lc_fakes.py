@@ -37,6 +37,7 @@ class TinyChat(BaseChatModel):
     n: int = 1
     fail_with: str | None = None
     report_model: bool = True
+    response_metadata: dict[str, Any] | None = None  # extra response metadata (finish_reason...)
 
     @property
     def _llm_type(self) -> str:
@@ -54,6 +55,7 @@ class TinyChat(BaseChatModel):
 
     def _message(self) -> AIMessage:
         meta = {"model_name": self.model_name} if self.report_model and self.model_name else {}
+        meta.update(self.response_metadata or {})
         return AIMessage(
             self.reply,
             usage_metadata=dict(self.usage) if self.usage else None,  # type: ignore[arg-type]

@@ -238,7 +238,7 @@ def test_truncated_response_is_flagged(provider_simulator: ProviderSimulator, ma
     """A response the simulator cut (finish_reason length / max_tokens) is recorded truncated;
     the next, complete one is not."""
     provider_simulator.inject(Fault.length(2))
-    model, ledger = _wrap(provider_simulator, make_model, policies=[MaxTokens(2)])
+    model, ledger = _wrap(provider_simulator, make_model, policies=[MaxTokens(200)])
     model.invoke("Tell me a long story.")
     model.invoke("Hi?")
     cut, whole = records(ledger)

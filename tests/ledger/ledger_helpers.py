@@ -15,8 +15,16 @@ from tokenomy.usage import Usage
 BASE = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
 
-def _cost(total: str, **parts: str) -> Cost:
-    return Cost(total=Decimal(total), parts={k: Decimal(v) for k, v in parts.items()}, model="m")
+def _cost(
+    total: str, *, tier: str | None = None, above: int | None = None, **parts: str
+) -> Cost:
+    return Cost(
+        total=Decimal(total),
+        parts={k: Decimal(v) for k, v in parts.items()},
+        model="m",
+        service_tier=tier,
+        context_above=above,
+    )
 
 
 def make_records() -> list[CostRecord]:
@@ -52,6 +60,8 @@ def make_records() -> list[CostRecord]:
                 if hit
                 else _cost(
                     f"0.00{i:02d}13750",
+                    tier="priority" if i % 8 == 1 else None,
+                    above=200_000 if i % 10 == 1 else None,
                     input=f"0.00{i:02d}1",
                     output="0.0000375",
                     cache_read="2.5E-7",
@@ -92,9 +102,10 @@ def make_records() -> list[CostRecord]:
                 attempt=2 if i % 9 == 8 else 1,
                 error="RateLimitError: slow down" if i % 17 == 16 else None,
                 usable=None if i % 3 == 0 else i % 3 == 1,
-                service_tier="batch" if i % 8 == 0 else None,
+                service_tier="batch" if i % 8 == 0 else "priority" if i % 8 == 1 else None,
                 name="answer_question" if i % 2 else None,
                 framework="langchain" if i % 3 else "llamaindex",
+                truncated=i % 5 == 2,
             )
         )
     # Two records at the very same instant (ties keep insertion order) and one from the past.

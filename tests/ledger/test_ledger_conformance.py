@@ -22,15 +22,26 @@ from tokenomy.usage import Usage
 
 
 def test_query_returns_every_field_exactly(store: LedgerStore, records: list[CostRecord]) -> None:
-    """Stored records come back equal to what was added (Decimals, tags, timestamps, flags)."""
+    """Stored records come back equal to what was added (Decimals, tags, timestamps, flags),
+    including the Cost fields its == leaves out (price model, tier applied, context
+    threshold) and the record's service tier and truncation."""
     store.add_many(records)
     got = store.query()
     want = time_order(records)
     assert [r.record_id for r in got] == [r.record_id for r in want]
+    assert any(w.cost and w.cost.service_tier and w.cost.context_above for w in want)
     for g, w in zip(got, want, strict=True):
         assert g == w
         assert g.to_json_dict() == w.to_json_dict()
         assert g.timestamp.utcoffset() == w.timestamp.utcoffset()
+        assert (g.service_tier, g.truncated) == (w.service_tier, w.truncated)
+        if w.cost is not None:
+            assert g.cost is not None
+            assert (g.cost.model, g.cost.service_tier, g.cost.context_above) == (
+                w.cost.model,
+                w.cost.service_tier,
+                w.cost.context_above,
+            )
 
 
 def test_add_one_at_a_time_and_len(store: LedgerStore, records: list[CostRecord]) -> None:

@@ -315,7 +315,11 @@ def test_every_record_field_has_a_column() -> None:
         kind="completion",
         usage=Usage(9, 8, 7, 1, 1, 2, estimated=True),
         cost=Cost(
-            Decimal("1.5"), {"input": Decimal("1"), "output": Decimal("0.5")}, model="gpt-4o"
+            Decimal("1.5"),
+            {"input": Decimal("1"), "output": Decimal("0.5")},
+            model="gpt-4o",
+            service_tier="flex",
+            context_above=200_000,
         ),
         priced=True,
         estimated=True,
@@ -330,11 +334,13 @@ def test_every_record_field_has_a_column() -> None:
         service_tier="flex",
         name="n",
         framework="langchain",
+        truncated=True,
     )
     assert set(CostRecord.model_fields) == {
         "record_id", "run_id", "parent_run_id", "root_run_id", "timestamp", "provider", "model",
         "kind", "usage", "cost", "priced", "estimated", "latency_ms", "ttft_ms", "streamed",
         "tags", "cache", "attempt", "error", "usable", "service_tier", "name", "framework",
+        "truncated",
     }  # fmt: skip
     row = record_to_row(full)
     assert len(row) == len(COLUMNS)
@@ -342,6 +348,8 @@ def test_every_record_field_has_a_column() -> None:
     assert back == full
     assert back.model_dump() == full.model_dump()
     assert back.cost is not None and back.cost.model == "gpt-4o"
+    # Cost's == leaves these out: the round trip must keep them anyway
+    assert (back.cost.service_tier, back.cost.context_above) == ("flex", 200_000)
 
 
 @pytest.mark.parametrize(

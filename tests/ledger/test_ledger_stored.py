@@ -1,8 +1,7 @@
-"""Stored calls: the compact tuples handlers record, and the CostRecords they read as."""
+"""Stored calls: the StoredCall objects store_call() builds, and the CostRecords they read as."""
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 import uuid
@@ -12,16 +11,23 @@ from pathlib import Path
 
 import pytest
 
-from tokenomy import CostRecord, ModelPrice, PriceBook, Usage, record_call, track
-from tokenomy._tracking import _record_stored
+from tokenomy import (
+    CostRecord,
+    ModelPrice,
+    PriceBook,
+    StoredCall,
+    Usage,
+    record_call,
+    store_call,
+    track,
+)
 from tokenomy.ledger import MemoryLedger, SQLiteLedger
-from tokenomy.ledger._stored import TAGS, materialize, stored_id
 
 
-def _store(ledger: MemoryLedger | None, **kw: object) -> tuple[object, ...]:
+def _store(ledger: MemoryLedger | None, **kw: object) -> StoredCall:
     args: dict[str, object] = {
         "model": "gpt-4o",
-        "counts": (120, 30, 20, 0, 0, 10, False),
+        "usage": Usage(120, 30, 20, 0, 0, 10),
         "provider": "openai",
         "latency_ms": 12.5,
         "run_id": uuid.uuid4(),
@@ -31,7 +37,7 @@ def _store(ledger: MemoryLedger | None, **kw: object) -> tuple[object, ...]:
         "ledger": ledger,
     }
     args.update(kw)
-    return _record_stored(**args)  # type: ignore[arg-type]
+    return store_call(**args)  # type: ignore[arg-type]
 
 
 def test_stored_call_reads_as_the_validated_record() -> None:
@@ -40,7 +46,7 @@ def test_stored_call_reads_as_the_validated_record() -> None:
     ledger = MemoryLedger()
     parent = uuid.uuid4()
     stored = _store(ledger, parent_run_id=parent, root_run_id=parent, service_tier="priority")
-    rec = materialize(stored)
+    rec = stored.to_record()
     assert CostRecord.model_validate(rec.model_dump()) == rec
     assert CostRecord.from_json_dict(rec.to_json_dict()) == rec
     assert rec.parent_run_id == rec.root_run_id == str(parent)
@@ -49,12 +55,12 @@ def test_stored_call_reads_as_the_validated_record() -> None:
     assert rec.timestamp.tzinfo is not None
     assert abs(rec.timestamp - datetime.now(UTC)) < timedelta(seconds=5)
     assert rec.cost is not None and rec.cost.parts["reasoning"] > 0
-    assert materialize(stored) == rec  # deterministic: the same record every time
+    assert stored.to_record() == rec  # deterministic: the same record every time
     assert ledger.query() == [rec]
 
 
 def test_record_call_and_the_stored_path_give_equal_records() -> None:
-    """record_call (the public API) and the handlers' positional path record the same call
+    """record_call (the public API) and store_call (the handlers' path) record the same call
     identically, apart from the fresh record id and timestamp."""
     ledger = MemoryLedger()
     run = uuid.uuid4()
@@ -63,7 +69,7 @@ def test_record_call_and_the_stored_path_give_equal_records() -> None:
         provider="openai", latency_ms=12.5, run_id=str(run), tags={"feature": "search"},
         name="ChatOpenAI", framework="langchain", ledger=ledger,
     )
-    via_stored = materialize(_store(ledger, run_id=run))
+    via_stored = _store(ledger, run_id=run).to_record()
     skip = {"record_id", "timestamp"}
     assert via_api.model_dump(exclude=skip) == via_stored.model_dump(exclude=skip)
 
@@ -99,23 +105,23 @@ def test_priced_matches_cost_on_every_dimension() -> None:
         assert gpt.priced(big.as_tuple(), "gpt-5.5")[4] == gpt.cost(big).context_above
 
 
-def test_a_stored_call_is_one_object_for_the_garbage_collector() -> None:
-    """Once collected, everything a stored call holds but its tags dict is untracked by the
-    GC, and that dict (only strings) is untracked too: a ledger of many calls adds one
-    tracked object per call (a CostRecord kept in memory adds six or more)."""
-    ledger = MemoryLedger()
-    stored = _store(ledger)
-    gc.collect()
-    gc.collect()
-    tracked = [i for i, value in enumerate(stored) if gc.is_tracked(value)]
-    assert tracked == []
-    assert isinstance(stored[TAGS], dict) and not gc.is_tracked(stored[TAGS])
+def test_a_stored_call_reads_by_name() -> None:
+    """A StoredCall exposes what budgets and wrappers read by name: id, cost, priced,
+    model, attempt, truncated; and its cost is the record's."""
+    stored = _store(MemoryLedger(), attempt=2, truncated=True)
+    rec = stored.to_record()
+    assert stored.record_id == rec.record_id
+    assert stored.cost_total == rec.total_cost and stored.cost_total is not None
+    assert (stored.priced, stored.model, stored.attempt, stored.truncated) == (
+        True, "gpt-4o", 2, True,
+    )
+    assert stored.cost == rec.cost and rec.truncated is True
 
 
 def test_record_ids_are_unique_and_uuid_shaped() -> None:
     """Ids of stored calls are distinct UUID-4-shaped strings."""
     ledger = MemoryLedger()
-    ids = {stored_id(_store(ledger)) for _ in range(500)}
+    ids = {_store(ledger).record_id for _ in range(500)}
     assert len(ids) == 500
     assert all(uuid.UUID(i).version == 4 for i in ids)
 
@@ -125,12 +131,12 @@ def test_a_forked_child_never_reuses_the_parents_ids() -> None:
     """A child process forked after the parent made ids gives its calls another id prefix, so
     parent and child can share a ledger without their record ids colliding."""
     ledger = MemoryLedger()
-    parent_id = stored_id(_store(ledger))
+    parent_id = _store(ledger).record_id
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         try:
-            os.write(write, stored_id(_store(MemoryLedger())).encode())
+            os.write(write, _store(MemoryLedger()).record_id.encode())
         finally:
             os._exit(0)
     os.close(write)
@@ -170,10 +176,10 @@ def test_memory_ledger_mixes_records_and_stored_calls() -> None:
         timestamp=datetime.now(UTC) - timedelta(hours=1),
     )
     ledger.add(early)
-    assert [r.record_id for r in ledger.query()] == [early.record_id, stored_id(late)]
-    ledger.add(materialize(late))
+    assert [r.record_id for r in ledger.query()] == [early.record_id, late.record_id]
+    ledger.add(late.to_record())
     assert ledger.count() == 2
-    assert ledger.mark_usable(stored_id(late), False)
+    assert ledger.mark_usable(late.record_id, False)
     assert ledger.query(newest_first=True)[0].usable is False
 
 
@@ -181,7 +187,7 @@ def test_memory_ledger_bound_applies_to_stored_calls() -> None:
     """A bounded MemoryLedger drops its oldest stored calls past max_records."""
     ledger = MemoryLedger(max_records=100)
     with pytest.warns(Warning, match="dropped its oldest"):
-        firsts = [stored_id(_store(ledger)) for _ in range(101)]
+        firsts = [_store(ledger).record_id for _ in range(101)]
     kept = [r.record_id for r in ledger.query()]
     assert len(kept) == 91 and kept == firsts[10:]
 
@@ -195,7 +201,7 @@ def test_trackers_total_stored_calls() -> None:
         with pytest.warns(Warning, match="No price known"):
             _store(None, model="no-such-model-xyz")
     assert block.calls == 2 and block.unpriced == 1
-    assert block.cost == materialize(first).cost.total  # type: ignore[union-attr]
+    assert block.cost == first.to_record().cost.total  # type: ignore[union-attr]
     assert block.usage == Usage(input=240, output=60, cache_read=40, reasoning=20)
     assert [r.tags["feature"] for r in block.records] == ["x", "x"]
     assert block.cost > Decimal(0)
@@ -204,33 +210,34 @@ def test_trackers_total_stored_calls() -> None:
 def test_sqlite_stores_a_stored_call_as_its_record(tmp_path: Path) -> None:
     """A stored call written by the SQLite writer thread reads back equal to its record."""
     with SQLiteLedger(tmp_path / "s.sqlite") as ledger:
-        stored = _record_stored(
-            "gpt-4o", (10, 5, 0, 0, 0, 0, False), "openai", "chat", 3.0, None, False,
-            uuid.uuid4(), None, None, {"user": "u1"}, None, None, None, None, "ChatOpenAI",
-            "langchain", None, ledger, (),
+        stored = store_call(
+            model="gpt-4o", usage=Usage(10, 5), provider="openai", latency_ms=3.0,
+            run_id=uuid.uuid4(), base_tags={"user": "u1"}, name="ChatOpenAI",
+            framework="langchain", ledger=ledger, trackers=(), truncated=True,
         )
-        assert ledger.query() == [materialize(stored)]
+        assert ledger.query() == [stored.to_record()]
 
 
 def test_sql_row_of_a_stored_call_is_the_row_of_its_record() -> None:
-    """stored_to_row (the SQL writer's path for handler calls) gives exactly the row of the
-    materialized record: usual calls, multi-part costs, unpriced calls, cache hits, calls
+    """The row of a stored call is the row of its record read back as a stored call
+    (StoredCall.from_record undoes to_record): usual calls, multi-part costs, unpriced calls, cache hits, calls
     with an explicit timestamp, string and UUID run ids."""
     from tokenomy.ledger import CacheInfo
     from tokenomy.ledger._rows import record_to_row, stored_to_row
 
     ledger = MemoryLedger()
     with pytest.warns(Warning, match="No price known"):  # model None: unpriced, warned
-        unpriced = _store(ledger, counts=None, model=None)
+        unpriced = _store(ledger, usage=None, model=None)
     cases = [
         unpriced,
         _store(ledger),
-        _store(ledger, counts=(10, 5, 0, 0, 0, 0, False), base_tags={}),
+        _store(ledger, usage=Usage(10, 5), base_tags={}),
         _store(ledger, run_id="span-1", parent_run_id="span-0", root_run_id="span-0"),
         _store(ledger, cache=CacheInfo(outcome="semantic", similarity=0.93)),
         _store(ledger, cache="exact"),
         _store(ledger, timestamp=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)),
         _store(ledger, service_tier="priority", latency_ms=None, streamed=True, ttft_ms=3.5),
+        _store(ledger, truncated=True, attempt=3, error="APIError"),
     ]
     for stored in cases:
-        assert stored_to_row(stored) == record_to_row(materialize(stored))
+        assert stored_to_row(stored) == record_to_row(stored.to_record())

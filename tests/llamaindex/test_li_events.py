@@ -381,3 +381,21 @@ def test_estimate_counts_openai_tool_calls_and_results_in_the_messages(
     ]
     assert record.usage.input == estimate_messages(dicts, "gpt-4o-mini").prompt_tokens
     assert record.usage.input > estimate_messages(dicts[:1], "gpt-4o-mini").prompt_tokens + 10
+
+
+def test_a_finished_call_keeps_no_reference_to_its_response(ledger: MemoryLedger) -> None:
+    """Once a call ends with no other call in flight, the handler holds nothing of its
+    response: only calls open when a response arrives can turn out to wrap it."""
+    import weakref
+
+    from li_fakes import UsageLLM
+
+    import tokenomy_llamaindex as tli
+
+    tli.instrument(ledger=ledger)
+    llm = UsageLLM()
+    response = llm.complete("x")
+    ref = weakref.ref(response)
+    del response
+    assert ref() is None
+    assert len(ledger) == 1

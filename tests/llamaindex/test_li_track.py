@@ -73,9 +73,13 @@ def test_handler_attached_by_track_records_only_inside_blocks(ledger: MemoryLedg
     assert tracker.report().totals.count == 2
 
 
-def test_instrument_records_outside_blocks_and_blocks_still_route(ledger: MemoryLedger) -> None:
-    """After instrument(ledger=...), calls outside any block go to that ledger; calls inside a
-    block go to the block's ledger; instrument() is idempotent and upgrades track()'s handler."""
+def test_instrument_ledger_wins_over_a_blocks_and_the_block_still_counts(
+    ledger: MemoryLedger,
+) -> None:
+    """After instrument(ledger=...), calls outside any block and inside a block that names its
+    own ledger all go to the handler's ledger (its explicit configuration wins, the rule of
+    store_call); the block still counts and tags its call. instrument() is idempotent and
+    upgrades track()'s handler."""
     llm = UsageLLM()
     with tli.track():
         pass
@@ -83,11 +87,31 @@ def test_instrument_records_outside_blocks_and_blocks_still_route(ledger: Memory
     assert tli.instrument() is handler and handler.record_outside_track
     inner = MemoryLedger()
     llm.complete("outside")
-    with tli.track(ledger=inner, feature="f"):
+    with tli.track(ledger=inner, feature="f") as block:
         llm.complete("inside")
-    assert len(ledger) == 1 and len(inner) == 1
+    assert len(ledger) == 2 and len(inner) == 0
+    assert block.calls == 1 and block.records[0].tags["feature"] == "f"
     assert "feature" not in ledger.query()[0].tags
     assert len(_ours()[0]) == 1
+
+
+def test_a_blocks_ledger_and_book_apply_when_the_handler_names_none() -> None:
+    """A handler with no ledger or price book of its own records a block's calls to the
+    block's ledger, priced by the block's book; outside the block, to the process default."""
+    from decimal import Decimal
+
+    from tokenomy import ModelPrice, PriceBook
+
+    llm = UsageLLM()
+    tli.instrument()
+    inner = MemoryLedger()
+    book = PriceBook.default().with_overrides(
+        {llm.metadata.model_name: ModelPrice(input=Decimal(1), output=Decimal(1))}
+    )
+    with tli.track(ledger=inner, price_book=book):
+        llm.complete("inside")
+    (record,) = inner.query()
+    assert record.cost is not None and record.cost.total == record.usage.total
 
 
 def test_uninstrument_stops_recording(ledger: MemoryLedger) -> None:
@@ -246,9 +270,9 @@ def test_include_stream_usage_sets_stream_options_and_refuses_other_llms() -> No
         tli.include_stream_usage(object())
 
 
-def test_price_books_of_the_block_and_of_the_handler_are_used(ledger: MemoryLedger) -> None:
-    """track(price_book=...) prices the block's records; instrument(price_book=...) prices the
-    records no block prices otherwise."""
+def test_the_handlers_price_book_wins_over_the_blocks(ledger: MemoryLedger) -> None:
+    """instrument(price_book=...) prices every record it makes, inside a track(price_book=...)
+    block too (a handler's explicit configuration wins, the rule of store_call)."""
     from decimal import Decimal
 
     from tokenomy import ModelPrice, PriceBook
@@ -264,7 +288,7 @@ def test_price_books_of_the_block_and_of_the_handler_are_used(ledger: MemoryLedg
     with tli.track(price_book=block_book):
         llm.complete("in the block")
     llm.complete("outside")
-    assert [r.total_cost for r in ledger.query()] == [Decimal(3), Decimal(6)]
+    assert [r.total_cost for r in ledger.query()] == [Decimal(6), Decimal(6)]
 
 
 def test_concurrent_calls_from_many_threads_are_each_recorded_once(ledger: MemoryLedger) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from tokenomy.exceptions import LedgerError
 from tokenomy.ledger._record import CostRecord
 from tokenomy.ledger._store import LedgerStore
-from tokenomy.ledger._stored import Stored, materialize
+from tokenomy.ledger._stored import StoredCall
 from tokenomy.ledger._writer import BatchWriter, unregister
 
 __all__ = ["BatchedStore"]
@@ -33,7 +33,7 @@ class BatchedStore(LedgerStore):
     _closed: bool = False
 
     @abstractmethod
-    def _commit(self, records: Sequence[CostRecord | Stored]) -> None:
+    def _commit(self, records: Sequence[CostRecord | StoredCall]) -> None:
         """Write ``records`` in one transaction (the writer's sink, and sync mode's path);
         they may be stored calls too (:func:`~tokenomy.ledger._rows.to_row` takes both)."""
 
@@ -63,10 +63,10 @@ class BatchedStore(LedgerStore):
         super().__init_subclass__(**kwargs)
         cls._overrides_add = cls.add is not BatchedStore.add
 
-    def _add_stored(self, stored: Stored) -> None:
+    def _add_stored(self, stored: StoredCall) -> None:
         # The framework handlers' path: the writer thread turns it into a row.
         if self._overrides_add:
-            self.add(materialize(stored))
+            self.add(stored.to_record())
             return
         self._check_open()
         writer = self._writer

@@ -11,7 +11,7 @@ from tokenomy.exceptions import ConfigurationError, LedgerError, TokenomyWarning
 from tokenomy.ledger._filter import RecordFilter, epoch_us
 from tokenomy.ledger._record import CostRecord
 from tokenomy.ledger._store import LedgerStore, check_limit
-from tokenomy.ledger._stored import Stored, materialize, stored_id, stored_key
+from tokenomy.ledger._stored import StoredCall
 
 __all__ = ["MemoryLedger", "MemoryLedgerFullWarning"]
 
@@ -39,7 +39,7 @@ class MemoryLedger(LedgerStore):
         self.max_records = max_records
         self.dropped = 0
         self._lock = threading.Lock()
-        # CostRecords, or Stored tuples not read yet (replaced by their record when read).
+        # CostRecords, or StoredCalls not read yet (replaced by their record when read).
         # Recording appends without the lock (list.append is atomic); everything else holds it.
         self._items: list[Any] = []
         self._keys: list[int] = []  # epoch microseconds of _items[:len(_keys)]
@@ -68,9 +68,9 @@ class MemoryLedger(LedgerStore):
         super().__init_subclass__(**kwargs)
         cls._overrides_add = cls.add is not MemoryLedger.add
 
-    def _add_stored(self, stored: Stored) -> None:
+    def _add_stored(self, stored: StoredCall) -> None:
         if self._overrides_add:
-            self.add(materialize(stored))
+            self.add(stored.to_record())
             return
         if self._closed:
             self._check_open()
@@ -88,7 +88,7 @@ class MemoryLedger(LedgerStore):
         last = keys[-1] if keys else None
         for i in range(len(keys), len(items)):
             item = items[i]
-            key = stored_key(item) if type(item) is tuple else epoch_us(item.timestamp)
+            key = item.ts_us if type(item) is StoredCall else epoch_us(item.timestamp)
             if last is not None and key < last:
                 self._in_order = False
             keys.append(key)
@@ -98,7 +98,7 @@ class MemoryLedger(LedgerStore):
         items, index = self._items, self._index
         for i in range(self._indexed, len(items)):
             item = items[i]
-            index[item.record_id if type(item) is not tuple else stored_id(item)] = i
+            index[item.record_id] = i
         self._indexed = len(items)
 
     def _append(self, record: CostRecord) -> None:
@@ -157,8 +157,8 @@ class MemoryLedger(LedgerStore):
         items = self._items
         for i in range(len(self._keys)):
             item = items[i]
-            if type(item) is tuple:
-                items[i] = materialize(item)
+            if type(item) is StoredCall:
+                items[i] = item.to_record()
         return items[: len(self._keys)]
 
     def _ordered(self) -> list[CostRecord]:
@@ -205,8 +205,8 @@ class MemoryLedger(LedgerStore):
             if i is None:
                 return False
             item = self._items[i]
-            if type(item) is tuple:
-                item = materialize(item)
+            if type(item) is StoredCall:
+                item = item.to_record()
             self._items[i] = item.model_copy(update={"usable": bool(usable)})
             return True
 

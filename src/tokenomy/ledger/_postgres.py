@@ -16,7 +16,7 @@ from tokenomy.ledger._record import CostRecord
 from tokenomy.ledger._rows import BOOL_COLUMNS, COLUMNS, row_to_record, to_row
 from tokenomy.ledger._sql_filter import postgres_tags, where_clause
 from tokenomy.ledger._store import check_limit
-from tokenomy.ledger._stored import Stored
+from tokenomy.ledger._stored import StoredCall
 from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class _Connection:
             self._conn = None
 
 
-def _write(conn: _Connection, insert: Any, records: Sequence[CostRecord | Stored]) -> None:
+def _write(conn: _Connection, insert: Any, records: Sequence[CostRecord | StoredCall]) -> None:
     """Insert ``records`` in one transaction (the writer's sink; also used by sync mode)."""
     rows = [to_row(r) for r in records]
     with conn.lock:
@@ -153,7 +153,7 @@ class PostgresLedger(BatchedStore):
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _commit(self, records: Sequence[CostRecord | Stored]) -> None:
+    def _commit(self, records: Sequence[CostRecord | StoredCall]) -> None:
         psycopg = _import_psycopg()
         try:
             _write(self._wconn, self._insert, records)

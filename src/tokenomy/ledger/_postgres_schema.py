@@ -14,6 +14,7 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 from tokenomy.exceptions import LedgerFileError
+from tokenomy.ledger._columns import migration_steps
 
 if TYPE_CHECKING:
     import psycopg
@@ -70,7 +71,8 @@ CREATE INDEX {ix_tags} ON {records} USING GIN (tags jsonb_path_ops)
 """
 
 #: Ordered ``(version, SQL)`` steps; never edit a released step, append a new one.
-PG_MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1),)
+#: Steps after the first come from ``ledger/_columns.py``.
+PG_MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), *migration_steps("postgres", "{records}"))
 PG_SCHEMA_VERSION = PG_MIGRATIONS[-1][0]
 _APPLICATION = "tokenomy"
 

@@ -55,7 +55,10 @@ class CostRecord(BaseModel):
 
     No prompt or completion text is kept. ``cost`` is ``None`` when the model has no known
     price (``priced`` is then false): never $0. ``usable`` can be set later (for example by a
-    quality gate) through :meth:`LedgerStore.mark_usable`.
+    quality gate) through :meth:`LedgerStore.mark_usable`. ``truncated`` is true when the
+    response was cut by its length limit (OpenAI ``finish_reason="length"``, Anthropic
+    ``stop_reason="max_tokens"``). A call whose pricing failed is recorded unpriced with tag
+    ``unpriced_reason`` naming the error (see :func:`tokenomy.store_call`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -83,6 +86,7 @@ class CostRecord(BaseModel):
     service_tier: str | None = None
     name: str | None = None
     framework: str | None = None
+    truncated: bool = False
 
     # -- (de)serialisation of the two dataclass fields in the export shape ---------------
 

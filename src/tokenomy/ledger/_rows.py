@@ -1,39 +1,53 @@
-"""A :class:`CostRecord` as a flat row of SQL values, and back (shared by the SQL stores).
+"""A stored call or a :class:`CostRecord` as a flat row of SQL values, and back.
 
-The hot path of every SQL ledger: fields are read straight off the model and its dataclasses
-(no ``model_dump``), and rows are turned back into records without re-validation (they were
-validated when first built).
+One serialisation, shared by the SQL stores: :func:`stored_to_row` writes a
+:class:`~tokenomy.ledger._stored.StoredCall` (a record added with ``add()`` is written through
+:meth:`StoredCall.from_record`), :func:`row_to_record` reads a row back without re-validation
+(the values were validated when first built). The columns are the compound ones written here
+by hand (ids, time, usage, cost, tags, cache), then one per
+:data:`~tokenomy.ledger._stored.PLAIN_FIELDS` field, copied as is: a new plain record field
+needs no code here, only its line in ``ledger/_columns.py``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from json.encoder import encode_basestring as _q
+from operator import attrgetter
 from typing import Any
 
-from tokenomy.ledger import _stored as st
+from tokenomy.ledger._columns import ADDED_COLUMNS
 from tokenomy.ledger._filter import epoch_us
 from tokenomy.ledger._record import _MISS, CacheInfo, CostRecord
-from tokenomy.ledger._stored import Stored
+from tokenomy.ledger._stored import PLAIN_FIELDS, RECORD_FIELDS, StoredCall, run_id_text
 from tokenomy.pricing._model import Cost
 from tokenomy.usage._model import Usage
 
 __all__ = ["BOOL_COLUMNS", "COLUMNS", "record_to_row", "row_to_record", "stored_to_row", "to_row"]
 
-#: Column order of a row; the SQL schemas declare the same names.
-COLUMNS: tuple[str, ...] = (
+# The columns of schema version 1 (``ledger/_sqlite_schema.py``).
+_V1_COLUMNS: frozenset[str] = frozenset(
+    {
+        "record_id", "ts_us", "timestamp", "run_id", "parent_run_id", "root_run_id",
+        "provider", "model", "kind", "input_tokens", "output_tokens", "cache_read_tokens",
+        "cache_write_5m_tokens", "cache_write_1h_tokens", "reasoning_tokens",
+        "usage_estimated", "cost_total", "cost_parts", "price_model", "priced", "estimated",
+        "latency_ms", "ttft_ms", "streamed", "tags", "cache_outcome", "cache_saved",
+        "cache_similarity", "attempt", "error", "usable", "service_tier", "name", "framework",
+    }
+)  # fmt: skip
+
+# Columns written by hand, in row order.
+_COMPOUND: tuple[str, ...] = (
     "record_id",
     "ts_us",
     "timestamp",
     "run_id",
     "parent_run_id",
     "root_run_id",
-    "provider",
-    "model",
-    "kind",
     "input_tokens",
     "output_tokens",
     "cache_read_tokens",
@@ -44,29 +58,31 @@ COLUMNS: tuple[str, ...] = (
     "cost_total",
     "cost_parts",
     "price_model",
-    "priced",
-    "estimated",
-    "latency_ms",
-    "ttft_ms",
-    "streamed",
+    "price_tier",
+    "context_above",
     "tags",
     "cache_outcome",
     "cache_saved",
     "cache_similarity",
-    "attempt",
-    "error",
-    "usable",
-    "service_tier",
-    "name",
-    "framework",
 )
 
+#: Column order of a row (the stores name them in their INSERT and SELECT).
+COLUMNS: tuple[str, ...] = _COMPOUND + PLAIN_FIELDS
+if set(COLUMNS) != _V1_COLUMNS | {c.name for c in ADDED_COLUMNS}:  # pragma: no cover
+    raise RuntimeError(
+        "ledger columns and record fields disagree: add the field's column to "
+        f"ledger/_columns.py (row columns {sorted(set(COLUMNS))})"
+    )
 
 #: Columns holding a flag: rows carry them as 0/1 ints (SQLite binds exact ints fastest; the
 #: PostgreSQL store casts them to boolean in its INSERT).
 BOOL_COLUMNS: frozenset[str] = frozenset(
     {"usage_estimated", "priced", "estimated", "streamed", "usable"}
+    | {c.name for c in ADDED_COLUMNS if c.flag}
 )
+_N = len(_COMPOUND)
+_plain_values = attrgetter(*PLAIN_FIELDS)
+_PLAIN_FLAGS = tuple(i for i, name in enumerate(PLAIN_FIELDS) if name in BOOL_COLUMNS)
 
 
 def _json_object(items: Iterable[tuple[str, str]]) -> str:
@@ -79,99 +95,48 @@ def _json_parts(parts: Mapping[str, Decimal]) -> str:
     return "{" + ",".join([_q(k) + ':"' + str(v) + '"' for k, v in parts.items()]) + "}"
 
 
-def to_row(item: CostRecord | Stored) -> tuple[Any, ...]:
-    """The row of a record or of a stored call (see ``ledger/_stored.py``)."""
-    return stored_to_row(item) if isinstance(item, tuple) else record_to_row(item)
+def to_row(item: CostRecord | StoredCall) -> tuple[Any, ...]:
+    """The row of a record or of a stored call."""
+    return stored_to_row(item if type(item) is StoredCall else StoredCall.from_record(item))  # type: ignore[arg-type]
 
 
-def stored_to_row(s: Stored) -> tuple[Any, ...]:
-    """The row of a stored call: ``record_to_row(materialize(s))``, without building the
-    record (the SQL writer thread's path for calls the framework handlers recorded)."""
-    ts = s[st.TS]
-    if type(ts) is float:
-        ts = datetime.fromtimestamp(ts, UTC)
-    total = s[st.TOTAL]
+def record_to_row(r: CostRecord) -> tuple[Any, ...]:
+    """The row of ``r`` in :data:`COLUMNS` order (money as exact decimal strings, flags 0/1)."""
+    return stored_to_row(StoredCall.from_record(r))
+
+
+def stored_to_row(s: StoredCall) -> tuple[Any, ...]:
+    """The row of a stored call, in :data:`COLUMNS` order (the SQL writer thread's path)."""
+    ts = s.when
+    total = s.cost_total
     if total is None:
         total_text = parts_text = price_model = None
     else:
         total_text = str(total)
-        flat = s[st.PARTS]
-        parts_text = _json_parts(
-            {"input": s[st.P_IN], "output": s[st.P_OUT]}
+        flat = s.cost_parts
+        parts: dict[str, Any] = (
+            {"input": s.cost_input, "output": s.cost_output}
             if flat is None
             else dict(zip(flat[::2], flat[1::2], strict=True))
         )
-        price_model = s[st.PRICE_MODEL] or None
-    cache = s[st.CACHE] or _MISS
+        parts_text = _json_parts(parts)
+        price_model = s.price_model or None
+    cache = s.cache or _MISS
     saved = cache.saved
-    tags = s[st.TAGS]
+    tags = s.tags
+    u = s.usage
+    plain = list(_plain_values(s))
+    for i in _PLAIN_FLAGS:
+        v = plain[i]
+        if v is not None:
+            plain[i] = 1 if v else 0
     return (
-        st.stored_id(s),
+        s.record_id,
         epoch_us(ts),
         ts.isoformat(),
-        st.run_id_text(s[st.RUN]),
-        st.run_id_text(s[st.PARENT]),
-        st.run_id_text(s[st.ROOT]),
-        s[st.PROVIDER],
-        s[st.MODEL],
-        s[st.KIND],
-        s[st.IN],
-        s[st.OUT],
-        s[st.READ],
-        s[st.W5M],
-        s[st.W1H],
-        s[st.REASONING],
-        1 if s[st.USAGE_ESTIMATED] else 0,
-        total_text,
-        parts_text,
-        price_model,
-        1 if s[st.PRICED] else 0,
-        1 if s[st.ESTIMATED] else 0,
-        s[st.LATENCY],
-        s[st.TTFT],
-        1 if s[st.STREAMED] else 0,
-        _json_object(tags.items()) if tags else "{}",
-        cache.outcome,
-        None if saved is None else str(saved),
-        cache.similarity,
-        s[st.ATTEMPT],
-        s[st.ERROR],
-        None,
-        s[st.SERVICE_TIER],
-        s[st.NAME],
-        s[st.FRAMEWORK],
-    )
-
-
-def record_to_row(r: CostRecord) -> tuple[Any, ...]:
-    """The row of ``r`` in :data:`COLUMNS` order (money as exact decimal strings, flags 0/1).
-
-    Reads the model's ``__dict__`` directly: half the cost of 34 attribute lookups.
-    """
-    d = r.__dict__
-    ts = d["timestamp"]
-    u = d["usage"]
-    c = d["cost"]
-    cache = d["cache"]
-    tags = d["tags"]
-    if c is None:
-        total = parts = price_model = None
-    else:
-        total = str(c.total)
-        parts = _json_parts(c.parts)
-        price_model = c.model or None
-    saved = cache.saved
-    usable = d["usable"]
-    return (
-        d["record_id"],
-        epoch_us(ts),
-        ts.isoformat(),
-        d["run_id"],
-        d["parent_run_id"],
-        d["root_run_id"],
-        d["provider"],
-        d["model"],
-        d["kind"],
+        run_id_text(s.run_id),
+        run_id_text(s.parent_run_id),
+        run_id_text(s.root_run_id),
         u.input,
         u.output,
         u.cache_read,
@@ -179,24 +144,16 @@ def record_to_row(r: CostRecord) -> tuple[Any, ...]:
         u.cache_write_1h,
         u.reasoning,
         1 if u.estimated else 0,
-        total,
-        parts,
+        total_text,
+        parts_text,
         price_model,
-        1 if d["priced"] else 0,
-        1 if d["estimated"] else 0,
-        d["latency_ms"],
-        d["ttft_ms"],
-        1 if d["streamed"] else 0,
+        None if total is None else s.price_tier,
+        None if total is None else s.context_above,
         _json_object(tags.items()) if tags else "{}",
         cache.outcome,
         None if saved is None else str(saved),
         cache.similarity,
-        d["attempt"],
-        d["error"],
-        None if usable is None else (1 if usable else 0),
-        d["service_tier"],
-        d["name"],
-        d["framework"],
+        *plain,
     )
 
 
@@ -259,7 +216,7 @@ def _construct(values: dict[str, Any]) -> CostRecord:
 
 
 def row_to_record(row: Sequence[Any]) -> CostRecord:
-    """The record a row (from :func:`record_to_row`, read back from SQL) stands for.
+    """The record a row (from :func:`stored_to_row`, read back from SQL) stands for.
 
     No re-validation: the values were validated when the record was first built.
     """
@@ -270,9 +227,6 @@ def row_to_record(row: Sequence[Any]) -> CostRecord:
         run_id,
         parent_run_id,
         root_run_id,
-        provider,
-        model,
-        kind,
         t_in,
         t_out,
         t_cr,
@@ -283,25 +237,22 @@ def row_to_record(row: Sequence[Any]) -> CostRecord:
         cost_total,
         cost_parts,
         price_model,
-        priced,
-        estimated,
-        latency_ms,
-        ttft_ms,
-        streamed,
+        price_tier,
+        context_above,
         tags,
         cache_outcome,
         cache_saved,
         cache_similarity,
-        attempt,
-        error,
-        usable,
-        service_tier,
-        name,
-        framework,
-    ) = row
+    ) = row[:_N]
     cost = None
     if cost_total is not None:
-        cost = Cost(_decimal(cost_total), _parts(cost_parts), price_model or "")
+        cost = Cost(
+            _decimal(cost_total),
+            _parts(cost_parts),
+            price_model or "",
+            price_tier,
+            None if context_above is None else int(context_above),
+        )
     if cache_outcome == "miss" and cache_saved is None and cache_similarity is None:
         cache = _MISS
     else:
@@ -310,30 +261,19 @@ def row_to_record(row: Sequence[Any]) -> CostRecord:
             saved=None if cache_saved is None else _decimal(cache_saved),
             similarity=cache_similarity,
         )
-    return _construct(
-        {
-            "record_id": record_id,
-            "run_id": run_id,
-            "parent_run_id": parent_run_id,
-            "root_run_id": root_run_id,
-            "timestamp": datetime.fromisoformat(timestamp),
-            "provider": provider,
-            "model": model,
-            "kind": kind,
-            "usage": Usage(t_in, t_out, t_cr, t_cw5, t_cw1, t_reas, bool(usage_estimated)),
-            "cost": cost,
-            "priced": bool(priced),
-            "estimated": bool(estimated),
-            "latency_ms": latency_ms,
-            "ttft_ms": ttft_ms,
-            "streamed": bool(streamed),
-            "tags": _tags(tags),
-            "cache": cache,
-            "attempt": attempt,
-            "error": error,
-            "usable": None if usable is None else bool(usable),
-            "service_tier": service_tier,
-            "name": name,
-            "framework": framework,
-        }
-    )
+    values = dict(zip(PLAIN_FIELDS, row[_N:], strict=True))
+    for i in _PLAIN_FLAGS:
+        name = PLAIN_FIELDS[i]
+        v = values[name]
+        if v is not None:
+            values[name] = bool(v)
+    values["record_id"] = record_id
+    values["run_id"] = run_id
+    values["parent_run_id"] = parent_run_id
+    values["root_run_id"] = root_run_id
+    values["timestamp"] = datetime.fromisoformat(timestamp)
+    values["usage"] = Usage(t_in, t_out, t_cr, t_cw5, t_cw1, t_reas, bool(usage_estimated))
+    values["cost"] = cost
+    values["tags"] = _tags(tags)
+    values["cache"] = cache
+    return _construct({k: values[k] for k in RECORD_FIELDS})

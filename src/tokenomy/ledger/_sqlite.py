@@ -19,7 +19,7 @@ from tokenomy.ledger._rows import COLUMNS, row_to_record, to_row
 from tokenomy.ledger._sql_filter import sqlite_tags, where_clause
 from tokenomy.ledger._sqlite_schema import TABLE, connect, migrate, probe
 from tokenomy.ledger._store import check_limit
-from tokenomy.ledger._stored import Stored
+from tokenomy.ledger._stored import StoredCall
 from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit
 
 __all__ = ["SQLiteLedger"]
@@ -29,7 +29,7 @@ _INSERT = f"INSERT OR IGNORE INTO {TABLE} ({_COLS}) VALUES ({', '.join('?' * len
 _SELECT = f"SELECT {_COLS} FROM {TABLE}"
 
 
-def _write(conn: sqlite3.Connection, records: Sequence[CostRecord | Stored]) -> None:
+def _write(conn: sqlite3.Connection, records: Sequence[CostRecord | StoredCall]) -> None:
     """Insert ``records`` in one ``BEGIN IMMEDIATE`` transaction (the writer's sink)."""
     rows = [to_row(r) for r in records]
     conn.execute("BEGIN IMMEDIATE")
@@ -124,7 +124,7 @@ class SQLiteLedger(BatchedStore):
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _commit(self, records: Sequence[CostRecord | Stored]) -> None:
+    def _commit(self, records: Sequence[CostRecord | StoredCall]) -> None:
         try:
             with self._wlock:
                 _write(self._wconn, records)

@@ -17,6 +17,7 @@ import sqlite3
 from pathlib import Path
 
 from tokenomy.exceptions import LedgerFileError
+from tokenomy.ledger._columns import migration_steps
 
 __all__ = [
     "APPLICATION_ID",
@@ -75,7 +76,8 @@ CREATE INDEX {TABLE}_root_run ON {TABLE} (root_run_id)
 """
 
 #: Ordered ``(version, SQL)`` steps; never edit a released step, append a new one.
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1),)
+#: Steps after the first come from ``ledger/_columns.py``.
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), *migration_steps("sqlite", TABLE))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 _MAGIC = b"SQLite format 3\x00"

@@ -13,7 +13,7 @@ from tokenomy.ledger._aggregate import GroupTotals, aggregate_records
 if TYPE_CHECKING:
     from tokenomy.ledger._filter import RecordFilter
     from tokenomy.ledger._record import CostRecord
-    from tokenomy.ledger._stored import Stored
+    from tokenomy.ledger._stored import StoredCall
 
 __all__ = ["LedgerStore", "check_limit"]
 
@@ -49,16 +49,14 @@ class LedgerStore(ABC):
     def add_many(self, records: Iterable[CostRecord]) -> None:
         """Store several records."""
 
-    def _add_stored(self, stored: Stored) -> None:
+    def _add_stored(self, stored: StoredCall) -> None:
         """Store one call in its compact form (the framework handlers' path).
 
         The default materializes the :class:`CostRecord` and calls :meth:`add`, so a custom
-        store needs nothing else; the bundled stores keep the tuple as it is and materialize
+        store needs nothing else; the bundled stores keep the stored call as it is and materialize
         it when read (see ``tokenomy/ledger/_stored.py``).
         """
-        from tokenomy.ledger._stored import materialize
-
-        self.add(materialize(stored))
+        self.add(stored.to_record())
 
     def flush(self) -> None:  # noqa: B027 - a deliberate no-op default for unbuffered stores
         """Block until every record added so far is durably stored (no-op when unbuffered)."""

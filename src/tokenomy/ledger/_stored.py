@@ -1,34 +1,32 @@
-"""The stored form of one call: a flat tuple of plain values, and the ``CostRecord`` it reads as.
+"""The stored form of one call: :class:`StoredCall`, and the ``CostRecord`` it reads as.
 
 Framework handlers record a call on the caller's thread, inside the model call. Building a
-:class:`CostRecord` there (a pydantic model, a ``Usage`` and a ``Cost`` dataclass, a datetime,
-a UUID string) costs more than reading the usage and pricing it, and keeping thousands of
-such objects alive makes every garbage collection slower. So :func:`tokenomy._tracking.
-_record_stored` builds a :data:`Stored` tuple instead: counts, Decimals, floats, strings and
-one ``{str: str}`` dict, which the garbage collector stops tracking. Stores keep it as it is
-(``MemoryLedger``, trackers) or hand it to their writer thread (SQL stores), and
-:func:`materialize` turns it into the :class:`CostRecord` when somebody reads it. Materializing
-is deterministic: the same tuple always reads as equal records (``tests/ledger`` pins a stored
-call equal to the record :func:`tokenomy.record_call` returns for it).
+:class:`CostRecord` there (a pydantic model, a ``Cost`` dataclass, a datetime, a UUID string)
+costs more than reading the usage and pricing it. So :func:`tokenomy.store_call` builds a
+:class:`StoredCall` instead, by keyword, in one place: a slotted object of plain values
+(numbers, Decimals, strings, the :class:`Usage`, one ``{str: str}`` tags dict). Stores keep it
+as it is (``MemoryLedger``, trackers) or hand it to their writer thread (SQL stores, which turn
+it into a row in ``ledger/_rows.py``), and :meth:`StoredCall.to_record` turns it into the
+:class:`CostRecord` when somebody reads it. Reading is deterministic: the same stored call
+always reads as equal records.
 
-Compact encodings, each undone by :func:`materialize`:
+Compact encodings, each undone by :meth:`StoredCall.to_record`:
 
-* ``record_id``: an ``int`` from a process counter reads as ``<process prefix><counter>`` in
-  UUID form (the prefix is random per process and renewed in a forked child); a ``str`` is
-  kept.
+* ``number``: an ``int`` from a process counter reads as ``record_id``
+  ``<process prefix><counter>`` in UUID form (the prefix is random per process and renewed in
+  a forked child); a ``str`` is the record id itself.
 * ``timestamp``: a ``float`` (``time.time()``) reads as an aware UTC datetime; a ``datetime``
   is kept.
 * run ids: an ``int`` (a ``uuid.UUID``'s ``.int``) reads as the UUID's string.
-* ``usage``: the six counts and the estimated flag, as seven fields; ``cost``: the seven
-  fields :meth:`ModelPrice.priced` returns (total, ``None`` when unpriced; parts as a flat
-  ``(dimension, USD...)`` tuple, or ``None`` for the usual input-and-output-only call whose
-  two parts follow as their own fields, saving a tuple per call; price model, service tier,
-  context threshold); ``tags``: a
-  ``{str: str}`` dict owned by the stored call;
-  ``cache``: ``None`` for a miss.
+* the cost: ``cost_total`` (``None`` when unpriced), ``cost_parts`` as a flat
+  ``(dimension, USD...)`` tuple or ``None`` for the usual input-and-output-only call whose two
+  parts are ``cost_input``/``cost_output``, then ``price_model``, ``price_tier`` (the tier
+  whose prices applied) and ``context_above`` (the long-context threshold crossed): what
+  :meth:`ModelPrice.priced` returns.
+* ``cache``: ``None`` for a miss.
 
-Apart from the tags dict, only strings, numbers, Decimals and flat tuples of them: a stored
-call is one object for the garbage collector to visit (a CostRecord is six or more).
+Every other field has the name, type and meaning of the :class:`CostRecord` field it reads
+as, and is copied over by :meth:`StoredCall.to_record` by name (:data:`PLAIN_FIELDS`).
 """
 
 from __future__ import annotations
@@ -36,42 +34,29 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from tokenomy.ledger._filter import epoch_us
-from tokenomy.ledger._record import _MISS, _NO_USAGE, CostRecord
+from tokenomy.ledger._record import _MISS, CacheInfo, CostRecord
 from tokenomy.pricing._model import Cost
 from tokenomy.usage._model import Usage
 
 __all__ = [
+    "PLAIN_FIELDS",
+    "RECORD_FIELDS",
     "RECORD_NUMBERS",
-    "Stored",
-    "materialize",
+    "StoredCall",
     "run_id_text",
-    "stored_id",
-    "stored_key",
 ]
-
-#: One call as stored in process: see the module docstring for the layout.
-Stored = tuple[Any, ...]
-
-# Positions in a Stored tuple.
-ID, TS, RUN, PARENT, ROOT, PROVIDER, MODEL, KIND = range(8)
-IN, OUT, READ, W5M, W1H, REASONING, USAGE_ESTIMATED = range(8, 15)
-TOTAL, PARTS, PRICE_MODEL, PRICE_TIER, CONTEXT_ABOVE, P_IN, P_OUT = range(15, 22)
-PRICED, ESTIMATED, LATENCY, TTFT, STREAMED, TAGS, CACHE, ATTEMPT, ERROR = range(22, 31)
-SERVICE_TIER, NAME, FRAMEWORK = range(31, 34)
-
-# Every field but ``usable`` is set by the producer (one shared set: CostRecord is frozen and
-# pydantic copies the set before changing it).
-_SET: set[str] = set(CostRecord.model_fields) - {"usable"}
 
 # -- record numbers ------------------------------------------------------------------------
 
-#: ``next(RECORD_NUMBERS)`` is a stored call's ``record_id``: a number that :func:`stored_id`
-#: formats after this process's random prefix (a forked child gets its own prefix, so the
-#: numbers may repeat across processes and the ids do not).
+#: ``next(RECORD_NUMBERS)`` is a stored call's ``number``: formatted after this process's
+#: random prefix as its ``record_id`` (a forked child gets its own prefix, so the numbers may
+#: repeat across processes and the ids do not).
 RECORD_NUMBERS = itertools.count(1)
 _prefix: str | None = None
 _prefix_lock = threading.Lock()
@@ -96,31 +81,6 @@ def _forked() -> None:
     _prefix = None
 
 
-def _format_id(n: int) -> str:
-    return f"{_prefix or _new_prefix()}{n:012x}"
-
-
-def stored_id(s: Stored) -> str:
-    """The ``record_id`` ``s`` materializes with."""
-    rid = s[ID]
-    return rid if type(rid) is str else _format_id(rid)
-
-
-def stored_key(s: Stored) -> int:
-    """Microseconds since the epoch of ``s``'s timestamp (the stores' sort key)."""
-    ts = s[TS]
-    if type(ts) is float:
-        return round(ts * 1_000_000)
-    return epoch_us(ts)
-
-
-def _unflat(values: tuple[Any, ...]) -> dict[Any, Any]:
-    return dict(zip(values[::2], values[1::2], strict=True))
-
-
-# -- materializing -------------------------------------------------------------------------
-
-
 def run_id_text(value: Any) -> str | None:
     """A stored run id as the record's string (an int is a UUID's, formatted like ``str()``)."""
     if value is None or type(value) is str:
@@ -131,44 +91,156 @@ def run_id_text(value: Any) -> str | None:
     return str(value)
 
 
-def materialize(s: Stored) -> CostRecord:
-    """The :class:`CostRecord` a stored call reads as (a new, equal one on every call)."""
-    ts = s[TS]
-    total = s[TOTAL]
-    counts = s[IN:USAGE_ESTIMATED + 1]
-    values = {
-        "record_id": stored_id(s),
-        "run_id": run_id_text(s[RUN]),
-        "parent_run_id": run_id_text(s[PARENT]),
-        "root_run_id": run_id_text(s[ROOT]),
-        "timestamp": datetime.fromtimestamp(ts, UTC) if type(ts) is float else ts,
-        "provider": s[PROVIDER],
-        "model": s[MODEL],
-        "kind": s[KIND],
-        "usage": Usage(*counts) if any(counts) else _NO_USAGE,
-        "cost": None
-        if total is None
-        else Cost(
+# -- the stored call -----------------------------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True, eq=False)
+class StoredCall:
+    """One recorded call as kept in process (see the module docstring for the encodings).
+
+    Built by :func:`tokenomy.store_call` (and :meth:`from_record`); read with
+    :meth:`to_record`, or through the named attributes below.
+    """
+
+    number: int | str
+    timestamp: float | datetime
+    run_id: str | int | None
+    parent_run_id: str | int | None
+    root_run_id: str | int | None
+    provider: str | None
+    model: str
+    kind: str
+    usage: Usage
+    cost_total: Decimal | None
+    cost_parts: tuple[Any, ...] | None = None
+    cost_input: Decimal | None = None
+    cost_output: Decimal | None = None
+    price_model: str | None = None
+    price_tier: str | None = None
+    context_above: int | None = None
+    priced: bool
+    estimated: bool
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    streamed: bool = False
+    tags: dict[str, str]
+    cache: CacheInfo | None = None
+    attempt: int = 1
+    error: str | None = None
+    usable: bool | None = None
+    service_tier: str | None = None
+    name: str | None = None
+    framework: str | None = None
+    truncated: bool = False
+
+    # -- named reads ---------------------------------------------------------------------
+
+    @property
+    def record_id(self) -> str:
+        """The ``record_id`` this call reads as."""
+        n = self.number
+        return n if type(n) is str else f"{_prefix or _new_prefix()}{n:012x}"
+
+    @property
+    def ts_us(self) -> int:
+        """Microseconds since the epoch of the timestamp (the stores' sort key)."""
+        ts = self.timestamp
+        if isinstance(ts, float):
+            return round(ts * 1_000_000)
+        return epoch_us(ts)
+
+    @property
+    def when(self) -> datetime:
+        """The timestamp as a datetime (aware UTC when it was recorded as ``time.time()``)."""
+        ts = self.timestamp
+        return datetime.fromtimestamp(ts, UTC) if isinstance(ts, float) else ts
+
+    @property
+    def cost(self) -> Cost | None:
+        """The :class:`Cost` (``None`` when unpriced)."""
+        total = self.cost_total
+        if total is None:
+            return None
+        flat = self.cost_parts
+        parts: dict[str, Any] = (
+            {"input": self.cost_input, "output": self.cost_output}
+            if flat is None
+            else dict(zip(flat[::2], flat[1::2], strict=True))
+        )
+        return Cost(
             total=total,
-            parts=_unflat(s[PARTS])
-            if s[PARTS] is not None
-            else {"input": s[P_IN], "output": s[P_OUT]},
-            model=s[PRICE_MODEL],
-            service_tier=s[PRICE_TIER],
-            context_above=s[CONTEXT_ABOVE],
-        ),
-        "priced": s[PRICED],
-        "estimated": s[ESTIMATED],
-        "latency_ms": s[LATENCY],
-        "ttft_ms": s[TTFT],
-        "streamed": s[STREAMED],
-        "tags": dict(s[TAGS]),
-        "cache": s[CACHE] or _MISS,
-        "attempt": s[ATTEMPT],
-        "error": s[ERROR],
-        "usable": None,
-        "service_tier": s[SERVICE_TIER],
-        "name": s[NAME],
-        "framework": s[FRAMEWORK],
+            parts=parts,
+            model=self.price_model or "",
+            service_tier=self.price_tier,
+            context_above=self.context_above,
+        )
+
+    # -- the record ----------------------------------------------------------------------
+
+    def to_record(self) -> CostRecord:
+        """The :class:`CostRecord` this call reads as (a new, equal one on every call)."""
+        values = {name: getattr(self, name) for name in PLAIN_FIELDS}
+        values["record_id"] = self.record_id
+        values["run_id"] = run_id_text(self.run_id)
+        values["parent_run_id"] = run_id_text(self.parent_run_id)
+        values["root_run_id"] = run_id_text(self.root_run_id)
+        values["timestamp"] = self.when
+        values["usage"] = self.usage
+        values["cost"] = self.cost
+        values["tags"] = dict(self.tags)
+        values["cache"] = self.cache or _MISS
+        return CostRecord._construct({k: values[k] for k in RECORD_FIELDS}, _SET)
+
+    @classmethod
+    def from_record(cls, r: CostRecord) -> StoredCall:
+        """The stored call that reads as ``r`` (how records added by ``add()`` are written)."""
+        c = r.cost
+        plain = {name: getattr(r, name) for name in PLAIN_FIELDS}
+        return cls(
+            number=r.record_id,
+            timestamp=r.timestamp,
+            run_id=r.run_id,
+            parent_run_id=r.parent_run_id,
+            root_run_id=r.root_run_id,
+            usage=r.usage,
+            cost_total=None if c is None else c.total,
+            cost_parts=None
+            if c is None
+            else tuple(item for kv in c.parts.items() for item in kv),
+            price_model=None if c is None else c.model,
+            price_tier=None if c is None else c.service_tier,
+            context_above=None if c is None else c.context_above,
+            tags=r.tags,
+            cache=None if r.cache == _MISS else r.cache,
+            **plain,
+        )
+
+
+#: The fields a stored call and its record share by name, type and meaning: copied as they
+#: are by :meth:`StoredCall.to_record` and :meth:`StoredCall.from_record`, and (see
+#: ``ledger/_rows.py``) stored in the SQL column of the same name. A new record field of a
+#: plain type lands here by being declared on both classes.
+PLAIN_FIELDS: tuple[str, ...] = tuple(
+    f.name
+    for f in fields(StoredCall)
+    if f.name in CostRecord.model_fields
+    and f.name
+    not in {
+        "record_id",
+        "run_id",
+        "parent_run_id",
+        "root_run_id",
+        "timestamp",
+        "usage",
+        "cost",
+        "tags",
+        "cache",
     }
-    return CostRecord._construct(values, _SET)
+)
+
+#: The record's fields in declaration order (the order its ``__dict__`` keeps).
+RECORD_FIELDS: tuple[str, ...] = tuple(CostRecord.model_fields)
+
+# Every field but ``usable`` is set by the producer (one shared set: CostRecord is frozen and
+# pydantic copies the set before changing it).
+_SET: set[str] = set(CostRecord.model_fields) - {"usable"}

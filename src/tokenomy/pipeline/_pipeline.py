@@ -126,8 +126,8 @@ class _Call:
     __slots__ = ("attempts", "pipeline", "run", "trackers")
 
     def __init__(self, pipeline: Pipeline, request: ModelRequest) -> None:
+        from tokenomy._tracking import current_trackers
         from tokenomy.ledger._record import new_id as new_run_id
-        from tokenomy.pipeline._compat import current_trackers
 
         self.pipeline = pipeline
         self.trackers: tuple[Tracker, ...] = current_trackers()
@@ -153,10 +153,8 @@ class _Call:
         if book is None and self.trackers:
             book = self.trackers[-1].price_book
         book = book or get_price_book()
-        if book.strict and request.model:
-            from tokenomy.pipeline._compat import check
-
-            check(book, request.model, request.provider)
+        if request.model:
+            book.check(request.model, request.provider)
 
     def _store(self, request: ModelRequest, response: ModelResponse | None, **kw: Any) -> Any:
         p = self.pipeline

@@ -117,7 +117,7 @@ def store(
     served: bool = False,
 ) -> Any:
     """Record one attempt (``served``: an answer given without a provider call)."""
-    from tokenomy.pipeline._compat import store_call
+    from tokenomy._tracking import store_call
 
     ended = perf_counter() if ended is None else ended
     usage = response.usage if response is not None else None

@@ -203,6 +203,17 @@ class PriceBook:
         """Forget which unknown models were already warned about (each warns once again)."""
         self._warned.clear()
 
+    def check(self, model: str, provider: str | None = None) -> None:
+        """Raise :class:`UnknownModelPriceError` when this book is strict and has no price for
+        ``model``; a no-op otherwise (no warning either).
+
+        For wrappers, before sending a request: in strict mode the call is refused before it
+        is billed, instead of being recorded unpriced after it (see
+        :func:`tokenomy.store_call`).
+        """
+        if self.strict and self._priced_entry(model, provider) is None:
+            self._unknown(model, provider)
+
     def _unknown(self, model: str, provider: str | None) -> None:
         if self.strict:
             _, tried = self._resolve_with_trail(model, provider)

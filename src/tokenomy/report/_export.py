@@ -80,6 +80,7 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "usable",
     "service_tier",
     "framework",
+    "truncated",
     "tags",
 )
 
@@ -188,6 +189,7 @@ def _record_row(r: CostRecord) -> dict[str, Any]:
             "usable": r.usable,
             "service_tier": r.service_tier,
             "framework": r.framework,
+            "truncated": r.truncated,
             "tags": json.dumps(r.tags, sort_keys=True),
         }
     )

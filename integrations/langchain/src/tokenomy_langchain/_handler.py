@@ -13,8 +13,14 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
-from tokenomy import RunTree, in_pipeline_call, with_run_name
-from tokenomy._tracking import _active, _record_stored
+from tokenomy import (
+    RunTree,
+    UnpricedCallError,
+    current_trackers,
+    in_pipeline_call,
+    store_call,
+    with_run_name,
+)
 from tokenomy.usage import Usage
 from tokenomy_langchain._estimate import estimate_call, warn_estimated
 from tokenomy_langchain._model_run import (
@@ -36,7 +42,7 @@ from tokenomy_langchain._model_run import (
     prompt_of,
     serialized_name,
 )
-from tokenomy_langchain._read import cache_kind, output_text, read_one, read_result
+from tokenomy_langchain._read import cache_kind, output_text, read_result
 from tokenomy_langchain._tags import langchain_tags
 from tokenomy_langchain._tree_events import RunTreeEvents
 from tokenomy_langchain._wrapped import WRAPPER_LLM_TYPE
@@ -87,10 +93,17 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
       tokenomy wrapper records (``TokenomyChatModel``'s own run, and any run that starts
       while :func:`tokenomy.in_pipeline_call` is true) is skipped at its start.
     * Tracking never breaks the user's chain: a failure is logged on the
-      ``tokenomy_langchain`` logger and counted in :attr:`failures`.
+      ``tokenomy_langchain`` logger and counted in :attr:`failures` (and raised when
+      ``raise_error`` is set). A call whose pricing fails (a strict price book and an
+      unknown model, a malformed ``TOKENOMY_PRICES`` file) is still recorded, unpriced, with
+      tag ``unpriced_reason``; the :class:`~tokenomy.UnpricedCallError` is then counted,
+      logged in one line and kept in :attr:`last_failure`.
+    * ``truncated`` is set when the response metadata says ``finish_reason == "length"``
+      (OpenAI) or ``stop_reason == "max_tokens"`` (Anthropic).
 
-    ``ledger`` and ``price_book`` default to the enclosing ``track()`` block's, else the
-    process defaults.
+    Which ledger and price book (the rule of :func:`tokenomy.store_call`): this handler's
+    own ``ledger``/``price_book`` when given, else the innermost enclosing ``track()``
+    block's, else the process defaults. Records always count in every enclosing block.
     """
 
     raise_error: bool = False
@@ -181,7 +194,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
                 metadata,
                 kwargs,
                 parent_run_id,
-                _active.get(),
+                current_trackers(),
                 None if parent_run_id is None else self._tree.get(parent_run_id),
             )
             key = run_id.int if type(run_id) is UUID else run_id  # hashed in C, not UUID.__hash__
@@ -215,7 +228,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
                 metadata,
                 kwargs,
                 parent_run_id,
-                _active.get(),
+                current_trackers(),
                 None if parent_run_id is None else self._tree.get(parent_run_id),
             )
             key = run_id.int if type(run_id) is UUID else run_id  # hashed in C, not UUID.__hash__
@@ -297,36 +310,25 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
             if self._streams
             else None
         )
-        cache: str | None = None
-        counts: tuple[int, int, int, int, int, int, bool] | None
-        one = read_one(response) if response is not None and error is None else None
-        if one is not None:  # the usual call: one generation with the provider's usage
-            counts, model, provider, service_tier = one
-            model = model or _requested_model(kwargs, meta)
-        else:
-            info = read_result(response)
-            model = info.model or _requested_model(kwargs, meta)
-            provider = info.provider
-            service_tier = info.service_tier
-            usage = info.usage
-            if usage is None and not info.cache_hit:
-                text = output_text(response)
-                if error is None or text or isinstance(error, _CONSUMER_STOPS):
-                    # A consumer that stopped reading (a break out of a stream, a cancelled
-                    # task) was billed for the prompt and what was generated so far.
-                    usage = estimate_call(
-                        prompt_of(run),
-                        text,
-                        model=model,
-                        provider=meta.get("ls_provider") or provider,
-                        invocation_params=kwargs.get("invocation_params"),
-                    )
-                    warn_estimated(model, stream is not None)
-                else:
-                    usage = Usage()  # the provider failed before generating: nothing billed
-            counts = None if usage is None else usage.as_tuple()
-            if info.cache_hit:
-                cache = cache_kind()
+        info = read_result(response)
+        model = info.model or _requested_model(kwargs, meta)
+        provider = info.provider
+        usage = info.usage
+        if usage is None and not info.cache_hit:
+            text = output_text(response)
+            if error is None or text or isinstance(error, _CONSUMER_STOPS):
+                # A consumer that stopped reading (a break out of a stream, a cancelled
+                # task) was billed for the prompt and what was generated so far.
+                usage = estimate_call(
+                    prompt_of(run),
+                    text,
+                    model=model,
+                    provider=meta.get("ls_provider") or provider,
+                    invocation_params=kwargs.get("invocation_params"),
+                )
+                warn_estimated(model, stream is not None)
+            else:
+                usage = Usage()  # the provider failed before generating: nothing billed
         name = kwargs.get("name") or serialized_name(run[SERIALIZED])
         parent_run_id = run[PARENT]
         node = run[NODE]
@@ -337,42 +339,56 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
         tags = with_run_name(langchain_tags(meta, run[TAGS]), root_name)
         start = run[START]
         first = None if stream is None else stream.first_token
-        _record_stored(  # by position: see its signature
-            model,
-            counts,
-            meta.get("ls_provider") or provider,
-            run[KIND],
-            (end - start) * 1000.0,
-            None if first is None else (first - start) * 1000.0,
-            stream is not None,
-            run_id,
-            parent_run_id,
-            root_id,
-            tags,
-            self.tags or None,
-            cache,
-            None if error is None else type(error).__name__,
-            service_tier,
-            name,
-            "langchain",
-            self.price_book,
-            self.ledger,
-            chain,
-        )
+        try:
+            store_call(
+                model=model,
+                usage=usage,
+                provider=meta.get("ls_provider") or provider,
+                kind=run[KIND],
+                latency_ms=(end - start) * 1000.0,
+                ttft_ms=None if first is None else (first - start) * 1000.0,
+                streamed=stream is not None,
+                run_id=run_id,
+                parent_run_id=parent_run_id,
+                root_run_id=root_id,
+                base_tags=tags,
+                tags=self.tags or None,
+                cache=cache_kind() if info.cache_hit else None,
+                error=None if error is None else type(error).__name__,
+                service_tier=info.service_tier,
+                name=name,
+                framework="langchain",
+                truncated=info.truncated,
+                price_book=self.price_book,
+                ledger=self.ledger,
+                trackers=chain,
+            )
+        except UnpricedCallError:
+            self._count_recorded()  # recorded unpriced; _fail reports the pricing error
+            raise
+        self._count_recorded()
+
+    def _count_recorded(self) -> None:
         with self._lock:
             self._recorded += 1
 
     def _fail(self, where: str, run_id: UUID, exc: BaseException) -> None:
+        """Count and log a failure; re-raise it when :attr:`raise_error` is set."""
         with self._lock:
             self._failures += 1
             self.last_failure = exc
-        _LOG.warning(
-            "tokenomy could not track LangChain run %s (%s): %r; the chain goes on",
-            run_id,
-            where,
-            exc,
-            exc_info=exc,
-        )
+        if isinstance(exc, UnpricedCallError):  # the call is in the ledger, unpriced
+            _LOG.warning("tokenomy: LangChain run %s: %s", run_id, exc)
+        else:
+            _LOG.warning(
+                "tokenomy could not track LangChain run %s (%s): %r; the chain goes on",
+                run_id,
+                where,
+                exc,
+                exc_info=exc,
+            )
+        if self.raise_error:
+            raise exc
 
 
 def _requested_model(kwargs: Mapping[str, Any], metadata: Mapping[str, Any]) -> str | None:

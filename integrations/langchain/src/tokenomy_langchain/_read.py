@@ -25,15 +25,14 @@ from typing import Any
 from langchain_core.outputs import LLMResult
 
 from tokenomy.usage import Usage, parse_usage, usage_from_langchain
-from tokenomy.usage._fast import langchain_counts
 
-__all__ = ["ResultInfo", "cache_kind", "output_text", "read_one", "read_result"]
+__all__ = ["ResultInfo", "cache_kind", "output_text", "read_result"]
 
 
 class ResultInfo:
     """What one model run's result says about the call."""
 
-    __slots__ = ("cache_hit", "model", "provider", "service_tier", "usage")
+    __slots__ = ("cache_hit", "model", "provider", "service_tier", "truncated", "usage")
 
     def __init__(self) -> None:
         self.usage: Usage | None = None
@@ -41,10 +40,12 @@ class ResultInfo:
         self.model: str | None = None
         self.provider: str | None = None
         self.service_tier: str | None = None
+        self.truncated = False  # a generation was cut by its length limit
 
 
 def read_result(response: LLMResult | None) -> ResultInfo:
-    """Usage, cache-hit marker, model and service tier of ``response`` (all may be absent)."""
+    """Usage, cache-hit marker, model, service tier and truncation of ``response`` (all may
+    be absent)."""
     info = ResultInfo()
     if response is None:
         return info
@@ -56,10 +57,16 @@ def read_result(response: LLMResult | None) -> ResultInfo:
             if message is None:
                 continue
             metadata = message.response_metadata
-            if info.model is None and metadata:
-                info.model = _text(metadata.get("model_name")) or _text(metadata.get("model"))
-                info.provider = _text(metadata.get("model_provider"))
-                info.service_tier = _text(metadata.get("service_tier"))
+            if metadata:
+                if info.model is None:
+                    info.model = _text(metadata.get("model_name")) or _text(metadata.get("model"))
+                    info.provider = _text(metadata.get("model_provider"))
+                    info.service_tier = _text(metadata.get("service_tier"))
+                if (
+                    metadata.get("finish_reason") == "length"
+                    or metadata.get("stop_reason") == "max_tokens"
+                ):
+                    info.truncated = True
             meta = getattr(message, "usage_metadata", None)
             if not meta:
                 continue
@@ -79,41 +86,6 @@ def read_result(response: LLMResult | None) -> ResultInfo:
             info.model = _text(out.get("model_name")) or _text(out.get("model"))
     info.usage = usage
     return info
-
-
-def read_one(
-    response: LLMResult,
-) -> tuple[tuple[int, int, int, int, int, int, bool], str | None, str | None, str | None] | None:
-    """``(counts, model, provider, service tier)`` of the usual result (one generation of a
-    chat model with plain ``usage_metadata``, not a cache hit), else ``None``: then
-    :func:`read_result` reads it. Both read the same values from the same result."""
-    try:
-        ((generation,),) = response.generations  # exactly one prompt with one answer
-        message: Any = generation.message  # type: ignore[union-attr]
-        meta = message.usage_metadata
-    except (ValueError, TypeError, AttributeError):  # not a chat model's single message
-        return None
-    if (
-        not meta
-        or meta.get("total_cost") == 0
-        or ("input_tokens" not in meta and "output_tokens" not in meta)
-    ):
-        return None
-    counts = langchain_counts(meta)
-    if counts is None:
-        return None
-    metadata = message.response_metadata
-    if not metadata:
-        return counts, None, None, None
-    model = metadata.get("model_name") or metadata.get("model")
-    provider = metadata.get("model_provider")
-    tier = metadata.get("service_tier")
-    if not (type(model) is str and (provider is None or type(provider) is str) and tier is None):
-        # unusual values: read them the careful way
-        model = _text(metadata.get("model_name")) or _text(metadata.get("model"))
-        provider = _text(provider)
-        tier = _text(tier)
-    return counts, model, provider or None, tier
 
 
 def _llm_output_usage(llm_output: Mapping[str, Any]) -> Usage | None:

@@ -19,10 +19,11 @@ response carries the usage -- is recorded. A call is known to be a wrapper when
 **Attribution.** The enclosing ``tokenomy.track()`` blocks are captured when the call starts;
 the record is attributed to them even when a stream is consumed elsewhere.
 
-**The usual call** (not streamed, not a wrapper, ``raw`` carrying an OpenAI-shaped usage of
-plain ints) is recorded by :meth:`CallRecorder.end` itself; anything else goes through
-:meth:`CallRecorder._finish`, which produces the same record for that call
-(``tests/llamaindex/test_li_fast_path.py`` pins the two against each other).
+**The usual call** (not streamed, not a wrapper, ``raw`` carrying an OpenAI-shaped usage) is
+recorded by :meth:`CallRecorder._usual`; anything else goes through
+:meth:`CallRecorder._finish`. Both read the response with the same readers of ``_usage.py``
+and record through :meth:`CallRecorder._write`; the usual one skips the general usage reader
+and the wrapper bookkeeping, which the benchmark showed is worth about half the overhead.
 """
 
 from __future__ import annotations
@@ -36,23 +37,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tokenomy import WarnOnce, current_tracker, in_pipeline_call
-from tokenomy._tracking import Tracker, _active, _record_stored
-from tokenomy.exceptions import EstimatedUsageWarning
-from tokenomy.usage import Usage
-from tokenomy_llamaindex._spans import _UUID_SUFFIX, SpanTree, span_name
+from tokenomy import (
+    Tracker,
+    UnpricedCallError,
+    WarnOnce,
+    current_tracker,
+    current_trackers,
+    in_pipeline_call,
+    store_call,
+)
+from tokenomy.exceptions import EstimatedUsageWarning, UsageParseError
+from tokenomy.usage import Usage, usage_from_openai_chat
+from tokenomy_llamaindex._spans import SpanTree, span_name
 from tokenomy_llamaindex._usage import (
-    _PROVIDER_OF,
-    PRICED_TIERS,
-    attr,
     embedding_usage,
     estimate_usage,
     is_mapping,
     model_of,
-    openai_counts,
     provider_of,
     provider_usage,
     service_tier_of,
+    truncated_of,
 )
 
 __all__ = ["CallRecorder", "evict_oldest"]
@@ -71,6 +76,10 @@ def evict_oldest(d: dict[Any, Any], keep: int) -> None:
     """Drop the oldest entries of ``d`` until at most ``keep`` remain (hold a lock)."""
     while len(d) > keep:
         d.pop(next(iter(d)), None)
+
+
+def _has(obj: Any, key: str) -> bool:
+    return key in obj if type(obj) is dict else getattr(obj, key, None) is not None
 
 
 def _new_id() -> str:
@@ -109,7 +118,8 @@ class CallRecorder:
     """Turns call signals into records (thread-safe), as :func:`tokenomy.record_call` would.
 
     ``record_outside_track`` false: calls that start outside every ``tokenomy.track()`` block
-    are ignored. ``ledger``/``price_book`` apply to the records no enclosing block routes.
+    are ignored. ``ledger``/``price_book``, when set, win over the enclosing blocks' (the rule
+    of :func:`tokenomy.store_call`).
     """
 
     def __init__(
@@ -129,6 +139,8 @@ class CallRecorder:
         self._embeds: dict[str, list[_Embedding]] = {}
         self._seq = itertools.count()
         self._warn_once = WarnOnce()  # once per LLM class and streamed-or-not, per recorder
+        self.failures = 0  # calls that could not be recorded or priced (each was logged)
+        self.last_failure: BaseException | None = None
         # Single dict operations are atomic; iterating one (eviction) needs the lock.
         self._lock = threading.Lock()
 
@@ -158,7 +170,7 @@ class CallRecorder:
         if in_pipeline_call():
             self._skip(span_id)
             return
-        chain = _active.get()
+        chain = current_trackers()
         if not chain and not self.record_outside_track:
             return
         key = span_id or _NO_SPAN
@@ -229,84 +241,55 @@ class CallRecorder:
             call.last = response
 
     def end(self, span_id: str | None, response: Any) -> None:
-        """The call in span ``span_id`` returned ``response`` (for a stream: its last piece).
+        """The call in span ``span_id`` returned ``response`` (for a stream: its last piece)."""
+        call = self._pop(span_id)
+        if call is not None and not self._usual(call, response):
+            self._finish(call, response, None)
 
-        Records the usual call itself (what :meth:`_finish` would record, at a fraction of the
-        cost): not streamed, not known to be a wrapper, and ``raw`` (a dict or an SDK object)
-        carrying an OpenAI chat-completions usage the fast reader accepts.
+    def _usual(self, call: _Call, response: Any) -> bool:
+        """Record the usual call and return True: not streamed, not known to be a wrapper,
+        ``raw`` (a dict or an SDK object) carrying an OpenAI chat-completions usage. Else
+        False, for :meth:`_finish`. The same record :meth:`_finish` makes, for less than half
+        its cost (it skips the general usage reader and the wrapper bookkeeping when no other
+        call is open): the benchmark in ``docs/ARCHITECTURE.md`` is why it exists.
         """
-        key = span_id or _NO_SPAN
-        open_ = self._open
-        call = open_.pop(key, None)
-        if call is None:
-            return
-        if call.outer is not None:
-            open_[key] = call.outer
+        if call.delegated or call.first_chunk is not None:
+            return False
         raw = getattr(response, "raw", None)
         if type(raw) is dict:
             usage = raw.get("usage")
         elif raw is None or is_mapping(raw):
-            usage = None  # a Mapping other than a dict: the general path
+            return False  # a Mapping other than a dict: the general path
         else:
             usage = getattr(raw, "usage", None)  # an SDK object
-        counts = None if usage is None else openai_counts(usage)
-        if counts is None or call.delegated or call.first_chunk is not None:
-            self._finish(call, response, None)
-            return
-        if type(raw) is dict:
-            model, tier = raw.get("model"), raw.get("service_tier")
-        else:
-            model, tier = getattr(raw, "model", None), attr(raw, "service_tier")
-        # self._covered(call, response), inlined
-        seq, marker, done = call.seq, id(response), self._done
-        seen = done.get(marker)
-        if open_:
-            with self._lock:
-                done[marker] = (response, seq)
-                evict_oldest(done, _MAX_DONE)
-        if seen is not None and seen[0] is response and seen[1] > seq:
-            return  # a call that started later (a delegate) recorded this very response
-        # self._write(...), inlined
-        chain = call.chain
-        if chain:
-            inner = chain[-1]
-            ledger = None if inner.ledger is not None else self.ledger
-            book = None if inner.price_book is not None else self.price_book
-        else:
-            ledger, book = self.ledger, self.price_book
-        # span_name() and provider_of(), inlined for the usual values
-        span_id, root_id, model_dict = call.span_id, call.root_id, call.model_dict
-        name = run_name = None
-        if span_id is not None:
-            uuid4 = len(span_id) > _UUID_SUFFIX and span_id[-_UUID_SUFFIX] == "-"
-            name = span_id[:-_UUID_SUFFIX] if uuid4 else span_id
-            run_name = name if root_id is span_id else span_name(root_id)
-        class_name = model_dict.get("class_name") if model_dict else None
-        provider = _PROVIDER_OF.get(class_name, _UNSET) if type(class_name) is str else _UNSET
-        if provider is _UNSET:
-            provider = provider_of(model_dict)
-        _record_stored(  # by position: see its signature
-            model if isinstance(model, str) and model else model_of(None, model_dict),
-            counts,
-            provider,
+        if usage is None or not _has(usage, "prompt_tokens"):
+            return False
+        try:
+            parsed = usage_from_openai_chat(usage)
+        except UsageParseError:
+            return False
+        if self._covered(call, response):
+            return True  # a call that started later (a delegate) recorded this very response
+        model = model_of(response, call.model_dict)
+        span_id, root_id = call.span_id, call.root_id
+        self._write(
+            call.chain,
             call.kind,
+            model,
+            parsed,
+            provider_of(call.model_dict),
+            service_tier_of(response),
             (time.perf_counter() - call.started) * 1000.0,
             None,
             getattr(response, "delta", None) is not None,
             span_id or _new_id(),
             call.parent_id,
             root_id,
-            None if run_name is None else {"run_name": run_name},
+            span_name(span_id),
             None,
-            None,
-            None,
-            tier if isinstance(tier, str) and tier in PRICED_TIERS else None,
-            name,
-            FRAMEWORK,
-            book,
-            ledger,
-            chain,
+            truncated_of(response),
         )
+        return True
 
     def fail(self, span_id: str | None, error: BaseException | str | None) -> None:
         """The call in span ``span_id`` raised, or its stream broke or was closed early.
@@ -371,7 +354,7 @@ class CallRecorder:
             call.chain,
             call.kind,
             model,
-            usage.as_tuple(),
+            usage,
             provider_of(call.model_dict),
             service_tier_of(response),
             (now - call.started) * 1000.0,
@@ -382,6 +365,7 @@ class CallRecorder:
             call.root_id,
             span_name(call.span_id),
             error if error is None or isinstance(error, str) else type(error).__name__,
+            truncated_of(response),
         )
 
     def _warn_estimated(self, call: _Call, model: str | None) -> None:
@@ -412,7 +396,7 @@ class CallRecorder:
         :func:`tokenomy.in_pipeline_call` is true: a pipeline records it)."""
         if in_pipeline_call():
             return
-        chain = _active.get()
+        chain = current_trackers()
         if not chain and not self.record_outside_track:
             return
         _, root_id = self.tree.place(span_id)
@@ -433,7 +417,7 @@ class CallRecorder:
             pending.chain,
             "embedding",
             model_of(None, pending.model_dict),
-            usage.as_tuple(),
+            usage,
             provider_of(pending.model_dict),
             None,
             (time.perf_counter() - pending.started) * 1000.0,
@@ -453,7 +437,7 @@ class CallRecorder:
         chain: tuple[Tracker, ...],
         kind: str,
         model: str | None,
-        counts: tuple[int, int, int, int, int, int, bool],
+        usage: Usage,
         provider: str | None,
         service_tier: str | None,
         latency_ms: float,
@@ -464,37 +448,43 @@ class CallRecorder:
         root_id: str | None,
         name: str | None,
         error: str | None,
+        truncated: bool = False,
     ) -> None:
         """Record one call, attributed to the track() blocks of ``chain``.
 
-        Tag ``run_name`` is the root span's name unless the innermost block sets one; a
-        block's ledger and price book win over this recorder's.
+        Tag ``run_name`` is the root span's name unless the innermost block sets one. This
+        recorder's own ledger and price book (when set) win over the enclosing block's (the
+        rule of :func:`tokenomy.store_call`). A call whose pricing failed is recorded
+        unpriced; the error is counted in :attr:`failures` and logged in one line.
         """
-        inner = chain[-1] if chain else None
-        if inner is None:
-            ledger, book = self.ledger, self.price_book
-        else:
-            ledger = None if inner.ledger is not None else self.ledger
-            book = None if inner.price_book is not None else self.price_book
-        _record_stored(  # by position: see its signature
-            model,
-            counts,
-            provider,
-            kind,
-            latency_ms,
-            ttft_ms,
-            streamed,
-            run_id,
-            parent_id,
-            root_id,
-            None if root_id is None else {"run_name": span_name(root_id)},
-            None,
-            None,
-            error,
-            service_tier,
-            name,
-            FRAMEWORK,
-            book,
-            ledger,
-            chain,
-        )
+        try:
+            store_call(
+                model=model,
+                usage=usage,
+                provider=provider,
+                kind=kind,
+                latency_ms=latency_ms,
+                ttft_ms=ttft_ms,
+                streamed=streamed,
+                run_id=run_id,
+                parent_run_id=parent_id,
+                root_run_id=root_id,
+                base_tags=None if root_id is None else {"run_name": span_name(root_id)},
+                error=error,
+                service_tier=service_tier,
+                name=name,
+                framework=FRAMEWORK,
+                truncated=truncated,
+                price_book=self.price_book,
+                ledger=self.ledger,
+                trackers=chain,
+            )
+        except UnpricedCallError as exc:
+            self.note_failure(exc)
+            log.warning("tokenomy: LlamaIndex call %s: %s", run_id, exc)
+
+    def note_failure(self, exc: BaseException) -> None:
+        """Count a failure to record (or to price) a call."""
+        with self._lock:
+            self.failures += 1
+            self.last_failure = exc

@@ -116,8 +116,11 @@ class TokenomyEventHandler(BaseEventHandler):
     ``record_outside_track``: record calls made outside every ``track()`` block too (to the
     ``ledger`` given, else the default ledger). True for a handler you create or attach with
     ``instrument()``; the handler ``track()`` attaches on its own records only inside blocks.
-    ``ledger``/``price_book``: where records go and how they are priced when no enclosing
-    ``track()`` block says otherwise.
+    ``ledger``/``price_book``, when given, win over the enclosing ``track()`` block's (else
+    the innermost block's, else the process defaults: the rule of
+    :func:`tokenomy.store_call`); records always count in every enclosing block. A call whose
+    pricing fails (strict mode, a malformed price file) is recorded unpriced with tag
+    ``unpriced_reason`` and counted in :attr:`failures`, with one log line.
     """
 
     # A plain (excluded) field, not a PrivateAttr: read on every event, it must be cheap.
@@ -148,6 +151,16 @@ class TokenomyEventHandler(BaseEventHandler):
         """Whether calls made outside every ``track()`` block are recorded."""
         return self.recorder.record_outside_track
 
+    @property
+    def failures(self) -> int:
+        """Calls this handler could not record, or recorded unpriced because pricing failed."""
+        return self.recorder.failures
+
+    @property
+    def last_failure(self) -> BaseException | None:
+        """The last of those errors."""
+        return self.recorder.last_failure
+
     def would_record(self) -> bool:
         """Whether a call starting now, in this context, will be recorded by this handler."""
         return self.recorder.wants()
@@ -175,7 +188,8 @@ class TokenomyEventHandler(BaseEventHandler):
                 rec.start(e.span_id, "chat", e.model_dict, e.messages, None, tools)
             else:
                 route(rec, event)
-        except Exception:  # never raise into LlamaIndex; say what was lost
+        except Exception as exc:  # never raise into LlamaIndex; say what was lost
+            rec.note_failure(exc)
             log.exception("tokenomy could not record a LlamaIndex %s", cls.__name__)
 
 

@@ -18,22 +18,19 @@ from typing import Any
 
 from tokenomy.exceptions import TokenCountError, UsageParseError
 from tokenomy.usage import Usage, parse_usage, usage_from_llamaindex, usage_from_openai_chat
-from tokenomy.usage._fast import openai_chat_counts as openai_counts
-from tokenomy.usage._fast import read_attr as attr
 
 __all__ = [
     "PRICED_TIERS",
-    "attr",
     "embedding_usage",
     "estimate_usage",
     "is_mapping",
     "message_dict",
     "model_of",
-    "openai_counts",
     "output_message",
     "provider_of",
     "provider_usage",
     "service_tier_of",
+    "truncated_of",
 ]
 
 _UNKNOWN = "unknown"
@@ -128,6 +125,21 @@ def service_tier_of(response: Any) -> str | None:
         return None
     tier = _get(raw, "service_tier")
     return tier if isinstance(tier, str) and tier in PRICED_TIERS else None
+
+
+def truncated_of(response: Any) -> bool:
+    """True when the provider says the response was cut by its length limit: OpenAI's
+    ``choices[0].finish_reason == "length"``, Anthropic's ``stop_reason == "max_tokens"``
+    (read from ``raw``, a dict or an SDK object; cheap reads only)."""
+    raw = getattr(response, "raw", None) if response is not None else None
+    if raw is None:
+        return False
+    if _get(raw, "stop_reason") == "max_tokens":
+        return True
+    choices = _get(raw, "choices")
+    if isinstance(choices, (list, tuple)) and choices:
+        return bool(_get(choices[0], "finish_reason") == "length")
+    return False
 
 
 def provider_of(model_dict: Mapping[str, Any] | None) -> str | None:
