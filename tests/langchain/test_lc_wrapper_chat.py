@@ -294,3 +294,26 @@ def test_tracers_see_the_wrapped_model(provider_simulator: ProviderSimulator) ->
     assert params["ls_model_name"] == "claude-haiku-4-5" and params["ls_provider"] == "anthropic"
     assert model._identifying_params["wrapped_type"] == "anthropic-chat"
     assert tokenomy.in_pipeline_call() is False
+
+
+def test_a_wrapped_models_llm_cache_hit_is_recorded_as_a_hit(
+    provider_simulator: ProviderSimulator, make_model: Factory
+) -> None:
+    """The wrapped model answering from LangChain's LLM cache is recorded as a cache hit:
+    $0 spent, what the cached call cost as saved; the provider was asked once."""
+    from langchain_core.caches import InMemoryCache
+    from langchain_core.globals import set_llm_cache
+
+    set_llm_cache(InMemoryCache())
+    try:
+        model, ledger = _wrap(provider_simulator, make_model)
+        first = model.invoke("What is the capital of France?")
+        second = model.invoke("What is the capital of France?")
+    finally:
+        set_llm_cache(None)
+    assert second.content == first.content
+    assert len(provider_simulator.calls) == 1
+    paid, hit = records(ledger)
+    assert paid.cache.outcome == "miss" and paid.cost is not None and paid.cost.total > 0
+    assert hit.cache.outcome == "exact" and hit.cost is not None and hit.cost.total == 0
+    assert hit.cache.saved == paid.cost.total

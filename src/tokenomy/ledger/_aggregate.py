@@ -72,7 +72,8 @@ class GroupTotals:
     ``cost`` sums the priced records only (``unpriced`` counts the others, never treated as
     $0); ``saved`` sums what cache hits avoided spending. Latency percentiles are nearest-rank
     (see :func:`percentile`) over the records that have a latency, in milliseconds.
-    ``first``/``last`` are the earliest and latest timestamps.
+    ``first``/``last`` are the earliest and latest timestamps. ``truncated`` counts the
+    responses cut by their output-token limit (:attr:`truncation_rate` is their share).
     """
 
     key: dict[str, str | None]
@@ -84,11 +85,17 @@ class GroupTotals:
     usage: Usage = _EMPTY_USAGE
     cache_hits: int = 0
     saved: Decimal = _ZERO
+    truncated: int = 0
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
     latency_p99_ms: float | None = None
     first: datetime | None = None
     last: datetime | None = None
+
+    @property
+    def truncation_rate(self) -> float | None:
+        """The share of calls cut by their output-token limit (``None`` with no calls)."""
+        return self.truncated / self.count if self.count else None
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready dict: Decimals as strings, timestamps as ISO 8601."""
@@ -102,6 +109,7 @@ class GroupTotals:
             "usage": self.usage.counts(),
             "cache_hits": self.cache_hits,
             "saved": str(self.saved),
+            "truncated": self.truncated,
             "latency_p50_ms": self.latency_p50_ms,
             "latency_p95_ms": self.latency_p95_ms,
             "latency_p99_ms": self.latency_p99_ms,
@@ -124,6 +132,7 @@ class _Acc:
         "parts",
         "saved",
         "tokens",
+        "truncated",
         "unpriced",
         "usage_estimated",
     )
@@ -138,6 +147,7 @@ class _Acc:
         self.usage_estimated = False
         self.cache_hits = 0
         self.saved = _ZERO
+        self.truncated = 0
         self.latencies: list[float] = []
         self.first: datetime | None = None
         self.last: datetime | None = None
@@ -170,6 +180,8 @@ class _Acc:
             self.cache_hits += 1
         if cache.saved is not None:
             self.saved += cache.saved
+        if r.truncated:
+            self.truncated += 1
         if r.latency_ms is not None:
             self.latencies.append(r.latency_ms)
         ts = epoch_us(r.timestamp)
@@ -193,6 +205,7 @@ class _Acc:
             usage=Usage(t[0], t[1], t[2], t[3], t[4], t[5], estimated=self.usage_estimated),
             cache_hits=self.cache_hits,
             saved=self.saved,
+            truncated=self.truncated,
             latency_p50_ms=percentile(lat, 50),
             latency_p95_ms=percentile(lat, 95),
             latency_p99_ms=percentile(lat, 99),

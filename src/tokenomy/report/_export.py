@@ -39,6 +39,7 @@ _TOTALS_COLUMNS = (
     *_TOKEN_COLUMNS,
     "cache_hits",
     "saved",
+    "truncated",
     "latency_p50_ms",
     "latency_p95_ms",
     "latency_p99_ms",
@@ -132,6 +133,7 @@ def _totals_row(g: GroupTotals) -> dict[str, Any]:
         row[col] = getattr(g.usage, k)
     row["cache_hits"] = g.cache_hits
     row["saved"] = str(g.saved)
+    row["truncated"] = g.truncated
     row["latency_p50_ms"] = g.latency_p50_ms
     row["latency_p95_ms"] = g.latency_p95_ms
     row["latency_p99_ms"] = g.latency_p99_ms

@@ -73,6 +73,10 @@ def _totals_table(report: Report) -> Table:
         f"p50 {format_latency(t.latency_p50_ms)} · p95 {format_latency(t.latency_p95_ms)} · "
         f"p99 {format_latency(t.latency_p99_ms)}",
     )
+    if t.truncated:
+        grid.add_row(
+            "Truncated", f"{_plural(t.truncated, 'call')} cut by max_tokens ({_rate(t.truncated, t.count)})"
+        )
     grid.add_row("Unpriced / estimated", f"{t.unpriced:,} / {t.estimated:,}")
     if t.first is not None and t.last is not None:
         grid.add_row("Period (UTC)", f"{_when(t.first)} → {_when(t.last)}")
@@ -130,6 +134,11 @@ def _key_text(name: str, value: str | None) -> str:
     return _escape(value) if value is not None else f"[dim](no {_escape(name)})[/dim]"
 
 
+def _rate(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as a percentage ("-" when there is nothing to show)."""
+    return f"{part * 100 / whole:.1f}%" if part and whole else "-"
+
+
 def _groups_table(groups: list[GroupTotals], by: tuple[str, ...], total: Decimal) -> Table:
     table = _table("Spend by " + ", ".join(by))
     for name in by:
@@ -141,6 +150,7 @@ def _groups_table(groups: list[GroupTotals], by: tuple[str, ...], total: Decimal
         table.add_column(head, justify="right")
     table.add_column("Cache hits", justify="right")
     table.add_column("Saved", justify="right")
+    table.add_column("Truncated", justify="right")
     table.add_column("p50", justify="right")
     table.add_column("p95", justify="right")
     for g in groups:
@@ -155,6 +165,7 @@ def _groups_table(groups: list[GroupTotals], by: tuple[str, ...], total: Decimal
             format_tokens(g.usage.output),
             format_tokens(g.cache_hits),
             format_usd(g.saved) if g.saved else "-",
+            _rate(g.truncated, g.count),
             format_latency(g.latency_p50_ms),
             format_latency(g.latency_p95_ms),
         )

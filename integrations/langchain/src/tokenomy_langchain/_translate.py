@@ -22,9 +22,9 @@ from langchain_core.messages import (
 )
 from langchain_core.outputs import ChatGeneration, LLMResult
 
-from tokenomy import ModelRequest, ModelResponse, StreamChunk
+from tokenomy import CacheInfo, ModelRequest, ModelResponse, StreamChunk
 from tokenomy.usage import usage_from_langchain
-from tokenomy_langchain._read import read_result
+from tokenomy_langchain._read import cache_kind, read_result
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -180,6 +180,10 @@ def _fill(response: ModelResponse, message: AIMessage, provider: str | None) -> 
     response.provider = info.provider or provider
     response.service_tier = info.service_tier
     response.finish_reason = finish_reason_of(message.response_metadata) or response.finish_reason
+    if info.cache_hit:
+        # the wrapped model answered from LangChain's LLM cache: $0 spent, and what the
+        # cached call used is what the hit saved
+        response.cache = CacheInfo(outcome=cache_kind())  # type: ignore[arg-type]
 
 
 def chunk_of(chunk: AIMessageChunk) -> StreamChunk:
