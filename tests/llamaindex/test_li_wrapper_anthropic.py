@@ -1,11 +1,10 @@
 """TokenomyLLM over the real llama_index.llms.anthropic.Anthropic client on the simulator's
-Anthropic endpoint: every call style and MaxTokens in the request body.
+Anthropic endpoint: every call style, MaxTokens in the request body, a cut answer flagged.
 
-Known breakage of the installed versions: llama-index-llms-anthropic 0.12.3 builds each message
-with ``anthropic.types.MessageParam(...)``, which anthropic 2.12.0 turned into a ``Union`` (not
-callable), so *every* call of that LLM raises ``TypeError: Cannot instantiate typing.Union``
-before a request is sent, with or without tokenomy. The tests are strict xfails pinned to that
-error: they fail (XPASS) as soon as a compatible pair is installed, and then pin the wrapper.
+llama-index-llms-anthropic 0.12.3 builds each message with ``anthropic.types.MessageParam(...)``
+and always passes ``temperature``: it needs an anthropic SDK where MessageParam is a TypedDict
+(a ``Union`` from 2.0 on) and ``messages.create`` takes ``temperature`` (gone in 1.x), which is
+why requirements pin anthropic 0.x.
 """
 
 from __future__ import annotations
@@ -20,13 +19,6 @@ from tokenomy import MaxTokens, MemoryLedger
 from tokenomy.testing import Fault, ProviderSimulator
 from tokenomy.testing.pytest_plugin import provider_simulator  # noqa: F401
 
-BROKEN = pytest.mark.xfail(
-    raises=TypeError,
-    strict=True,
-    reason="llama-index-llms-anthropic 0.12.3 calls anthropic.types.MessageParam, a Union in "
-    "anthropic 2.12.0: every Anthropic LLM call fails before sending",
-)
-
 
 @pytest.fixture
 def sim(provider_simulator: ProviderSimulator) -> ProviderSimulator:  # noqa: F811
@@ -34,15 +26,14 @@ def sim(provider_simulator: ProviderSimulator) -> ProviderSimulator:  # noqa: F8
     return provider_simulator
 
 
-def test_the_anthropic_llm_itself_is_broken_by_the_installed_sdk(sim: ProviderSimulator) -> None:
-    """The breakage is the LLM's, not the wrapper's: the bare Anthropic LLM fails the same way
-    and the simulator receives nothing (when this starts failing, drop the xfails below)."""
-    with pytest.raises(TypeError, match="Union"):
-        anthropic_llm(sim).chat([ChatMessage(role="user", content="Hi.")])
-    assert sim.requests == []
+def test_the_bare_anthropic_llm_sends_its_class_default(sim: ProviderSimulator) -> None:
+    """Without tokenomy the Anthropic LLM reaches the simulator with its class default
+    ``max_tokens`` (512), the value MaxTokens must replace below."""
+    response = anthropic_llm(sim).chat([ChatMessage(role="user", content="Hi.")])
+    assert response.message.content
+    assert [r.body["max_tokens"] for r in sim.requests] == [512]
 
 
-@BROKEN
 @pytest.mark.parametrize("style", STYLES)
 def test_every_call_style_is_one_record(
     style: str, sim: ProviderSimulator, ledger: MemoryLedger
@@ -56,7 +47,6 @@ def test_every_call_style_is_one_record(
     assert record.provider == "anthropic" and record.model.startswith(ANTHROPIC_MODEL)
 
 
-@BROKEN
 def test_max_tokens_reaches_the_request_body(sim: ProviderSimulator, ledger: MemoryLedger) -> None:
     """MaxTokens replaces the Anthropic LLM's class default (512, not a caller's limit) in
     the body, streamed or not."""
@@ -66,7 +56,6 @@ def test_max_tokens_reaches_the_request_body(sim: ProviderSimulator, ledger: Mem
     assert [r.body["max_tokens"] for r in sim.requests] == [30, 30]
 
 
-@BROKEN
 def test_a_cut_answer_is_recorded_truncated(sim: ProviderSimulator, ledger: MemoryLedger) -> None:
     """stop_reason "max_tokens" from the simulator: the record says truncated."""
     sim.inject(Fault.length(2))
