@@ -373,7 +373,11 @@ def store_call(
     failure: PricingError | None = None
     try:
         book = price_book or (inner.price_book if inner else None) or get_price_book()
-        cost, usage, cache = _price(book, model, provider, usage, service_tier, cache)
+        found = book._entries.get((model, provider)) if cache is None and model else None
+        if found is not None:  # the usual call, of a model already priced once: inlined
+            cost = found[1].priced(usage.as_tuple(), found[0], service_tier)
+        else:
+            cost, usage, cache = _price(book, model, provider, usage, service_tier, cache)
     except PricingError as exc:
         failure = exc
         cost = _UNPRICED
@@ -392,9 +396,10 @@ def store_call(
                 label = next((t.name for t in chain if t.name), None)
                 if label is not None:
                     merged["run_name"] = label
-    run = _run_ref(run_id)
-    parent = _run_ref(parent_run_id)
-    root = _run_ref(root_run_id)
+    # run ids as stored: strings (and None) as they are, the rest through _run_ref
+    run = run_id if type(run_id) is str else _run_ref(run_id)
+    parent = parent_run_id if type(parent_run_id) is str else _run_ref(parent_run_id)
+    root = root_run_id if type(root_run_id) is str else _run_ref(root_run_id)
     total, parts, price_model, price_tier, context_above, cost_in, cost_out = cost
     call = StoredCall(
         number=next(RECORD_NUMBERS),

@@ -42,6 +42,27 @@ class Usage:
     estimated: bool = False
 
     def __post_init__(self) -> None:
+        # the usual call: six plain non-negative ints that add up, checked in one expression
+        # (a Usage is built for every recorded call); anything else gets the checks that
+        # say what is wrong
+        i, o, r = self.input, self.output, self.reasoning
+        c1, c2, c3 = self.cache_read, self.cache_write_5m, self.cache_write_1h
+        if not (
+            type(i) is int
+            and type(o) is int
+            and type(r) is int
+            and type(c1) is int
+            and type(c2) is int
+            and type(c3) is int
+            and 0 <= r <= o
+            and c1 >= 0
+            and c2 >= 0
+            and c3 >= 0
+            and c1 + c2 + c3 <= i
+        ):
+            self._check()
+
+    def _check(self) -> None:
         for name in USAGE_FIELDS:
             value = getattr(self, name)
             if type(value) is not int and (isinstance(value, bool) or not isinstance(value, int)):
