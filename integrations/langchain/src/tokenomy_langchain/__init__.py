@@ -12,21 +12,23 @@
 * :class:`TokenomyMiddleware`: a ``langchain.agents.create_agent`` middleware running the
   same policies around the agent's model calls (needs ``tokenomy-langchain[agents]``).
 
-The wrappers are imported on first use; ``import tokenomy_langchain`` never imports the
-``langchain`` (agents) package.
+Every name is imported on first use (module ``__getattr__``): ``import tokenomy_langchain``
+loads nothing else; the handler loads ``langchain_core.callbacks``/``outputs``; ``track``
+and ``current_handler`` also load ``langchain_core.tracers.context`` (and with it
+``langsmith.client``, about a second here); the wrappers load their own modules, and
+``TokenomyMiddleware`` alone imports the ``langchain`` (agents) package.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tokenomy_langchain._handler import TokenomyCallbackHandler
-from tokenomy_langchain._track import current_handler, track
-
 if TYPE_CHECKING:
     from tokenomy_langchain._chat_model import TokenomyChatModel
     from tokenomy_langchain._embeddings import TokenomyEmbeddings
+    from tokenomy_langchain._handler import TokenomyCallbackHandler
     from tokenomy_langchain._middleware import TokenomyMiddleware
+    from tokenomy_langchain._track import current_handler, track
 
 __version__ = "0.1.0"
 __all__ = [
@@ -40,9 +42,12 @@ __all__ = [
 ]
 
 _LAZY = {
+    "TokenomyCallbackHandler": "tokenomy_langchain._handler",
     "TokenomyChatModel": "tokenomy_langchain._chat_model",
     "TokenomyEmbeddings": "tokenomy_langchain._embeddings",
     "TokenomyMiddleware": "tokenomy_langchain._middleware",
+    "current_handler": "tokenomy_langchain._track",
+    "track": "tokenomy_langchain._track",
 }
 
 

@@ -44,13 +44,27 @@ What a record holds:
   ``embeddings_cache`` is still counted (LlamaIndex does not say which batches hit);
 * a failed call is recorded with ``error`` = the exception's class name: zero tokens when
   nothing came back, the pieces received (estimated) when a stream broke or was closed early.
+
+Every name is imported on first use (module ``__getattr__``): ``import tokenomy_llamaindex``
+loads nothing else; any of its names loads ``llama_index.core`` (whose package ``__init__``
+imports most of LlamaIndex, seconds here, and is needed by every handler and the wrapper).
 """
 
-from tokenomy_llamaindex._attach import include_stream_usage, instrument, track, uninstrument
-from tokenomy_llamaindex._callbacks import TokenomyCallbackHandler
-from tokenomy_llamaindex._events import TokenomyEventHandler
-from tokenomy_llamaindex._spans import TokenomySpanHandler
-from tokenomy_llamaindex._wrapper import TokenomyLLM
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tokenomy_llamaindex._attach import (
+        include_stream_usage,
+        instrument,
+        track,
+        uninstrument,
+    )
+    from tokenomy_llamaindex._callbacks import TokenomyCallbackHandler
+    from tokenomy_llamaindex._events import TokenomyEventHandler
+    from tokenomy_llamaindex._spans import TokenomySpanHandler
+    from tokenomy_llamaindex._wrapper import TokenomyLLM
 
 __version__ = "0.1.0"
 __all__ = [
@@ -64,3 +78,29 @@ __all__ = [
     "track",
     "uninstrument",
 ]
+
+_LAZY = {
+    "TokenomyCallbackHandler": "tokenomy_llamaindex._callbacks",
+    "TokenomyEventHandler": "tokenomy_llamaindex._events",
+    "TokenomyLLM": "tokenomy_llamaindex._wrapper",
+    "TokenomySpanHandler": "tokenomy_llamaindex._spans",
+    "include_stream_usage": "tokenomy_llamaindex._attach",
+    "instrument": "tokenomy_llamaindex._attach",
+    "track": "tokenomy_llamaindex._attach",
+    "uninstrument": "tokenomy_llamaindex._attach",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tokenomy_llamaindex' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
