@@ -318,6 +318,8 @@ class CallRecorder:
         now; when none is, remembering them (keeping the response alive) serves nothing.
         """
         done = self._done
+        if not done and not self._open:
+            return False  # nothing remembered, nothing to remember: the usual lone call
         covered = False
         with self._lock:
             for marker in markers:
