@@ -31,8 +31,13 @@ from typing import Any
 GOAL_LITELLM = 0.10
 GOAL_FLOOR = 1.15
 
-LC_FLOOR = "import langchain_core.callbacks, langchain_core.outputs"
-LC_TRACK_FLOOR = LC_FLOOR + ", langchain_core.tracers.context"
+#: What the handler needs at import: the class it subclasses (langchain_core's subpackages
+#: load their names lazily, so ``import langchain_core.outputs`` alone would load far less
+#: than ``from langchain_core.outputs import LLMResult``; the handler names LLMResult for
+#: type checking only).
+LC_FLOOR = "from langchain_core.callbacks import BaseCallbackHandler"
+#: ``track`` also needs the configure hook (whose module imports langsmith's client).
+LC_TRACK_FLOOR = LC_FLOOR + "\nfrom langchain_core.tracers.context import register_configure_hook"
 
 
 @dataclass(frozen=True)

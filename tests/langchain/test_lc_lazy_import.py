@@ -23,13 +23,15 @@ def test_import_loads_no_framework() -> None:
 
 
 def test_the_handler_does_not_load_the_tracer_context() -> None:
-    """TokenomyCallbackHandler loads langchain_core's callbacks but not
-    ``langchain_core.tracers.context`` (langsmith's client); ``track`` then loads it."""
+    """TokenomyCallbackHandler loads langchain_core's callbacks but neither
+    ``langchain_core.tracers.context`` (langsmith's client) nor LLMResult's module (a type
+    annotation only); ``track`` then loads the tracer context."""
     _run(
         "from tokenomy_langchain import TokenomyCallbackHandler\n"
         "assert 'langchain_core.callbacks' in sys.modules\n"
         "assert 'langchain_core.tracers.context' not in sys.modules\n"
         "assert 'langsmith.client' not in sys.modules\n"
+        "assert 'langchain_core.outputs.llm_result' not in sys.modules\n"
         "assert 'tokenomy_langchain._track' not in sys.modules\n"
         "import tokenomy_langchain\n"
         "with tokenomy_langchain.track(feature='f') as t:\n"

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.outputs import LLMResult
 
 from tokenomy import (
     RunTree,
@@ -49,6 +48,7 @@ from tokenomy_langchain._wrapped import WRAPPER_LLM_TYPE
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
+    from langchain_core.outputs import LLMResult
 
     from tokenomy import LedgerStore, PriceBook
 

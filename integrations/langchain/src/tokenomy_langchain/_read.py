@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
-
-from langchain_core.outputs import LLMResult
+from typing import TYPE_CHECKING, Any
 
 from tokenomy.usage import Usage, parse_usage, usage_from_langchain
+
+if TYPE_CHECKING:
+    from langchain_core.outputs import LLMResult
 
 __all__ = ["ResultInfo", "cache_kind", "output_text", "read_result"]
 
