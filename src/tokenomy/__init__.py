@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     )
     from tokenomy.ledger._stored import StoredCall
     from tokenomy.pipeline import (
+        GENERATION_PARAMS,
         AsyncCallNext,
         CallNext,
         MaxTokens,
@@ -84,6 +85,7 @@ _LAZY: dict[str, str] = {
     "Cost": "tokenomy.pricing",
     "CostRecord": "tokenomy.ledger",
     "EstimatedUsageWarning": "tokenomy.exceptions",
+    "GENERATION_PARAMS": "tokenomy.pipeline",
     "GroupTotals": "tokenomy.ledger",
     "LedgerError": "tokenomy.exceptions",
     "LedgerFileError": "tokenomy.exceptions",
@@ -142,6 +144,7 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "GENERATION_PARAMS",
     "AsyncCallNext",
     "CacheInfo",
     "CallNext",

@@ -12,10 +12,17 @@ from tokenomy.pipeline._max_tokens import MaxTokens
 from tokenomy.pipeline._pipeline import AsyncSend, Pipeline, Send
 from tokenomy.pipeline._policy import AsyncCallNext, CallNext, Policy
 from tokenomy.pipeline._record import guard_async_iter, guard_iter, in_pipeline_call
-from tokenomy.pipeline._request import CallKind, Message, ModelRequest, RunInfo
+from tokenomy.pipeline._request import (
+    GENERATION_PARAMS,
+    CallKind,
+    Message,
+    ModelRequest,
+    RunInfo,
+)
 from tokenomy.pipeline._response import TRUNCATED_REASONS, ModelResponse, StreamChunk
 
 __all__ = [
+    "GENERATION_PARAMS",
     "TRUNCATED_REASONS",
     "AsyncCallNext",
     "AsyncSend",

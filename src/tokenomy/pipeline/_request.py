@@ -20,13 +20,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["CallKind", "Message", "ModelRequest", "RunInfo"]
+__all__ = ["GENERATION_PARAMS", "CallKind", "Message", "ModelRequest", "RunInfo"]
 
 #: One chat message as a plain dict (OpenAI chat shape, see the module docstring).
 Message = dict[str, Any]
 CallKind = Literal["chat", "completion", "embedding", "other"]
 
 _EMPTY: Mapping[str, Any] = {}
+
+#: The call keywords a wrapper moves into :attr:`ModelRequest.params` (provider-neutral
+#: generation parameters); any other keyword passes to the wrapped model untouched.
+GENERATION_PARAMS: tuple[str, ...] = (
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "stop",
+    "tools",
+    "tool_choice",
+    "response_format",
+    "seed",
+    "n",
+    "parallel_tool_calls",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,7 +22,7 @@ from langchain_core.messages import (
 )
 from langchain_core.outputs import ChatGeneration, LLMResult
 
-from tokenomy import CacheInfo, ModelRequest, ModelResponse, StreamChunk
+from tokenomy import GENERATION_PARAMS, CacheInfo, ModelRequest, ModelResponse, StreamChunk
 from tokenomy.usage import usage_from_langchain
 from tokenomy_langchain._read import cache_kind, read_result
 
@@ -46,18 +46,7 @@ __all__ = [
 ]
 
 #: Call keyword arguments that are generation parameters (``params`` of the request).
-PARAM_KEYS: tuple[str, ...] = (
-    "max_tokens",
-    "temperature",
-    "top_p",
-    "stop",
-    "tools",
-    "tool_choice",
-    "response_format",
-    "seed",
-    "n",
-    "parallel_tool_calls",
-)
+PARAM_KEYS = GENERATION_PARAMS
 
 
 def to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:

@@ -43,7 +43,15 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import LLM, ToolSelection
 from pydantic import Field, PrivateAttr, SerializeAsAny
 
-from tokenomy import ModelRequest, ModelResponse, Pipeline, Policy, RunInfo, StreamChunk
+from tokenomy import (
+    GENERATION_PARAMS,
+    ModelRequest,
+    ModelResponse,
+    Pipeline,
+    Policy,
+    RunInfo,
+    StreamChunk,
+)
 from tokenomy.exceptions import ConfigurationError
 from tokenomy_llamaindex._spans import TREE
 from tokenomy_llamaindex._translate import (
@@ -61,19 +69,7 @@ FRAMEWORK = "llamaindex"
 _MISSING: Any = object()
 _NO_RUN = RunInfo()
 # call keywords the pipeline sees as params (provider-neutral names; the rest pass untouched)
-_PARAMS = frozenset(
-    {
-        "max_tokens",
-        "temperature",
-        "top_p",
-        "stop",
-        "tools",
-        "tool_choice",
-        "response_format",
-        "seed",
-        "n",
-    }
-)
+_PARAMS = frozenset(GENERATION_PARAMS)
 _Response = ChatResponse | CompletionResponse
 _F = TypeVar("_F", bound=Callable[..., Any])
 
