@@ -143,8 +143,7 @@ _LAZY: dict[str, str] = {
     "with_run_name": "tokenomy._run_tree",
 }
 
-__all__ = [
-    "GENERATION_PARAMS",
+__all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/core/test_core_namespace.py
     "AsyncCallNext",
     "CacheInfo",
     "CallNext",
@@ -152,6 +151,7 @@ __all__ = [
     "Cost",
     "CostRecord",
     "EstimatedUsageWarning",
+    "GENERATION_PARAMS",
     "GroupTotals",
     "LedgerError",
     "LedgerFileError",
