@@ -55,6 +55,7 @@ _ZERO_COST: tuple[Any, ...] = (_ZERO, (), "", None, None, None, None)
 _UNPRICED: tuple[Any, ...] = (None, None, None, None, None, None, None)
 _UNSEEN: Any = object()
 _NOTHING = Usage()
+_new = object.__new__
 _ESTIMATED_NOTHING = Usage(estimated=True)
 
 _active: contextvars.ContextVar[tuple[Tracker, ...]] = contextvars.ContextVar(
@@ -372,10 +373,14 @@ def store_call(
         cache = CacheInfo(outcome=cache)  # type: ignore[arg-type]
     failure: PricingError | None = None
     try:
-        book = price_book or (inner.price_book if inner else None) or get_price_book()
+        book = price_book
+        if book is None:
+            book = inner.price_book if inner is not None else None
+            if book is None:
+                book = get_price_book()
         found = book._entries.get((model, provider)) if cache is None and model else None
         if found is not None:  # the usual call, of a model already priced once: inlined
-            cost = found[1].priced(usage.as_tuple(), found[0], service_tier)
+            cost = found[1].priced(usage, found[0], service_tier)
         else:
             cost, usage, cache = _price(book, model, provider, usage, service_tier, cache)
     except PricingError as exc:
@@ -401,37 +406,41 @@ def store_call(
     parent = parent_run_id if type(parent_run_id) is str else _run_ref(parent_run_id)
     root = root_run_id if type(root_run_id) is str else _run_ref(root_run_id)
     total, parts, price_model, price_tier, context_above, cost_in, cost_out = cost
-    call = StoredCall(
-        number=next(RECORD_NUMBERS),
-        timestamp=_time() if timestamp is None else timestamp,
-        run_id=run,
-        parent_run_id=parent,
-        root_run_id=root if root is not None else (parent if parent is not None else run),
-        provider=provider,
-        model=model or "unknown",
-        kind=kind,
-        usage=usage,
-        cost_total=total,
-        cost_parts=parts,
-        cost_input=cost_in,
-        cost_output=cost_out,
-        price_model=price_model,
-        price_tier=price_tier,
-        context_above=context_above,
-        priced=total is not None,
-        estimated=usage.estimated,
-        latency_ms=None if latency_ms is None else float(latency_ms),
-        ttft_ms=None if ttft_ms is None else float(ttft_ms),
-        streamed=streamed,
-        tags=merged,
-        cache=cache,
-        attempt=attempt if type(attempt) is int else int(attempt),
-        error=error,
-        service_tier=service_tier,
-        name=name,
-        framework=framework,
-        truncated=bool(truncated),
-    )
+    # Built field by field, each named once, in declaration order. The same object through
+    # StoredCall's 30-keyword __init__ costs about 1 us more per recorded call, all of it in
+    # binding the keywords (docs/ARCHITECTURE.md, "Hot path"); a test pins that every field
+    # is set here.
+    call: StoredCall = _new(StoredCall)
+    call.number = next(RECORD_NUMBERS)
+    call.timestamp = _time() if timestamp is None else timestamp
+    call.run_id = run
+    call.parent_run_id = parent
+    call.root_run_id = root if root is not None else (parent if parent is not None else run)
+    call.provider = provider
+    call.model = model or "unknown"
+    call.kind = kind
+    call.usage = usage
+    call.cost_total = total
+    call.cost_parts = parts
+    call.cost_input = cost_in
+    call.cost_output = cost_out
+    call.price_model = price_model
+    call.price_tier = price_tier
+    call.context_above = context_above
+    call.priced = total is not None
+    call.estimated = usage.estimated
+    call.latency_ms = None if latency_ms is None else float(latency_ms)
+    call.ttft_ms = None if ttft_ms is None else float(ttft_ms)
+    call.streamed = streamed
+    call.tags = merged
+    call.cache = cache
+    call.attempt = attempt if type(attempt) is int else int(attempt)
+    call.error = error
+    call.usable = None
+    call.service_tier = service_tier
+    call.name = name
+    call.framework = framework
+    call.truncated = bool(truncated)
     store = ledger if ledger is not None else (inner.ledger if inner else None)
     if store is None:
         store = _default_ledger()
@@ -462,7 +471,7 @@ def _price(
             if found is None:
                 book._unknown(model, provider)
             else:
-                saved = found[1].priced(usage.as_tuple(), found[0])[0]
+                saved = found[1].priced(usage, found[0])[0]
                 cache = cache.model_copy(update={"saved": saved})
         return _ZERO_COST, _ESTIMATED_NOTHING if usage.estimated else _NOTHING, cache
     if not model:
@@ -474,7 +483,7 @@ def _price(
     if found is None:
         book._unknown(model, provider)
         return _UNPRICED, usage, cache
-    return found[1].priced(usage.as_tuple(), found[0], service_tier), usage, cache
+    return found[1].priced(usage, found[0], service_tier), usage, cache
 
 
 def _default_ledger() -> LedgerStore:

@@ -166,3 +166,30 @@ def test_a_version_1_sqlite_ledger_keeps_every_record_when_migrated(tmp_path: Pa
         assert back.cost is not None and back.cost.service_tier == new.price_tier
     version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
     assert version == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"cache": "exact", "error": "Timeout", "ttft_ms": 3, "attempt": 2, "truncated": True},
+        {"model": "no-such-model-anywhere"},
+    ],
+)
+def test_store_call_sets_every_field_of_the_stored_call(extra: dict[str, object]) -> None:
+    """store_call builds the StoredCall field by field (not through its keyword __init__):
+    every dataclass field is set, and the call reads as the same record as one built
+    through StoredCall's own constructor from it."""
+    import dataclasses
+
+    kwargs: dict[str, object] = {
+        "model": "gpt-4o-mini",
+        "usage": Usage(input=61, output=8),
+        "ledger": MemoryLedger(),
+    }
+    kwargs.update(extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnknownModelPriceWarning)
+        call = store_call(**kwargs)  # type: ignore[arg-type]
+    values = {f.name: getattr(call, f.name) for f in dataclasses.fields(StoredCall)}
+    assert StoredCall(**values).to_record() == call.to_record()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Context, Decimal
 from typing import TYPE_CHECKING
@@ -130,9 +130,7 @@ class ModelPrice:
 
     def cost(self, usage: Usage, *, model: str = "", service_tier: str | None = None) -> Cost:
         """Price ``usage``: the cost of each dimension and their sum, exactly, in USD."""
-        total, pairs, model, applied, above, p_in, p_out = self.priced(
-            usage.as_tuple(), model, service_tier
-        )
+        total, pairs, model, applied, above, p_in, p_out = self.priced(usage, model, service_tier)
         parts: dict[str, Decimal] = (
             dict(zip(pairs[::2], pairs[1::2], strict=True))  # type: ignore[arg-type]
             if pairs is not None
@@ -147,7 +145,7 @@ class ModelPrice:
         )
 
     def priced(
-        self, counts: Sequence[int], model: str = "", service_tier: str | None = None
+        self, usage: Usage, model: str = "", service_tier: str | None = None
     ) -> tuple[
         Decimal,
         tuple[str | Decimal, ...] | None,
@@ -159,9 +157,7 @@ class ModelPrice:
     ]:
         """:meth:`cost` as plain values, for the recording hot path.
 
-        ``counts`` are the six :class:`~tokenomy.usage.Usage` counts in field order (input,
-        output, cache_read, cache_write_5m, cache_write_1h, reasoning; more items are
-        ignored). Returns ``(total, parts, model, service tier applied, context threshold
+        Returns ``(total, parts, model, service tier applied, context threshold
         crossed, input part, output part)``, the fields of the :class:`Cost` :meth:`cost`
         returns: parts as a flat ``(dimension, USD, dimension, USD...)`` tuple, or ``None``
         for the usual call billed on input and output only, whose two parts are then the
@@ -171,7 +167,8 @@ class ModelPrice:
         if service_tier is not None:
             price = self.for_service_tier(service_tier)
         applied_tier = service_tier if price is not self else None
-        n_in, n_out, n_read, n_w5, n_w1, n_reas = counts[:6]
+        n_in, n_out, n_read = usage.input, usage.output, usage.cache_read
+        n_w5, n_w1, n_reas = usage.cache_write_5m, usage.cache_write_1h, usage.reasoning
         inp, out = price.input, price.output
         c_read, c_w5, c_w1, reas = (
             price.cache_read,
