@@ -34,6 +34,7 @@ from tokenomy.testing._pipeline import MockSender, RecordingPolicy
 from tokenomy.testing._records import SimCall
 from tokenomy.testing._request import SimRequest
 from tokenomy.testing._simulator import ProviderSimulator
+from tokenomy.testing._summarizer import FakeSummarizer
 
 __all__ = [
     "DEFAULT_ANSWER",
@@ -41,6 +42,7 @@ __all__ = [
     "Answer",
     "AnswerLike",
     "AnswerRule",
+    "FakeSummarizer",
     "Fault",
     "Injection",
     "MockSender",
