@@ -14,8 +14,13 @@ from tokenomy.memory._counter import MessageCounter, MessageInfo, message_key
 from tokenomy.memory._memory import SUMMARY_PREFIX, ConversationMemory, MemoryView
 from tokenomy.memory._sequence import is_valid_sequence, sequence_problems
 from tokenomy.memory._stats import MemoryStats
-from tokenomy.memory._summarizer import SUMMARY_INSTRUCTIONS, Summarizer, summary_request, transcript
-from tokenomy.memory._window import WindowPlan, plan_window
+from tokenomy.memory._summarizer import (
+    SUMMARY_INSTRUCTIONS,
+    Summarizer,
+    summary_request,
+    transcript,
+)
+from tokenomy.memory._window import WindowPlan, plan_window, required_tokens
 
 __all__ = [
     "SUMMARY_INSTRUCTIONS",
@@ -30,6 +35,7 @@ __all__ = [
     "is_valid_sequence",
     "message_key",
     "plan_window",
+    "required_tokens",
     "sequence_problems",
     "summary_request",
     "transcript",

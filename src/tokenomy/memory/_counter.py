@@ -109,9 +109,7 @@ class MessageCounter:
             role=role,
             tokens=self.count(message),
             call_ids=_call_ids(message) if role == "assistant" else (),
-            result_id=(
-                str(message.get("tool_call_id") or "") if role == "tool" else None
-            ),
+            result_id=(str(message.get("tool_call_id") or "") if role == "tool" else None),
         )
 
     def info(self, message: Mapping[str, Any]) -> MessageInfo:

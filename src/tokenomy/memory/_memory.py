@@ -38,7 +38,7 @@ from tokenomy.exceptions import ConfigurationError
 from tokenomy.memory._counter import MessageCounter, MessageInfo
 from tokenomy.memory._stats import MemoryStats
 from tokenomy.memory._summarizer import Summarizer, summary_request
-from tokenomy.memory._window import WindowPlan, plan_window
+from tokenomy.memory._window import WindowPlan, plan_window, required_tokens
 from tokenomy.pipeline import AsyncCallNext, CallNext, Message, ModelRequest, ModelResponse, Policy
 
 __all__ = ["SUMMARY_PREFIX", "ConversationMemory", "MemoryView"]
@@ -111,13 +111,16 @@ class _Pending:
     plan: WindowPlan
     request: ModelRequest | None = None
     evicted: int = 0
+    cap: int = 0
 
 
 def _positive(name: str, value: object, *, allow_none: bool = True) -> Any:
     if value is None and allow_none:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigurationError(f"ConversationMemory {name} must be a whole number >= 1, got {value!r}")
+        raise ConfigurationError(
+            f"ConversationMemory {name} must be a whole number >= 1, got {value!r}"
+        )
     return value
 
 
@@ -167,7 +170,9 @@ class ConversationMemory(Policy):
                 "(tokenomy_langchain.ChatModelSummarizer, tokenomy_llamaindex.LLMSummarizer)"
             )
         if summary_role not in ("user", "system"):
-            raise ConfigurationError(f"summary_role must be 'user' or 'system', got {summary_role!r}")
+            raise ConfigurationError(
+                f"summary_role must be 'user' or 'system', got {summary_role!r}"
+            )
         if on_summary_error not in ("drop", "keep"):
             raise ConfigurationError(
                 f"on_summary_error must be 'drop' or 'keep', got {on_summary_error!r}"
@@ -177,7 +182,9 @@ class ConversationMemory(Policy):
         self.model = model
         self.provider = provider
         self.summarizer = summarizer
-        self.summary_max_tokens = _positive("summary_max_tokens", summary_max_tokens, allow_none=False)
+        self.summary_max_tokens = _positive(
+            "summary_max_tokens", summary_max_tokens, allow_none=False
+        )
         self.summary_role = summary_role
         self.on_summary_error = on_summary_error
         self.conversation_tag = conversation_tag
@@ -188,6 +195,9 @@ class ConversationMemory(Policy):
         self._states: OrderedDict[str | None, _State] = OrderedDict()
         self._counters: dict[tuple[str | None, str | None], MessageCounter] = {}
         self._prices: dict[tuple[str, str | None], Any] = {}
+        from tokenomy._warn_once import WarnOnce
+
+        self._warn = WarnOnce()  # one warning per error class per memory
 
     def __repr__(self) -> str:
         return (
@@ -220,7 +230,8 @@ class ConversationMemory(Policy):
             out.summary_calls += s.summary_calls
             out.summary_failures += s.summary_failures
             out.summary_cost = (
-                None if out.summary_cost is None or s.summary_cost is None
+                None
+                if out.summary_cost is None or s.summary_cost is None
                 else out.summary_cost + s.summary_cost
             )
             out.summary_input_tokens += s.summary_input_tokens
@@ -265,7 +276,9 @@ class ConversationMemory(Policy):
         """Window ``messages`` (OpenAI-shape dicts); ``view.messages`` is what to send."""
         counter = self.counter(model, provider)
         infos = counter.infos(messages)
-        view = self.select(infos, lambda a, b: messages[a:b], counter=counter, conversation=conversation)
+        view = self.select(
+            infos, lambda a, b: messages[a:b], counter=counter, conversation=conversation
+        )
         return _with_messages(view, messages)
 
     async def awindow(
@@ -378,7 +391,9 @@ class ConversationMemory(Policy):
                 state.folded_infos = []
             return state
 
-    def _plan(self, infos: Sequence[MessageInfo], counter: MessageCounter, reserve: int, floor: int) -> WindowPlan:
+    def _plan(
+        self, infos: Sequence[MessageInfo], counter: MessageCounter, reserve: int, floor: int
+    ) -> WindowPlan:
         return plan_window(
             infos,
             max_tokens=self.max_tokens,
@@ -404,14 +419,29 @@ class ConversationMemory(Policy):
         pending = _Pending(state=state, infos=infos, counter=counter, plan=plan)
         if self.summarizer is None or not _has_turns(infos, floor, plan.start):
             return pending
-        reserve = self.summary_max_tokens + self._summary_overhead(counter)
-        plan = pending.plan = self._plan(infos, counter, max(reserve, state.summary_tokens), floor)
-        evicted = [m for m in between(floor, plan.start) if str(m.get("role")) not in ("system", "developer")]
-        pending.evicted = len(evicted)
+        overhead = self._summary_overhead(counter)
+        cap = self.summary_max_tokens
+        if self.max_tokens is not None:  # the summary must fit beside the current turn
+            cap = min(
+                cap, self.max_tokens - required_tokens(infos, priming=counter.priming) - overhead
+            )
+        if cap < 1:  # no room for any summary: the evicted turns are dropped
+            pending.cap = 0
+            self._advance(pending)
+            return pending
+        plan = pending.plan = self._plan(
+            infos, counter, max(cap + overhead, state.summary_tokens), floor
+        )
+        evicted = [
+            m
+            for m in between(floor, plan.start)
+            if str(m.get("role")) not in ("system", "developer")
+        ]
+        pending.evicted, pending.cap = len(evicted), cap
         pending.request = summary_request(
             state.summary,
             evicted,
-            max_tokens=self.summary_max_tokens,
+            max_tokens=cap,
             summarizer=self.summarizer,
             conversation=conversation,
         )
@@ -437,7 +467,9 @@ class ConversationMemory(Policy):
             sent = plan.tokens + state.summary_tokens
             model = counter.model
             state.stats.add_read(
-                sent, plan.full_tokens, self._input_cost(model, counter.provider, sent),
+                sent,
+                plan.full_tokens,
+                self._input_cost(model, counter.provider, sent),
                 self._input_cost(model, counter.provider, plan.full_tokens),
             )
         return MemoryView(
@@ -450,16 +482,16 @@ class ConversationMemory(Policy):
             history_len=len(infos),
         )
 
-    def _fold(self, pending: _Pending, response: ModelResponse | None, error: BaseException | None) -> None:
+    def _fold(
+        self, pending: _Pending, response: ModelResponse | None, error: BaseException | None
+    ) -> None:
         state, counter = pending.state, pending.counter
         stats = state.stats
         text = None if response is None else response.text.strip()
         if error is not None or text is None:
             stats.summary_failures += 1
             stats.last_error = type(error).__name__ if error is not None else "NoResponse"
-            from tokenomy._warn_once import warn_once
-
-            warn_once(
+            self._warn(
                 ("memory-summary", stats.last_error),
                 f"tokenomy: a conversation summary failed ({stats.last_error}: {error}); the "
                 f"evicted turns were {'dropped' if self.on_summary_error == 'drop' else 'kept for the next summary'}"
@@ -469,9 +501,11 @@ class ConversationMemory(Policy):
                 self._advance(pending)
             return
         assert response is not None
-        text = counter.truncate(text, self.summary_max_tokens)
+        text = counter.truncate(text, pending.cap)
         state.summary = text
-        state.summary_tokens = counter.count({"role": self.summary_role, "content": SUMMARY_PREFIX + text})
+        state.summary_tokens = counter.count(
+            {"role": self.summary_role, "content": SUMMARY_PREFIX + text}
+        )
         record = response.record
         usage = record.usage if record is not None else response.usage
         stats.add_summary(

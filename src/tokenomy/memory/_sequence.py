@@ -71,9 +71,7 @@ def _role(message: Mapping[str, Any]) -> str:
     return {"developer": "system", "function": "tool"}.get(role, role)
 
 
-def sequence_problems(
-    messages: Sequence[Mapping[str, Any]], provider: str = "openai"
-) -> list[str]:
+def sequence_problems(messages: Sequence[Mapping[str, Any]], provider: str = "openai") -> list[str]:
     """What ``provider`` (``"openai"`` or ``"anthropic"``) would reject in ``messages``, one
     line per problem (empty: a valid sequence). A request whose last assistant message calls
     tools still waiting for results is not valid either (nothing would answer them)."""
@@ -87,7 +85,9 @@ def sequence_problems(
         if role == "tool":
             call_id = str(message.get("tool_call_id") or "")
             if call_id not in pending:
-                problems.append(f"messages[{index}]: tool result {call_id!r} answers no tool call just before it")
+                problems.append(
+                    f"messages[{index}]: tool result {call_id!r} answers no tool call just before it"
+                )
             pending.discard(call_id)
             continue
         if pending:
@@ -103,11 +103,15 @@ def sequence_problems(
             problems.append(f"messages[{index}]: unknown role {role!r}")
             continue
         if not seen_turn and anthropic and role != "user":
-            problems.append(f"messages[{index}]: the first turn is {role!r}, Anthropic needs a user turn")
+            problems.append(
+                f"messages[{index}]: the first turn is {role!r}, Anthropic needs a user turn"
+            )
         seen_turn = True
         if role == "assistant":
             ids = [
-                str(c.get("id") or "") for c in message.get("tool_calls") or () if isinstance(c, Mapping)
+                str(c.get("id") or "")
+                for c in message.get("tool_calls") or ()
+                if isinstance(c, Mapping)
             ]
             if ids:
                 pending, pending_at = set(ids), index

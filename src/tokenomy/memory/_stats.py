@@ -62,20 +62,28 @@ class MemoryStats:
             return None
         return saved - self.summary_cost
 
-    def add_read(self, sent: int, full: int, cost_sent: Decimal | None, cost_full: Decimal | None) -> None:
+    def add_read(
+        self, sent: int, full: int, cost_sent: Decimal | None, cost_full: Decimal | None
+    ) -> None:
         """Count one windowed history."""
         self.reads += 1
         self.tokens_sent += sent
         self.tokens_full += full
         self.last_sent, self.last_full = sent, full
         self.largest_sent = max(self.largest_sent, sent)
-        self.cost_sent = None if self.cost_sent is None or cost_sent is None else self.cost_sent + cost_sent
-        self.cost_full = None if self.cost_full is None or cost_full is None else self.cost_full + cost_full
+        self.cost_sent = (
+            None if self.cost_sent is None or cost_sent is None else self.cost_sent + cost_sent
+        )
+        self.cost_full = (
+            None if self.cost_full is None or cost_full is None else self.cost_full + cost_full
+        )
 
     def add_summary(self, cost: Decimal | None, input_tokens: int, output_tokens: int) -> None:
         """Count one summary call that succeeded."""
         self.summary_calls += 1
-        self.summary_cost = None if self.summary_cost is None or cost is None else self.summary_cost + cost
+        self.summary_cost = (
+            None if self.summary_cost is None or cost is None else self.summary_cost + cost
+        )
         self.summary_input_tokens += input_tokens
         self.summary_output_tokens += output_tokens
 

@@ -60,7 +60,7 @@ def _text(content: Any) -> str:
         return " ".join(
             p if isinstance(p, str) else str(p.get("text") or "")
             for p in content
-            if isinstance(p, str) or isinstance(p, Mapping)
+            if isinstance(p, (str, Mapping))
         )
     return str(content)
 
@@ -73,13 +73,17 @@ def transcript(messages: Sequence[Mapping[str, Any]]) -> str:
         role = str(m.get("role") or "user")
         text = _text(m.get("content")).strip()
         if role == "tool":
-            lines.append(f"Tool result ({m.get('name') or m.get('tool_call_id') or 'tool'}): {text}")
+            lines.append(
+                f"Tool result ({m.get('name') or m.get('tool_call_id') or 'tool'}): {text}"
+            )
             continue
         if text:
             lines.append(f"{role.capitalize()}: {text}")
         for call in m.get("tool_calls") or ():
             fn = call.get("function", call) if isinstance(call, Mapping) else {}
-            lines.append(f"Assistant called {fn.get('name')}({fn.get('arguments') or fn.get('args') or ''})")
+            lines.append(
+                f"Assistant called {fn.get('name')}({fn.get('arguments') or fn.get('args') or ''})"
+            )
     return "\n".join(lines)
 
 

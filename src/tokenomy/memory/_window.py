@@ -27,7 +27,7 @@ from tokenomy.exceptions import MemoryBudgetError
 from tokenomy.memory._counter import MessageInfo
 from tokenomy.memory._sequence import Block, blocks_of
 
-__all__ = ["WindowPlan", "plan_window"]
+__all__ = ["WindowPlan", "plan_window", "required_tokens"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +72,22 @@ def plan_window(
         used += sum(b.tokens for b in kept)
         if _all_after_kept(blocks, last_user, kept):
             kept = _earlier(blocks[:last_user], budget, used, max_turns, floor) + kept
-    keep = sorted(
-        [b.start for b in system]
-        + [i for b in kept for i in range(b.start, b.end)]
-    )
+    keep = sorted([b.start for b in system] + [i for b in kept for i in range(b.start, b.end)])
     start = kept[0].start if kept else len(infos)
     tokens = priming + sum(b.tokens for b in system) + sum(b.tokens for b in kept)
     return WindowPlan(keep=tuple(keep), start=start, tokens=tokens, full_tokens=full)
+
+
+def required_tokens(infos: Sequence[MessageInfo], *, priming: int = 0) -> int:
+    """The fewest tokens any window of this history takes: the request's fixed tokens, the
+    system messages, the last user message and the last block after it."""
+    blocks = blocks_of(infos)
+    total = priming + sum(b.tokens for b in blocks if b.kind == "system")
+    last_user = next((k for k in range(len(blocks) - 1, -1, -1) if blocks[k].kind == "user"), None)
+    if last_user is None:
+        return total
+    after = [b for b in blocks[last_user + 1 :] if b.kind == "assistant"]
+    return total + blocks[last_user].tokens + (after[-1].tokens if after else 0)
 
 
 def _fits(budget: int | None, used: int, more: int) -> bool:
@@ -125,9 +134,8 @@ def _earlier(
             continue
         if block.start < floor:
             break
-        if block.kind == "user" and turns_left is not None:
-            if turns_left <= 0:
-                break
+        if block.kind == "user" and turns_left is not None and turns_left <= 0:
+            break
         if not _fits(budget, used, block.tokens):
             break
         used += block.tokens

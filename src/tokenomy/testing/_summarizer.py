@@ -21,7 +21,10 @@ class FakeSummarizer(Summarizer):
     """Deterministic extractive summaries (module docstring)."""
 
     def __init__(
-        self, *, model: str = "gpt-4o-mini", provider: str | None = "openai",
+        self,
+        *,
+        model: str = "gpt-4o-mini",
+        provider: str | None = "openai",
         fail: BaseException | None = None,
     ) -> None:
         self.model = model
