@@ -58,7 +58,7 @@ def _key(message: BaseMessage) -> Hashable:
 
 
 def _as_dict(message: BaseMessage) -> dict[str, Any]:
-    converted: dict[str, Any] = convert_to_openai_messages([message])[0]  # type: ignore[index]
+    converted: dict[str, Any] = convert_to_openai_messages([message])[0]
     return converted
 
 
@@ -131,7 +131,7 @@ class TokenomyChatHistory(BaseChatMessageHistory):
         """This conversation's figures (tokens sent vs full, savings, summary cost)."""
         return self.memory.stats(self.conversation)
 
-    @property  # type: ignore[override]
+    @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
         """The window (and summary) of the stored history."""
         stored = list(self.history.messages)
