@@ -112,6 +112,7 @@ class _Pending:
     request: ModelRequest | None = None
     evicted: int = 0
     cap: int = 0
+    extra: int = 0
 
 
 def _positive(name: str, value: object, *, allow_none: bool = True) -> Any:
@@ -304,11 +305,13 @@ class ConversationMemory(Policy):
         *,
         counter: MessageCounter,
         conversation: str | None = None,
+        reserve: int = 0,
     ) -> MemoryView:
         """Window a history given as :class:`MessageInfo` (the integrations' entry point);
         ``between(a, b)`` returns messages ``a`` to ``b`` as dicts (only evicted ones are
-        asked for, to summarise them)."""
-        pending = self._begin(infos, between, counter, conversation)
+        asked for, to summarise them); ``reserve``: budget tokens taken by something sent
+        beside the history (a chat engine's system prompt and context)."""
+        pending = self._begin(infos, between, counter, conversation, reserve)
         response: ModelResponse | None = None
         error: BaseException | None = None
         if pending.request is not None and self.summarizer is not None:
@@ -325,9 +328,10 @@ class ConversationMemory(Policy):
         *,
         counter: MessageCounter,
         conversation: str | None = None,
+        reserve: int = 0,
     ) -> MemoryView:
         """:meth:`select`, with the summary call awaited."""
-        pending = self._begin(infos, between, counter, conversation)
+        pending = self._begin(infos, between, counter, conversation, reserve)
         response: ModelResponse | None = None
         error: BaseException | None = None
         if pending.request is not None and self.summarizer is not None:
@@ -412,26 +416,25 @@ class ConversationMemory(Policy):
         between: MessagesBetween,
         counter: MessageCounter,
         conversation: str | None,
+        extra: int = 0,
     ) -> _Pending:
         state = self._state(conversation, infos)
         floor = state.folded
-        plan = self._plan(infos, counter, state.summary_tokens, floor)
-        pending = _Pending(state=state, infos=infos, counter=counter, plan=plan)
+        plan = self._plan(infos, counter, extra + state.summary_tokens, floor)
+        pending = _Pending(state=state, infos=infos, counter=counter, plan=plan, extra=extra)
         if self.summarizer is None or not _has_turns(infos, floor, plan.start):
             return pending
         overhead = self._summary_overhead(counter)
         cap = self.summary_max_tokens
         if self.max_tokens is not None:  # the summary must fit beside the current turn
-            cap = min(
-                cap, self.max_tokens - required_tokens(infos, priming=counter.priming) - overhead
-            )
+            needed = required_tokens(infos, priming=counter.priming) + extra
+            cap = min(cap, self.max_tokens - needed - overhead)
         if cap < 1:  # no room for any summary: the evicted turns are dropped
             pending.cap = 0
             self._advance(pending)
             return pending
-        plan = pending.plan = self._plan(
-            infos, counter, max(cap + overhead, state.summary_tokens), floor
-        )
+        reserve = extra + max(cap + overhead, state.summary_tokens)
+        plan = pending.plan = self._plan(infos, counter, reserve, floor)
         evicted = [
             m
             for m in between(floor, plan.start)
@@ -463,7 +466,7 @@ class ConversationMemory(Policy):
                 if state.summary
                 else None
             )
-            plan = self._plan(infos, counter, state.summary_tokens, state.folded)
+            plan = self._plan(infos, counter, pending.extra + state.summary_tokens, state.folded)
             sent = plan.tokens + state.summary_tokens
             model = counter.model
             state.stats.add_read(

@@ -1,0 +1,163 @@
+"""TokenomyMemoryBuffer / TokenomySummaryMemoryBuffer / LLMSummarizer end to end: a real chat
+engine and the real OpenAI and Anthropic LlamaIndex LLMs against the provider simulator, tool
+call blocks counted, and the memory as a TokenomyLLM policy."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from li_wrapper_helpers import anthropic_llm, openai_llm, wrap
+from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
+from llama_index.core.chat_engine import SimpleChatEngine
+from llama_index.core.memory import ChatMemoryBuffer
+from llama_index.core.storage.chat_store import SimpleChatStore
+
+from tokenomy import ConfigurationError, ConversationMemory, MemoryLedger, sequence_problems
+from tokenomy.testing import FakeSummarizer, ProviderSimulator
+from tokenomy_llamaindex import LLMSummarizer, TokenomyMemoryBuffer, TokenomySummaryMemoryBuffer
+from tokenomy_llamaindex._translate import message_dicts
+
+QUESTION = "Tell me more about the history of the city and its museums, in detail please. " * 3
+
+
+def test_chat_engine_with_summary_memory(provider_simulator: ProviderSimulator) -> None:
+    """A SimpleChatEngine with TokenomySummaryMemoryBuffer: the store keeps all 24 messages,
+    each provider request stays under the budget, evicted turns are summarised by real
+    gpt-4o-mini calls recorded with purpose=memory, and the figures add up."""
+    sim = provider_simulator
+    ledger = MemoryLedger()
+    store = SimpleChatStore()
+    memory = TokenomySummaryMemoryBuffer.from_defaults(
+        llm=openai_llm(sim),
+        token_limit=600,
+        chat_store=store,
+        chat_store_key="user-1",
+        summary_max_tokens=80,
+        model="gpt-4o-mini",
+        ledger=ledger,
+    )
+    engine = SimpleChatEngine.from_defaults(llm=openai_llm(sim), memory=memory)
+    for turn in range(12):
+        engine.chat(f"{turn}: {QUESTION}")
+    assert len(store.get_messages("user-1")) == 24
+    summaries = [r for r in ledger.query() if r.tags.get("purpose") == "memory"]
+    chats = [
+        c
+        for c in sim.calls
+        if "Summary so far" not in str(c.body) and "New turns" not in str(c.body)
+    ]
+    assert len(chats) == 12 and len(summaries) == len(sim.calls) - 12 >= 1
+    assert all(c.usage.input <= 600 + 10 for c in chats)
+    stats = memory.stats
+    assert stats.summary_calls == len(summaries) and stats.tokens_saved > 0
+    assert all(r.tags["conversation"] == "user-1" for r in summaries)
+
+
+def test_async_chat_engine_awaits_the_summary(provider_simulator: ProviderSimulator) -> None:
+    """achat reads the memory with aget, summarising through the LLM's achat."""
+    sim = provider_simulator
+    memory = TokenomySummaryMemoryBuffer.from_defaults(
+        llm=openai_llm(sim),
+        token_limit=300,
+        summary_max_tokens=60,
+        model="gpt-4o-mini",
+        ledger=MemoryLedger(),
+    )
+    engine = SimpleChatEngine.from_defaults(llm=openai_llm(sim), memory=memory)
+
+    async def run() -> None:
+        for turn in range(8):
+            await engine.achat(f"{turn}: {QUESTION}")
+
+    asyncio.run(run())
+    assert memory.stats.summary_calls >= 1
+
+
+def _tool_history() -> list[ChatMessage]:
+    history = [ChatMessage(role=MessageRole.SYSTEM, content="You check the weather.")]
+    for i in range(10):
+        call = ChatMessage(role=MessageRole.ASSISTANT, content="")
+        call.blocks.append(
+            ToolCallBlock(
+                tool_call_id=f"t{i}",
+                tool_name="weather",
+                tool_kwargs={"city": f"c{i}", "detail": "x" * 200},
+            )
+        )
+        history += [
+            ChatMessage(role=MessageRole.USER, content=f"Weather in city {i}? " + "please " * 20),
+            call,
+            ChatMessage(
+                role=MessageRole.TOOL,
+                content=f"Sunny, {20 + i} degrees. " * 10,
+                additional_kwargs={"tool_call_id": f"t{i}"},
+            ),
+            ChatMessage(role=MessageRole.ASSISTANT, content=f"It is sunny in city {i}. " * 5),
+        ]
+    history.append(ChatMessage(role=MessageRole.USER, content="And tomorrow?"))
+    return history
+
+
+def test_tool_call_blocks_are_counted_and_kept_whole() -> None:
+    """Tool-call blocks count toward the budget (their arguments included), so the window is
+    under budget by tokenomy's count of the whole request, valid for both providers; the
+    same budget in ChatMemoryBuffer, which counts text only, sends more."""
+    from tokenomy.tokens import estimate_messages
+
+    history = _tool_history()
+    buffer = TokenomyMemoryBuffer.from_defaults(chat_history=history, token_limit=500)
+    window = buffer.get()
+    dicts = message_dicts(window)
+    assert estimate_messages(dicts, "gpt-4o").prompt_tokens <= 500
+    assert sequence_problems(dicts, "openai") == [] and sequence_problems(dicts, "anthropic") == []
+    anchor = ChatMemoryBuffer.from_defaults(chat_history=history, token_limit=500).get()
+    assert estimate_messages(message_dicts(anchor), "gpt-4o").prompt_tokens > 500
+
+
+def test_initial_token_count_leaves_room() -> None:
+    """get(initial_token_count=n) keeps n tokens of the budget free (a chat engine's prompt)."""
+    history = _tool_history()
+    buffer = TokenomyMemoryBuffer.from_defaults(chat_history=history, token_limit=800)
+    assert buffer.stats.reads == 0
+    full = buffer.get()
+    less = buffer.get(initial_token_count=400)
+    assert len(less) < len(full) and buffer.stats.last_sent <= 400
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_memory_policy_in_tokenomy_llm(
+    provider_simulator: ProviderSimulator, provider: str
+) -> None:
+    """As a TokenomyLLM policy the window of a tool-calling history reaches the real provider
+    client valid (the simulator answers) and under budget."""
+    sim = provider_simulator
+    llm: Any = anthropic_llm(sim) if provider == "anthropic" else openai_llm(sim)
+    memory = ConversationMemory(
+        max_tokens=450, provider="anthropic" if provider == "anthropic" else None
+    )
+    answer = wrap(llm, MemoryLedger(), [memory]).chat(_tool_history())
+    assert answer.message.content
+    (call,) = sim.calls
+    assert call.usage.input <= 450 + (20 if provider == "anthropic" else 0)
+    assert memory.stats().last_full > 1500
+
+
+def test_reset_forgets_the_summary_and_bad_arguments() -> None:
+    """reset() clears the store and the summary; a summary buffer without llm says so."""
+    memory = TokenomySummaryMemoryBuffer.from_defaults(
+        chat_history=_tool_history(),
+        token_limit=400,
+        summarizer=FakeSummarizer(),
+        summary_max_tokens=50,
+        ledger=MemoryLedger(),
+    )
+    memory.get()
+    assert memory.memory.summary(memory.chat_store_key)
+    memory.reset()
+    assert memory.get_all() == [] and memory.memory.summary(memory.chat_store_key) == ""
+    with pytest.raises(ConfigurationError, match="needs llm="):
+        TokenomySummaryMemoryBuffer.from_defaults(token_limit=100)
+    with pytest.raises(ConfigurationError, match="LlamaIndex LLM"):
+        LLMSummarizer(object())  # type: ignore[arg-type]
