@@ -113,6 +113,7 @@ class _Pending:
     evicted: int = 0
     cap: int = 0
     extra: int = 0
+    reserved: int = 0  # the reserve the plan was made with
 
 
 def _positive(name: str, value: object, *, allow_none: bool = True) -> Any:
@@ -420,8 +421,11 @@ class ConversationMemory(Policy):
     ) -> _Pending:
         state = self._state(conversation, infos)
         floor = state.folded
-        plan = self._plan(infos, counter, extra + state.summary_tokens, floor)
-        pending = _Pending(state=state, infos=infos, counter=counter, plan=plan, extra=extra)
+        reserved = extra + state.summary_tokens
+        plan = self._plan(infos, counter, reserved, floor)
+        pending = _Pending(
+            state=state, infos=infos, counter=counter, plan=plan, extra=extra, reserved=reserved
+        )
         if self.summarizer is None or not _has_turns(infos, floor, plan.start):
             return pending
         overhead = self._summary_overhead(counter)
@@ -466,7 +470,10 @@ class ConversationMemory(Policy):
                 if state.summary
                 else None
             )
-            plan = self._plan(infos, counter, pending.extra + state.summary_tokens, state.folded)
+            reserved = pending.extra + state.summary_tokens
+            plan = pending.plan
+            if pending.request is not None or reserved != pending.reserved or plan.start < state.folded:
+                plan = self._plan(infos, counter, reserved, state.folded)
             sent = plan.tokens + state.summary_tokens
             model = counter.model
             state.stats.add_read(

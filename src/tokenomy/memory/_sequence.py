@@ -14,8 +14,7 @@ before them, every tool call must be answered before the next turn) and ``"anthr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from tokenomy.memory._counter import MessageInfo
 
@@ -24,8 +23,7 @@ __all__ = ["Block", "blocks_of", "is_valid_sequence", "sequence_problems"]
 BlockKind = Literal["system", "user", "assistant", "broken"]
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+class Block(NamedTuple):
     """Messages ``start`` to ``end`` (exclusive) of a history, kept or dropped together.
 
     ``kind`` ``"broken"``: a tool result answering no call just before it, or a tool call

@@ -45,15 +45,16 @@ def _dumps(value: Any) -> str:
 
 
 def _key(message: BaseMessage) -> Hashable:
-    content = message.content
-    calls = getattr(message, "tool_calls", None)
+    fields = message.__dict__  # pydantic fields: no __getattr__ fallback per missing attribute
+    content = fields.get("content")
+    calls = fields.get("tool_calls")
     return (
         "lc",
-        message.type,
+        fields.get("type"),
         content if isinstance(content, str) else _dumps(content),
         _dumps(calls) if calls else None,
-        getattr(message, "tool_call_id", None),
-        message.name,
+        fields.get("tool_call_id"),
+        fields.get("name"),
     )
 
 
