@@ -53,6 +53,7 @@ def test_chat_engine_with_summary_memory(provider_simulator: ProviderSimulator) 
     stats = memory.stats
     assert stats.summary_calls == len(summaries) and stats.tokens_saved > 0
     assert all(r.tags["conversation"] == "user-1" for r in summaries)
+    assert {r.framework for r in summaries} == {"llamaindex"}
 
 
 def test_async_chat_engine_awaits_the_summary(provider_simulator: ProviderSimulator) -> None:

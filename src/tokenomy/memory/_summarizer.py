@@ -38,6 +38,8 @@ class Summarizer(ABC):
 
     model: str | None = None
     provider: str | None = None
+    #: recorded as the summary calls' ``framework`` (default ``"tokenomy"``)
+    framework: str | None = None
 
     @abstractmethod
     def send(self, request: ModelRequest) -> ModelResponse:
@@ -114,5 +116,5 @@ def summary_request(
         params={"max_tokens": max_tokens},
         tags=tags,
         name=f"memory.summary:{type(summarizer).__name__}",
-        framework="tokenomy",
+        framework=summarizer.framework or "tokenomy",
     )

@@ -185,6 +185,7 @@ class ChatModelSummarizer(Summarizer):
             )
         self.chat_model = model
         self.model, self.provider = model_info(model, {})
+        self.framework = "langchain"
 
     def _args(self, request: ModelRequest) -> tuple[list[BaseMessage], dict[str, Any]]:
         kwargs: dict[str, Any] = {}

@@ -268,6 +268,7 @@ class LLMSummarizer(Summarizer):
             model = name if name and name != "unknown" else None
         self.model = model
         self.provider = provider_of({"class_name": llm.class_name()})
+        self.framework = "llamaindex"
 
     def _args(self, request: ModelRequest) -> tuple[LLM, list[ChatMessage]]:
         llm = self.llm
