@@ -10,7 +10,8 @@ call to the local provider simulator through ``TokenomyChatModel``, recorded and
 ledger; the summarising memory's summary calls are real gpt-4o-mini calls to the simulator
 (``ChatModelSummarizer``; the simulator's answer stands in for the summary text, so the cost is
 real, the summary's wording is not). Strategies at the same budget: full history, tokenomy's
-window (``ConversationMemory`` as a policy), tokenomy's summarising memory, LangChain's
+window (``ConversationMemory`` as a policy), tokenomy's summarising memory (sliding one turn
+per call, and with ``evict_to=0.6``: evicting down to 60% of the budget on overflow), LangChain's
 ``trim_messages`` (tiktoken counter, ``start_on="human"``, system kept) and LlamaIndex's
 ``ChatMemoryBuffer.get()`` (its default tokenizer). Input tokens are as the simulator counted
 them. Costs are shown as billed (the simulator applies OpenAI's automatic prompt cache, which
@@ -48,6 +49,7 @@ SUMMARY_MODEL = "gpt-4o-mini"
 SYSTEM = "You are a helpful, harmless assistant."
 BUDGET_SHARE = 0.12
 SUMMARY_MAX_TOKENS = 100
+EVICT_TO = 0.6
 INPUT_GOAL = 0.85
 COST_GOAL = 0.25
 READ_GOAL = 0.1
@@ -147,10 +149,23 @@ def _strategies(sim: Any, budget: int) -> dict[str, tuple[Callable[[Any], list[A
             )
         ]
 
+    def chunked(ledger: Any) -> list[Any]:
+        return [
+            ConversationMemory(
+                max_tokens=budget,
+                model=MODEL,
+                summarizer=summarizer,
+                summary_max_tokens=SUMMARY_MAX_TOKENS,
+                ledger=ledger,
+                evict_to=EVICT_TO,
+            )
+        ]
+
     return {
         "full history": (none, _lc),
         "tokenomy window": (window, _lc),
         "tokenomy summarising": (summarising, _lc),
+        f"tokenomy summarising, evict_to={EVICT_TO}": (chunked, _lc),
         "LangChain trim_messages": (none, trimmed),
         "LlamaIndex ChatMemoryBuffer": (none, buffered),
     }
@@ -214,7 +229,7 @@ def run_session(
         row[f"fewer input@{turns}"] = f"{cut:.0%}"
         row["cost vs full (billed)"] = f"{billed:.0%}"
         row["cost vs full (list)"] = f"{listed:.0%}"
-        if row["strategy"] == "tokenomy summarising":
+        if row["strategy"].startswith("tokenomy summarising"):
             row["met"] = (
                 f"{'yes' if cut >= INPUT_GOAL else 'no'}; "
                 f"billed {'yes' if billed <= COST_GOAL else 'no'}, list {'yes' if listed <= COST_GOAL else 'no'}"

@@ -13,8 +13,8 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_memory.py"
 
 
 def test_benchmark_rows() -> None:
-    """run_session gives a row per strategy (full, window, summarising, trim_messages,
-    ChatMemoryBuffer) with tokenomy's windows under the budget at every reported turn and the
+    """run_session gives a row per strategy (full, window, summarising sliding and with
+    evict_to, trim_messages, ChatMemoryBuffer) with tokenomy's windows under the budget at every reported turn and the
     summarising memory's summary calls counted; run_reads gives a row per reader with ratios
     against trim_messages (1.0 for itself) and a verdict for each tokenomy reader."""
     path = shared_file("chat/hh-rlhf-harmless.jsonl")
@@ -27,15 +27,17 @@ def test_benchmark_rows() -> None:
         "full history",
         "tokenomy window",
         "tokenomy summarising",
+        "tokenomy summarising, evict_to=0.6",
         "LangChain trim_messages",
         "LlamaIndex ChatMemoryBuffer",
     ]
-    full, window, summarising = session[0], session[1], session[2]
+    full, window, summarising, chunked = session[0], session[1], session[2], session[3]
     budget = full["budget"]
-    for row in (window, summarising):
+    for row in (window, summarising, chunked):
         assert row["input@10"] <= budget and row["input@12"] <= budget
         assert row["input total"] < full["input total"]
     assert full["summary calls"] == window["summary calls"] == 0 < summarising["summary calls"]
+    assert 0 < chunked["summary calls"] <= summarising["summary calls"]
     assert float(summarising["summary cost $"]) > 0
     assert full["fewer input@12"] == "0%" and window["met"] in ("yes", "no")
     with warnings.catch_warnings():

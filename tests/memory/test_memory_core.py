@@ -195,3 +195,38 @@ def test_async_policy_awaits_the_summary() -> None:
     asyncio.run(Pipeline([memory, seen]).acall(request, send.asend))
     assert summarizer.calls == 1
     assert seen.requests[0].messages[1]["content"].startswith("Summary of the earlier conversation")
+
+
+def test_evict_to_keeps_the_window_start_until_it_overflows() -> None:
+    """With evict_to=0.5 an overflow evicts down to half the budget at once; the next reads
+    append to the same start (a stable prefix a provider's prompt cache can reuse) until the
+    budget is reached again, and the summariser is called once per overflow, not per turn."""
+    sliding, chunked = FakeSummarizer(), FakeSummarizer()
+    slide = ConversationMemory(
+        max_tokens=600, summary_max_tokens=60, summarizer=sliding, ledger=MemoryLedger()
+    )
+    chunk = ConversationMemory(
+        max_tokens=600,
+        summary_max_tokens=60,
+        summarizer=chunked,
+        ledger=MemoryLedger(),
+        evict_to=0.5,
+    )
+    starts = []
+    for turns in range(8, 30):
+        view = chunk.window(_chat(turns, words=20))
+        slide.window(_chat(turns, words=20))
+        assert view.tokens <= 600
+        starts.append(view.messages[2]["content"])
+    changes = sum(1 for a, b in zip(starts, starts[1:], strict=False) if a != b)
+    assert 0 < changes < len(starts) // 2
+    assert 0 < chunked.calls < sliding.calls
+    assert min(chunk.stats().last_sent, view.tokens) <= 600
+
+
+def test_evict_to_needs_a_fraction_and_a_budget() -> None:
+    """evict_to outside (0, 1] or without max_tokens is a ConfigurationError."""
+    with pytest.raises(ConfigurationError, match="fraction"):
+        ConversationMemory(max_tokens=100, evict_to=1.5)
+    with pytest.raises(ConfigurationError, match="needs max_tokens"):
+        ConversationMemory(max_turns=3, evict_to=0.5)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from tokenomy.exceptions import ConfigurationError
+from tokenomy.exceptions import ConfigurationError, MemoryBudgetError
 from tokenomy.memory._counter import MessageCounter, MessageInfo
 from tokenomy.memory._stats import MemoryStats
 from tokenomy.memory._summarizer import Summarizer, summary_request
@@ -100,7 +100,15 @@ class _State:
     summary: str = ""
     summary_tokens: int = 0  # of the summary message (0: none)
     folded: int = 0  # messages before this index are in the summary (or dropped)
-    folded_infos: list[MessageInfo] = field(default_factory=list)
+    start: int = 0  # with evict_to: where the last window started (kept until it overflows)
+    prefix: list[MessageInfo] = field(default_factory=list)  # infos[:max(folded, start)]
+
+    @property
+    def floor(self) -> int:
+        return max(self.folded, self.start)
+
+    def remember(self, infos: Sequence[MessageInfo]) -> None:
+        self.prefix = list(infos[: self.floor])
 
 
 @dataclass(slots=True)
@@ -114,6 +122,7 @@ class _Pending:
     cap: int = 0
     extra: int = 0
     reserved: int = 0  # the reserve the plan was made with
+    low: bool = False  # the window overflowed: planned down to the low-water mark
 
 
 def _positive(name: str, value: object, *, allow_none: bool = True) -> Any:
@@ -137,6 +146,11 @@ class ConversationMemory(Policy):
     * ``summarizer``: a :class:`Summarizer` to fold evicted turns into a running summary of at
       most ``summary_max_tokens``; ``summary_role``: ``"user"`` or ``"system"``;
       ``on_summary_error``: ``"drop"`` or ``"keep"``.
+    * ``evict_to``: when the window overflows, evict down to this fraction of ``max_tokens``
+      at once (e.g. ``0.6``) instead of one turn per call: the window then grows append-only
+      for several turns, so its start (system, summary, oldest kept turn) stays the same and
+      providers' prompt caches can hit it, and evicted turns are summarised in fewer calls.
+      ``None`` (default): slide by one turn per call.
     * ``ledger``/``price_book``: where summary calls are recorded and how they and the
       savings are priced (default: as for any call).
     """
@@ -154,6 +168,7 @@ class ConversationMemory(Policy):
         summary_max_tokens: int = 300,
         summary_role: Literal["user", "system"] = "user",
         on_summary_error: Literal["drop", "keep"] = "drop",
+        evict_to: float | None = None,
         conversation_tag: str = "conversation",
         ledger: Any = None,
         price_book: Any = None,
@@ -179,6 +194,17 @@ class ConversationMemory(Policy):
             raise ConfigurationError(
                 f"on_summary_error must be 'drop' or 'keep', got {on_summary_error!r}"
             )
+        if evict_to is not None and (
+            isinstance(evict_to, bool)
+            or not isinstance(evict_to, int | float)
+            or not 0 < evict_to <= 1
+        ):
+            raise ConfigurationError(
+                f"evict_to must be a fraction of max_tokens in (0, 1], got {evict_to!r}"
+            )
+        if evict_to is not None and max_tokens is None:
+            raise ConfigurationError("evict_to needs max_tokens (it is a fraction of the budget)")
+        self.evict_to = None if evict_to is None else float(evict_to)
         if not conversation_tag:
             raise ConfigurationError("ConversationMemory conversation_tag must be a tag name")
         self.model = model
@@ -389,16 +415,33 @@ class ConversationMemory(Policy):
                     self._states.popitem(last=False)
             else:
                 self._states.move_to_end(conversation)
-            if state.folded and (
-                len(infos) < state.folded or list(infos[: state.folded]) != state.folded_infos
-            ):  # not the history that was summarised: start over (figures kept)
-                state.summary, state.summary_tokens, state.folded = "", 0, 0
-                state.folded_infos = []
+            floor = state.floor
+            if floor and (len(infos) < floor or list(infos[:floor]) != state.prefix):
+                # not the history that was summarised / windowed: start over (figures kept)
+                state.summary, state.summary_tokens, state.folded, state.start = "", 0, 0, 0
+                state.prefix = []
             return state
 
     def _plan(
-        self, infos: Sequence[MessageInfo], counter: MessageCounter, reserve: int, floor: int
+        self,
+        infos: Sequence[MessageInfo],
+        counter: MessageCounter,
+        reserve: int,
+        floor: int,
+        low: bool = False,
     ) -> WindowPlan:
+        if low and self.max_tokens is not None and self.evict_to is not None:
+            try:  # refill only down to the low-water mark, so the next turns append
+                return plan_window(
+                    infos,
+                    max_tokens=max(1, int(self.max_tokens * self.evict_to)),
+                    max_turns=self.max_turns,
+                    reserve=reserve,
+                    priming=counter.priming,
+                    floor=floor,
+                )
+            except MemoryBudgetError:
+                pass  # the current turn alone is over the mark: the full budget then
         return plan_window(
             infos,
             max_tokens=self.max_tokens,
@@ -420,12 +463,22 @@ class ConversationMemory(Policy):
         extra: int = 0,
     ) -> _Pending:
         state = self._state(conversation, infos)
-        floor = state.folded
+        floor = state.floor
         reserved = extra + state.summary_tokens
         plan = self._plan(infos, counter, reserved, floor)
+        low = self.evict_to is not None and _has_turns(infos, floor, plan.start)
+        if low:  # the window overflowed: evict down to the low-water mark at once
+            plan = self._plan(infos, counter, reserved, floor, low=True)
         pending = _Pending(
-            state=state, infos=infos, counter=counter, plan=plan, extra=extra, reserved=reserved
+            state=state,
+            infos=infos,
+            counter=counter,
+            plan=plan,
+            extra=extra,
+            reserved=reserved,
+            low=low,
         )
+        floor = state.folded
         if self.summarizer is None or not _has_turns(infos, floor, plan.start):
             return pending
         overhead = self._summary_overhead(counter)
@@ -438,7 +491,7 @@ class ConversationMemory(Policy):
             self._advance(pending)
             return pending
         reserve = extra + max(cap + overhead, state.summary_tokens)
-        plan = pending.plan = self._plan(infos, counter, reserve, floor)
+        plan = pending.plan = self._plan(infos, counter, reserve, state.floor, low)
         evicted = [
             m
             for m in between(floor, plan.start)
@@ -472,8 +525,15 @@ class ConversationMemory(Policy):
             )
             reserved = pending.extra + state.summary_tokens
             plan = pending.plan
-            if pending.request is not None or reserved != pending.reserved or plan.start < state.folded:
-                plan = self._plan(infos, counter, reserved, state.folded)
+            if (
+                pending.request is not None
+                or reserved != pending.reserved
+                or plan.start < state.floor
+            ):
+                plan = self._plan(infos, counter, reserved, state.floor, pending.low)
+            if self.evict_to is not None and plan.start != state.start:
+                state.start = plan.start
+                state.remember(infos)
             sent = plan.tokens + state.summary_tokens
             model = counter.model
             state.stats.add_read(
@@ -529,7 +589,7 @@ class ConversationMemory(Policy):
     def _advance(pending: _Pending) -> None:
         state = pending.state
         state.folded = pending.plan.start
-        state.folded_infos = list(pending.infos[: state.folded])
+        state.remember(pending.infos)
         state.stats.evicted += pending.evicted
 
     def _input_cost(self, model: str, provider: str | None, tokens: int) -> Decimal | None:
