@@ -4,6 +4,7 @@ figures, conversations kept apart, and the memory as a pipeline policy."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -218,7 +219,7 @@ def test_evict_to_keeps_the_window_start_until_it_overflows() -> None:
         slide.window(_chat(turns, words=20))
         assert view.tokens <= 600
         starts.append(view.messages[2]["content"])
-    changes = sum(1 for a, b in zip(starts, starts[1:], strict=False) if a != b)
+    changes = sum(1 for a, b in itertools.pairwise(starts) if a != b)
     assert 0 < changes < len(starts) // 2
     assert 0 < chunked.calls < sliding.calls
     assert min(chunk.stats().last_sent, view.tokens) <= 600
