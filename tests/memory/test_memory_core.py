@@ -121,6 +121,12 @@ def test_figures_count_tokens_and_money() -> None:
     expected = price.cost(tokenomy.Usage(input=stats.tokens_saved), model="gpt-4o").total
     assert stats.cost_saved == expected and stats.cost_saved > Decimal(0)
     assert memory.stats("other").reads == 0
+    memory.window(_chat(30), conversation="y")
+    total = memory.total()
+    y = memory.stats("y")
+    assert total.reads == 4 and total.tokens_sent == stats.tokens_sent + y.tokens_sent
+    assert total.cost_saved == stats.cost_saved + y.cost_saved  # type: ignore[operator]
+    assert total.last_sent == y.last_sent and total.to_dict()["tokens_saved"] == total.tokens_saved
 
 
 def test_another_history_under_the_same_key_starts_a_new_summary() -> None:
@@ -231,3 +237,34 @@ def test_evict_to_needs_a_fraction_and_a_budget() -> None:
         ConversationMemory(max_tokens=100, evict_to=1.5)
     with pytest.raises(ConfigurationError, match="needs max_tokens"):
         ConversationMemory(max_turns=3, evict_to=0.5)
+
+
+def test_summary_cap_shrinks_to_the_room_left() -> None:
+    """A summary cap larger than the room beside the current turn is lowered to that room
+    (the read stays under budget); with no room at all no summary call is made and the
+    evicted turns are dropped."""
+    summarizer = FakeSummarizer()
+    memory = ConversationMemory(
+        max_tokens=120, summary_max_tokens=500, summarizer=summarizer, ledger=MemoryLedger()
+    )
+    view = memory.window(_chat(6, words=10))
+    assert view.tokens <= 120
+    (request,) = summarizer.requests
+    assert request.max_tokens is not None and request.max_tokens < 120
+    tight = ConversationMemory(max_tokens=60, summarizer=FakeSummarizer(), ledger=MemoryLedger())
+    history = _chat(6, words=10)
+    history[-1] = {"role": "user", "content": "word " * 40}
+    view = tight.window(history)
+    assert view.summary is None and tight.stats().summary_calls == 0 and view.tokens <= 60
+
+
+def test_summary_as_a_system_message() -> None:
+    """summary_role="system" sends the summary as a system message after the leading ones,
+    which both providers accept there."""
+    memory = ConversationMemory(
+        max_tokens=300, summary_max_tokens=50, summary_role="system",
+        summarizer=FakeSummarizer(), ledger=MemoryLedger(),
+    )
+    view = memory.window(_chat(12))
+    assert [m["role"] for m in view.messages[:3]] == ["system", "system", "user"]
+    assert tokenomy.sequence_problems(view.messages, "anthropic") == []

@@ -247,24 +247,11 @@ class ConversationMemory(Policy):
             return list(self._states)
 
     def total(self) -> MemoryStats:
-        """Every conversation's figures added up."""
+        """Every conversation's figures added up (``conversation`` ``None``; ``last_*`` and
+        ``last_error`` are those of the conversation read last)."""
         out = MemoryStats()
         for conversation in self.conversations():
-            s = self.stats(conversation)
-            out.add_read(s.tokens_sent, s.tokens_full, s.cost_sent, s.cost_full)
-            out.reads += s.reads - 1
-            out.last_sent, out.last_full = s.last_sent, s.last_full
-            out.largest_sent = max(out.largest_sent, s.largest_sent)
-            out.summary_calls += s.summary_calls
-            out.summary_failures += s.summary_failures
-            out.summary_cost = (
-                None
-                if out.summary_cost is None or s.summary_cost is None
-                else out.summary_cost + s.summary_cost
-            )
-            out.summary_input_tokens += s.summary_input_tokens
-            out.summary_output_tokens += s.summary_output_tokens
-            out.evicted += s.evicted
+            out.merge(self.stats(conversation))
         return out
 
     def summary(self, conversation: str | None = None) -> str:

@@ -22,7 +22,8 @@ class MemoryStats:
     * ``summary_calls``/``summary_failures``/``summary_cost`` (``None`` once a summary call
       was unpriced)/``summary_input_tokens``/``summary_output_tokens``: the summary calls,
       also in the ledger with tag ``purpose=memory``; ``last_error`` the latest failure's
-      class name; ``evicted``: messages that left the window.
+      class name; ``evicted``: messages folded into the summary (or dropped by a failed or
+      impossible summary).
     """
 
     conversation: str | None = None
@@ -86,6 +87,27 @@ class MemoryStats:
         )
         self.summary_input_tokens += input_tokens
         self.summary_output_tokens += output_tokens
+
+    def merge(self, other: MemoryStats) -> None:
+        """Add ``other``'s figures to these (``last_*``/``last_error`` become ``other``'s)."""
+
+        def plus(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+            return None if a is None or b is None else a + b
+
+        self.reads += other.reads
+        self.tokens_sent += other.tokens_sent
+        self.tokens_full += other.tokens_full
+        self.last_sent, self.last_full = other.last_sent, other.last_full
+        self.largest_sent = max(self.largest_sent, other.largest_sent)
+        self.cost_sent = plus(self.cost_sent, other.cost_sent)
+        self.cost_full = plus(self.cost_full, other.cost_full)
+        self.summary_calls += other.summary_calls
+        self.summary_failures += other.summary_failures
+        self.summary_cost = plus(self.summary_cost, other.summary_cost)
+        self.summary_input_tokens += other.summary_input_tokens
+        self.summary_output_tokens += other.summary_output_tokens
+        self.evicted += other.evicted
+        self.last_error = other.last_error or self.last_error
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready figures (Decimals as strings)."""
