@@ -262,8 +262,11 @@ def test_summary_as_a_system_message() -> None:
     """summary_role="system" sends the summary as a system message after the leading ones,
     which both providers accept there."""
     memory = ConversationMemory(
-        max_tokens=300, summary_max_tokens=50, summary_role="system",
-        summarizer=FakeSummarizer(), ledger=MemoryLedger(),
+        max_tokens=300,
+        summary_max_tokens=50,
+        summary_role="system",
+        summarizer=FakeSummarizer(),
+        ledger=MemoryLedger(),
     )
     view = memory.window(_chat(12))
     assert [m["role"] for m in view.messages[:3]] == ["system", "system", "user"]
