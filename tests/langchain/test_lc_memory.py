@@ -8,12 +8,15 @@ import asyncio
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from langchain_core.chat_history import InMemoryChatMessageHistory
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables.history import RunnableWithMessageHistory
 from lc_sim import anthropic, openai_chat
 
+from memory_conversations import conversations
 from tokenomy import ConfigurationError, ConversationMemory, MemoryLedger, sequence_problems
 from tokenomy.testing import ProviderSimulator
 from tokenomy_langchain import ChatModelSummarizer, TokenomyChatHistory, TokenomyChatModel
@@ -169,3 +172,26 @@ def test_clear_forgets_the_summary() -> None:
     assert memory.summary("k")
     history.clear()
     assert history.full_messages == [] and memory.summary("k") == ""
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=conversations(), budget=st.integers(150, 1200))
+def test_property_langchain_window_is_valid_and_under_budget(
+    history: list[dict[str, Any]], budget: int
+) -> None:
+    """Random conversations with tool calls, stored as LangChain messages and read through
+    TokenomyChatHistory: the window, converted back, is under budget by a fresh count and
+    valid for OpenAI and Anthropic (or the current turn alone is over budget)."""
+    from langchain_core.messages import convert_to_messages
+
+    from tokenomy import MemoryBudgetError
+    from tokenomy.tokens import estimate_messages
+
+    store = InMemoryChatMessageHistory(messages=convert_to_messages(history))
+    try:
+        window = TokenomyChatHistory(store, ConversationMemory(max_tokens=budget)).messages
+    except MemoryBudgetError:
+        return
+    dicts = to_dicts(window)
+    assert estimate_messages(dicts, "gpt-4o").prompt_tokens <= budget
+    assert sequence_problems(dicts, "openai") == [] and sequence_problems(dicts, "anthropic") == []

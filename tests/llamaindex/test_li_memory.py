@@ -8,12 +8,15 @@ import asyncio
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from li_wrapper_helpers import anthropic_llm, openai_llm, wrap
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
 from llama_index.core.chat_engine import SimpleChatEngine
 from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.storage.chat_store import SimpleChatStore
 
+from memory_conversations import conversations
 from tokenomy import ConfigurationError, ConversationMemory, MemoryLedger, sequence_problems
 from tokenomy.testing import FakeSummarizer, ProviderSimulator
 from tokenomy_llamaindex import LLMSummarizer, TokenomyMemoryBuffer, TokenomySummaryMemoryBuffer
@@ -162,3 +165,26 @@ def test_reset_forgets_the_summary_and_bad_arguments() -> None:
         TokenomySummaryMemoryBuffer.from_defaults(token_limit=100)
     with pytest.raises(ConfigurationError, match="LlamaIndex LLM"):
         LLMSummarizer(object())  # type: ignore[arg-type]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=conversations(), budget=st.integers(150, 1200))
+def test_property_llamaindex_window_is_valid_and_under_budget(
+    history: list[dict[str, Any]], budget: int
+) -> None:
+    """Random conversations with tool calls as LlamaIndex ChatMessages (tool calls as
+    ToolCallBlocks) in a SimpleChatStore: TokenomyMemoryBuffer.get() is under budget by a
+    fresh count of the converted window and valid for OpenAI and Anthropic."""
+    from tokenomy import MemoryBudgetError
+    from tokenomy.tokens import estimate_messages
+    from tokenomy_llamaindex._translate import chat_message_of
+
+    messages = [chat_message_of(m) for m in history]
+    buffer = TokenomyMemoryBuffer.from_defaults(chat_history=messages, token_limit=budget)
+    try:
+        window = buffer.get()
+    except MemoryBudgetError:
+        return
+    dicts = message_dicts(window)
+    assert estimate_messages(dicts, "gpt-4o").prompt_tokens <= budget
+    assert sequence_problems(dicts, "openai") == [] and sequence_problems(dicts, "anthropic") == []

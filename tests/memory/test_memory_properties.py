@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conversations import conversations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from memory_conversations import conversations
 from tokenomy import ConversationMemory, MemoryBudgetError, MemoryLedger, sequence_problems
 from tokenomy.memory import required_tokens
 from tokenomy.testing import FakeSummarizer

@@ -1,4 +1,5 @@
-"""Random conversations with tool calls, for the memory's property tests (hypothesis)."""
+"""Random conversations with tool calls, for the memory property tests (hypothesis); shared by
+the core and the integrations' tests (tests/ is on sys.path)."""
 
 from __future__ import annotations
 
