@@ -18,7 +18,7 @@ from llama_index.core.storage.chat_store import SimpleChatStore
 
 from memory_conversations import conversations
 from tokenomy import ConfigurationError, ConversationMemory, MemoryLedger, sequence_problems
-from tokenomy.testing import FakeSummarizer, ProviderSimulator
+from tokenomy.testing import Answer, FakeSummarizer, ProviderSimulator
 from tokenomy_llamaindex import LLMSummarizer, TokenomyMemoryBuffer, TokenomySummaryMemoryBuffer
 from tokenomy_llamaindex._translate import message_dicts
 
@@ -188,3 +188,39 @@ def test_property_llamaindex_window_is_valid_and_under_budget(
     dicts = message_dicts(window)
     assert estimate_messages(dicts, "gpt-4o").prompt_tokens <= budget
     assert sequence_problems(dicts, "openai") == [] and sequence_problems(dicts, "anthropic") == []
+
+
+def weather(city: str) -> str:
+    """The weather in a city."""
+    return f"Sunny in {city}. " * 30
+
+
+def test_function_agent_with_tokenomy_memory(provider_simulator: ProviderSimulator) -> None:
+    """A FunctionAgent run with memory=TokenomyMemoryBuffer over a long history: the tool loop
+    completes (both requests valid for the real OpenAI client and the simulator), each window
+    the memory gives stays under its budget, and the store keeps every message, the tool call
+    block and its result included."""
+    from llama_index.core.agent.workflow import FunctionAgent
+
+    sim = provider_simulator
+    sim.script(Answer.tool("weather", {"city": "Paris"}), "It is sunny in Paris.")
+    past: list[ChatMessage] = []
+    for i in range(10):
+        past += [
+            ChatMessage(role=MessageRole.USER, content=f"question {i} " + "word " * 30),
+            ChatMessage(role=MessageRole.ASSISTANT, content=f"answer {i} " + "reply " * 30),
+        ]
+    memory = TokenomyMemoryBuffer.from_defaults(chat_history=past, token_limit=400)
+    agent = FunctionAgent(
+        tools=[weather], llm=openai_llm(sim), system_prompt="You answer weather questions."
+    )
+
+    async def run() -> Any:
+        return await agent.run("Weather in Paris?", memory=memory)
+
+    assert str(asyncio.run(run())) == "It is sunny in Paris."
+    assert len(memory.get_all()) == 24
+    assert memory.stats.reads >= 2 and memory.stats.largest_sent <= 400
+    assert memory.stats.last_full > 900
+    for call in sim.calls:
+        assert sequence_problems(call.body["messages"], "openai") == []
