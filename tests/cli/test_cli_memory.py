@@ -35,8 +35,8 @@ def test_window_against_full_on_a_small_file(
     path = tmp_path / "d.jsonl"
     rows = [_dialogue(6), _dialogue(3)]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    window = _evaluate(capsys, "--dialogues", str(path), "--budget", "200", "--per-call")
-    full = _evaluate(capsys, "--dialogues", str(path), "--strategy", "full", "--per-call")
+    window = _evaluate(capsys, "--dialogues", str(path), "--budget", "200")
+    full = _evaluate(capsys, "--dialogues", str(path), "--strategy", "full")
     assert window["calls"] == full["calls"] == 9
     assert window["valid_share"] == {"openai": 1.0, "anthropic": 1.0}
     assert window["largest_history_tokens"] <= 200 < full["largest_history_tokens"]

@@ -12,8 +12,8 @@ __all__ = ["register", "run_evaluate"]
 
 _DESCRIPTION = """\
 Replay each dialogue of a JSONL file turn by turn, as a chat application would: one model
-call per user message, with the history so far. Print JSON: input tokens per call (mean by
-turn, and per dialogue with --per-call), the share of calls whose history is a valid sequence
+call per user message, with the history so far. Print JSON: input tokens per call (per dialogue,
+and the mean by turn), the share of calls whose history is a valid sequence
 for OpenAI and for Anthropic, the largest history sent, and totals against the full history.
 Each row is {"messages": [{"role", "content", ...}, ...]} (OpenAI chat shape, tool calls
 allowed). --strategy full sends every message; window keeps the latest turns under --budget
@@ -48,7 +48,6 @@ def register(subparsers: Any) -> None:
     evaluate.add_argument(
         "--limit", type=int, default=None, help="read at most this many dialogues"
     )
-    evaluate.add_argument("--per-call", action="store_true", help="include each dialogue's calls")
     evaluate.add_argument("--indent", type=int, default=2, help="JSON indent (0: one line)")
     evaluate.set_defaults(func=run_evaluate)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
@@ -157,7 +156,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "over_budget_calls": over_budget,
         "mean_input_tokens_by_turn": [round(sum(t) / len(t), 2) for t in by_turn],
     }
-    if args.per_call:
-        doc["input_tokens_per_call"] = per_dialogue
+    doc["input_tokens_per_call"] = per_dialogue
     print(json.dumps(doc, indent=args.indent or None))
     return 0

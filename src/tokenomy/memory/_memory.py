@@ -19,6 +19,9 @@ One read (:meth:`ConversationMemory.window`, or a model call through the policy)
 5. the conversation's :class:`MemoryStats` add what was sent, what the full history was,
    and the summary's cost.
 
+As a policy it replaces the request's messages, so place it before the policies that read
+them (a budget's reservation then counts what is actually sent).
+
 Conversations are told apart by tag ``conversation`` (``conversation_tag``) on the call or
 its ``track()`` block, or the ``conversation=`` argument; a history that no longer starts
 with what was summarised (another conversation under the same key, a cleared history)
