@@ -271,3 +271,20 @@ def test_summary_as_a_system_message() -> None:
     view = memory.window(_chat(12))
     assert [m["role"] for m in view.messages[:3]] == ["system", "system", "user"]
     assert tokenomy.sequence_problems(view.messages, "anthropic") == []
+
+
+def test_a_long_new_turn_shortens_the_summary_instead_of_failing() -> None:
+    """When a long current turn leaves less room than the running summary takes, the summary
+    is cut to the room left (or dropped) and the read stays under budget, no
+    MemoryBudgetError while the current turn alone fits."""
+    memory = ConversationMemory(
+        max_tokens=400, summary_max_tokens=150, summarizer=FakeSummarizer(), ledger=MemoryLedger()
+    )
+    history = _chat(20, words=10)
+    memory.window(history)
+    before = memory.counter().text_tokens(memory.summary())
+    assert before > 60
+    history[-1] = {"role": "user", "content": "word " * 300}
+    view = memory.window(history)
+    assert view.tokens <= 400
+    assert memory.counter().text_tokens(memory.summary()) < before

@@ -453,6 +453,9 @@ class ConversationMemory(Policy):
         extra: int = 0,
     ) -> _Pending:
         state = self._state(conversation, infos)
+        if state.summary and self.max_tokens is not None:
+            with self._lock:
+                self._fit_summary(state, infos, counter, extra)
         floor = state.floor
         reserved = extra + state.summary_tokens
         plan = self._plan(infos, counter, reserved, floor)
@@ -496,6 +499,23 @@ class ConversationMemory(Policy):
             conversation=conversation,
         )
         return pending
+
+    def _fit_summary(
+        self, state: _State, infos: Sequence[MessageInfo], counter: MessageCounter, extra: int
+    ) -> None:
+        """Shorten the running summary to the room beside the current turn (a long new turn
+        can leave less room than the summary was written for); none left: no summary."""
+        assert self.max_tokens is not None
+        overhead = self._summary_overhead(counter)
+        room = self.max_tokens - required_tokens(infos, priming=counter.priming) - extra - overhead
+        if state.summary_tokens <= room + overhead:
+            return
+        state.summary = counter.truncate(state.summary, room) if room >= 1 else ""
+        state.summary_tokens = (
+            counter.count({"role": self.summary_role, "content": SUMMARY_PREFIX + state.summary})
+            if state.summary
+            else 0
+        )
 
     def _finish(
         self,
