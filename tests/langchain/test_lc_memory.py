@@ -75,6 +75,8 @@ def test_runnable_with_message_history_sends_the_window(
         r.tags["conversation"] == "s1" and r.cost is not None for r in summaries
     )
     assert len(summaries) == len(sim.calls) - 12
+    summary_bodies = [c.body for c in sim.calls if "You are a guide." not in str(c.body)]
+    assert all(b.get("max_completion_tokens", b.get("max_tokens")) <= 80 for b in summary_bodies)
     stats = memory.stats("s1")
     assert stats.summary_calls == len(summaries)
     assert stats.summary_cost == sum(r.cost.total for r in summaries if r.cost)

@@ -53,6 +53,8 @@ def test_chat_engine_with_summary_memory(provider_simulator: ProviderSimulator) 
     ]
     assert len(chats) == 12 and len(summaries) == len(sim.calls) - 12 >= 1
     assert all(c.usage.input <= 600 + 10 for c in chats)
+    bodies = [c.body for c in sim.calls if c not in chats]
+    assert all(b.get("max_completion_tokens", b.get("max_tokens")) <= 80 for b in bodies)
     stats = memory.stats
     assert stats.summary_calls == len(summaries) and stats.tokens_saved > 0
     assert all(r.tags["conversation"] == "user-1" for r in summaries)
