@@ -226,3 +226,22 @@ def test_function_agent_with_tokenomy_memory(provider_simulator: ProviderSimulat
     assert memory.stats.last_full > 900
     for call in sim.calls:
         assert sequence_problems(call.body["messages"], "openai") == []
+
+
+def test_to_dict_and_back_keeps_the_window_settings() -> None:
+    """to_dict()/from_dict() (how LlamaIndex persists memories) round-trips the store and the
+    window's limits; the live ConversationMemory is rebuilt, not serialised."""
+    store = SimpleChatStore()
+    buffer = TokenomyMemoryBuffer.from_defaults(
+        token_limit=250, max_turns=3, model="gpt-4o", chat_store=store, chat_store_key="k"
+    )
+    data = buffer.to_dict()
+    assert "memory" not in data and data["token_limit"] == 250
+    again = TokenomyMemoryBuffer.from_dict(data)
+    assert isinstance(again.memory, ConversationMemory) and again.memory is not buffer.memory
+    assert (again.memory.max_tokens, again.memory.max_turns, again.memory.model) == (
+        250,
+        3,
+        "gpt-4o",
+    )
+    assert again.chat_store_key == "k" and isinstance(again.chat_store, SimpleChatStore)

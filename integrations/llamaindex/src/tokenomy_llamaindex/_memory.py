@@ -102,9 +102,23 @@ class TokenomyMemoryBuffer(BaseChatStoreMemory):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    memory: Any = Field(description="the tokenomy.ConversationMemory")
+    memory: Any = Field(default=None, exclude=True, description="the tokenomy.ConversationMemory")
+    token_limit: int | None = None
+    max_turns: int | None = None
     model: str | None = None
     provider: str | None = None
+
+    def model_post_init(self, context: Any, /) -> None:
+        # a buffer rebuilt from to_dict()/to_string() gets a window memory with the same
+        # limits (a summariser, a live object, is not serialised)
+        super().model_post_init(context)
+        if self.memory is None:
+            self.memory = ConversationMemory(
+                max_tokens=self.token_limit or DEFAULT_TOKEN_LIMIT,
+                max_turns=self.max_turns,
+                model=self.model,
+                provider=self.provider,
+            )
 
     @classmethod
     def class_name(cls) -> str:
@@ -154,9 +168,22 @@ class TokenomyMemoryBuffer(BaseChatStoreMemory):
             memory=memory,
             chat_store=chat_store,
             chat_store_key=chat_store_key,
+            token_limit=memory.max_tokens,
+            max_turns=memory.max_turns,
             model=model,
             provider=provider,
         )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], **kwargs: Any) -> TokenomyMemoryBuffer:
+        """Rebuild from :meth:`to_dict` (the chat store loaded as ``ChatMemoryBuffer`` does;
+        the window's limits restored, a summariser is not serialised)."""
+        from llama_index.core.storage.chat_store.loading import load_chat_store
+
+        fields = {k: v for k, v in data.items() if k != "class_name"}
+        if isinstance(fields.get("chat_store"), dict):
+            fields["chat_store"] = load_chat_store(fields["chat_store"])
+        return cls(**fields, **kwargs)
 
     @property
     def counter(self) -> MessageCounter:
