@@ -17,7 +17,10 @@ and the mean by turn), the share of calls whose history is a valid sequence
 for OpenAI and for Anthropic, the largest history sent, and totals against the full history.
 Each row is {"messages": [{"role", "content", ...}, ...]} (OpenAI chat shape, tool calls
 allowed). --strategy full sends every message; window keeps the latest turns under --budget
-input tokens (counted with --model's tokenizer). Exit codes: 0 printed, 2 bad input.
+input tokens (counted with --model's tokenizer). A call whose current turn alone is over the
+budget (the application would get MemoryBudgetError) is counted in over_budget_calls, with its
+full history in the totals and not in largest_history_tokens. Exit codes: 0 printed, 2 bad
+input.
 """
 
 
@@ -122,15 +125,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
             else:
                 try:
                     view = memory.window(history, conversation=str(index))
-                except MemoryBudgetError:
+                except MemoryBudgetError:  # the app would get the error: counted apart
                     over_budget += 1
                     sent_messages, sent = history, full
                 else:
                     sent_messages, sent = view.messages, view.tokens
+                    largest = max(largest, sent)
+            if memory is None:
+                largest = max(largest, sent)
             calls += 1
             valid_openai += not sequence_problems(sent_messages, "openai")
             valid_anthropic += not sequence_problems(sent_messages, "anthropic")
-            largest = max(largest, sent)
             sent_total += sent
             full_total += full
             if len(by_turn) < len(tokens) + 1:
