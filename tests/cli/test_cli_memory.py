@@ -81,3 +81,17 @@ def test_bad_input_is_one_line_and_exit_2(
     assert main(["memory", "evaluate", "--dialogues", str(path), *args]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_over_budget_calls_are_counted_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A user message alone over the budget is an over-budget call (the application would get
+    MemoryBudgetError): counted, and kept out of the largest history."""
+    rows = [_dialogue(3), {"messages": [{"role": "user", "content": "word " * 400}]}]
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    doc = _evaluate(capsys, "--dialogues", str(path), "--budget", "150")
+    assert doc["over_budget_calls"] == 1 and doc["calls"] == 4
+    assert doc["largest_history_tokens"] <= 150
+    assert doc["input_tokens_per_call"][1][0] > 400
