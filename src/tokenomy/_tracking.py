@@ -84,12 +84,14 @@ class Tracker:
         self.parent = parent
         self.run_id = new_id()
         self.started = time.time()
-        # One lock guards the stored calls, the running totals and the materialized records:
-        # totals are kept as calls arrive, so reading them costs nothing (a budget reads them
-        # before every call).
+        # The call path only appends (atomic): the running totals fold in the calls that
+        # arrived since the last read, each exactly once, under the lock (so reading them
+        # costs a few µs per new call, never a pass over every call: a budget reads them
+        # before every call). The same lock guards the materialized records.
         self._lock = threading.Lock()
         self._stored: list[StoredCall] = []
         self._records: list[CostRecord] = []  # materialized, a prefix of _stored
+        self._folded = 0  # how many of _stored the totals include
         self._cost = _ZERO
         self._saved = _ZERO
         self._unpriced = 0
@@ -97,16 +99,21 @@ class Tracker:
         self._estimated = False
 
     def _add(self, call: StoredCall) -> None:
-        total, cache, u = call.cost_total, call.cache, call.usage
-        with self._lock:
-            self._stored.append(call)
+        self._stored.append(call)
+
+    def _fold(self) -> None:
+        """Add the calls stored since the last fold to the totals (hold the lock)."""
+        stored, c = self._stored, self._counts
+        end = len(stored)
+        for i in range(self._folded, end):
+            call = stored[i]
+            total, cache, u = call.cost_total, call.cache, call.usage
             if total is not None:
                 self._cost = _MONEY.add(self._cost, total)
             else:
                 self._unpriced += 1
             if cache is not None and cache.saved:
                 self._saved = _MONEY.add(self._saved, cache.saved)
-            c = self._counts
             c[0] += u.input
             c[1] += u.output
             c[2] += u.cache_read
@@ -115,6 +122,7 @@ class Tracker:
             c[5] += u.reasoning
             if u.estimated:
                 self._estimated = True
+        self._folded = end
 
     @property
     def records(self) -> list[CostRecord]:
@@ -134,22 +142,29 @@ class Tracker:
     @property
     def cost(self) -> Decimal:
         """USD spent by priced records (unpriced ones are counted in :attr:`unpriced`)."""
-        return self._cost
+        with self._lock:
+            self._fold()
+            return self._cost
 
     @property
     def unpriced(self) -> int:
         """How many records have no known price (their cost is unknown, not zero)."""
-        return self._unpriced
+        with self._lock:
+            self._fold()
+            return self._unpriced
 
     @property
     def saved(self) -> Decimal:
         """USD not spent thanks to cache hits."""
-        return self._saved
+        with self._lock:
+            self._fold()
+            return self._saved
 
     @property
     def usage(self) -> Usage:
         """Tokens of every record, summed."""
         with self._lock:
+            self._fold()
             n_in, n_out, n_read, n_w5, n_w1, n_reas = self._counts
             return Usage(n_in, n_out, n_read, n_w5, n_w1, n_reas, self._estimated)
 
