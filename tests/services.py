@@ -40,3 +40,37 @@ def drop_schema(schema: str) -> None:
 
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+REDIS_URL = os.environ.get("TOKENOMY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+_redis_error: list[str | None] = []
+
+
+def require_redis() -> str:
+    """The test Redis URL; skips (fails under CI=true) when it cannot be reached. Tests use a
+    key prefix of their own (never FLUSHDB: the server is shared) and delete it after."""
+    if not _redis_error:
+        try:
+            import redis
+
+            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+            _redis_error.append(None)
+        except Exception as exc:
+            _redis_error.append(f"{type(exc).__name__}: {exc}")
+    if _redis_error[0] is not None:
+        reason = f"Redis is not reachable at {REDIS_URL} ({_redis_error[0]})"
+        if IN_CI:
+            pytest.fail(reason + " and CI=true, where the Redis tests must run", pytrace=False)
+        pytest.skip(reason)
+    return REDIS_URL
+
+
+def drop_redis_prefix(prefix: str) -> None:
+    """Delete every key under ``prefix:`` (a test's own namespace)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    for i in range(0, len(keys), 500):
+        client.delete(*keys[i : i + 500])
+    client.close()

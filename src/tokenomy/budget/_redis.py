@@ -44,8 +44,8 @@ local function purge(c, z, a)
     local v = redis.call('HGET', a, rid)
     if v then
       local n, k = string.match(v, '^(%-?%d+):(%-?%d+)$')
-      redis.call('HINCRBY', c, 'rusd', '-' .. n)
-      redis.call('HINCRBY', c, 'rtok', '-' .. k)
+      redis.call('HINCRBY', c, 'rusd', fmt(-tonumber(n)))
+      redis.call('HINCRBY', c, 'rtok', fmt(-tonumber(k)))
       redis.call('HDEL', a, rid)
     end
     redis.call('ZREM', z, rid)
@@ -139,8 +139,8 @@ for i = 1, nlines do
   local v = redis.call('HGET', a, rid)
   if v then
     local n, k = string.match(v, '^(%-?%d+):(%-?%d+)$')
-    redis.call('HINCRBY', c, 'rusd', '-' .. n)
-    redis.call('HINCRBY', c, 'rtok', '-' .. k)
+    redis.call('HINCRBY', c, 'rusd', fmt(-tonumber(n)))
+    redis.call('HINCRBY', c, 'rtok', fmt(-tonumber(k)))
     redis.call('HDEL', a, rid)
     redis.call('ZREM', z, rid)
   end
