@@ -12,9 +12,9 @@ import pytest
 from li_wrapper_helpers import anthropic_llm, openai_llm, wrap
 from llama_index.core.base.llms.types import ChatMessage
 
+from budget_helpers import auntil_refused, until_refused
 from tokenomy import (
     Budget,
-    BudgetExceededError,
     MemoryBudgetStore,
     MemoryLedger,
     SQLiteBudgetStore,
@@ -44,11 +44,7 @@ def test_chat_refused_before_sending(sim: ProviderSimulator, tmp_path: Path) -> 
     equals the ledger's."""
     store, ledger = SQLiteBudgetStore(tmp_path / "b.db"), MemoryLedger()
     llm = wrap(openai_llm(sim), ledger, [Budget(limit_usd="0.0005", store=store)])
-    answered = 0
-    with pytest.raises(BudgetExceededError):
-        for _ in range(100):
-            llm.chat(MESSAGES)
-            answered += 1
+    answered, _ = until_refused(lambda: llm.chat(MESSAGES))
     assert answered >= 1 and len(sim.requests) == answered
     assert all(r.body["max_tokens"] <= 16384 for r in sim.requests)
     [status] = budget_status(store)
@@ -69,16 +65,8 @@ def test_stream_and_async(sim: ProviderSimulator) -> None:
     [status] = budget_status(store)
     assert status.open_reservations == 0 and status.spent_usd == spent(ledger) > 0
 
-    async def drain() -> int:
-        n = 0
-        with pytest.raises(BudgetExceededError):
-            for _ in range(100):
-                await llm.achat(MESSAGES)
-                n += 1
-        return n
-
     sent = len(sim.requests)
-    n = asyncio.run(drain())
+    n, _ = asyncio.run(auntil_refused(lambda: llm.achat(MESSAGES)))
     assert len(sim.requests) == sent + n
 
 
@@ -89,9 +77,7 @@ def test_anthropic_downgrade_reaches_the_wire(sim: ProviderSimulator) -> None:
     budget = Budget(limit_usd="0.01", on_exceed="downgrade", downgrade_to="claude-haiku-4-5",
                     store=MemoryBudgetStore(), min_output_tokens=100)
     llm = wrap(anthropic_llm(sim, max_tokens=100), ledger, [budget])
-    with pytest.raises(BudgetExceededError):
-        for _ in range(60):
-            llm.chat(MESSAGES)
+    until_refused(lambda: llm.chat(MESSAGES))
     wire = [r.body["model"] for r in sim.requests]
     assert wire[0] == "claude-sonnet-4-5" and wire[-1] == "claude-haiku-4-5"
     assert spent(ledger) <= Decimal("0.01")

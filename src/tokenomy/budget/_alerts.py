@@ -71,7 +71,7 @@ def _webhook(url: str, timeout: float = 5.0) -> AlertHook:
                 url, data=body, headers={"Content-Type": "application/json"}, method="POST"
             )
             try:
-                with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - the user's URL
+                with urllib.request.urlopen(req, timeout=timeout) as resp:
                     resp.read()
             except Exception as exc:
                 LOG.error("budget alert webhook %s failed: %s: %s", url, type(exc).__name__, exc)

@@ -17,6 +17,7 @@ exact for the amounts a store keeps (< 2**53).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -320,7 +321,7 @@ class RedisBudgetStore(BudgetStore):
         rows: list[CounterRow] = []
         for i in range(0, len(names), 200):
             chunk = names[i : i + 200]
-            keys = []
+            keys: list[str] = []
             for name in chunk:
                 keys.extend((name, f"{self.prefix}:z:{name[len(start):]}"))
             out = self._run(self._counters, keys, [])
@@ -331,10 +332,8 @@ class RedisBudgetStore(BudgetStore):
         return rows
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing a broken connection
             self.client.close()
-        except Exception:  # pragma: no cover - closing a broken connection
-            pass
 
 
 def _s(value: Any) -> str:
