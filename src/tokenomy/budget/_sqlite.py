@@ -115,13 +115,17 @@ class SQLiteBudgetStore(BudgetStore):
 
     ``path``: the file (created with its directory when missing). ``timeout``: how long a
     call waits for another process's transaction (seconds) before the store reports itself
-    unavailable.
+    unavailable. ``read_only``: open an existing file for reading (``budget status``):
+    nothing is created or migrated, and reserve/settle are refused.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, timeout: float = 30.0, read_only: bool = False
+    ) -> None:
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         self.timeout = timeout
+        self.read_only = read_only
         self._local = threading.local()
         self._migrated = False
         self._init_lock = threading.Lock()
@@ -133,17 +137,25 @@ class SQLiteBudgetStore(BudgetStore):
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             return conn
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            if self.read_only:
+                if not self.path.is_file():
+                    raise BudgetStoreError(self.url, "there is no such file")
+                conn = sqlite3.connect(
+                    f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=self.timeout,
+                    isolation_level=None, check_same_thread=False,
+                )
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(
+                    self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+                )
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
         except (OSError, sqlite3.Error) as exc:
             raise BudgetStoreError(self.url, f"{type(exc).__name__}: {exc}") from exc
         self._local.conn = conn
         self._local.pid = os.getpid()
-        if not self._migrated:
+        if not self._migrated and not self.read_only:
             with self._init_lock:
                 if not self._migrated:
                     self._migrate(conn)
@@ -172,6 +184,8 @@ class SQLiteBudgetStore(BudgetStore):
         self._write(step, conn)
 
     def _write(self, fn: Any, conn: sqlite3.Connection | None = None) -> Any:
+        if self.read_only:
+            raise BudgetStoreError(self.url, "it was opened read-only")
         conn = conn or self._conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -250,6 +264,10 @@ class SQLiteBudgetStore(BudgetStore):
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
             return self._conn().execute(sql, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if self.read_only and "no such table" in str(exc):
+                return []  # a file without budget tables holds no budgets
+            raise BudgetStoreError(self.url, f"{type(exc).__name__}: {exc}") from exc
         except sqlite3.Error as exc:
             raise BudgetStoreError(self.url, f"{type(exc).__name__}: {exc}") from exc
 
