@@ -253,13 +253,17 @@ def reserve_in(
     ttl: float,
 ) -> Reservation | Refusal:
     """:meth:`BudgetStore.reserve` over one transaction."""
-    totals = []
+    totals: list[tuple[int, int, int, int]] = []
     for line in lines:
-        s = [0, 0, 0, 0]
-        for bucket in line.buckets:
-            for k, v in enumerate(tx.totals(line.key(bucket))):
-                s[k] += v
-        totals.append((s[0], s[1], s[2], s[3]))
+        buckets = line.buckets
+        if len(buckets) == 1:
+            totals.append(tx.totals(line.key(buckets[0])))
+            continue
+        spent = held = t_spent = t_held = 0
+        for bucket in buckets:
+            a, b, c, d = tx.totals(line.key(bucket))
+            spent, held, t_spent, t_held = spent + a, held + b, t_spent + c, t_held + d
+        totals.append((spent, held, t_spent, t_held))
     n = decide(
         lines,
         totals,
@@ -276,8 +280,10 @@ def reserve_in(
     for line in lines:
         tx.hold(line, line.buckets[0], rid, nanos, tokens, until)
     used = tuple(
-        (t[0] + t[1]) if line.alert_unit == "usd" else (t[2] + t[3])
-        for line, t in zip(lines, totals, strict=True)
+        [
+            (t[0] + t[1]) if line.alert_unit == "usd" else (t[2] + t[3])
+            for line, t in zip(lines, totals, strict=True)
+        ]
     )
     return Reservation(rid, tuple(lines), n, nanos, tokens, used)
 
