@@ -18,12 +18,14 @@ from tokenomy.testing import MockSender
 
 def spend(url: str) -> None:
     """Two users' calls under a per-user daily budget, one call left open (a stream)."""
-    pipe = Pipeline([Budget(limit_usd="0.5", scope="user", store=open_budget_store(url))])
+    store = open_budget_store(url)
+    pipe = Pipeline([Budget(limit_usd="0.5", scope="user", store=store)])
     send = MockSender(lambda r: "word " * 20)
     req = ModelRequest(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
     pipe.call(req.with_tags(user="alice"), send)
     pipe.call(req.with_tags(user="bob"), send)
     pipe.call(req.with_tags(user="bob").replace(stream=True), send)  # never read: open
+    store.close()  # the writer's last connection: its WAL checkpoint happens now, not later
 
 
 def check(url: str, capsys: pytest.CaptureFixture[str]) -> None:
