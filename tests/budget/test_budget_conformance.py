@@ -161,3 +161,11 @@ def test_definitions_are_kept_and_replaced(store: BudgetStore) -> None:
         "global:month": {"limit_usd": "9", "window": "month"},
         "user:day": {"limit_usd": "2", "window": "day"},
     }
+
+
+def test_a_huge_limit_and_a_tiny_rate(store: BudgetStore) -> None:
+    """Room for far more than max_out tokens (a $1M limit, a rate of one pico-dollar): the
+    reservation is max_out, found at once (the Redis script once spun here, on a division
+    too large for a double to correct step by step)."""
+    r = reserve(store, [line(limit_nanos=10**15)], fixed_nanos=1, rate_pico=1, max_out=10)
+    assert isinstance(r, Reservation) and (r.out_tokens, r.nanos) == (10, 2)

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from tokenomy.budget._store import (
+    MAX_NANOS,
     BudgetStore,
     CounterRow,
     Line,
@@ -95,7 +96,15 @@ for i = 1, nlines do
       cap = n
     else
       cap = math.floor(avail * 1000 / rate)
-      while cap >= 0 and math.ceil(cap * rate / 1000) > avail do cap = cap - 1 end
+      if cap > n then cap = n end
+      -- cap * rate < 2**53 (checked by the client), so this corrects a rounding of the
+      -- division in at most a step or two; bounded so the script can never spin
+      local steps = 0
+      while cap >= 0 and steps < 4 and math.ceil(cap * rate / 1000) > avail do
+        cap = cap - 1
+        steps = steps + 1
+      end
+      if cap >= 0 and math.ceil(cap * rate / 1000) > avail then cap = -1 end
     end
     if cap < minout then return {0, i - 1, 'usd', fmt(lim), fmt(spent), fmt(res)} end
     if cap < n then n = cap end
@@ -262,6 +271,11 @@ class RedisBudgetStore(BudgetStore):
         max_out: int,
         ttl: float,
     ) -> Reservation | Refusal:
+        if max_out * rate_pico >= MAX_NANOS or fixed_nanos >= MAX_NANOS:
+            raise ConfigurationError(
+                f"a reservation of {max_out} output tokens at {rate_pico} pico-dollars each "
+                "is beyond what a Redis budget counts exactly; lower max_tokens"
+            )
         keys: list[str] = []
         args: list[Any] = [
             rid, int(ttl * 1000), fixed_nanos, rate_pico, fixed_tokens, min_out, max_out,
