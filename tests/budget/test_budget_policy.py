@@ -103,7 +103,7 @@ def test_estimated_prompts_get_the_margin() -> None:
     """A plain OpenAI chat prompt is counted exactly; one with tools is raised by the margin."""
     b = Budget(limit_usd=10, store=MemoryBudgetStore())
     plain = b.worst(req(), "gpt-4o-mini")
-    assert not plain.estimated and plain.prompt_tokens == plain.counted
+    assert not plain.estimated and plain.prompt_tokens == plain.counted + 4
     tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
     with_tools = b.worst(req(tools=[tool]), "gpt-4o-mini")
     assert with_tools.estimated and with_tools.prompt_tokens == -(-with_tools.counted * 3 // 2) + 16
@@ -317,3 +317,13 @@ def test_a_cache_hit_inside_costs_nothing() -> None:
     Pipeline([Budget(limit_usd=1, store=store), Cache()]).call(req(), MockSender())
     [status] = budget_status(store)
     assert status.spent_usd == 0 and status.open_reservations == 0
+
+
+def test_dense_text_gets_one_token_per_two_bytes() -> None:
+    """A prompt the estimator packs densely (a long run of one letter) to a non-OpenAI model
+    is bounded at one token per two bytes: Claude billed 2.4-3 bytes per token for such text."""
+    b = Budget(limit_tokens=10**7, store=MemoryBudgetStore())
+    request = ModelRequest(model="claude-sonnet-4-5", provider="anthropic",
+                           messages=[{"role": "user", "content": "a" * 10_000}])
+    worst = b.worst(request, "claude-sonnet-4-5")
+    assert worst.estimated and worst.counted * 1.5 < 5000 <= worst.prompt_tokens

@@ -2,11 +2,13 @@
 rates its output can be billed at.
 
 * Prompt tokens are counted with the real tokenizer (:mod:`tokenomy.tokens`). The count is
-  exact for plain-text OpenAI chat requests to OpenAI models; anything else is an estimate
-  (tools, images, schemas, Anthropic requests, a non-OpenAI model over the OpenAI wire, whose
-  tokenizer is unknown), and is raised by the budget's margin: ``ceil(count * (1 + margin))
-  + MARGIN_TOKENS``. When counting fails the bound is the UTF-8 size of the request (a BPE
-  token is at least one byte).
+  exact for plain-text OpenAI chat requests to OpenAI models (plus :data:`EXACT_SLACK`);
+  anything else is an estimate (tools, images, schemas, Anthropic requests, a non-OpenAI model
+  over the OpenAI wire, whose tokenizer is unknown), and is raised by the budget's margin:
+  ``ceil(count * (1 + margin)) + MARGIN_TOKENS``, and for dense text (see
+  :data:`DENSE_TEXT`) to one token per two bytes. When counting fails the bound is the UTF-8
+  size of the request (a BPE token is at least one byte). The rules are checked against the
+  shared cassettes (``tests/budget/test_budget_cassettes.py``).
 * Input is priced at the model's input rate, or its dearest cache-write rate when the
   request asks for prompt caching (``cache_control``), at the long-context tier the bound
   reaches; every output token at the dearer of the output and reasoning rates (reasoning
@@ -32,6 +34,15 @@ __all__ = ["FALLBACK_OUTPUT_LIMIT", "MARGIN_TOKENS", "Worst", "model_output_limi
 
 #: Tokens added to an estimated prompt count on top of the proportional margin.
 MARGIN_TOKENS = 16
+#: Tokens added to an exact count: it follows the chat-completions wire, and the same
+#: conversation sent over the Responses API was billed up to one token more (shared cassettes).
+EXACT_SLACK = 4
+#: Text whose estimate packs more than this many UTF-8 bytes into a token (English prose is
+#: about 4; long runs of one character 5-8) is where tokenizers part most: on the shared
+#: cassettes Claude billed 2.4-3 bytes per token for such text, 1.5-2.7x the estimate. Such a
+#: prompt's bound is raised to one token per :data:`DENSE_BYTES_PER_TOKEN` bytes.
+DENSE_TEXT = 5.0
+DENSE_BYTES_PER_TOKEN = 2
 #: The output limit of a model whose own is unknown and whose caller set none.
 FALLBACK_OUTPUT_LIMIT = 8192
 _PICO = Decimal(10) ** 12
@@ -100,6 +111,30 @@ def prompt_count(request: ModelRequest, model: str) -> tuple[int, bool]:
         return len(body.encode()), True
 
 
+def _text_bytes(request: ModelRequest) -> int:
+    total = len((request.prompt or "").encode())
+    for message in request.messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            total += len(content.encode())
+        elif isinstance(content, list):
+            for part in content:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    total += len(part["text"].encode())
+    return total
+
+
+def prompt_bound(request: ModelRequest, counted: int, estimated: bool, margin: float) -> int:
+    """The most prompt tokens a provider can bill for ``request`` (module docstring)."""
+    if not estimated:
+        return counted + EXACT_SLACK
+    bound = math.ceil(counted * (1 + margin)) + MARGIN_TOKENS
+    size = _text_bytes(request)
+    if counted and size / counted > DENSE_TEXT:
+        bound = max(bound, math.ceil(size / DENSE_BYTES_PER_TOKEN) + MARGIN_TOKENS)
+    return bound
+
+
 def worst_case(
     request: ModelRequest,
     model: str,
@@ -110,7 +145,7 @@ def worst_case(
 ) -> Worst:
     """The :class:`Worst` of ``request`` on ``model`` (``price`` None: a token budget only)."""
     counted, estimated = prompt_count(request, model)
-    bound = math.ceil(counted * (1 + margin)) + MARGIN_TOKENS if estimated else counted
+    bound = prompt_bound(request, counted, estimated, margin)
     limit = output_limit or FALLBACK_OUTPUT_LIMIT
     if price is None:
         return Worst(model, bound, counted, estimated, 0, 0, limit)
