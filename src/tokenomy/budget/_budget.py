@@ -14,6 +14,7 @@ At the hard limit, ``on_exceed``: ``"error"`` raises :class:`~tokenomy.BudgetExc
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import math
@@ -27,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from tokenomy.budget._alerts import BudgetAlert, alert_hooks, fire
+from tokenomy.budget._memory import MemoryBudgetStore
 from tokenomy.budget._store import (
     MAX_NANOS,
     BudgetStore,
@@ -75,8 +77,6 @@ def default_budget_store() -> BudgetStore:
     if not _default_store:
         with _default_lock:
             if not _default_store:
-                from tokenomy.budget._memory import MemoryBudgetStore
-
                 _default_store.append(MemoryBudgetStore())
     return _default_store[0]
 
@@ -510,7 +510,7 @@ class Budget(Policy):
 
     # -- the policy ----------------------------------------------------------------------
 
-    def _enter(self, request: ModelRequest) -> Any:
+    def _active(self) -> frozenset[tuple[int, str]]:
         key = (id(self.store), self.budget_name)
         active = _ACTIVE.get()
         if key in active:
@@ -518,14 +518,23 @@ class Budget(Policy):
                 f"budget {self.budget_name!r} applies twice to one call (two Budget policies "
                 "with one name in one store): remove one, or name them apart"
             )
+        return active | {key}
+
+    def _reserve_or_pass(
+        self, request: ModelRequest
+    ) -> tuple[ModelRequest, Reservation | None, _Plan | None] | ModelResponse:
         try:
-            return self._reserve(request), _ACTIVE.set(active | {key})
+            return self._reserve(request)
         except BudgetStoreError as exc:
             if not self.fail_open:
                 raise
             LOG.warning("budget %r: store unavailable, call let through unbudgeted "
                         "(fail_open=True): %s", self.budget_name, exc)
-            return (request, None, None), _ACTIVE.set(active | {key})
+            return request, None, None
+
+    def _enter(self, request: ModelRequest) -> Any:
+        active = self._active()
+        return self._reserve_or_pass(request), _ACTIVE.set(active)
 
     def _after(self, held: Reservation | None, plan: _Plan | None, response: ModelResponse) -> ModelResponse:
         if held is not None and plan is not None:
@@ -549,7 +558,12 @@ class Budget(Policy):
             _ACTIVE.reset(token)
 
     async def ahandle(self, request: ModelRequest, call_next: AsyncCallNext) -> ModelResponse:
-        out, token = self._enter(request)
+        active = self._active()
+        if isinstance(self.store, MemoryBudgetStore):
+            out = self._reserve_or_pass(request)
+        else:  # a network round trip or a SQLite lock wait: off the event loop
+            out = await asyncio.to_thread(self._reserve_or_pass, request)
+        token = _ACTIVE.set(active)
         try:
             if isinstance(out, ModelResponse):
                 return out
