@@ -375,6 +375,8 @@ class Budget(Policy):
         asked = request.max_tokens
         max_out = asked if asked is not None else worst.output_limit
         min_out = min(self.min_output_tokens, max_out)
+        if self.window.kind == "request":
+            return worst, _one_request(plan.line, worst, min_out, max_out)
         result = self.store.reserve(
             uuid.uuid4().hex,
             [plan.line],
@@ -416,7 +418,7 @@ class Budget(Policy):
         plan = self._plan(request, rid)
         if plan is None:
             return request, None, None
-        if not self._defined:
+        if not self._defined and self.window.kind != "request":
             self.store.define(self.budget_name, self.definition())
             self._defined = True
         model = request.model
@@ -537,7 +539,7 @@ class Budget(Policy):
         return self._reserve_or_pass(request), _ACTIVE.set(active)
 
     def _after(self, held: Reservation | None, plan: _Plan | None, response: ModelResponse) -> ModelResponse:
-        if held is not None and plan is not None:
+        if held is not None and plan is not None and held.lines:
             response.on_complete(lambda resp, _error: self._settle(held, plan, resp))
         return response
 
@@ -550,7 +552,7 @@ class Budget(Policy):
             try:
                 response = call_next(request)
             except BaseException:
-                if held is not None:
+                if held is not None and held.lines:
                     self._release(held)
                 raise
             return self._after(held, plan, response)
@@ -571,12 +573,30 @@ class Budget(Policy):
             try:
                 response = await call_next(request)
             except BaseException:
-                if held is not None:
+                if held is not None and held.lines:
                     self._release(held)
                 raise
             return self._after(held, plan, response)
         finally:
             _ACTIVE.reset(token)
+
+
+def _one_request(line: Line, worst: Worst, min_out: int, max_out: int) -> Reservation | Refusal:
+    """A per-request budget: the call against its limit alone, nothing kept in a store."""
+    from tokenomy.budget._store import decide
+
+    n = decide(
+        [line],
+        [(0, 0, 0, 0)],
+        fixed_nanos=worst.fixed_nanos,
+        rate_pico=worst.rate_pico,
+        fixed_tokens=worst.prompt_tokens,
+        min_out=min_out,
+        max_out=max_out,
+    )
+    if isinstance(n, Refusal):
+        return n
+    return Reservation("", (), n, worst.nanos(n), worst.prompt_tokens + n)
 
 
 def _root_run(request: ModelRequest) -> str | None:

@@ -21,6 +21,9 @@ from tokenomy.budget._store import (
 
 __all__ = ["MemoryBudgetStore"]
 
+#: Every this many reservations, counters of past windows are forgotten.
+_SWEEP_EVERY = 4096
+
 
 @dataclass(slots=True)
 class _Counter:
@@ -109,6 +112,14 @@ class MemoryBudgetStore(BudgetStore):
         self._lock = threading.Lock()
         self._counters: dict[str, _Counter] = {}
         self._defs: dict[str, dict[str, Any]] = {}
+        self._ops = 0
+
+    def _sweep(self) -> None:
+        """Forget counters whose window has passed (their keys are never asked for again)."""
+        tx = _MemoryTx(self)
+        for key in list(self._counters):
+            tx.totals(key)  # drops lapsed holds
+            tx._live(key)  # drops the counter once expired and holding nothing
 
     def reserve(
         self,
@@ -123,6 +134,9 @@ class MemoryBudgetStore(BudgetStore):
         ttl: float,
     ) -> Reservation | Refusal:
         with self._lock:
+            self._ops += 1
+            if not self._ops % _SWEEP_EVERY:
+                self._sweep()
             return reserve_in(
                 _MemoryTx(self),
                 rid,
