@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tokenomy.budget import (
         Budget,
         BudgetAlert,
+        BudgetGroup,
         BudgetStatus,
         BudgetStore,
         MemoryBudgetStore,
@@ -97,6 +98,7 @@ _LAZY: dict[str, str] = {
     "BudgetAlert": "tokenomy.budget",
     "BudgetError": "tokenomy.exceptions",
     "BudgetExceededError": "tokenomy.exceptions",
+    "BudgetGroup": "tokenomy.budget",
     "BudgetStatus": "tokenomy.budget",
     "BudgetStore": "tokenomy.budget",
     "BudgetStoreError": "tokenomy.exceptions",
@@ -175,6 +177,7 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/core/test_co
     "BudgetAlert",
     "BudgetError",
     "BudgetExceededError",
+    "BudgetGroup",
     "BudgetStatus",
     "BudgetStore",
     "BudgetStoreError",

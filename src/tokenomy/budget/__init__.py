@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tokenomy.budget._alerts import BudgetAlert
 from tokenomy.budget._budget import Budget
+from tokenomy.budget._group import BudgetGroup
 from tokenomy.budget._memory import MemoryBudgetStore
 from tokenomy.budget._open import open_budget_store
 from tokenomy.budget._redis import RedisBudgetStore
@@ -19,6 +20,7 @@ from tokenomy.budget._store import BudgetStore
 __all__ = [
     "Budget",
     "BudgetAlert",
+    "BudgetGroup",
     "BudgetStatus",
     "BudgetStore",
     "MemoryBudgetStore",

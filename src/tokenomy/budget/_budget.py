@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tokenomy.budget._alerts import BudgetAlert, alert_hooks, fire
 from tokenomy.budget._memory import MemoryBudgetStore
@@ -51,7 +51,10 @@ from tokenomy.pipeline._policy import AsyncCallNext, CallNext, Policy
 from tokenomy.pipeline._request import ModelRequest
 from tokenomy.pipeline._response import ModelResponse
 
-__all__ = ["Budget", "OnExceed"]
+if TYPE_CHECKING:
+    from tokenomy.budget._group import BudgetGroup
+
+__all__ = ["Budget", "OnExceed", "actual_cost"]
 
 LOG = logging.getLogger("tokenomy.budget")
 OnExceed = Literal["error", "end", "downgrade"]
@@ -418,9 +421,7 @@ class Budget(Policy):
         plan = self._plan(request, rid)
         if plan is None:
             return request, None, None
-        if not self._defined and self.window.kind != "request":
-            self.store.define(self.budget_name, self.definition())
-            self._defined = True
+        self._define_once()
         model = request.model
         if not model:
             if self.limit_usd is not None:
@@ -432,15 +433,11 @@ class Budget(Policy):
         worst, result = self._try(plan, request, model)
         if (
             isinstance(result, Reservation)
-            and self.on_exceed == "downgrade"
-            and self.downgrade_at is not None
-            and self.downgrade_to
-            and model != self.downgrade_to
+            and result.used
+            and self._past_downgrade_at(plan, result.used[0], model)
         ):
-            limit = plan.line.limit_nanos if plan.line.limit_nanos is not None else self.limit_tokens
-            if limit and result.used and result.used[0] >= self.downgrade_at * limit:
-                self.store.settle(result, nanos=0, tokens=0)
-                result = Refusal(0, plan.line.alert_unit, limit, result.used[0], 0)
+            self.store.settle(result, nanos=0, tokens=0)
+            result = Refusal(0, plan.line.alert_unit, 0, result.used[0], 0)
         if isinstance(result, Refusal):
             if self.on_exceed == "downgrade" and self.downgrade_to and model != self.downgrade_to:
                 LOG.info("budget %r: %s downgraded to %s", self.budget_name, model, self.downgrade_to)
@@ -452,13 +449,7 @@ class Budget(Policy):
                 error = self._exceeded(plan, worst, result, request)
                 if self.on_exceed == "end":
                     LOG.info("budget %r: call ended: %s", self.budget_name, error)
-                    answer = ModelResponse(
-                        message={"role": "assistant", "content": self.end_message},
-                        model=request.model,
-                        provider=request.provider,
-                        finish_reason="budget_exceeded",
-                    )
-                    return ModelResponse.replay(answer, stream=request.stream) if request.stream else answer
+                    return self._ended(request)
                 raise error
         if request.max_tokens != result.out_tokens:
             request = request.with_params(max_tokens=result.out_tokens)
@@ -467,21 +458,7 @@ class Budget(Policy):
     # -- settling ------------------------------------------------------------------------
 
     def _settle(self, held: Reservation, plan: _Plan, response: ModelResponse | None) -> None:
-        record = None if response is None else response.record
-        if record is None:
-            nanos, tokens = 0, 0  # nothing was recorded: the call never reached a provider
-        else:
-            usage = record.usage
-            tokens = int(usage.input + usage.output)
-            cost = record.cost_total
-            nanos = held.nanos if cost is None else to_nanos(cost)
-            if nanos > held.nanos or (plan.line.limit_tokens is not None and tokens > held.tokens):
-                LOG.warning(
-                    "budget %r: a call to %s cost more than its reservation ($%s > $%s, %d > %d "
-                    "tokens); the estimate for such requests is too low",
-                    self.budget_name, record.model, from_nanos(nanos), from_nanos(held.nanos),
-                    tokens, held.tokens,
-                )
+        nanos, tokens = actual_cost(self.budget_name, held, response)
         try:
             settled = self.store.settle(held, nanos=nanos, tokens=tokens)
         except BudgetStoreError as exc:
@@ -489,19 +466,53 @@ class Budget(Policy):
                       self.budget_name, exc)
             return
         for _, j, spent in settled.fired:
-            money = plan.line.alert_unit == "usd"
-            fire(
-                self.hooks,
-                BudgetAlert(
-                    budget=self.budget_name,
-                    scope=dict(plan.scope),
-                    threshold=self.thresholds[j],
-                    unit=plan.line.alert_unit,
-                    limit=self.limit_usd if money and self.limit_usd is not None else (self.limit_tokens or 0),
-                    spent=from_nanos(spent) if money else spent,
-                    resets_at=plan.buckets.resets_at,
-                ),
-            )
+            self._alert(plan, j, spent)
+
+    def _alert(self, plan: _Plan, j: int, spent: int) -> None:
+        """Fire this budget's hooks: threshold ``j`` crossed at ``spent`` (nanos or tokens)."""
+        money = plan.line.alert_unit == "usd"
+        fire(
+            self.hooks,
+            BudgetAlert(
+                budget=self.budget_name,
+                scope=dict(plan.scope),
+                threshold=self.thresholds[j],
+                unit=plan.line.alert_unit,
+                limit=self.limit_usd if money and self.limit_usd is not None else (self.limit_tokens or 0),
+                spent=from_nanos(spent) if money else spent,
+                resets_at=plan.buckets.resets_at,
+            ),
+        )
+
+    def _define_once(self) -> None:
+        if not self._defined and self.window.kind != "request":
+            self.store.define(self.budget_name, self.definition())
+            self._defined = True
+
+    def _ended(self, request: ModelRequest) -> ModelResponse:
+        """The answer ``on_exceed="end"`` gives instead of calling."""
+        answer = ModelResponse(
+            message={"role": "assistant", "content": self.end_message},
+            model=request.model,
+            provider=request.provider,
+            finish_reason="budget_exceeded",
+        )
+        return ModelResponse.replay(answer, stream=True) if request.stream else answer
+
+    def _past_downgrade_at(self, plan: _Plan, used: int, model: str) -> bool:
+        """Whether ``used`` (of this budget's line) is past ``downgrade_at`` for ``model``."""
+        if self.on_exceed != "downgrade" or self.downgrade_at is None or model == self.downgrade_to:
+            return False
+        limit = plan.line.limit_nanos if plan.line.limit_nanos is not None else self.limit_tokens
+        return bool(limit) and used >= self.downgrade_at * (limit or 0)
+
+    def __and__(self, other: object) -> BudgetGroup:
+        """``a & b``: one policy that reserves against both budgets in one atomic step."""
+        from tokenomy.budget._group import BudgetGroup
+
+        if not isinstance(other, Budget | BudgetGroup):
+            return NotImplemented
+        return BudgetGroup([self, other])
 
     def _release(self, held: Reservation) -> None:
         try:
@@ -579,6 +590,25 @@ class Budget(Policy):
             return self._after(held, plan, response)
         finally:
             _ACTIVE.reset(token)
+
+
+def actual_cost(name: str, held: Reservation, response: ModelResponse | None) -> tuple[int, int]:
+    """What a call cost, to settle ``held`` with: the pipeline's record of it (``nanos``,
+    ``tokens``); unpriced → the reserved amount; no record → nothing (never sent)."""
+    record = None if response is None else response.record
+    if record is None:
+        return 0, 0
+    usage = record.usage
+    tokens = int(usage.input + usage.output)
+    cost = record.cost_total
+    nanos = held.nanos if cost is None else to_nanos(cost)
+    if nanos > held.nanos or tokens > held.tokens:
+        LOG.warning(
+            "budget %r: a call to %s cost more than its reservation ($%s > $%s, %d > %d "
+            "tokens); the estimate for such requests is too low",
+            name, record.model, from_nanos(nanos), from_nanos(held.nanos), tokens, held.tokens,
+        )
+    return nanos, tokens
 
 
 def _one_request(line: Line, worst: Worst, min_out: int, max_out: int) -> Reservation | Refusal:
