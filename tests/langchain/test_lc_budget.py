@@ -104,3 +104,16 @@ def test_middleware_budget_in_an_agent(provider_simulator: ProviderSimulator) ->
     with tokenomy.track(user="bob"):
         agent.invoke({"messages": [{"role": "user", "content": "Hi"}]})
     assert {s.scope for s in budget_status(store)} == {"user=alice", "user=bob"}
+
+
+def test_middleware_downgrade_reaches_the_wire(provider_simulator: ProviderSimulator) -> None:
+    """A create_agent agent whose feature budget downgrades: once gpt-4o no longer fits, the
+    model call goes out as gpt-4o-mini (the middleware passes the model switch on)."""
+    provider_simulator.set_answer(LONG)
+    budget = Budget(limit_usd="0.004", on_exceed="downgrade", downgrade_to="gpt-4o-mini",
+                    store=MemoryBudgetStore(), min_output_tokens=100)
+    agent = create_agent(openai_chat(provider_simulator, model="gpt-4o", max_tokens=100),
+                         middleware=[TokenomyMiddleware([budget])])
+    _, err = until_refused(lambda: agent.invoke({"messages": [{"role": "user", "content": "Hi"}]}))
+    wire = [r.body["model"] for r in provider_simulator.requests]
+    assert wire[0] == "gpt-4o" and wire[-1] == "gpt-4o-mini" and err.model == "gpt-4o-mini"
