@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from langchain.agents import create_agent
+from langchain_openai import OpenAIEmbeddings
 from lc_sim import anthropic, openai_chat
 
 from budget_helpers import until_refused
@@ -18,7 +19,7 @@ from tokenomy import (
     budget_status,
 )
 from tokenomy.testing import ProviderSimulator
-from tokenomy_langchain import TokenomyChatModel, TokenomyMiddleware
+from tokenomy_langchain import TokenomyChatModel, TokenomyEmbeddings, TokenomyMiddleware
 
 LONG = " ".join(f"word{i}" for i in range(300))
 
@@ -117,3 +118,20 @@ def test_middleware_downgrade_reaches_the_wire(provider_simulator: ProviderSimul
     _, err = until_refused(lambda: agent.invoke({"messages": [{"role": "user", "content": "Hi"}]}))
     wire = [r.body["model"] for r in provider_simulator.requests]
     assert wire[0] == "gpt-4o" and wire[-1] == "gpt-4o-mini" and err.model == "gpt-4o-mini"
+
+
+def test_embeddings_budget_counts_input_tokens(provider_simulator: ProviderSimulator) -> None:
+    """TokenomyEmbeddings with a token budget: each call reserves its input tokens (no
+    max_tokens is added to an embeddings call), and the refused one sends nothing."""
+    store = MemoryBudgetStore()
+    embeddings = TokenomyEmbeddings(
+        OpenAIEmbeddings(model="text-embedding-3-small", base_url=provider_simulator.openai_base_url,
+                         api_key="test", max_retries=0, check_embedding_ctx_length=False),  # type: ignore[arg-type]
+        policies=[Budget(limit_tokens=200, store=store)],
+    )
+    texts = ["The quick brown fox jumps over the lazy dog, again and again."] * 3
+    answered, err = until_refused(lambda: embeddings.embed_documents(texts))
+    assert answered >= 1 and len(provider_simulator.requests) == answered
+    assert all("max_tokens" not in r.body for r in provider_simulator.requests)
+    [status] = budget_status(store)
+    assert 0 < status.spent_tokens <= 200 and err.unit == "tokens"

@@ -375,9 +375,7 @@ class Budget(Policy):
 
     def _try(self, plan: _Plan, request: ModelRequest, model: str) -> tuple[Worst, Reservation | Refusal]:
         worst = self.worst(request, model)
-        asked = request.max_tokens
-        max_out = asked if asked is not None else worst.output_limit
-        min_out = min(self.min_output_tokens, max_out)
+        max_out, min_out = output_range(request, worst, self.min_output_tokens)
         if self.window.kind == "request":
             return worst, _one_request(plan.line, worst, min_out, max_out)
         result = self.store.reserve(
@@ -394,7 +392,7 @@ class Budget(Policy):
 
     def _exceeded(self, plan: _Plan, worst: Worst, refusal: Refusal, request: ModelRequest) -> BudgetExceededError:
         money = refusal.unit == "usd"
-        min_out = min(self.min_output_tokens, request.max_tokens or worst.output_limit)
+        _, min_out = output_range(request, worst, self.min_output_tokens)
 
         def amount(v: int) -> Decimal | int:
             return from_nanos(v) if money else v
@@ -451,9 +449,7 @@ class Budget(Policy):
                     LOG.info("budget %r: call ended: %s", self.budget_name, error)
                     return self._ended(request)
                 raise error
-        if request.max_tokens != result.out_tokens:
-            request = request.with_params(max_tokens=result.out_tokens)
-        return request, result, plan
+        return capped(request, result), result, plan
 
     # -- settling ------------------------------------------------------------------------
 
@@ -590,6 +586,23 @@ class Budget(Policy):
             return self._after(held, plan, response)
         finally:
             _ACTIVE.reset(token)
+
+
+def output_range(request: ModelRequest, worst: Worst, min_output_tokens: int) -> tuple[int, int]:
+    """``(max_out, min_out)`` output tokens a call may reserve: up to the caller's
+    ``max_tokens`` or the model's limit, at least ``min_output_tokens`` (none for embeddings)."""
+    if request.kind == "embedding":
+        return 0, 0
+    asked = request.max_tokens
+    max_out = asked if asked is not None else worst.output_limit
+    return max_out, min(min_output_tokens, max_out)
+
+
+def capped(request: ModelRequest, held: Reservation) -> ModelRequest:
+    """``request`` with ``max_tokens`` set to what ``held`` reserved (not for embeddings)."""
+    if request.kind == "embedding" or request.max_tokens == held.out_tokens:
+        return request
+    return request.with_params(max_tokens=held.out_tokens)
 
 
 def actual_cost(name: str, held: Reservation, response: ModelResponse | None) -> tuple[int, int]:

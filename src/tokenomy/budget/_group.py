@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from tokenomy.budget._budget import _ACTIVE, Budget, _Plan, actual_cost
+from tokenomy.budget._budget import _ACTIVE, Budget, _Plan, actual_cost, capped, output_range
 from tokenomy.budget._memory import MemoryBudgetStore
 from tokenomy.budget._store import BudgetStore, Refusal, Reservation
 from tokenomy.budget._worst import Worst
@@ -90,15 +90,14 @@ class BudgetGroup(Policy):
         self, applied: _Applied, request: ModelRequest, model: str
     ) -> tuple[Worst, Reservation | Refusal]:
         worst = self._worst(applied, request, model)
-        asked = request.max_tokens
-        max_out = asked if asked is not None else worst.output_limit
+        max_out, min_out = output_range(request, worst, self.min_output_tokens)
         result = self.store.reserve(
             uuid.uuid4().hex,
             [plan.line for _, plan in applied],
             fixed_nanos=worst.fixed_nanos,
             rate_pico=worst.rate_pico,
             fixed_tokens=worst.prompt_tokens,
-            min_out=min(self.min_output_tokens, max_out),
+            min_out=min_out,
             max_out=max_out,
             ttl=self.reservation_ttl,
         )
@@ -148,9 +147,7 @@ class BudgetGroup(Policy):
                     LOG.info("budget %r: call ended: %s", budget.budget_name, error)
                     return budget._ended(request)
                 raise error
-        if request.max_tokens != result.out_tokens:
-            request = request.with_params(max_tokens=result.out_tokens)
-        return request, result, applied
+        return capped(request, result), result, applied
 
     def _reserve_or_pass(
         self, request: ModelRequest

@@ -46,7 +46,9 @@ DENSE_BYTES_PER_TOKEN = 2
 #: The output limit of a model whose own is unknown and whose caller set none.
 FALLBACK_OUTPUT_LIMIT = 8192
 _PICO = Decimal(10) ** 12
-_OPENAI_PREFIXES = ("gpt-", "o1", "o3", "o4", "chatgpt-", "codex", "computer-use", "ft:gpt")
+_OPENAI_PREFIXES = (
+    "gpt-", "o1", "o3", "o4", "chatgpt-", "codex", "computer-use", "ft:gpt", "text-embedding-",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,8 @@ def prompt_count(request: ModelRequest, model: str) -> tuple[int, bool]:
     from tokenomy.tokens import count_text, estimate_call, estimate_messages
 
     try:
+        if request.kind == "embedding":
+            return _embedding_inputs(request, model), not _is_openai_model(model)
         if request.kind == "completion" or (request.prompt is not None and not request.messages):
             return count_text(request.prompt or "", model), not _is_openai_model(model)
         provider = (request.provider or "").lower()
@@ -109,6 +113,27 @@ def prompt_count(request: ModelRequest, model: str) -> tuple[int, bool]:
             default=str,
         )
         return len(body.encode()), True
+
+
+def _embedding_inputs(request: ModelRequest, model: str) -> int:
+    """Tokens of an embeddings call's ``params["input"]`` (texts, or lists of token ids)."""
+    from tokenomy.tokens import count_text
+
+    value = request.params.get("input")
+    if value is None and request.prompt is not None:
+        value = request.prompt
+    items = [value] if isinstance(value, str) else list(value or ())
+    if items and all(isinstance(i, int) for i in items):
+        return len(items)  # one input given as token ids
+    total = 0
+    for item in items:
+        if isinstance(item, str):
+            total += count_text(item, model)
+        elif isinstance(item, list | tuple):
+            total += len(item)
+        else:
+            raise ValueError(f"cannot count an embeddings input of type {type(item).__name__}")
+    return total
 
 
 def _text_bytes(request: ModelRequest) -> int:
