@@ -137,3 +137,9 @@ def test_store_urls() -> None:
     for bad in ("", "postgres://x", "sqlite://relative.db", "sqlite:///"):
         with pytest.raises(ConfigurationError):
             open_budget_store(bad)
+
+
+def test_memory_url_is_the_process_store() -> None:
+    """memory:// names one store per process: the one budgets use when given none."""
+    assert open_budget_store("memory://") is open_budget_store("memory://")
+    assert Budget(limit_usd=1, name="mem-url-test").store is open_budget_store("memory://")

@@ -17,7 +17,8 @@ _EXPECTED = "memory://, sqlite:///path/to/file.db or redis://host:port/db"
 def open_budget_store(url: str | BudgetStore, **options: Any) -> BudgetStore:
     """The store ``url`` names (a :class:`BudgetStore` is returned as it is).
 
-    * ``memory://``: a new :class:`MemoryBudgetStore` (this process only);
+    * ``memory://``: this process's shared :class:`MemoryBudgetStore` (the one budgets use
+      when given no store; build ``MemoryBudgetStore()`` for a private one);
     * ``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or a plain path ending in
       ``.db``/``.sqlite``: :class:`SQLiteBudgetStore`;
     * ``redis://host:port/db`` (``rediss://`` with TLS, ``?prefix=ns``):
@@ -32,9 +33,11 @@ def open_budget_store(url: str | BudgetStore, **options: Any) -> BudgetStore:
     text = url.strip()
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if scheme == "memory":
-        from tokenomy.budget._memory import MemoryBudgetStore
+        if options:
+            raise ConfigurationError(f"memory:// takes no options, got {sorted(options)}")
+        from tokenomy.budget._budget import default_budget_store
 
-        return MemoryBudgetStore(**options)
+        return default_budget_store()
     if scheme == "sqlite" or (not scheme and Path(text).suffix in (".db", ".sqlite", ".sqlite3")):
         from tokenomy.budget._sqlite import SQLiteBudgetStore
 
