@@ -643,11 +643,14 @@ def _one_request(line: Line, worst: Worst, min_out: int, max_out: int) -> Reserv
 
 
 def _root_run(request: ModelRequest) -> str | None:
+    """The run a ``window="run"`` budget counts this call in: the root run the framework
+    names, else the outermost enclosing ``track()`` block, else the call's parent run (a
+    LangChain wrapper knows only its parent), else the call alone."""
     run = request.run
-    root = run.root_run_id or run.parent_run_id or run.run_id
+    root = run.root_run_id
     if root is None:
         from tokenomy._tracking import current_trackers
 
         trackers = current_trackers()
-        root = trackers[0].run_id if trackers else None
+        root = trackers[0].run_id if trackers else (run.parent_run_id or run.run_id)
     return None if root is None else str(root)
