@@ -47,8 +47,8 @@ _redis_error: list[str | None] = []
 
 
 def require_redis() -> str:
-    """The test Redis URL; skips (fails under CI=true) when it cannot be reached. Tests use a
-    key prefix of their own (never FLUSHDB: the server is shared) and delete it after."""
+    """The test Redis URL; skips (fails under CI=true) when it cannot be reached. Tests use
+    their own key prefix and delete only their own keys (never FLUSHDB: the server is shared)."""
     if not _redis_error:
         try:
             import redis

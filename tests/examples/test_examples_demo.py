@@ -36,16 +36,20 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
         assert {r.framework for r in records} == {"langchain", "llamaindex"}
         assert {r.tags["feature"] for r in records} == {
             "docs-qa", "handbook-assistant", "ticket-triage", "faq", "indexing", "support-search",
+            "chat-memory",
             "support-chat", "weekly-summary",
         }
+        summaries = [r for r in records if r.tags.get("purpose") == "memory"]
+        assert summaries and all(r.tags["feature"] == "chat-memory" and r.priced for r in summaries)
+        assert "chat-memory: 14 turns" in out.stdout and "summary calls cost $" in out.stdout
         assert all(r.tags.get("app") == "northwind-support" for r in records)
         assert all(r.priced for r in records), [r.model for r in records if not r.priced]
         assert sum(1 for r in records if r.streamed) >= 2
         assert sum(r.usage.cache_read for r in records) > 0
         assert sum(r.usage.reasoning for r in records) > 0
-        summaries = [r for r in records if r.tags["feature"] == "weekly-summary"]
-        assert summaries[0].model == "gpt-4o" and summaries[-1].model.startswith("gpt-4o-mini")
-        assert summaries[-1].tags["budget_downgraded_from"] == "gpt-4o"
+        weekly = [r for r in records if r.tags["feature"] == "weekly-summary"]
+        assert weekly[0].model == "gpt-4o" and weekly[-1].model.startswith("gpt-4o-mini")
+        assert weekly[-1].tags["budget_downgraded_from"] == "gpt-4o"
         chat = [r for r in records if r.tags["feature"] == "support-chat"]
         assert sum((r.cost.total for r in chat if r.cost), Decimal(0)) <= Decimal("0.0002")
         hits = ledger.query(RecordFilter(cache_hit=True))
