@@ -22,6 +22,10 @@ BENCHMARKS = {
         "bench_langchain_handler",
         "LangChain handler overhead per call vs UsageMetadataCallbackHandler / get_openai_callback",
     ),
+    "budget": (
+        "bench_budget",
+        "Budget stores: reserve + settle per second vs one Redis INCRBYFLOAT round trip",
+    ),
     "llamaindex": (
         "bench_llamaindex_handler",
         "LlamaIndex handler overhead per call vs TokenCountingHandler (goal <= 0.2x)",
