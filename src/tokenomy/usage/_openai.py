@@ -161,14 +161,14 @@ def usage_from_openai_responses(obj: Any) -> Usage:
         cache_write_5m=writes,
         reasoning=first(count(out_details, "reasoning_tokens", what=what)),
     )
-    searches, images = _tool_calls(obj)
+    searches, images = tool_calls(obj)
     extra = UsageExtra(
         web_searches=searches, image_generations=images, billed_usd=billed_of(u), note=note
     )
     return usage.with_extra(extra, estimated=True if note is not None else None)
 
 
-def _tool_calls(obj: Any) -> tuple[int, int]:
+def tool_calls(obj: Any) -> tuple[int, int]:
     """``(web_search_call, image_generation_call)`` items in a Responses response's
     ``output`` (each billed per call; 0 when ``obj`` is only the usage)."""
     data = as_mapping(obj)
