@@ -528,6 +528,11 @@ def _extra_facts(
                     "no price for step model(s) " + ", ".join(sorted(set(unknown)))
                     + ": priced at the call's model's rates"
                 )
+        if extra.web_searches and entry is not None and entry[1].web_search is None:
+            tags["price_note"] = (
+                f"{extra.web_searches} web search call(s) unpriced: the price map has no "
+                f"per-search rate for {entry[0]}"
+            )
     if billed is not None:
         if not isinstance(billed, Decimal):
             billed = Decimal(repr(billed) if isinstance(billed, float) else billed)
