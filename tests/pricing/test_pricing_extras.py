@@ -298,3 +298,24 @@ def test_openrouter_gemini_overlapping_cache_counts_are_read_and_flagged() -> No
     assert record.estimated
     assert "exceed prompt_tokens (2168)" in record.tags["usage_note"]
     assert record.billed_usd == record.total_cost == Decimal("0.00030443")
+
+
+def test_price_file_sets_web_search_and_audio_rates(tmp_path: Path) -> None:
+    """A TOML price file may give ``web_search`` (USD per call) and audio rates per million;
+    a call with 2 searches and 100 audio prompt tokens is priced with them."""
+    path = tmp_path / "prices.toml"
+    path.write_text(
+        '[models."my-model"]\ninput_per_million = "1"\noutput_per_million = "2"\n'
+        'web_search = "0.02"\naudio_input_per_million = "40"\n',
+        encoding="utf-8",
+    )
+    book = PriceBook.from_file(path)
+    usage = Usage(1000, 10).with_extra(UsageExtra(web_searches=2, audio_input=100))
+    cost = book.price("my-model", usage)
+    assert cost is not None
+    assert dict(cost.parts) == {
+        "input": Decimal("0.0009"),
+        "output": Decimal("0.00002"),
+        "audio_input": Decimal("0.004"),
+        "web_search": Decimal("0.04"),
+    }
