@@ -152,7 +152,7 @@ def openai_chat_counts(usage: Any) -> tuple[int, int, int, int, int, int, bool] 
         writes = read_attr(details, "cache_write_tokens")
         if writes is None:
             writes = read_attr(details, "cache_creation_tokens")
-        if read_attr(details, "audio_tokens"):
+        if getattr(details, "audio_tokens", None):  # a declared field of the SDK's details
             return None
     if type(out_details) is dict:
         reasoning = out_details.get("reasoning_tokens")
@@ -160,7 +160,7 @@ def openai_chat_counts(usage: Any) -> tuple[int, int, int, int, int, int, bool] 
             return None
     elif out_details is not None:
         reasoning = getattr(out_details, "reasoning_tokens", None)
-        if read_attr(out_details, "audio_tokens"):
+        if getattr(out_details, "audio_tokens", None):
             return None
     # absent or None counts 0; any other non-int: the full parser decides
     if completion is None:
