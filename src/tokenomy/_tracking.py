@@ -517,6 +517,7 @@ def _extra_facts(
             billed = extra.billed_usd
         if extra.note:
             tags["usage_note"] = extra.note
+        notes: list[str] = []
         if extra.steps and entry is not None and book is not None and costing is None:
             from tokenomy.pricing._steps import price_with_steps
 
@@ -524,15 +525,22 @@ def _extra_facts(
                 book, entry, usage, provider=provider, service_tier=service_tier
             )
             if unknown:
-                tags["price_note"] = (
+                notes.append(
                     "no price for step model(s) " + ", ".join(sorted(set(unknown)))
                     + ": priced at the call's model's rates"
                 )
         if extra.web_searches and entry is not None and entry[1].web_search is None:
-            tags["price_note"] = (
+            notes.append(
                 f"{extra.web_searches} web search call(s) unpriced: the price map has no "
                 f"per-search rate for {entry[0]}"
             )
+        if extra.image_generations:
+            notes.append(
+                f"{extra.image_generations} image generation call(s) unpriced: the response "
+                "does not report the image tokens they are billed by"
+            )
+        if notes:
+            tags["price_note"] = "; ".join(notes)
     if billed is not None:
         if not isinstance(billed, Decimal):
             billed = Decimal(repr(billed) if isinstance(billed, float) else billed)

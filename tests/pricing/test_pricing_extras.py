@@ -231,13 +231,15 @@ def test_audio_tokens_are_priced_at_the_audio_rates_like_litellm() -> None:
 @pytest.mark.shared_data
 def test_recorded_image_generation_calls_are_counted() -> None:
     """The shared traffic's gpt-4.1 Responses with the image-generation tool count their
-    ``image_generation_call`` items (1, 1 and, streamed, 1) in ``extra.image_generations``
-    (counted, not priced: see docs/ARCHITECTURE.md)."""
+    ``image_generation_call`` items (1, 1 and, streamed, 1) in ``extra.image_generations``;
+    they are not priced (see docs/ARCHITECTURE.md) and the record says so (``price_note``)."""
     counts = []
     for rec in _records():
         if "image_generation_call" in rec["response_body"] and rec["status"] == 200:
-            extra = parse_response(rec["response_body"]).usage.extra
+            record = _record(rec["response_body"])
+            extra = record.usage.extra
             counts.append(0 if extra is None else extra.image_generations)
+            assert "image generation call(s) unpriced" in record.tags["price_note"]
     assert counts == [1, 1, 1]
 
 
