@@ -1,0 +1,340 @@
+"""Aggregation in SQL, shared by the SQLite and PostgreSQL ledgers (schema version 3 and up).
+
+One ``GROUP BY`` per :meth:`SqlAggregator.aggregate` call reads only integer columns: money as
+picodollars (``cost_p``, ``cost_<dimension>_p``, ``saved_p``; sums are exact integers), tags by
+their tag set's id (``tagset``; a tag's value per tag set comes from the small side table
+``<table>_tag_items``), the hour or day as an integer number, the latency as a logarithmic
+bucket. Each row of the result is a partial total of one (SQL key, latency bucket); Python
+merges them into the groups asked for (a month from its days, a tag value from its tag sets)
+and reads the latency percentiles from the merged bucket counts (so within 1% of the exact
+value: ``GroupTotals.latency_approximate``). A row whose money is not exactly in picodollars
+(``money_inexact``) or a sum SQLite cannot hold in 64 bits sends the query to the exact Python
+aggregation of the same records instead: the totals always equal the exact ``Decimal`` sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from tokenomy.ledger._aggregate import (
+    GroupTotals,
+    _sort_key,
+    aggregate_records,
+    check_by,
+    histogram_percentile,
+)
+from tokenomy.ledger._rows import MONEY_COLUMNS, bucket_value, from_pico
+from tokenomy.ledger._sql_filter import where_clause
+from tokenomy.ledger._store import RunPage, latest_runs, top_costs
+from tokenomy.pricing._model import COST_DIMENSIONS
+from tokenomy.usage._model import Usage
+
+if TYPE_CHECKING:
+    from tokenomy.ledger._filter import RecordFilter
+    from tokenomy.ledger._record import CostRecord
+
+__all__ = ["SqlAggregator", "SqlDialect", "tagset_filter"]
+
+_ZERO = Decimal(0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY = date(1970, 1, 1)
+_HOUR_US = 3_600_000_000
+_DAY_US = 86_400_000_000
+_NDIM = len(COST_DIMENSIONS)
+
+
+class MoneyOverflow(Exception):
+    """A picodollar sum did not fit the database's integer (SQLite: 64 bits)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SqlDialect:
+    """What differs between the two databases: the placeholder and the (quoted) table names."""
+
+    ph: str
+    table: str
+    items: str
+    order: str  # the insertion-order column: rowid (SQLite) or seq (PostgreSQL)
+
+
+def tagset_filter(dialect: SqlDialect) -> Callable[[Mapping[str, str]], tuple[str, list[Any]]]:
+    """The ``tags_sql`` of :func:`where_clause` through the tag items (no JSON read per row)."""
+    ph = dialect.ph
+
+    def tags_sql(tags: Mapping[str, str]) -> tuple[str, list[Any]]:
+        clauses = []
+        params: list[Any] = []
+        for k, v in tags.items():
+            clauses.append(
+                f"tagset IN (SELECT tagset FROM {dialect.items} WHERE key = {ph} AND value = {ph})"
+            )
+            params.extend((k, v))
+        return " AND ".join(clauses), params
+
+    return tags_sql
+
+
+def _floor_div(column: str, unit: int) -> str:
+    return f"(CASE WHEN {column} >= 0 THEN {column} / {unit} ELSE ({column} + 1) / {unit} - 1 END)"
+
+
+def _sql_key(name: str) -> str:
+    if name in ("model", "provider", "kind"):
+        return name
+    if name == "run":
+        return "run_key"
+    if name == "hour":
+        return _floor_div("ts_us", _HOUR_US)
+    if name in ("day", "month"):
+        return _floor_div("ts_us", _DAY_US)
+    return "tagset"
+
+
+def _tag(name: str) -> str | None:
+    if name in ("model", "provider", "kind", "run", "hour", "day", "month"):
+        return None
+    return name[4:] if name.startswith("tag:") else name
+
+
+_SUMS = (
+    "COUNT(*)",
+    "SUM(cost_p)",
+    *(f"SUM({MONEY_COLUMNS[d]})" for d in COST_DIMENSIONS),
+    "SUM(saved_p)",
+    "SUM(CASE WHEN cost_total IS NULL THEN 1 ELSE 0 END)",
+    "SUM(CASE WHEN estimated OR usage_estimated THEN 1 ELSE 0 END)",
+    "SUM(input_tokens)",
+    "SUM(output_tokens)",
+    "SUM(cache_read_tokens)",
+    "SUM(cache_write_5m_tokens)",
+    "SUM(cache_write_1h_tokens)",
+    "SUM(reasoning_tokens)",
+    "MAX(CASE WHEN usage_estimated THEN 1 ELSE 0 END)",
+    "SUM(CASE WHEN cache_outcome <> 'miss' THEN 1 ELSE 0 END)",
+    "SUM(CASE WHEN truncated THEN 1 ELSE 0 END)",
+    "MIN(ts_us)",
+    "MAX(ts_us)",
+    "SUM(money_inexact)",
+)
+# positions in a partial row (after the key columns and the bucket)
+_COUNT, _COST, _DIM0 = 0, 1, 2
+_SAVED = _DIM0 + _NDIM
+_UNPRICED, _EST, _TOK0 = _SAVED + 1, _SAVED + 2, _SAVED + 3
+_UEST, _HITS, _TRUNC, _FIRST, _LAST, _INEXACT = (
+    _TOK0 + 6,
+    _TOK0 + 7,
+    _TOK0 + 8,
+    _TOK0 + 9,
+    _TOK0 + 10,
+    _TOK0 + 11,
+)
+
+
+class _Merged:
+    __slots__ = ("buckets", "ints", "money")
+
+    def __init__(self) -> None:
+        self.ints = [0] * 12  # count, unpriced, est, tokens x6, uest, hits, trunc
+        self.money: list[int | None] = [None] * (2 + _NDIM)  # cost, dims..., saved
+        self.buckets: dict[int, int] = {}
+
+    def add(self, bucket: int | None, v: Sequence[Any], first_last: list[int | None]) -> None:
+        ints = self.ints
+        ints[0] += v[_COUNT]
+        ints[1] += int(v[_UNPRICED])
+        ints[2] += int(v[_EST])
+        for i in range(6):
+            ints[3 + i] += int(v[_TOK0 + i])
+        ints[9] = max(ints[9], int(v[_UEST]))
+        ints[10] += int(v[_HITS])
+        ints[11] += int(v[_TRUNC])
+        money = self.money
+        for i, pos in enumerate((_COST, *range(_DIM0, _DIM0 + _NDIM), _SAVED)):
+            x = v[pos]
+            if x is not None:
+                m = money[i]
+                money[i] = int(x) if m is None else m + int(x)
+        if bucket is not None:
+            self.buckets[bucket] = self.buckets.get(bucket, 0) + v[_COUNT]
+        f, la = int(v[_FIRST]), int(v[_LAST])
+        if first_last[0] is None or f < first_last[0]:
+            first_last[0] = f
+        if first_last[1] is None or la > first_last[1]:
+            first_last[1] = la
+
+    def totals(self, key: dict[str, str | None], first_last: list[int | None]) -> GroupTotals:
+        ints, money = self.ints, self.money
+        parts = {
+            d: from_pico(money[1 + i]) for i, d in enumerate(COST_DIMENSIONS) if money[1 + i] is not None
+        }
+        hist = sorted(self.buckets.items())
+        values = [(bucket_value(b), n) for b, n in hist]
+        n_lat = sum(n for _, n in values)
+        f, la = first_last
+        return GroupTotals(
+            key=key,
+            count=ints[0],
+            cost=_ZERO if money[0] is None else from_pico(money[0]),
+            cost_by_dimension=parts,
+            unpriced=ints[1],
+            estimated=ints[2],
+            usage=Usage(*ints[3:9], estimated=bool(ints[9])),
+            cache_hits=ints[10],
+            saved=_ZERO if money[-1] is None else from_pico(money[-1]),
+            truncated=ints[11],
+            latency_p50_ms=histogram_percentile(values, n_lat, 50),
+            latency_p95_ms=histogram_percentile(values, n_lat, 95),
+            latency_p99_ms=histogram_percentile(values, n_lat, 99),
+            first=None if f is None else _EPOCH + timedelta(microseconds=f),
+            last=None if la is None else _EPOCH + timedelta(microseconds=la),
+            latency_approximate=n_lat > 0,
+        )
+
+
+class SqlAggregator:
+    """The report queries of one SQL store; ``fetch(sql, params)`` runs a read and returns rows,
+    ``records(sql, params)`` returns the records of a ``SELECT <record columns>``."""
+
+    def __init__(
+        self,
+        dialect: SqlDialect,
+        *,
+        select: str,
+        fetch: Callable[[str, list[Any]], list[Any]],
+        records: Callable[[str, list[Any]], list[CostRecord]],
+        stream: Callable[[str, list[Any]], Iterator[CostRecord]],
+    ) -> None:
+        self.d = dialect
+        self._select = select
+        self._fetch = fetch
+        self._records = records
+        self._stream = stream
+        self._tags_sql = tagset_filter(dialect)
+
+    def where(self, where: RecordFilter | None, *extra: str) -> tuple[str, list[Any]]:
+        """``(" WHERE ...", params)`` of ``where`` plus ``extra`` conditions."""
+        clause, params = where_clause(where, ph=self.d.ph, tags_sql=self._tags_sql)
+        if extra:
+            joined = " AND ".join(extra)
+            clause = f"{clause} AND {joined}" if clause else f" WHERE {joined}"
+        return clause, params
+
+    def stream(
+        self, where: RecordFilter | None, *, newest_first: bool = False
+    ) -> Iterator[CostRecord]:
+        """Every matching record, in time order, fetched in batches."""
+        clause, params = self.where(where)
+        o = self.d.order
+        order = f" ORDER BY ts_us DESC, {o} DESC" if newest_first else f" ORDER BY ts_us, {o}"
+        return self._stream(self._select + clause + order, params)
+
+    # -- totals and groups ------------------------------------------------------------------
+
+    def aggregate(self, by: Sequence[str], where: RecordFilter | None) -> list[GroupTotals]:
+        """Totals per group (see the module docstring)."""
+        names = check_by(by)
+        sql_keys = list(dict.fromkeys(_sql_key(n) for n in names))
+        clause, params = self.where(where)
+        keys = "".join(f"{k}, " for k in sql_keys)
+        sql = (
+            f"SELECT {keys}lat_bucket, {', '.join(_SUMS)} FROM {self.d.table}{clause} "
+            f"GROUP BY {keys}lat_bucket"
+        )
+        try:
+            rows = self._fetch(sql, params)
+        except MoneyOverflow:
+            return aggregate_records(self.stream(where), names)
+        nk = len(sql_keys)
+        if any(row[nk + 1 + _INEXACT] for row in rows):
+            return aggregate_records(self.stream(where), names)
+        converters = self._converters(names, sql_keys)
+        merged: dict[tuple[str | None, ...], tuple[_Merged, list[int | None]]] = {}
+        for row in rows:
+            key = tuple(conv(row) for conv in converters)
+            slot = merged.get(key)
+            if slot is None:
+                slot = merged[key] = (_Merged(), [None, None])
+            slot[0].add(row[nk], row[nk + 1 :], slot[1])
+        return [
+            merged[k][0].totals(dict(zip(names, k, strict=True)), merged[k][1])
+            for k in sorted(merged, key=_sort_key)
+        ]
+
+    def _converters(
+        self, names: Sequence[str], sql_keys: list[str]
+    ) -> list[Callable[[Sequence[Any]], str | None]]:
+        out: list[Callable[[Sequence[Any]], str | None]] = []
+        for name in names:
+            i = sql_keys.index(_sql_key(name))
+            tag = _tag(name)
+            if tag is not None:
+                values = self._tag_values(tag)
+                out.append(lambda row, i=i, values=values: values.get(int(row[i])))
+            elif name == "hour":
+                out.append(
+                    lambda row, i=i: (_EPOCH + timedelta(hours=int(row[i]))).strftime("%Y-%m-%dT%H")
+                )
+            elif name == "day":
+                out.append(lambda row, i=i: (_EPOCH_DAY + timedelta(days=int(row[i]))).isoformat())
+            elif name == "month":
+                out.append(
+                    lambda row, i=i: (_EPOCH_DAY + timedelta(days=int(row[i]))).strftime("%Y-%m")
+                )
+            else:
+                out.append(lambda row, i=i: row[i])
+        return out
+
+    def _tag_values(self, key: str) -> dict[int, str]:
+        rows = self._fetch(f"SELECT tagset, value FROM {self.d.items} WHERE key = {self.d.ph}", [key])
+        return {int(t): v for t, v in rows}
+
+    # -- call-outs --------------------------------------------------------------------------
+
+    def most_expensive(self, n: int, where: RecordFilter | None) -> list[CostRecord]:
+        """The ``n`` costliest priced records (earlier first on ties)."""
+        if n <= 0:
+            return []
+        o = self.d.order
+        clause, params = self.where(where, "cost_p IS NOT NULL")
+        top = self._records(
+            f"{self._select}{clause} ORDER BY cost_p DESC, ts_us, {o} LIMIT {self.d.ph}",
+            [*params, n],
+        )
+        clause, params = self.where(where, "money_inexact = 1", "cost_total IS NOT NULL")
+        odd = self._records(f"{self._select}{clause} ORDER BY ts_us, {o}", params)
+        if not odd:
+            return top
+        merged = sorted(top + odd, key=lambda r: r.timestamp)
+        return top_costs(merged, n)
+
+    def run_page(self, where: RecordFilter | None, limit: int | None) -> RunPage:
+        """How many runs match, and the records of the ``limit`` that started last."""
+        clause, params = self.where(where)
+        total = int(self._fetch(f"SELECT COUNT(DISTINCT run_key) FROM {self.d.table}{clause}", params)[0][0])
+        if limit is None:
+            return latest_runs(self.stream(where), None)
+        if limit <= 0 or total == 0:
+            return RunPage(total, [])
+        o = self.d.order
+        roots = [
+            r[0]
+            for r in self._fetch(
+                f"SELECT run_key FROM {self.d.table}{clause} GROUP BY run_key "
+                f"ORDER BY MIN(ts_us) DESC, MIN({o}) DESC LIMIT {self.d.ph}",
+                [*params, limit],
+            )
+        ]
+        marks = ", ".join([self.d.ph] * len(roots))
+        clause, params = self.where(where, f"run_key IN ({marks})")
+        records = self._records(f"{self._select}{clause} ORDER BY ts_us, {o}", [*params, *roots])
+        return RunPage(total, records)
+
+    def unpriced_models(self, where: RecordFilter | None) -> dict[str, int]:
+        """Models of the unpriced records, with their counts."""
+        clause, params = self.where(where, "cost_total IS NULL")
+        rows = self._fetch(f"SELECT model, COUNT(*) FROM {self.d.table}{clause} GROUP BY model", params)
+        return {str(m): int(c) for m, c in rows}
