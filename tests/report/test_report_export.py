@@ -31,6 +31,7 @@ def test_json_round_trips_decimals_as_strings(sample: Sample) -> None:
         "totals",
         "by",
         "groups",
+        "runs_total",
         "runs",
         "most_expensive",
         "unpriced_models",

@@ -16,8 +16,13 @@ _COMMAND_MODULES = ("_cost", "_tokens", "_export", "_report", "_simulate", "_pri
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every command group registered."""
+    from tokenomy.cli._common import EXIT_CODES
+
     parser = argparse.ArgumentParser(
-        prog="tokenomy", description="Count, attribute and report what LLM calls cost."
+        prog="tokenomy",
+        description="Count, attribute and report what LLM calls cost.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -28,6 +28,7 @@ __all__ = [
     "aggregate_records",
     "aggregate_stored",
     "check_by",
+    "decimal_text",
     "histogram_percentile",
     "percentile",
 ]
@@ -78,6 +79,15 @@ def percentile(sorted_values: Sequence[float], p: float) -> float | None:
         raise ConfigurationError(f"percentile p must be in (0, 100], got {p}")
     rank = max(1, math.ceil(p / 100 * n))
     return sorted_values[rank - 1]
+
+
+def decimal_text(value: Decimal) -> str:
+    """An exact amount as plain decimal text, the one way every output writes money: no
+    exponent, no trailing zeros (``0.0000012``, never ``1.20E-6`` or ``0.00000120``)."""
+    if not value:
+        return "0"
+    text = format(value.normalize(), "f")
+    return text
 
 
 def histogram_percentile(
@@ -139,17 +149,22 @@ class GroupTotals:
         return self.truncated / self.count if self.count else None
 
     def to_json_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: Decimals as strings, timestamps as ISO 8601."""
+        """JSON-ready dict: Decimals as plain decimal strings (see :func:`decimal_text`),
+        timestamps as ISO 8601. ``cost`` is ``null`` when every call of the group is unpriced
+        (its cost is unknown, not $0)."""
+        unknown = self.count > 0 and self.unpriced == self.count
         return {
             "key": dict(self.key),
             "count": self.count,
-            "cost": str(self.cost),
-            "cost_by_dimension": {k: str(v) for k, v in self.cost_by_dimension.items()},
+            "cost": None if unknown else decimal_text(self.cost),
+            "cost_by_dimension": {
+                k: decimal_text(v) for k, v in self.cost_by_dimension.items()
+            },
             "unpriced": self.unpriced,
             "estimated": self.estimated,
             "usage": self.usage.counts(),
             "cache_hits": self.cache_hits,
-            "saved": str(self.saved),
+            "saved": decimal_text(self.saved),
             "truncated": self.truncated,
             "latency_p50_ms": self.latency_p50_ms,
             "latency_p95_ms": self.latency_p95_ms,

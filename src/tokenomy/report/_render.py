@@ -52,7 +52,7 @@ def _totals_table(report: Report) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    grid.add_row("Calls", f"{t.count:,} in {_plural(len(report.runs()), 'run')}")
+    grid.add_row("Calls", f"{t.count:,} in {_plural(report.run_count, 'run')}")
     grid.add_row("Cost", format_cost(t.cost, t.unpriced))
     dims = [
         f"{d} {format_usd(t.cost_by_dimension[d])}"
@@ -68,10 +68,11 @@ def _totals_table(report: Report) -> Table:
         f"output {u.output:,} (reasoning {u.reasoning:,})",
     )
     grid.add_row("Cache", f"{_plural(t.cache_hits, 'hit')}, saved {format_usd(t.saved)}")
+    approx = " (approximate, within 1%)" if t.latency_approximate else ""
     grid.add_row(
         "Latency",
         f"p50 {format_latency(t.latency_p50_ms)} · p95 {format_latency(t.latency_p95_ms)} · "
-        f"p99 {format_latency(t.latency_p99_ms)}",
+        f"p99 {format_latency(t.latency_p99_ms)}{approx}",
     )
     if t.truncated:
         grid.add_row(
@@ -258,18 +259,18 @@ def render_report(
         return
     out.print("[bold]tokenomy report[/bold]")
     out.print(_totals_table(report))
-    all_runs = report.runs()
     shown = report.runs(runs)
     if shown:
         out.print()
-        out.print(_runs_table(shown, len(all_runs)))
+        out.print(_runs_table(shown, report.run_count))
     if by:
         out.print()
         out.print(_groups_table(report.by(*by), by, report.totals.cost))
     expensive = report.most_expensive(top)
     if expensive:
         out.print()
-        out.print(_top_table(expensive, {run.root_run_id: run.label for run in all_runs}))
+        labels = {run.root_run_id: run.label for run in report.runs(runs)}
+        out.print(_top_table(expensive, labels))
     panel = _warning_panel(report)
     if panel is not None:
         out.print()

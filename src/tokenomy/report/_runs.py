@@ -108,6 +108,8 @@ class RunReport:
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready dict: Decimals as strings; each call with its depth in the tree."""
+        from tokenomy.report._export import record_json
+
         totals = self.totals.to_json_dict()
         del totals["key"]
         return {
@@ -118,7 +120,7 @@ class RunReport:
             "cost_complete": self.totals.unpriced == 0,
             "latency_ms": self.latency_ms,
             "totals": totals,
-            "calls": [{**c.record.to_json_dict(), "depth": c.depth} for c in self.tree()],
+            "calls": [{**record_json(c.record), "depth": c.depth} for c in self.tree()],
         }
 
 
