@@ -183,6 +183,7 @@ class PostgresLedger(BatchedStore):
             table=text(ident),
             items=text(qualified(f"{table}_tag_items")),
             order="seq",
+            pg=True,
         )
         self._select_text = text(self._select)
         self._tags_sql = tagset_filter(self._dialect)
@@ -282,6 +283,14 @@ class PostgresLedger(BatchedStore):
         if not self._fast:
             return super().aggregate(by, where)
         return self._agg().aggregate(by, where)
+
+    def aggregate_many(
+        self, bys: Sequence[Sequence[str]], where: RecordFilter | None = None
+    ) -> list[list[GroupTotals]]:
+        """Several groupings from one SQL query."""
+        if not self._fast:
+            return super().aggregate_many(bys, where)
+        return self._agg().aggregate_many(bys, where)
 
     def iter_records(
         self, where: RecordFilter | None = None, *, newest_first: bool = False

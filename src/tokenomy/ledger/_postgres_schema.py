@@ -93,6 +93,7 @@ CREATE TABLE {items} (
     key TEXT NOT NULL, value TEXT NOT NULL, tagset BIGINT NOT NULL,
     PRIMARY KEY (key, value, tagset)
 );
+CREATE INDEX {ix_items_tagset} ON {items} (tagset, key, value);
 CREATE INDEX {ix_tagset} ON {records} (tagset);
 CREATE INDEX {ix_cost} ON {records} (cost_p);
 CREATE INDEX {ix_run_key} ON {records} (run_key, ts_us);
@@ -282,7 +283,7 @@ def migrate_postgres(
             "items": qualified(f"{table}_tag_items"),
             **{
                 f"ix_{ix}": sql.Identifier(f"{table}_{ix}")
-                for ix in ("tagset", "cost", "run_key", "unpriced", "inexact")
+                for ix in ("tagset", "cost", "run_key", "unpriced", "inexact", "items_tagset")
             },
         }
         for step, template in PG_MIGRATIONS:

@@ -59,6 +59,7 @@ class SqlDialect:
     table: str
     items: str
     order: str  # the insertion-order column: rowid (SQLite) or seq (PostgreSQL)
+    pg: bool = False
 
 
 def tagset_filter(dialect: SqlDialect) -> Callable[[Mapping[str, str]], tuple[str, list[Any]]]:
@@ -76,6 +77,11 @@ def tagset_filter(dialect: SqlDialect) -> Callable[[Mapping[str, str]], tuple[st
         return " AND ".join(clauses), params
 
     return tags_sql
+
+
+def _tag_alias(names: Sequence[str], name: str) -> int:
+    """The join alias number of tag ``name`` in :meth:`SqlAggregator._cube` (one per tag name)."""
+    return [n for n in names if _tag(n) is not None].index(name)
 
 
 def _floor_div(column: str, unit: int) -> str:
@@ -100,37 +106,45 @@ def _tag(name: str) -> str | None:
     return name[4:] if name.startswith("tag:") else name
 
 
-_SUMS = (
-    "COUNT(*)",
-    "SUM(cost_p)",
-    *(f"SUM({MONEY_COLUMNS[d]})" for d in COST_DIMENSIONS),
-    "SUM(saved_p)",
-    "SUM(CASE WHEN cost_total IS NULL THEN 1 ELSE 0 END)",
-    "SUM(CASE WHEN estimated OR usage_estimated THEN 1 ELSE 0 END)",
-    "SUM(input_tokens)",
-    "SUM(output_tokens)",
-    "SUM(cache_read_tokens)",
-    "SUM(cache_write_5m_tokens)",
-    "SUM(cache_write_1h_tokens)",
-    "SUM(reasoning_tokens)",
-    "MAX(CASE WHEN usage_estimated THEN 1 ELSE 0 END)",
-    "SUM(CASE WHEN cache_outcome <> 'miss' THEN 1 ELSE 0 END)",
-    "SUM(CASE WHEN truncated THEN 1 ELSE 0 END)",
-    "MIN(ts_us)",
-    "MAX(ts_us)",
-    "SUM(money_inexact)",
-)
+def _sums(pg: bool) -> tuple[str, ...]:
+    """The aggregates of a partial row, as cheap as each database allows (they run per row:
+    SQLite sums its 0/1 flags directly, PostgreSQL casts its booleans)."""
+
+    def flag(expr: str) -> str:
+        return f"({expr})::int" if pg else expr
+
+    return (
+        "COUNT(*)",
+        "SUM(cost_p)",
+        *(f"SUM({MONEY_COLUMNS[d]})" for d in COST_DIMENSIONS),
+        "SUM(saved_p)",
+        # priced: has a picodollar total (exact unless money_inexact, checked apart)
+        "COUNT(cost_p)",
+        f"SUM({flag('estimated OR usage_estimated' if pg else 'estimated | usage_estimated')})",
+        "SUM(input_tokens)",
+        "SUM(output_tokens)",
+        "SUM(cache_read_tokens)",
+        "SUM(cache_write_5m_tokens)",
+        "SUM(cache_write_1h_tokens)",
+        "SUM(reasoning_tokens)",
+        f"MAX({flag('usage_estimated')})",
+        "SUM(" + flag("cache_outcome <> 'miss'") + ")",
+        f"SUM({flag('truncated')})",
+        "MIN(ts_us)",
+        "MAX(ts_us)",
+    )
+
+
 # positions in a partial row (after the key columns and the bucket)
 _COUNT, _COST, _DIM0 = 0, 1, 2
 _SAVED = _DIM0 + _NDIM
-_UNPRICED, _EST, _TOK0 = _SAVED + 1, _SAVED + 2, _SAVED + 3
-_UEST, _HITS, _TRUNC, _FIRST, _LAST, _INEXACT = (
+_PRICED, _EST, _TOK0 = _SAVED + 1, _SAVED + 2, _SAVED + 3
+_UEST, _HITS, _TRUNC, _FIRST, _LAST = (
     _TOK0 + 6,
     _TOK0 + 7,
     _TOK0 + 8,
     _TOK0 + 9,
     _TOK0 + 10,
-    _TOK0 + 11,
 )
 
 
@@ -144,8 +158,9 @@ class _Merged:
 
     def add(self, bucket: int | None, v: Sequence[Any], first_last: list[int | None]) -> None:
         ints = self.ints
-        ints[0] += v[_COUNT]
-        ints[1] += int(v[_UNPRICED])
+        count = int(v[_COUNT])
+        ints[0] += count
+        ints[1] += count - int(v[_PRICED])
         ints[2] += int(v[_EST])
         for i in range(6):
             ints[3 + i] += int(v[_TOK0 + i])
@@ -159,7 +174,8 @@ class _Merged:
                 m = money[i]
                 money[i] = int(x) if m is None else m + int(x)
         if bucket is not None:
-            self.buckets[bucket] = self.buckets.get(bucket, 0) + v[_COUNT]
+            bucket = int(bucket)
+            self.buckets[bucket] = self.buckets.get(bucket, 0) + count
         f, la = int(v[_FIRST]), int(v[_LAST])
         if first_last[0] is None or f < first_last[0]:
             first_last[0] = f
@@ -214,6 +230,7 @@ class SqlAggregator:
         self._records = records
         self._stream = stream
         self._tags_sql = tagset_filter(dialect)
+        self._sums = _sums(dialect.pg)
 
     def where(self, where: RecordFilter | None, *extra: str) -> tuple[str, list[Any]]:
         """``(" WHERE ...", params)`` of ``where`` plus ``extra`` conditions."""
@@ -234,35 +251,114 @@ class SqlAggregator:
 
     # -- totals and groups ------------------------------------------------------------------
 
+    def _inexact(self, where: RecordFilter | None) -> bool:
+        """Whether a matching row holds money the picodollar columns do not (partial index)."""
+        clause, params = self.where(where, "money_inexact = 1")
+        return bool(self._fetch(f"SELECT 1 FROM {self.d.table}{clause} LIMIT 1", params))
+
+    def _cube(
+        self, names: tuple[str, ...], clause: str, params: list[Any]
+    ) -> tuple[str, list[Any], list[str]]:
+        """Grouping by tags, model, provider or kind: an inner GROUP BY over the columns the
+        aggregation index leads with (scanned in order: no sort), then the groups asked for
+        from its few rows, tag values joined from the tag items."""
+        inner_cols = ", ".join(f"{agg} AS a{i}" for i, agg in enumerate(self._sums))
+        cube = "tagset, model, provider, kind, lat_bucket"
+        inner = (
+            f"SELECT {cube}, {inner_cols} FROM {self.d.table}{clause} GROUP BY {cube}"
+        )
+        outer_keys: list[str] = []
+        joins: list[str] = []
+        join_params: list[Any] = []
+        for name in names:
+            tag = _tag(name)
+            if tag is None:
+                outer_keys.append(f"c.{name}")
+                continue
+            alias = f"t{len(joins)}"
+            joins.append(
+                f" LEFT JOIN {self.d.items} {alias} ON {alias}.tagset = c.tagset "
+                f"AND {alias}.key = {self.d.ph}"
+            )
+            join_params.append(tag)
+            outer_keys.append(f"{alias}.value")
+        outer_keys = list(dict.fromkeys(outer_keys))
+        outer_aggs = ", ".join(
+            f"{agg.split('(', 1)[0] if agg.startswith(('MIN', 'MAX')) else 'SUM'}(c.a{i})"
+            for i, agg in enumerate(self._sums)
+        )
+        keys = "".join(f"{k}, " for k in outer_keys)
+        sql = (
+            f"SELECT {keys}c.lat_bucket, {outer_aggs} FROM ({inner}) c{''.join(joins)} "
+            f"GROUP BY {keys}c.lat_bucket"
+        )
+        return sql, [*params, *join_params], outer_keys
+
     def aggregate(self, by: Sequence[str], where: RecordFilter | None) -> list[GroupTotals]:
         """Totals per group (see the module docstring)."""
-        names = check_by(by)
-        sql_keys = list(dict.fromkeys(_sql_key(n) for n in names))
+        return self.aggregate_many([by], where)[0]
+
+    def aggregate_many(
+        self, bys: Sequence[Sequence[str]], where: RecordFilter | None
+    ) -> list[list[GroupTotals]]:
+        """:meth:`aggregate` for several groupings from one query (grouped by all their names,
+        each grouping merged from its rows)."""
+        groupings = [check_by(by) for by in bys]
+        names = tuple(dict.fromkeys(n for g in groupings for n in g))
         clause, params = self.where(where)
-        keys = "".join(f"{k}, " for k in sql_keys)
-        sql = (
-            f"SELECT {keys}lat_bucket, {', '.join(_SUMS)} FROM {self.d.table}{clause} "
-            f"GROUP BY {keys}lat_bucket"
-        )
+        if all(n in ("model", "provider", "kind") or _tag(n) is not None for n in names):
+            sql, params, sql_keys = self._cube(names, clause, params)
+            direct = True
+        else:
+            sql_keys = list(dict.fromkeys(_sql_key(n) for n in names))
+            keys = "".join(f"{k}, " for k in sql_keys)
+            sql = (
+                f"SELECT {keys}lat_bucket, {', '.join(self._sums)} FROM {self.d.table}{clause} "
+                f"GROUP BY {keys}lat_bucket"
+            )
+            direct = False
         try:
-            rows = self._fetch(sql, params)
+            rows = None if self._inexact(where) else self._fetch(sql, params)
         except MoneyOverflow:
-            return aggregate_records(self.stream(where), names)
+            rows = None
         nk = len(sql_keys)
-        if any(row[nk + 1 + _INEXACT] for row in rows):
-            return aggregate_records(self.stream(where), names)
-        converters = self._converters(names, sql_keys)
-        merged: dict[tuple[str | None, ...], tuple[_Merged, list[int | None]]] = {}
-        for row in rows:
-            key = tuple(conv(row) for conv in converters)
-            slot = merged.get(key)
-            if slot is None:
-                slot = merged[key] = (_Merged(), [None, None])
-            slot[0].add(row[nk], row[nk + 1 :], slot[1])
-        return [
-            merged[k][0].totals(dict(zip(names, k, strict=True)), merged[k][1])
-            for k in sorted(merged, key=_sort_key)
-        ]
+        if rows is None:
+            return [aggregate_records(self.stream(where), g) for g in groupings]
+        convs = self._direct(names, sql_keys) if direct else self._converters(names, sql_keys)
+        by_name = dict(zip(names, convs, strict=True))
+        out = []
+        for grouping in groupings:
+            converters = [by_name[n] for n in grouping]
+            merged: dict[tuple[str | None, ...], tuple[_Merged, list[int | None]]] = {}
+            for row in rows:
+                key = tuple(conv(row) for conv in converters)
+                slot = merged.get(key)
+                if slot is None:
+                    slot = merged[key] = (_Merged(), [None, None])
+                slot[0].add(row[nk], row[nk + 1 :], slot[1])
+            out.append(
+                [
+                    merged[k][0].totals(dict(zip(grouping, k, strict=True)), merged[k][1])
+                    for k in sorted(merged, key=_sort_key)
+                ]
+            )
+        return out
+
+    def _direct(
+        self, names: Sequence[str], outer_keys: list[str]
+    ) -> list[Callable[[Sequence[Any]], str | None]]:
+        out: list[Callable[[Sequence[Any]], str | None]] = []
+        tags_seen: list[str] = []
+        for name in names:
+            tag = _tag(name)
+            if tag is None:
+                i = outer_keys.index(f"c.{name}")
+            else:
+                if tag not in tags_seen:
+                    tags_seen.append(tag)
+                i = outer_keys.index(f"t{_tag_alias(names, name)}.value")
+            out.append(lambda row, i=i: row[i])
+        return out
 
     def _converters(
         self, names: Sequence[str], sql_keys: list[str]
@@ -314,24 +410,60 @@ class SqlAggregator:
     def run_page(self, where: RecordFilter | None, limit: int | None) -> RunPage:
         """How many runs match, and the records of the ``limit`` that started last."""
         clause, params = self.where(where)
-        total = int(self._fetch(f"SELECT COUNT(DISTINCT run_key) FROM {self.d.table}{clause}", params)[0][0])
+        total = int(
+            self._fetch(f"SELECT COUNT(DISTINCT run_key) FROM {self.d.table}{clause}", params)[0][0]
+        )
         if limit is None:
             return latest_runs(self.stream(where), None)
         if limit <= 0 or total == 0:
             return RunPage(total, [])
-        o = self.d.order
-        roots = [
+        roots = self._latest_roots(where, limit)
+        marks = ", ".join([self.d.ph] * len(roots))
+        clause, params = self.where(where, f"run_key IN ({marks})")
+        records = self._records(
+            f"{self._select}{clause} ORDER BY ts_us, {self.d.order}", [*params, *roots]
+        )
+        return RunPage(total, records)
+
+    def _latest_roots(self, where: RecordFilter | None, limit: int) -> list[str]:
+        """The ``limit`` run keys that started last (latest start first).
+
+        Reads the newest records only: once ``limit`` runs seen among the newest ``k`` records
+        started after the oldest of those ``k``, no run unseen can start later (all its
+        records are older). Otherwise ``k`` grows; past a bound, one GROUP BY over every run.
+        """
+        o, ph, table = self.d.order, self.d.ph, self.d.table
+        clause, params = self.where(where)
+        k = max(64, 8 * limit)
+        while k <= 16_384:
+            newest = self._fetch(
+                f"SELECT run_key, ts_us FROM {table}{clause} ORDER BY ts_us DESC, {o} DESC "
+                f"LIMIT {ph}",
+                [*params, k],
+            )
+            keys = list(dict.fromkeys(r[0] for r in newest))
+            marks = ", ".join([ph] * len(keys))
+            in_clause, in_params = self.where(where, f"run_key IN ({marks})")
+            starts = self._fetch(
+                f"SELECT run_key, MIN(ts_us), MIN({o}) FROM {table}{in_clause} GROUP BY run_key",
+                [*in_params, *keys],
+            )
+            ranked = sorted(starts, key=lambda r: (int(r[1]), int(r[2])), reverse=True)
+            if len(newest) < k:  # every matching record was read
+                return [r[0] for r in ranked[:limit]]
+            oldest = int(newest[-1][1])
+            later = [r for r in ranked if int(r[1]) > oldest]
+            if len(later) >= limit:
+                return [r[0] for r in later[:limit]]
+            k *= 4
+        return [
             r[0]
             for r in self._fetch(
-                f"SELECT run_key FROM {self.d.table}{clause} GROUP BY run_key "
-                f"ORDER BY MIN(ts_us) DESC, MIN({o}) DESC LIMIT {self.d.ph}",
+                f"SELECT run_key FROM {table}{clause} GROUP BY run_key "
+                f"ORDER BY MIN(ts_us) DESC, MIN({o}) DESC LIMIT {ph}",
                 [*params, limit],
             )
         ]
-        marks = ", ".join([self.d.ph] * len(roots))
-        clause, params = self.where(where, f"run_key IN ({marks})")
-        records = self._records(f"{self._select}{clause} ORDER BY ts_us, {o}", [*params, *roots])
-        return RunPage(total, records)
 
     def unpriced_models(self, where: RecordFilter | None) -> dict[str, int]:
         """Models of the unpriced records, with their counts."""

@@ -253,6 +253,14 @@ class SQLiteLedger(BatchedStore):
             return super().aggregate(by, where)
         return self._agg().aggregate(by, where)
 
+    def aggregate_many(
+        self, bys: Sequence[Sequence[str]], where: RecordFilter | None = None
+    ) -> list[list[GroupTotals]]:
+        """Several groupings from one SQL query."""
+        if not self._fast:
+            return super().aggregate_many(bys, where)
+        return self._agg().aggregate_many(bys, where)
+
     def iter_records(
         self, where: RecordFilter | None = None, *, newest_first: bool = False
     ) -> Iterator[CostRecord]:

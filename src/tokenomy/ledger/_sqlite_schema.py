@@ -90,6 +90,18 @@ CREATE INDEX {TABLE}_root_run ON {TABLE} (root_run_id)
 """
 
 TAGSETS = "cost_tagsets"
+#: The aggregation index: every column the report's GROUP BY reads, led by the columns of
+#: ``ledger/_sql_report.py``'s inner cube (tag set, model, provider, kind, latency bucket), so
+#: a report scans this narrow index in group order (no sort, no row lookups) instead of the
+#: wide table.
+AGG_INDEX: tuple[str, ...] = (
+    "tagset", "model", "provider", "kind", "lat_bucket", "ts_us", "cost_p", "cost_input_p",
+    "cost_cache_read_p", "cost_cache_write_5m_p", "cost_cache_write_1h_p", "cost_output_p",
+    "cost_reasoning_p", "cost_request_p", "saved_p", "money_inexact", "estimated",
+    "usage_estimated", "input_tokens", "output_tokens", "cache_read_tokens",
+    "cache_write_5m_tokens", "cache_write_1h_tokens", "reasoning_tokens", "cache_outcome",
+    "truncated",
+)  # fmt: skip
 TAG_ITEMS = "cost_tag_items"
 
 # v3, besides its columns: the tag sets (one row per distinct tags object, id 0 = no tags) and
@@ -102,11 +114,12 @@ CREATE TABLE {TAG_ITEMS} (
     key TEXT NOT NULL, value TEXT NOT NULL, tagset INTEGER NOT NULL,
     PRIMARY KEY (key, value, tagset)
 ) WITHOUT ROWID;
-CREATE INDEX {TABLE}_tagset ON {TABLE} (tagset);
+CREATE INDEX {TAG_ITEMS}_tagset ON {TAG_ITEMS} (tagset, key, value);
 CREATE INDEX {TABLE}_cost ON {TABLE} (cost_p);
 CREATE INDEX {TABLE}_run_key ON {TABLE} (run_key, ts_us);
 CREATE INDEX {TABLE}_unpriced ON {TABLE} (ts_us) WHERE cost_total IS NULL;
-CREATE INDEX {TABLE}_inexact ON {TABLE} (ts_us) WHERE money_inexact = 1
+CREATE INDEX {TABLE}_inexact ON {TABLE} (ts_us) WHERE money_inexact = 1;
+CREATE INDEX {TABLE}_agg ON {TABLE} ({", ".join(AGG_INDEX)})
 """
 
 

@@ -131,6 +131,13 @@ class LedgerStore(ABC):
         """
         return aggregate_records(self.query(where), check_by(by))
 
+    def aggregate_many(
+        self, bys: Sequence[Sequence[str]], where: RecordFilter | None = None
+    ) -> list[list[GroupTotals]]:
+        """:meth:`aggregate` for each grouping of ``bys`` (the SQL stores answer all of them
+        from one query)."""
+        return [self.aggregate(by, where) for by in bys]
+
     def iter_records(
         self, where: RecordFilter | None = None, *, newest_first: bool = False
     ) -> Iterator[CostRecord]:

@@ -126,6 +126,7 @@ def report_dict(
     """The JSON-ready dict of ``report``: stable keys, Decimals as strings."""
     from tokenomy.report._report import LISTED
 
+    report.prepare(by)
     totals = _totals_dict(report.totals)
     del totals["key"]
     return {

@@ -254,6 +254,7 @@ def render_report(
     """Print ``report`` to ``console`` (a new stdout console when ``None``)."""
 
     out = console if console is not None else default_console()
+    report.prepare(by)
     if not report:
         out.print("No records: nothing to report.")
         return

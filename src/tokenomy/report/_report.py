@@ -145,6 +145,17 @@ class Report:
         groups = self._aggregate(())
         return groups[0] if groups else GroupTotals(key={})
 
+    def prepare(self, *bys: Sequence[str] | str) -> None:
+        """Compute the totals and these groupings together (one query on a SQL store) and
+        keep them: what :meth:`render` and :meth:`to_dict` do first."""
+        wanted = [()] + [_names(b) if isinstance(b, str) else tuple(b) for b in bys]
+        missing = [k for k in dict.fromkeys(wanted) if k not in self._groups]
+        if missing:
+            for keys, groups in zip(
+                missing, self._store.aggregate_many(missing, self._where), strict=True
+            ):
+                self._groups[keys] = groups
+
     def _aggregate(self, keys: tuple[str, ...]) -> list[GroupTotals]:
         groups = self._groups.get(keys)
         if groups is None:
@@ -183,7 +194,11 @@ class Report:
     @property
     def run_count(self) -> int:
         """How many root runs the records belong to."""
-        return self._page(0).total if self.totals.count else 0
+        if not self.totals.count:
+            return 0
+        for page in self._pages.values():
+            return page.total
+        return self._page(0).total
 
     def most_expensive(self, n: int = 10) -> list[CostRecord]:
         """The ``n`` priced calls that cost the most (earlier first on ties)."""
