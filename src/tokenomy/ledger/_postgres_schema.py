@@ -98,7 +98,13 @@ CREATE INDEX {ix_tagset} ON {records} (tagset);
 CREATE INDEX {ix_cost} ON {records} (cost_p);
 CREATE INDEX {ix_run_key} ON {records} (run_key, ts_us);
 CREATE INDEX {ix_unpriced} ON {records} (ts_us) WHERE cost_total IS NULL;
-CREATE INDEX {ix_inexact} ON {records} (ts_us) WHERE money_inexact = 1
+CREATE INDEX {ix_inexact} ON {records} (ts_us) WHERE money_inexact = 1;
+CREATE INDEX {ix_agg} ON {records} (tagset, model, provider, kind, lat_bucket) INCLUDE (
+    ts_us, cost_p, cost_input_p, cost_cache_read_p, cost_cache_write_5m_p,
+    cost_cache_write_1h_p, cost_output_p, cost_reasoning_p, cost_request_p, saved_p,
+    estimated, usage_estimated, input_tokens, output_tokens, cache_read_tokens,
+    cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, cache_outcome, truncated
+)
 """
 
 #: Ordered ``(version, SQL)`` steps; never edit a released step, append a new one.
@@ -283,7 +289,7 @@ def migrate_postgres(
             "items": qualified(f"{table}_tag_items"),
             **{
                 f"ix_{ix}": sql.Identifier(f"{table}_{ix}")
-                for ix in ("tagset", "cost", "run_key", "unpriced", "inexact", "items_tagset")
+                for ix in ("tagset", "cost", "run_key", "unpriced", "inexact", "items_tagset", "agg")
             },
         }
         for step, template in PG_MIGRATIONS:

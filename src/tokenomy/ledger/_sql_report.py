@@ -223,12 +223,14 @@ class SqlAggregator:
         fetch: Callable[[str, list[Any]], list[Any]],
         records: Callable[[str, list[Any]], list[CostRecord]],
         stream: Callable[[str, list[Any]], Iterator[CostRecord]],
+        fetch_groups: Callable[[str, list[Any]], list[Any]] | None = None,
     ) -> None:
         self.d = dialect
         self._select = select
         self._fetch = fetch
         self._records = records
         self._stream = stream
+        self._fetch_groups = fetch_groups or fetch
         self._tags_sql = tagset_filter(dialect)
         self._sums = _sums(dialect.pg)
 
@@ -318,7 +320,7 @@ class SqlAggregator:
             )
             direct = False
         try:
-            rows = None if self._inexact(where) else self._fetch(sql, params)
+            rows = None if self._inexact(where) else self._fetch_groups(sql, params)
         except MoneyOverflow:
             rows = None
         nk = len(sql_keys)
@@ -400,7 +402,9 @@ class SqlAggregator:
             f"{self._select}{clause} ORDER BY cost_p DESC, ts_us, {o} LIMIT {self.d.ph}",
             [*params, n],
         )
-        clause, params = self.where(where, "money_inexact = 1", "cost_total IS NOT NULL")
+        clause, params = self.where(
+            where, "money_inexact = 1", "cost_total IS NOT NULL", "cost_p IS NULL"
+        )
         odd = self._records(f"{self._select}{clause} ORDER BY ts_us, {o}", params)
         if not odd:
             return top
@@ -411,7 +415,10 @@ class SqlAggregator:
         """How many runs match, and the records of the ``limit`` that started last."""
         clause, params = self.where(where)
         total = int(
-            self._fetch(f"SELECT COUNT(DISTINCT run_key) FROM {self.d.table}{clause}", params)[0][0]
+            self._fetch(
+                f"SELECT COUNT(*) FROM (SELECT DISTINCT run_key FROM {self.d.table}{clause}) d",
+                params,
+            )[0][0]
         )
         if limit is None:
             return latest_runs(self.stream(where), None)
