@@ -210,9 +210,8 @@ def probe(path: Path) -> None:
         raise LedgerFileError(
             str(path), f"it is not a SQLite database (it starts with {header[:16]!r})"
         )
-    header_app = int.from_bytes(header[68:72], "big")
-    if header_app not in (0, APPLICATION_ID):
-        _check_marker(path, header_app, [], 0)
+    # The header's application id is only believed once SQLite can read the file: a SQLite
+    # header followed by garbage is a damaged file, not "another application's database".
     # The header may lag behind the write-ahead log: look through SQLite, read-only. Without
     # a -wal file there is nothing to replay, so open it immutable (creates no -shm/-wal).
     wal = path.with_name(path.name + "-wal").exists()
@@ -223,8 +222,12 @@ def probe(path: Path) -> None:
         raise LedgerFileError(str(path), f"SQLite cannot open it ({exc})") from exc
     try:
         app_id, version, tables = _read_marker(conn)
+        if app_id != APPLICATION_ID:
+            conn.execute("PRAGMA quick_check(1)").fetchall()
     except sqlite3.DatabaseError as exc:
-        raise LedgerFileError(str(path), f"it is corrupt: SQLite says {exc}") from exc
+        raise LedgerFileError(
+            str(path), f"it is damaged or truncated: SQLite says {exc}"
+        ) from exc
     finally:
         conn.close()
     _check_marker(path, app_id, tables, version)
