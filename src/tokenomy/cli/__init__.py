@@ -11,7 +11,7 @@ __all__ = ["main"]
 
 # Each module defines ``register(subparsers) -> None`` adding its command(s); the parser it
 # adds sets ``func`` (a callable taking the parsed args and returning an exit code).
-_COMMAND_MODULES = ("_cost", "_tokens", "_export", "_report", "_simulate", "_prices")
+_COMMAND_MODULES = ("_cost", "_tokens", "_export", "_report", "_simulate", "_prices", "_demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,8 +45,13 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["demo"]:  # the demo parses its own options
+        from tokenomy._demo import main as demo
+
+        return demo(args_list[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
