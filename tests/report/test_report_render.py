@@ -36,8 +36,9 @@ def test_render_shows_runs_models_groups_and_totals(
     assert "Most expensive calls" in text
     chat = next(g for g in report.by("feature") if g.key["feature"] == "chat")
     assert format_cost(chat.cost, 2) in text
-    # calls are indented under their run
-    assert "  └ plan" in text and "    └ " not in text
+    # calls are indented under their run; the embedding call made in a nested track() block
+    # (a run with no call of its own) is drawn under that block's line
+    assert "  └ plan" in text and "    └ embed" in text and "  └ (run " in text
 
 
 def test_render_warns_about_unpriced_and_estimated(sample: Callable[..., list[CostRecord]]) -> None:

@@ -111,9 +111,16 @@ def _runs_table(runs: list[RunReport], total: int) -> Table:
             format_latency(run.latency_ms),
             _plural(hits, "hit") if hits else "-",
         )
+        group = None
         for call in run.tree():
             r = call.record
             cu = r.usage
+            if call.group is not None and call.group != group:
+                table.add_row(
+                    "  " * (call.depth - 1) + f"└ [dim](run {_escape(call.group[:8])})[/dim]",
+                    *([""] * 10),
+                )
+            group = call.group
             table.add_row(
                 "  " * call.depth + "└ " + _escape(r.name or r.kind),
                 utc(r.timestamp).strftime("%H:%M:%S"),
