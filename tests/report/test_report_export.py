@@ -34,6 +34,7 @@ def test_json_round_trips_decimals_as_strings(sample: Sample) -> None:
         "runs_total",
         "runs",
         "most_expensive",
+        "prompt_cache",
         "unpriced_models",
         "unpriced",
         "estimated",

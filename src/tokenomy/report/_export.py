@@ -6,7 +6,8 @@ Keys and columns are stable; money is written as exact plain decimal strings (on
 whose calls are all unpriced has cost ``null`` in JSON and an empty cell in CSV: its cost is
 unknown, and a spreadsheet must not sum it as $0.
 
-JSON shape version 2 (``schema``): ``runs`` holds the shown page of runs (``runs_total``
+JSON shape version 2 (``schema``): ``prompt_cache`` is the provider's prompt caching per
+``by`` and model (apart from ``cache_hits``/``saved``, the response caches); ``runs`` holds the shown page of runs (``runs_total``
 counts them all), ``unpriced`` and ``estimated`` list at most ``LISTED`` records, newest
 (their counts are in ``totals``), and group totals carry ``latency_approximate``.
 """
@@ -114,6 +115,16 @@ def record_json(r: CostRecord) -> dict[str, Any]:
     return out
 
 
+def _prompt_cache_dict(report: Report, by: tuple[str, ...]) -> dict[str, Any]:
+    from tokenomy.report._prompt_cache import total_of
+
+    names = tuple(dict.fromkeys((*by, "model")))
+    groups = report.prompt_cache(*names)
+    total = total_of(groups).to_json_dict()
+    del total["key"]
+    return {"by": list(names), "totals": total, "groups": [g.to_json_dict() for g in groups]}
+
+
 def _totals_dict(g: GroupTotals) -> dict[str, Any]:
     out = g.to_json_dict()
     out["cost_complete"] = g.unpriced == 0
@@ -137,6 +148,7 @@ def report_dict(
         "runs_total": report.run_count,
         "runs": [run.to_json_dict() for run in report.runs(runs)],
         "most_expensive": [record_json(r) for r in report.most_expensive(top)],
+        "prompt_cache": _prompt_cache_dict(report, by),
         "unpriced_models": report.unpriced_models(),
         "unpriced": [record_json(r) for r in report.unpriced(LISTED)],
         "estimated": [record_json(r) for r in report.estimated(LISTED)],

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from tokenomy.ledger import CostRecord, GroupTotals
+    from tokenomy.report._prompt_cache import PromptCache
     from tokenomy.report._report import Report
     from tokenomy.report._runs import RunReport
 
@@ -67,7 +68,15 @@ def _totals_table(report: Report) -> Table:
         f"input {u.input:,} (cache read {u.cache_read:,}, cache write {u.cache_write:,}) · "
         f"output {u.output:,} (reasoning {u.reasoning:,})",
     )
-    grid.add_row("Cache", f"{_plural(t.cache_hits, 'hit')}, saved {format_usd(t.saved)}")
+    grid.add_row(
+        "Response cache", f"{_plural(t.cache_hits, 'hit')}, saved {format_usd(t.saved)}"
+    )
+    prompt = report.prompt_cache()
+    if prompt:
+        from tokenomy.report._prompt_cache import total_of
+
+        p = total_of(prompt)
+        grid.add_row("Prompt cache", _prompt_text(p))
     approx = " (approximate, within 1%)" if t.latency_approximate else ""
     grid.add_row(
         "Latency",
@@ -120,6 +129,37 @@ def _build(
         else:
             table.add_row(*(row[i] for i in keep))
     return table
+
+
+def _prompt_text(p: PromptCache) -> str:
+    saved = "saved unknown (unpriced model)" if p.saved is None else f"saved {format_usd(p.saved)}"
+    rate = "-" if p.hit_rate is None else f"{p.hit_rate * 100:.1f}%"
+    return (
+        f"read {p.cache_read:,} · write {p.cache_write:,} tokens (hit rate {rate} of input), "
+        f"{saved} against the uncached price"
+    )
+
+
+def _prompt_table(groups: list[PromptCache], wide: bool) -> Table:
+    names = list(groups[0].key)
+    heads = [(n, "left", True) for n in names]
+    heads += [(h, "right", False) for h in ("Calls", "Input", "Cache read", "Cache write")]
+    heads += [("Hit rate", "right", False), ("Saved", "right", False)]
+    rows: list[list[str] | None] = [
+        [
+            *(_key_text(n, g.key.get(n)) for n in names),
+            f"{g.calls:,}",
+            format_tokens(g.input),
+            format_tokens(g.cache_read),
+            format_tokens(g.cache_write),
+            "-" if g.hit_rate is None else f"{g.hit_rate * 100:.1f}%",
+            "unknown" if g.saved is None else format_usd(g.saved),
+        ]
+        for g in groups
+        if g.cache_read or g.cache_write
+    ]
+    del wide  # few columns: all of them fit at 120
+    return _build("Provider prompt caching by " + ", ".join(names), heads, rows, True)
 
 
 def _runs_table(runs: list[RunReport], total: int, wide: bool = True) -> Table:
@@ -298,6 +338,10 @@ def render_report(
     if by:
         out.print()
         out.print(_groups_table(report.by(*by), by, report.totals.cost, wide))
+    prompt = report.prompt_cache(*dict.fromkeys((*by, "model")))
+    if any(g.cache_read or g.cache_write for g in prompt):
+        out.print()
+        out.print(_prompt_table(prompt, wide))
     expensive = report.most_expensive(top)
     if expensive:
         out.print()

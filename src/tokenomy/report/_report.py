@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tokenomy.ledger import CostRecord
+    from tokenomy.report._prompt_cache import PromptCache
 
 __all__ = ["CsvKind", "Report"]
 
@@ -88,6 +89,7 @@ class Report:
         self._owned = False
         self._groups: dict[tuple[str, ...], list[GroupTotals]] = {}
         self._pages: dict[int | None, RunPage] = {}
+        self._prompt: dict[tuple[str, ...], list[PromptCache]] = {}
 
     @classmethod
     def from_ledger(cls, ledger: LedgerStore | str, where: RecordFilter | None = None) -> Report:
@@ -204,8 +206,29 @@ class Report:
         """The ``n`` priced calls that cost the most (earlier first on ties)."""
         return self._store.most_expensive(n, self._where)
 
+    def _narrowed(self, **criteria: object) -> RecordFilter | None:
+        return (self._where or RecordFilter()).narrowed(**criteria)
+
+    def prompt_cache(self, *names: str) -> list[PromptCache]:
+        """Provider prompt caching per group (default: per feature and model): cache-read and
+        cache-write tokens, the token hit rate and what it saved against the uncached price
+        (negative for writes never read); apart from response caches, whose hits are left
+        out. Empty when no call read or wrote the provider's cache."""
+        from tokenomy.report._prompt_cache import prompt_cache
+
+        u = self.totals.usage
+        if not (u.cache_read or u.cache_write):
+            return []
+        keys: tuple[str, ...] = ()
+        for n in names or ("feature", "model"):
+            keys += _names(n)
+        found = self._prompt.get(keys)
+        if found is None:
+            found = self._prompt[keys] = prompt_cache(self, keys)
+        return found
+
     def _listed(self, limit: int | None, **criteria: object) -> list[CostRecord]:
-        where = (self._where or RecordFilter()).narrowed(**criteria)
+        where = self._narrowed(**criteria)
         if where is None:
             return []
         if limit is None:
