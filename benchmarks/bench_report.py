@@ -46,7 +46,7 @@ PG_URL = os.environ.get("TOKENOMY_TEST_POSTGRES_URL", "postgresql://postgres@127
 
 
 def _tags(j: int) -> str:
-    return '{"feature":"%s","tenant":"t%d"}' % (FEATURES[j % 5], j // 5)
+    return f'{{"feature":"{FEATURES[j % 5]}","tenant":"t{j // 5}"}}'
 
 
 # -- one row per call, as SQL expressions of the call number i --------------------------------
@@ -139,7 +139,8 @@ def _exprs(n: int, *, pg: bool) -> dict[str, str]:
 def build_sqlite(path: Path, n: int) -> None:
     """A SQLite ledger (created by the ledger itself) holding ``n`` generated calls."""
     from tokenomy.ledger import SQLiteLedger
-    from tokenomy.ledger._sqlite_schema import TABLE, TAG_ITEMS, TAGSETS as TAGSET_TABLE
+    from tokenomy.ledger._sqlite_schema import TABLE, TAG_ITEMS
+    from tokenomy.ledger._sqlite_schema import TAGSETS as TAGSET_TABLE
 
     SQLiteLedger(path).close()
     conn = sqlite3.connect(path, isolation_level=None)

@@ -173,13 +173,13 @@ def reopenable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
     if kind == "memory":
         yield MemoryLedger
         return
+    schema = None
     if kind == "sqlite":
         store: LedgerStore = SQLiteLedger(tmp_path / "prop.db", sync=True)
     else:
         url = require_postgres()
         schema = f"tkn_prop_{uuid.uuid4().hex[:10]}"
         store = PostgresLedger(url, schema=schema, sync=True)
-        request.addfinalizer(lambda: drop_schema(schema))
 
     def fresh() -> LedgerStore:
         _clear(store)
@@ -187,6 +187,8 @@ def reopenable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
 
     yield fresh
     store.close()
+    if schema is not None:
+        drop_schema(schema)
 
 
 @_SETTINGS

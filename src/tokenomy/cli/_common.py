@@ -20,11 +20,11 @@ if TYPE_CHECKING:
     from tokenomy.ledger import LedgerStore, RecordFilter
 
 __all__ = [
+    "EXIT_CODES",
     "EXIT_INPUT",
     "EXIT_OK",
     "EXIT_REFUSED",
     "EXIT_UNPRICED",
-    "EXIT_CODES",
     "CommandError",
     "add_ledger_arguments",
     "fail",

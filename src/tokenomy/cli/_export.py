@@ -6,8 +6,8 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 from typing import IO, Any
 
 from tokenomy.cli._common import (

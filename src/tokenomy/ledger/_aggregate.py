@@ -348,7 +348,7 @@ def _stored_key_getter(name: str) -> Callable[[StoredCall], str | None]:
     from tokenomy.ledger._stored import run_id_text
 
     if name in ("model", "provider", "kind"):
-        return lambda s: getattr(s, name)  # type: ignore[no-any-return]
+        return lambda s: getattr(s, name)
     if name == "hour":
         return lambda s: utc(s.when).strftime("%Y-%m-%dT%H")
     if name == "day":

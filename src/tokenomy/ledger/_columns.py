@@ -55,11 +55,11 @@ ADDED_COLUMNS: tuple[AddedColumn, ...] = (
     _money("saved_p"),
     # 1 when an amount of the row is not exactly in the picodollar columns (more than 12
     # places, or a cost part of another dimension): aggregates over it are summed in Python
-    AddedColumn(3, "money_inexact", "INTEGER NOT NULL DEFAULT 0", "INTEGER NOT NULL DEFAULT 0",
-                derived=True),  # fmt: skip
+    AddedColumn(
+        3, "money_inexact", "INTEGER NOT NULL DEFAULT 0", "INTEGER NOT NULL DEFAULT 0", derived=True
+    ),
     AddedColumn(3, "lat_bucket", "INTEGER", "INTEGER", derived=True),
-    AddedColumn(3, "tagset", "INTEGER NOT NULL DEFAULT 0", "BIGINT NOT NULL DEFAULT 0",
-                derived=True),  # fmt: skip
+    AddedColumn(3, "tagset", "INTEGER NOT NULL DEFAULT 0", "BIGINT NOT NULL DEFAULT 0", derived=True),
     AddedColumn(3, "run_key", "TEXT", "TEXT", derived=True),
 )
 

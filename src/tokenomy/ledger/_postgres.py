@@ -9,9 +9,9 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tokenomy.exceptions import ConfigurationError, LedgerError, MissingDependencyError
+from tokenomy.ledger._aggregate import GroupTotals
 from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
-from tokenomy.ledger._aggregate import GroupTotals
 from tokenomy.ledger._postgres_schema import (
     PG_AGGREGATE_VERSION,
     PgTagsets,
@@ -194,7 +194,9 @@ class PostgresLedger(BatchedStore):
         ).format(ident, row_cols, values)
         self._select = sql.SQL("SELECT {} FROM {}").format(cols, ident)
         # plain strings of the names, for the report queries (psycopg quotes them)
-        text = lambda part: part.as_string(None)  # noqa: E731
+        def text(part: Any) -> str:
+            return str(part.as_string(None))
+
         self._dialect = SqlDialect(
             ph="%s",
             table=text(ident),
@@ -304,7 +306,8 @@ class PostgresLedger(BatchedStore):
                 with c.transaction():
                     for setting in _GROUP_SETTINGS:
                         c.execute(setting)
-                    return c.execute(statement, params).fetchall()  # type: ignore[arg-type]
+                    rows: list[Any] = c.execute(statement, params).fetchall()
+                    return rows
         except psycopg.Error as exc:
             raise LedgerError(f"could not read the ledger {self._where}: {exc}") from exc
 

@@ -212,7 +212,7 @@ def stored_to_row(s: StoredCall) -> tuple[Any, ...]:
     the ``tagset`` column holds the tags' JSON text, for the writer to swap for its id."""
     ts = s.when
     total = s.cost_total
-    parts = None
+    parts: dict[str, Any] | None = None
     if total is None:
         total_text = parts_text = price_model = None
     else:

@@ -47,7 +47,7 @@ _DAY_US = 86_400_000_000
 _NDIM = len(COST_DIMENSIONS)
 
 
-class MoneyOverflow(Exception):
+class MoneyOverflowError(Exception):
     """A picodollar sum did not fit the database's integer (SQLite: 64 bits)."""
 
 
@@ -77,6 +77,34 @@ def tagset_filter(dialect: SqlDialect) -> Callable[[Mapping[str, str]], tuple[st
         return " AND ".join(clauses), params
 
     return tags_sql
+
+
+_Conv = Callable[[Sequence[Any]], "str | None"]
+
+
+def _column(i: int) -> _Conv:
+    def get(row: Sequence[Any]) -> str | None:
+        return None if row[i] is None else str(row[i])
+
+    return get
+
+
+def _tag_of(i: int, values: dict[int, str]) -> _Conv:
+    def get(row: Sequence[Any]) -> str | None:
+        return values.get(int(row[i]))
+
+    return get
+
+
+def _time_of(i: int, name: str) -> _Conv:
+    def get(row: Sequence[Any]) -> str | None:
+        n = int(row[i])
+        if name == "hour":
+            return (_EPOCH + timedelta(hours=n)).strftime("%Y-%m-%dT%H")
+        day = _EPOCH_DAY + timedelta(days=n)
+        return day.isoformat() if name == "day" else day.strftime("%Y-%m")
+
+    return get
 
 
 def _tag_alias(names: Sequence[str], name: str) -> int:
@@ -198,7 +226,9 @@ class _Merged:
             cost_by_dimension=parts,
             unpriced=ints[1],
             estimated=ints[2],
-            usage=Usage(*ints[3:9], estimated=bool(ints[9])),
+            usage=Usage(
+                ints[3], ints[4], ints[5], ints[6], ints[7], ints[8], estimated=bool(ints[9])
+            ),
             cache_hits=ints[10],
             saved=_ZERO if money[-1] is None else from_pico(money[-1]),
             truncated=ints[11],
@@ -321,7 +351,7 @@ class SqlAggregator:
             direct = False
         try:
             rows = None if self._inexact(where) else self._fetch_groups(sql, params)
-        except MoneyOverflow:
+        except MoneyOverflowError:
             rows = None
         nk = len(sql_keys)
         if rows is None:
@@ -346,44 +376,27 @@ class SqlAggregator:
             )
         return out
 
-    def _direct(
-        self, names: Sequence[str], outer_keys: list[str]
-    ) -> list[Callable[[Sequence[Any]], str | None]]:
-        out: list[Callable[[Sequence[Any]], str | None]] = []
-        tags_seen: list[str] = []
+    def _direct(self, names: Sequence[str], outer_keys: list[str]) -> list[_Conv]:
+        out: list[_Conv] = []
         for name in names:
-            tag = _tag(name)
-            if tag is None:
+            if _tag(name) is None:
                 i = outer_keys.index(f"c.{name}")
             else:
-                if tag not in tags_seen:
-                    tags_seen.append(tag)
                 i = outer_keys.index(f"t{_tag_alias(names, name)}.value")
-            out.append(lambda row, i=i: row[i])
+            out.append(_column(i))
         return out
 
-    def _converters(
-        self, names: Sequence[str], sql_keys: list[str]
-    ) -> list[Callable[[Sequence[Any]], str | None]]:
-        out: list[Callable[[Sequence[Any]], str | None]] = []
+    def _converters(self, names: Sequence[str], sql_keys: list[str]) -> list[_Conv]:
+        out: list[_Conv] = []
         for name in names:
             i = sql_keys.index(_sql_key(name))
             tag = _tag(name)
             if tag is not None:
-                values = self._tag_values(tag)
-                out.append(lambda row, i=i, values=values: values.get(int(row[i])))
-            elif name == "hour":
-                out.append(
-                    lambda row, i=i: (_EPOCH + timedelta(hours=int(row[i]))).strftime("%Y-%m-%dT%H")
-                )
-            elif name == "day":
-                out.append(lambda row, i=i: (_EPOCH_DAY + timedelta(days=int(row[i]))).isoformat())
-            elif name == "month":
-                out.append(
-                    lambda row, i=i: (_EPOCH_DAY + timedelta(days=int(row[i]))).strftime("%Y-%m")
-                )
+                out.append(_tag_of(i, self._tag_values(tag)))
+            elif name in ("hour", "day", "month"):
+                out.append(_time_of(i, name))
             else:
-                out.append(lambda row, i=i: row[i])
+                out.append(_column(i))
         return out
 
     def _tag_values(self, key: str) -> dict[int, str]:

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from tokenomy.exceptions import ConfigurationError, LedgerError, LedgerFileError
+from tokenomy.ledger._aggregate import GroupTotals
 from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
 from tokenomy.ledger._record import CostRecord
-from tokenomy.ledger._aggregate import GroupTotals
 from tokenomy.ledger._rows import COLUMNS, ROW_COLUMNS, TAGSET_INDEX, row_to_record, to_row
 from tokenomy.ledger._sql_filter import sqlite_tags, where_clause
-from tokenomy.ledger._sql_report import MoneyOverflow, SqlAggregator, SqlDialect, tagset_filter
+from tokenomy.ledger._sql_report import MoneyOverflowError, SqlAggregator, SqlDialect, tagset_filter
 from tokenomy.ledger._sqlite_schema import (
     AGGREGATE_VERSION,
     TABLE,
@@ -189,7 +189,7 @@ class SQLiteLedger(BatchedStore):
             return self._read(sql, params)
         except LedgerError as exc:
             if "integer overflow" in str(exc):
-                raise MoneyOverflow(str(exc)) from exc
+                raise MoneyOverflowError(str(exc)) from exc
             raise
 
     # -- writing ----------------------------------------------------------------------------

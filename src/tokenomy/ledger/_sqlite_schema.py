@@ -263,10 +263,7 @@ class TagsetCache:
             text = row[index]
             if text not in ids and text not in new:
                 new[text] = _tagset_id(conn, text)
-        if new:
-            lookup = {**ids, **new}
-        else:
-            lookup = ids
+        lookup = {**ids, **new} if new else ids
         return [(*row[:index], lookup[row[index]], *row[index + 1 :]) for row in rows], new
 
     def learn(self, new: dict[str, int]) -> None:
@@ -292,8 +289,14 @@ def _tagset_id(conn: sqlite3.Connection, text: str) -> int:
 def backfill(conn: sqlite3.Connection, batch: int = 5_000) -> int:
     """Fill v3's derived columns of rows written before it (inside the migration's
     transaction); returns how many rows were filled."""
-    from tokenomy.ledger._rows import DERIVED, TAGSET_INDEX, ROW_COLUMNS, row_to_record, to_row
-    from tokenomy.ledger._rows import COLUMNS
+    from tokenomy.ledger._rows import (
+        COLUMNS,
+        DERIVED,
+        ROW_COLUMNS,
+        TAGSET_INDEX,
+        row_to_record,
+        to_row,
+    )
 
     cache = TagsetCache()
     first = len(COLUMNS)

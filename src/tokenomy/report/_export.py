@@ -33,9 +33,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GROUP_COLUMNS",
-    "record_json",
     "RECORD_COLUMNS",
     "RUN_COLUMNS",
+    "record_json",
     "report_csv",
     "report_dict",
     "write_csv",

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from tokenomy.ledger._aggregate import decimal_text
 
 if TYPE_CHECKING:
+    from tokenomy.ledger import GroupTotals
     from tokenomy.pricing import PriceBook
     from tokenomy.report._report import Report
 
@@ -61,7 +62,9 @@ class PromptCache:
         }
 
 
-def _saving(book: PriceBook, model: str | None, provider: str | None, g: Any) -> Decimal | None:
+def _saving(
+    book: PriceBook, model: str | None, provider: str | None, g: GroupTotals
+) -> Decimal | None:
     u = g.usage
     if not (u.cache_read or u.cache_write_5m or u.cache_write_1h):
         return _ZERO

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from langchain_openai import ChatOpenAI  # noqa: F401 - fails early when the extra is missing
+from langchain_openai import ChatOpenAI
 
 __all__ = ["run"]
 
@@ -37,11 +38,11 @@ def run(sim_url: str, docs: Sequence[Path], policy: str) -> None:
     from langchain_core.prompts import ChatPromptTemplate
     from langchain_core.runnables import RunnablePassthrough
     from langchain_core.vectorstores import InMemoryVectorStore
-    from langchain_openai import ChatOpenAI, OpenAIEmbeddings
+    from langchain_openai import OpenAIEmbeddings
 
     import tokenomy_langchain
 
-    common = {"base_url": sim_url, "api_key": "sk-demo-offline"}
+    common: dict[str, Any] = {"base_url": sim_url, "api_key": "sk-demo-offline"}
     embeddings = OpenAIEmbeddings(
         model="text-embedding-3-small", check_embedding_ctx_length=False, **common
     )

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from llama_index.embeddings.openai import OpenAIEmbedding  # noqa: F401 - fails early without the extra
-from llama_index.llms.openai import OpenAI  # noqa: F401
+from llama_index.embeddings.openai import OpenAIEmbedding
+from llama_index.llms.openai import OpenAI
 
 __all__ = ["run"]
 
@@ -23,12 +24,10 @@ LLAMA_QUESTIONS = [
 def run(sim_url: str, docs: Sequence[Path], policy: str) -> None:
     """The LlamaIndex half: a query engine over the same documents, one query streamed."""
     from llama_index.core import Document, VectorStoreIndex
-    from llama_index.embeddings.openai import OpenAIEmbedding
-    from llama_index.llms.openai import OpenAI
 
     import tokenomy_llamaindex
 
-    common = {"api_base": sim_url, "api_key": "sk-demo-offline"}
+    common: dict[str, Any] = {"api_base": sim_url, "api_key": "sk-demo-offline"}
     # llama-index-llms-openai does not ask for usage on streams; this makes streamed calls carry
     # the provider's exact usage instead of a local estimate.
     llm = tokenomy_llamaindex.include_stream_usage(OpenAI(model="gpt-4o-mini", **common))
@@ -45,4 +44,4 @@ def run(sim_url: str, docs: Sequence[Path], policy: str) -> None:
     streaming = index.as_query_engine(llm=llm, similarity_top_k=2, streaming=True)
     with tokenomy_llamaindex.track(user="heidi", feature="support-search"):
         response = streaming.query("How long do shared links last?")
-        "".join(response.response_gen)  # type: ignore[union-attr]
+        "".join(response.response_gen)  # type: ignore[union-attr,arg-type]
