@@ -79,11 +79,16 @@ def test_reading_an_empty_file_leaves_it_empty(
 
 
 def test_a_report_reads_without_writing(ledger: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Reporting on a ledger changes none of its bytes."""
+    """Reporting on (and exporting) a ledger at rest changes none of its bytes and leaves no
+    new file beside it (no -wal or -shm)."""
     before = _digest(ledger)
+    files = sorted(p.name for p in ledger.parent.iterdir())
     assert main(["report", "--ledger", str(ledger), "--format", "json", "--by", "feature"]) == 0
     assert '"count": 400' in capsys.readouterr().out
+    assert main(["export", "--ledger", str(ledger)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 400
     assert _digest(ledger) == before
+    assert sorted(p.name for p in ledger.parent.iterdir()) == files
 
 
 def _damage(path: Path) -> None:

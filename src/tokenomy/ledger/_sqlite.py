@@ -28,6 +28,7 @@ from tokenomy.ledger._sqlite_schema import (
     migrate,
     open_read_only,
     probe,
+    read_only_uri,
 )
 from tokenomy.ledger._store import RunPage, check_limit
 from tokenomy.ledger._stored import StoredCall
@@ -275,6 +276,8 @@ class SQLiteLedger(BatchedStore):
         if self._rconn is None:
             return
         uri = self.path.resolve().as_uri() + "?mode=ro"
+        if self.read_only:
+            uri = read_only_uri(self.path)
         try:
             conn = sqlite3.connect(uri, uri=True, timeout=self._busy_timeout)
         except sqlite3.Error as exc:

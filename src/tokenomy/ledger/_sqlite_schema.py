@@ -323,6 +323,12 @@ def backfill(conn: sqlite3.Connection, batch: int = 5_000) -> int:
 _PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], Any]] = {3: backfill}
 
 
+def read_only_uri(path: Path) -> str:
+    """The URI a reader opens ``path`` with (see :func:`open_read_only`)."""
+    wal = path.with_name(path.name + "-wal").exists()
+    return path.resolve().as_uri() + ("?mode=ro" if wal else "?mode=ro&immutable=1")
+
+
 def open_read_only(path: Path, *, busy_timeout: float) -> tuple[sqlite3.Connection | None, int]:
     """A read-only connection and the schema version, creating and changing nothing.
 
@@ -332,8 +338,10 @@ def open_read_only(path: Path, *, busy_timeout: float) -> tuple[sqlite3.Connecti
     probe(path)
     if not path.exists() or path.stat().st_size == 0:
         return None, 0
+    # A ledger at rest (no -wal: no writer has it open) is opened immutable, so reading
+    # creates no -wal/-shm file; one being written is read through its write-ahead log.
     wal = path.with_name(path.name + "-wal").exists()
-    uri = path.resolve().as_uri() + "?mode=ro"
+    uri = path.resolve().as_uri() + ("?mode=ro" if wal else "?mode=ro&immutable=1")
     try:
         conn = sqlite3.connect(
             uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
@@ -341,7 +349,6 @@ def open_read_only(path: Path, *, busy_timeout: float) -> tuple[sqlite3.Connecti
         app_id, version, _tables = _read_marker(conn)
     except sqlite3.DatabaseError as exc:
         raise LedgerFileError(str(path), f"SQLite cannot read it ({exc})") from exc
-    del wal
     if app_id != APPLICATION_ID:
         conn.close()
         return None, 0
