@@ -16,7 +16,14 @@ import pytest
 from ledger_helpers import BASE, assert_same_totals, time_order
 
 from tokenomy.exceptions import ConfigurationError, LedgerError
-from tokenomy.ledger import CostRecord, GroupTotals, LedgerStore, RecordFilter, aggregate_records
+from tokenomy.ledger import (
+    CostRecord,
+    GroupTotals,
+    LedgerStore,
+    MemoryLedger,
+    RecordFilter,
+    aggregate_records,
+)
 from tokenomy.pricing import Cost
 from tokenomy.usage import Usage
 
@@ -292,3 +299,20 @@ def test_closed_store_refuses_use(open_store: Callable[[], LedgerStore]) -> None
     with pytest.raises(LedgerError):
         store.query()
     store.close()  # idempotent
+
+
+def test_iter_records_streams_what_query_returns(
+    store: LedgerStore, records: list[CostRecord]
+) -> None:
+    """iter_records() yields exactly query()'s records in the same order (newest first too);
+    the SQL stores hand out a generator reading in batches (constant memory), not a list."""
+    import inspect
+
+    store.add_many(records)
+    where = RecordFilter(tags={"env": "prod"})
+    assert list(store.iter_records()) == store.query()
+    assert list(store.iter_records(where, newest_first=True)) == store.query(
+        where, newest_first=True
+    )
+    if not isinstance(store, MemoryLedger):
+        assert inspect.isgenerator(store.iter_records())
