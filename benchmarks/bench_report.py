@@ -389,6 +389,13 @@ def record_call_us(n: int) -> dict[str, Any]:
     }
 
 
+def _progress(rows: list[dict[str, Any]]) -> None:
+    """Each measured row on stderr as soon as it is known (a long run keeps what it measured)."""
+    for r in rows:
+        print(f"  {r['case']}: {r['calls']} calls, {r['seconds']} s, {r['vs_floor']}, "
+              f"peak {r['peak_mb'] or '-'} MB", file=sys.stderr, flush=True)  # fmt: skip
+
+
 def run(
     n: int = 1_000_000,
     *,
@@ -405,7 +412,9 @@ def run(
             ledger, plain = Path(d) / "ledger.db", Path(d) / "plain.db"
             build_sqlite(ledger, n)
             build_plain_sqlite(plain, n)
-            rows += measure(lambda: floor_sqlite(plain), str(ledger), n, rounds, "SQLite")
+            measured = measure(lambda: floor_sqlite(plain), str(ledger), n, rounds, "SQLite")
+            _progress(measured)
+            rows += measured
     sizes = [n] if postgres else []
     if pg_10m:
         sizes.append(10_000_000)
@@ -413,9 +422,11 @@ def run(
         schema = f"tkn_bench_{uuid.uuid4().hex[:8]}"
         try:
             spec = build_postgres(schema, size)
-            rows += measure(
+            measured = measure(
                 lambda schema=schema: floor_postgres(schema), spec, size, rounds, "PostgreSQL"
             )
+            _progress(measured)
+            rows += measured
         finally:
             drop_postgres(schema)
     rows.append(record_call_us(write_n))
