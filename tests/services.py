@@ -40,3 +40,26 @@ def drop_schema(schema: str) -> None:
 
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+REDIS_URL = os.environ.get("TOKENOMY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+_redis_error: list[str | None] = []
+
+
+def require_redis() -> str:
+    """The test Redis URL; skips (fails under CI=true) when it cannot be reached. Tests use
+    their own key prefix and delete only their own keys (never FLUSHDB: the server is shared)."""
+    if not _redis_error:
+        try:
+            import redis
+
+            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+            _redis_error.append(None)
+        except Exception as exc:
+            _redis_error.append(f"{type(exc).__name__}: {exc}")
+    if _redis_error[0] is not None:
+        reason = f"Redis is not reachable at {REDIS_URL} ({_redis_error[0]})"
+        if IN_CI:
+            pytest.fail(reason + " and CI=true, where the Redis tests must run", pytrace=False)
+        pytest.skip(reason)
+    return REDIS_URL

@@ -28,7 +28,7 @@ from tokenomy.exceptions import PricingError, UnpricedCallError
 from tokenomy.ledger._record import CacheInfo, CallKind, CostRecord, new_id
 from tokenomy.ledger._stored import RECORD_NUMBERS, StoredCall
 from tokenomy.pricing._book import PriceBook, get_price_book
-from tokenomy.pricing._model import _MONEY
+from tokenomy.pricing._model import _MONEY, ModelPrice
 from tokenomy.usage._model import Usage
 
 if TYPE_CHECKING:
@@ -53,8 +53,8 @@ _ZERO = Decimal(0)
 # A cache hit's cost, as stored: $0, no parts (see ledger/_stored.py)
 _ZERO_COST: tuple[Any, ...] = (_ZERO, (), "", None, None, None, None)
 _UNPRICED: tuple[Any, ...] = (None, None, None, None, None, None, None)
-_UNSEEN: Any = object()
 _NOTHING = Usage()
+_new = object.__new__
 _ESTIMATED_NOTHING = Usage(estimated=True)
 
 _active: contextvars.ContextVar[tuple[Tracker, ...]] = contextvars.ContextVar(
@@ -371,20 +371,25 @@ def store_call(
     if cache is not None and isinstance(cache, str):
         cache = CacheInfo(outcome=cache)  # type: ignore[arg-type]
     failure: PricingError | None = None
+    costing: tuple[Any, ...] | None = None  # set here only for unpriced calls and cache hits
     try:
-        book = price_book or (inner.price_book if inner else None) or get_price_book()
-        found = book._entries.get((model, provider)) if cache is None and model else None
-        if found is not None:  # the usual call, of a model already priced once: inlined
-            cost = found[1].priced(usage.as_tuple(), found[0], service_tier)
-        else:
-            cost, usage, cache = _price(book, model, provider, usage, service_tier, cache)
+        book = price_book
+        if book is None:
+            book = inner.price_book if inner is not None else None
+            if book is None:
+                book = get_price_book()
+        # the usual call, of a model already priced once: one dict lookup. The price entry
+        # is kept and the cost computed when first read (ledger/_stored.py).
+        entry = book._entries.get((model, provider)) if cache is None and model else None
+        if entry is None:
+            costing, entry, usage, cache = _price(book, model, provider, usage, service_tier, cache)
     except PricingError as exc:
         failure = exc
-        cost = _UNPRICED
+        entry, costing = None, _UNPRICED
         merged["unpriced_reason"] = type(exc).__name__
         if cache is not None and cache.outcome != "miss":
             usage = _ESTIMATED_NOTHING if usage.estimated else _NOTHING
-            cost = _ZERO_COST
+            costing = _ZERO_COST
     if run_id is None:
         run_id = new_id()
         if inner is not None and parent_run_id is None:
@@ -400,38 +405,36 @@ def store_call(
     run = run_id if type(run_id) is str else _run_ref(run_id)
     parent = parent_run_id if type(parent_run_id) is str else _run_ref(parent_run_id)
     root = root_run_id if type(root_run_id) is str else _run_ref(root_run_id)
-    total, parts, price_model, price_tier, context_above, cost_in, cost_out = cost
-    call = StoredCall(
-        number=next(RECORD_NUMBERS),
-        timestamp=_time() if timestamp is None else timestamp,
-        run_id=run,
-        parent_run_id=parent,
-        root_run_id=root if root is not None else (parent if parent is not None else run),
-        provider=provider,
-        model=model or "unknown",
-        kind=kind,
-        usage=usage,
-        cost_total=total,
-        cost_parts=parts,
-        cost_input=cost_in,
-        cost_output=cost_out,
-        price_model=price_model,
-        price_tier=price_tier,
-        context_above=context_above,
-        priced=total is not None,
-        estimated=usage.estimated,
-        latency_ms=None if latency_ms is None else float(latency_ms),
-        ttft_ms=None if ttft_ms is None else float(ttft_ms),
-        streamed=streamed,
-        tags=merged,
-        cache=cache,
-        attempt=attempt if type(attempt) is int else int(attempt),
-        error=error,
-        service_tier=service_tier,
-        name=name,
-        framework=framework,
-        truncated=bool(truncated),
-    )
+    # Built field by field, each named once, in declaration order. The same object through
+    # StoredCall's 30-keyword __init__ costs about 1 us more per recorded call, all of it in
+    # binding the keywords (docs/ARCHITECTURE.md, "Hot path"); a test pins that every field
+    # is set here.
+    call: StoredCall = _new(StoredCall)
+    call.number = next(RECORD_NUMBERS)
+    call.timestamp = _time() if timestamp is None else timestamp
+    call.run_id = run
+    call.parent_run_id = parent
+    call.root_run_id = root if root is not None else (parent if parent is not None else run)
+    call.provider = provider
+    call.model = model or "unknown"
+    call.kind = kind
+    call.usage = usage
+    call.costing = costing
+    call.price = entry
+    call.priced = entry is not None or (costing is not None and costing[0] is not None)
+    call.estimated = usage.estimated
+    call.latency_ms = None if latency_ms is None else float(latency_ms)
+    call.ttft_ms = None if ttft_ms is None else float(ttft_ms)
+    call.streamed = streamed
+    call.tags = merged
+    call.cache = cache
+    call.attempt = attempt if type(attempt) is int else int(attempt)
+    call.error = error
+    call.usable = None
+    call.service_tier = service_tier
+    call.name = name
+    call.framework = framework
+    call.truncated = bool(truncated)
     store = ledger if ledger is not None else (inner.ledger if inner else None)
     if store is None:
         store = _default_ledger()
@@ -450,8 +453,10 @@ def _price(
     usage: Usage,
     service_tier: str | None,
     cache: CacheInfo | None,
-) -> tuple[tuple[Any, ...], Usage, CacheInfo | None]:
-    """``(cost as ModelPrice.priced() returns it, usage kept, cache)`` of one call.
+) -> tuple[tuple[Any, ...] | None, tuple[str, ModelPrice] | None, Usage, CacheInfo | None]:
+    """``(costing, price entry, usage kept, cache)`` of one call: the costing of an unpriced
+    call or a cache hit, else the ``(key, ModelPrice)`` entry its cost is computed from when
+    first read.
 
     A cache hit spends nothing and keeps no tokens; what the call would have cost is the
     saving. Raises the book's PricingError (strict mode) for an unknown model.
@@ -462,19 +467,17 @@ def _price(
             if found is None:
                 book._unknown(model, provider)
             else:
-                saved = found[1].priced(usage.as_tuple(), found[0])[0]
+                saved = found[1].priced(usage, found[0])[0]
                 cache = cache.model_copy(update={"saved": saved})
-        return _ZERO_COST, _ESTIMATED_NOTHING if usage.estimated else _NOTHING, cache
+        return _ZERO_COST, None, _ESTIMATED_NOTHING if usage.estimated else _NOTHING, cache
     if not model:
         book._unknown("unknown", None)  # a call whose model was never reported
-        return _UNPRICED, usage, cache
-    found = book._entries.get((model, provider), _UNSEEN)
-    if found is _UNSEEN:
-        found = book._priced_entry(model, provider)
+        return _UNPRICED, None, usage, cache
+    found = book._priced_entry(model, provider)
     if found is None:
         book._unknown(model, provider)
-        return _UNPRICED, usage, cache
-    return found[1].priced(usage.as_tuple(), found[0], service_tier), usage, cache
+        return _UNPRICED, None, usage, cache
+    return None, found, usage, cache
 
 
 def _default_ledger() -> LedgerStore:

@@ -12,7 +12,8 @@ Every error is typed, carries the numbers that caused it, and says what to do ne
     ├── UsageParseError                    a provider response could not be read (says what was expected)
     ├── LedgerError
     │   └── LedgerFileError                a database file is corrupt or not a tokenomy ledger (never overwritten)
-    └── TokenCountError                    a request body cannot be tokenized
+    ├── TokenCountError                    a request body cannot be tokenized
+    └── MemoryBudgetError                  what a call must send does not fit a memory's token budget
 
     TokenomyWarning (UserWarning)
     ├── UnknownModelPriceWarning           emitted once per model: its records are unpriced (cost None)
@@ -28,6 +29,7 @@ __all__ = [
     "EstimatedUsageWarning",
     "LedgerError",
     "LedgerFileError",
+    "MemoryBudgetError",
     "MissingDependencyError",
     "PriceFileError",
     "PricingError",
@@ -138,6 +140,20 @@ class LedgerFileError(LedgerError):
 
 class TokenCountError(TokenomyError, ValueError):
     """A request body could not be tokenized."""
+
+
+class MemoryBudgetError(TokenomyError, ValueError):
+    """What a call must send (system messages, the current user turn, its last tool results)
+    is larger than a conversation memory's token budget, so no window fits it."""
+
+    def __init__(self, needed: int, budget: int) -> None:
+        self.needed = needed
+        self.budget = budget
+        super().__init__(
+            f"the conversation's system messages and current turn need {needed} tokens, over "
+            f"the memory's budget of {budget}; raise max_tokens to at least {needed} or "
+            f"shorten the system prompt / the current message"
+        )
 
 
 class TokenomyWarning(UserWarning):

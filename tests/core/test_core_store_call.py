@@ -166,3 +166,48 @@ def test_a_version_1_sqlite_ledger_keeps_every_record_when_migrated(tmp_path: Pa
         assert back.cost is not None and back.cost.service_tier == new.price_tier
     version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
     assert version == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"cache": "exact", "error": "Timeout", "ttft_ms": 3, "attempt": 2, "truncated": True},
+        {"model": "no-such-model-anywhere"},
+    ],
+)
+def test_store_call_sets_every_field_of_the_stored_call(extra: dict[str, object]) -> None:
+    """store_call builds the StoredCall field by field (not through its keyword __init__):
+    every dataclass field is set, and the call reads as the same record as one built
+    through StoredCall's own constructor from it."""
+    import dataclasses
+
+    kwargs: dict[str, object] = {
+        "model": "gpt-4o-mini",
+        "usage": Usage(input=61, output=8),
+        "ledger": MemoryLedger(),
+    }
+    kwargs.update(extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnknownModelPriceWarning)
+        call = store_call(**kwargs)  # type: ignore[arg-type]
+    values = {f.name: getattr(call, f.name) for f in dataclasses.fields(StoredCall)}
+    assert StoredCall(**values).to_record() == call.to_record()
+
+
+def test_the_cost_is_computed_when_first_read_and_is_the_books() -> None:
+    """A priced call keeps its price-book entry and computes its cost on the first read
+    (not inside the model call), and the cost read equals ModelPrice.cost of the usage.
+    Inside a track() block the tracker's running total reads it at once."""
+    usage = Usage(input=1234, output=56)
+    book = _book(3)
+    call = store_call(model="house-model", usage=usage, price_book=book, ledger=MemoryLedger())
+    assert call.costing is None and call.price is not None and call.priced
+    expected = book.lookup("house-model").cost(usage)  # type: ignore[union-attr]
+    assert call.cost_total == expected.total == Decimal(3 * 1234)
+    assert call.costing is not None
+    assert call.to_record().cost == expected
+    with track(price_book=book) as block:
+        inside = store_call(model="house-model", usage=usage, ledger=MemoryLedger())
+        assert inside.costing is not None  # the tracker's total read it
+        assert block.cost == Decimal(3 * 1234)

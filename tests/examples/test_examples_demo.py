@@ -36,7 +36,11 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
         assert {r.framework for r in records} == {"langchain", "llamaindex"}
         assert {r.tags["feature"] for r in records} == {
             "docs-qa", "handbook-assistant", "ticket-triage", "faq", "indexing", "support-search",
+            "chat-memory",
         }
+        summaries = [r for r in records if r.tags.get("purpose") == "memory"]
+        assert summaries and all(r.tags["feature"] == "chat-memory" and r.priced for r in summaries)
+        assert "chat-memory: 14 turns" in out.stdout and "summary calls cost $" in out.stdout
         assert all(r.tags.get("app") == "northwind-support" for r in records)
         assert all(r.priced for r in records), [r.model for r in records if not r.priced]
         assert sum(1 for r in records if r.streamed) >= 2

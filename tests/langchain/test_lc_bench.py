@@ -38,3 +38,5 @@ def test_benchmark_rows_and_record_counts() -> None:
     ]
     assert all(r["records"] == "220/220" for r in wrappers), wrappers
     assert all(r["met"] in ("yes", "no") for r in ours)
+    sqlite = next(r for r in ours if r["case"] == "tokenomy (SQLiteLedger)")
+    assert sqlite["goal"].endswith("(caller_us)")

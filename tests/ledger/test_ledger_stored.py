@@ -83,7 +83,7 @@ def test_priced_matches_cost_on_every_dimension() -> None:
         reasoning="10", request="0.001",
     )
     plain = ModelPrice.per_million(input="2", output="8")
-    usual = plain.priced(Usage(input=1000, output=200).as_tuple(), "m")
+    usual = plain.priced(Usage(input=1000, output=200), "m")
     assert usual[1] is None and usual[5] == Decimal("0.002") and usual[6] == Decimal("0.0016")
     assert str(plain.cost(Usage(input=1000, output=200)).parts["output"]) == str(usual[6])
     cases = [
@@ -93,7 +93,7 @@ def test_priced_matches_cost_on_every_dimension() -> None:
     ]
     for usage in cases:
         cost = price.cost(usage, model="m")
-        total, parts, model, tier, above, p_in, p_out = price.priced(usage.as_tuple(), "m")
+        total, parts, model, tier, above, p_in, p_out = price.priced(usage, "m")
         assert (total, model, tier, above) == (cost.total, cost.model, None, None)
         if parts is None:  # the usual input-and-output-only call
             assert {"input": p_in, "output": p_out} == dict(cost.parts)
@@ -102,7 +102,7 @@ def test_priced_matches_cost_on_every_dimension() -> None:
     gpt = book.lookup("gpt-5.5")
     if gpt is not None and gpt.context_tiers:
         big = Usage(input=gpt.context_tiers[0].above + 1, output=10)
-        assert gpt.priced(big.as_tuple(), "gpt-5.5")[4] == gpt.cost(big).context_above
+        assert gpt.priced(big, "gpt-5.5")[4] == gpt.cost(big).context_above
 
 
 def test_a_stored_call_reads_by_name() -> None:

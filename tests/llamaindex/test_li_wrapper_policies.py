@@ -28,12 +28,15 @@ def sim(provider_simulator: ProviderSimulator) -> ProviderSimulator:  # noqa: F8
 
 
 def test_public_names_are_pinned() -> None:
-    """tokenomy_llamaindex's public namespace, sorted, TokenomyLLM included."""
+    """tokenomy_llamaindex's public namespace, sorted, TokenomyLLM and the memories included."""
     assert tli.__all__ == [
+        "LLMSummarizer",
         "TokenomyCallbackHandler",
         "TokenomyEventHandler",
         "TokenomyLLM",
+        "TokenomyMemoryBuffer",
         "TokenomySpanHandler",
+        "TokenomySummaryMemoryBuffer",
         "__version__",
         "include_stream_usage",
         "instrument",

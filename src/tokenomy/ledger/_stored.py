@@ -18,11 +18,16 @@ Compact encodings, each undone by :meth:`StoredCall.to_record`:
 * ``timestamp``: a ``float`` (``time.time()``) reads as an aware UTC datetime; a ``datetime``
   is kept.
 * run ids: an ``int`` (a ``uuid.UUID``'s ``.int``) reads as the UUID's string.
-* the cost: ``cost_total`` (``None`` when unpriced), ``cost_parts`` as a flat
-  ``(dimension, USD...)`` tuple or ``None`` for the usual input-and-output-only call whose two
-  parts are ``cost_input``/``cost_output``, then ``price_model``, ``price_tier`` (the tier
-  whose prices applied) and ``context_above`` (the long-context threshold crossed): what
-  :meth:`ModelPrice.priced` returns.
+* the cost: ``costing``, what :meth:`ModelPrice.priced` returns (``cost_total``, ``None`` when
+  unpriced; ``cost_parts`` as a flat ``(dimension, USD...)`` tuple or ``None`` for the usual
+  input-and-output-only call, whose two parts are ``cost_input``/``cost_output``;
+  ``price_model``; ``price_tier``, the tier whose prices applied; ``context_above``, the
+  long-context threshold crossed), each readable by that name. A call recorded with a price
+  found keeps ``price`` (the price-book entry, ``(key, ModelPrice)``) and ``costing=None``: the
+  Decimal arithmetic runs on the first read of its cost (a tracker's totals, a ledger's writer
+  thread or reader, a report), not inside the model call. The price is resolved when the call
+  is recorded (an unknown model is unpriced, and a strict book refuses, then), and
+  ``ModelPrice`` is immutable, so the cost read later is the one the call had.
 * ``cache``: ``None`` for a miss.
 
 Every other field has the name, type and meaning of the :class:`CostRecord` field it reads
@@ -41,7 +46,7 @@ from typing import Any
 
 from tokenomy.ledger._filter import epoch_us
 from tokenomy.ledger._record import _MISS, CacheInfo, CostRecord
-from tokenomy.pricing._model import Cost
+from tokenomy.pricing._model import Cost, ModelPrice
 from tokenomy.usage._model import Usage
 
 __all__ = [
@@ -93,6 +98,9 @@ def run_id_text(value: Any) -> str | None:
 
 # -- the stored call -----------------------------------------------------------------------
 
+#: The costing of an unpriced call.
+_UNPRICED: tuple[Any, ...] = (None, None, None, None, None, None, None)
+
 
 @dataclass(slots=True, kw_only=True, eq=False)
 class StoredCall:
@@ -111,13 +119,8 @@ class StoredCall:
     model: str
     kind: str
     usage: Usage
-    cost_total: Decimal | None
-    cost_parts: tuple[Any, ...] | None = None
-    cost_input: Decimal | None = None
-    cost_output: Decimal | None = None
-    price_model: str | None = None
-    price_tier: str | None = None
-    context_above: int | None = None
+    costing: tuple[Any, ...] | None = None
+    price: tuple[str, ModelPrice] | None = None
     priced: bool
     estimated: bool
     latency_ms: float | None = None
@@ -154,6 +157,61 @@ class StoredCall:
         """The timestamp as a datetime (aware UTC when it was recorded as ``time.time()``)."""
         ts = self.timestamp
         return datetime.fromtimestamp(ts, UTC) if isinstance(ts, float) else ts
+
+    def _costing(self) -> tuple[Any, ...]:
+        # what ModelPrice.priced() returns, computed on the first read of the cost
+        costing = self.costing
+        if costing is None:
+            if self.price is None:
+                raise ValueError("a StoredCall needs costing or price")
+            key, price = self.price
+            costing = self.costing = price.priced(self.usage, key, self.service_tier)
+        return costing
+
+    @property
+    def cost_total(self) -> Decimal | None:
+        """USD the call cost (``None`` when unpriced)."""
+        total: Decimal | None = self._costing()[0]
+        return total
+
+    @property
+    def cost_parts(self) -> tuple[Any, ...] | None:
+        """The parts as a flat ``(dimension, USD...)`` tuple; ``None`` for the usual
+        input-and-output-only call (see :attr:`cost_input`, :attr:`cost_output`)."""
+        parts: tuple[Any, ...] | None = self._costing()[1]
+        return parts
+
+    @property
+    def cost_input(self) -> Decimal | None:
+        """The input part of the usual call (``cost_parts`` is ``None``)."""
+        value: Decimal | None = self._costing()[5]
+        return value
+
+    @property
+    def cost_output(self) -> Decimal | None:
+        """The output part of the usual call (``cost_parts`` is ``None``)."""
+        value: Decimal | None = self._costing()[6]
+        return value
+
+    @property
+    def price_model(self) -> str | None:
+        """The price-book entry the call was priced as."""
+        if self.costing is None and self.price is not None:
+            return self.price[0]  # known without computing the cost
+        model: str | None = self._costing()[2]
+        return model
+
+    @property
+    def price_tier(self) -> str | None:
+        """The service tier whose prices applied (``None``: the standard rates)."""
+        tier: str | None = self._costing()[3]
+        return tier
+
+    @property
+    def context_above(self) -> int | None:
+        """The long-context threshold the call crossed, if any."""
+        above: int | None = self._costing()[4]
+        return above
 
     @property
     def cost(self) -> Cost | None:
@@ -203,13 +261,17 @@ class StoredCall:
             parent_run_id=r.parent_run_id,
             root_run_id=r.root_run_id,
             usage=r.usage,
-            cost_total=None if c is None else c.total,
-            cost_parts=None
+            costing=_UNPRICED
             if c is None
-            else tuple(item for kv in c.parts.items() for item in kv),
-            price_model=None if c is None else c.model,
-            price_tier=None if c is None else c.service_tier,
-            context_above=None if c is None else c.context_above,
+            else (
+                c.total,
+                tuple(item for kv in c.parts.items() for item in kv),
+                c.model,
+                c.service_tier,
+                c.context_above,
+                None,
+                None,
+            ),
             tags=r.tags,
             cache=None if r.cache == _MISS else r.cache,
             **plain,

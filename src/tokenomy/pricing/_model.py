@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Context, Decimal
 from typing import TYPE_CHECKING
@@ -130,9 +130,7 @@ class ModelPrice:
 
     def cost(self, usage: Usage, *, model: str = "", service_tier: str | None = None) -> Cost:
         """Price ``usage``: the cost of each dimension and their sum, exactly, in USD."""
-        total, pairs, model, applied, above, p_in, p_out = self.priced(
-            usage.as_tuple(), model, service_tier
-        )
+        total, pairs, model, applied, above, p_in, p_out = self.priced(usage, model, service_tier)
         parts: dict[str, Decimal] = (
             dict(zip(pairs[::2], pairs[1::2], strict=True))  # type: ignore[arg-type]
             if pairs is not None
@@ -147,7 +145,7 @@ class ModelPrice:
         )
 
     def priced(
-        self, counts: Sequence[int], model: str = "", service_tier: str | None = None
+        self, usage: Usage, model: str = "", service_tier: str | None = None
     ) -> tuple[
         Decimal,
         tuple[str | Decimal, ...] | None,
@@ -159,40 +157,48 @@ class ModelPrice:
     ]:
         """:meth:`cost` as plain values, for the recording hot path.
 
-        ``counts`` are the six :class:`~tokenomy.usage.Usage` counts in field order (input,
-        output, cache_read, cache_write_5m, cache_write_1h, reasoning; more items are
-        ignored). Returns ``(total, parts, model, service tier applied, context threshold
+        Returns ``(total, parts, model, service tier applied, context threshold
         crossed, input part, output part)``, the fields of the :class:`Cost` :meth:`cost`
         returns: parts as a flat ``(dimension, USD, dimension, USD...)`` tuple, or ``None``
         for the usual call billed on input and output only, whose two parts are then the
         last two items (no tuple to allocate and keep).
         """
-        price = self
-        if service_tier is not None:
-            price = self.for_service_tier(service_tier)
+        price = self if service_tier is None else self.for_service_tier(service_tier)
         applied_tier = service_tier if price is not self else None
-        n_in, n_out, n_read, n_w5, n_w1, n_reas = counts[:6]
-        inp, out = price.input, price.output
+        if not (
+            usage.cache_read
+            or usage.cache_write_5m
+            or usage.cache_write_1h
+            or usage.reasoning
+            or price.request
+            or price.context_tiers
+        ):  # the usual call: plain input and output only
+            p_in = _mul(price.input, usage.input)
+            p_out = _mul(price.output, usage.output)
+            return _add(p_in, p_out), None, model, applied_tier, None, p_in, p_out
+        return price._priced_parts(usage, model, applied_tier)
+
+    def _priced_parts(
+        self, usage: Usage, model: str, applied_tier: str | None
+    ) -> tuple[Decimal, tuple[str | Decimal, ...], str, str | None, int | None, None, None]:
+        """:meth:`priced` of a call with cache, reasoning, a request fee or a context tier."""
+        n_in, n_out, n_read = usage.input, usage.output, usage.cache_read
+        n_w5, n_w1, n_reas = usage.cache_write_5m, usage.cache_write_1h, usage.reasoning
+        inp, out = self.input, self.output
         c_read, c_w5, c_w1, reas = (
-            price.cache_read,
-            price.cache_write_5m,
-            price.cache_write_1h,
-            price.reasoning,
+            self.cache_read,
+            self.cache_write_5m,
+            self.cache_write_1h,
+            self.reasoning,
         )
         above: int | None = None
-        if price.context_tiers:
-            for tier in price.context_tiers:
-                if n_in > tier.above:
-                    above = tier.above
-                    inp, out = tier.input, tier.output
-                    c_read = tier.cache_read if tier.cache_read is not None else c_read
-                    c_w5 = tier.cache_write_5m if tier.cache_write_5m is not None else c_w5
-                    c_w1 = tier.cache_write_1h if tier.cache_write_1h is not None else c_w1
-        if not (n_read or n_w5 or n_w1 or n_reas or price.request):
-            # the usual call: plain input and output only
-            p_in = _mul(inp, n_in)
-            p_out = _mul(out, n_out)
-            return _add(p_in, p_out), None, model, applied_tier, above, p_in, p_out
+        for tier in self.context_tiers:
+            if n_in > tier.above:
+                above = tier.above
+                inp, out = tier.input, tier.output
+                c_read = tier.cache_read if tier.cache_read is not None else c_read
+                c_w5 = tier.cache_write_5m if tier.cache_write_5m is not None else c_w5
+                c_w1 = tier.cache_write_1h if tier.cache_write_1h is not None else c_w1
         parts: dict[str, Decimal] = {"input": _mul(inp, n_in - n_read - n_w5 - n_w1)}
         if n_read:
             parts["cache_read"] = _mul(inp if c_read is None else c_read, n_read)
@@ -203,8 +209,8 @@ class ModelPrice:
         parts["output"] = _mul(out, n_out - n_reas)
         if n_reas:
             parts["reasoning"] = _mul(out if reas is None else reas, n_reas)
-        if price.request:
-            parts["request"] = price.request
+        if self.request:
+            parts["request"] = self.request
         total = _ZERO
         for value in parts.values():
             total = _add(total, value)

@@ -19,6 +19,8 @@ The pytest fixture lives in :mod:`tokenomy.testing.pytest_plugin`; the command l
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tokenomy.testing._answers import (
     DEFAULT_ANSWER,
     Answer,
@@ -35,12 +37,16 @@ from tokenomy.testing._records import SimCall
 from tokenomy.testing._request import SimRequest
 from tokenomy.testing._simulator import ProviderSimulator
 
+if TYPE_CHECKING:
+    from tokenomy.testing._summarizer import FakeSummarizer
+
 __all__ = [
     "DEFAULT_ANSWER",
     "FAULT_HEADER",
     "Answer",
     "AnswerLike",
     "AnswerRule",
+    "FakeSummarizer",
     "Fault",
     "Injection",
     "MockSender",
@@ -53,3 +59,14 @@ __all__ = [
     "embedding_vector",
     "template",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # FakeSummarizer loads tokenomy.memory: only when a test asks for it (this package is
+    # imported by the pytest plugin in every test session)
+    if name == "FakeSummarizer":
+        from tokenomy.testing._summarizer import FakeSummarizer
+
+        globals()[name] = FakeSummarizer
+        return FakeSummarizer
+    raise AttributeError(f"module 'tokenomy.testing' has no attribute {name!r}")

@@ -9,6 +9,9 @@
   (every call style, tools, structured output, streams); the wrapper records each call once.
 * :class:`TokenomyEmbeddings`: wraps any LangChain embeddings, whose calls fire no callbacks,
   so that each call is recorded (``kind="embedding"``).
+* :class:`TokenomyChatHistory`: a ``BaseChatMessageHistory`` over any history store that
+  returns the window (and running summary) of a :class:`tokenomy.ConversationMemory`, for
+  ``RunnableWithMessageHistory``; :class:`ChatModelSummarizer` summarises with a chat model.
 * :class:`TokenomyMiddleware`: a ``langchain.agents.create_agent`` middleware running the
   same policies around the agent's model calls (needs ``tokenomy-langchain[agents]``).
 
@@ -27,12 +30,15 @@ if TYPE_CHECKING:
     from tokenomy_langchain._chat_model import TokenomyChatModel
     from tokenomy_langchain._embeddings import TokenomyEmbeddings
     from tokenomy_langchain._handler import TokenomyCallbackHandler
+    from tokenomy_langchain._memory import ChatModelSummarizer, TokenomyChatHistory
     from tokenomy_langchain._middleware import TokenomyMiddleware
     from tokenomy_langchain._track import current_handler, track
 
 __version__ = "0.1.0"
 __all__ = [
+    "ChatModelSummarizer",
     "TokenomyCallbackHandler",
+    "TokenomyChatHistory",
     "TokenomyChatModel",
     "TokenomyEmbeddings",
     "TokenomyMiddleware",
@@ -42,7 +48,9 @@ __all__ = [
 ]
 
 _LAZY = {
+    "ChatModelSummarizer": "tokenomy_langchain._memory",
     "TokenomyCallbackHandler": "tokenomy_langchain._handler",
+    "TokenomyChatHistory": "tokenomy_langchain._memory",
     "TokenomyChatModel": "tokenomy_langchain._chat_model",
     "TokenomyEmbeddings": "tokenomy_langchain._embeddings",
     "TokenomyMiddleware": "tokenomy_langchain._middleware",

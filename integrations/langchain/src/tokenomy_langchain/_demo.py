@@ -99,3 +99,8 @@ def run(sim_url: str, docs: Sequence[Path], policy: str) -> None:
     for user in ("judy", "mallory", "judy"):
         with tokenomy_langchain.track(user=user, feature="faq"):
             faq_llm.invoke("What does storage above the pooled allowance cost?")
+
+    # Conversation memory: a long chat windowed and summarised by tokenomy (its own module).
+    from tokenomy_langchain._demo_memory import run_memory_demo
+
+    run_memory_demo(sim_url)

@@ -12,6 +12,11 @@ Quick start::
 the calls made inside its block; ``instrument()`` records every call of the process;
 ``TokenomyCallbackHandler`` does the same through the legacy ``CallbackManager``.
 
+Conversation memory: ``TokenomyMemoryBuffer`` / ``TokenomySummaryMemoryBuffer`` drop in for
+``ChatMemoryBuffer`` / ``ChatSummaryMemoryBuffer`` (a token-budget window over any
+``chat_store``, tool calls counted and kept whole, evicted turns summarised by ``llm`` with each
+summary call recorded), over a :class:`tokenomy.ConversationMemory`.
+
 To act on calls, not just watch them, wrap the LLM: ``TokenomyLLM(llm, policies=[...])`` is an
 LLM (usable as ``Settings.llm``, in engines and agents, with tool calling and structured
 output) that runs every call through ``tokenomy.Pipeline`` and records each provider call
@@ -63,15 +68,23 @@ if TYPE_CHECKING:
     )
     from tokenomy_llamaindex._callbacks import TokenomyCallbackHandler
     from tokenomy_llamaindex._events import TokenomyEventHandler
+    from tokenomy_llamaindex._memory import (
+        LLMSummarizer,
+        TokenomyMemoryBuffer,
+        TokenomySummaryMemoryBuffer,
+    )
     from tokenomy_llamaindex._spans import TokenomySpanHandler
     from tokenomy_llamaindex._wrapper import TokenomyLLM
 
 __version__ = "0.1.0"
 __all__ = [
+    "LLMSummarizer",
     "TokenomyCallbackHandler",
     "TokenomyEventHandler",
     "TokenomyLLM",
+    "TokenomyMemoryBuffer",
     "TokenomySpanHandler",
+    "TokenomySummaryMemoryBuffer",
     "__version__",
     "include_stream_usage",
     "instrument",
@@ -80,10 +93,13 @@ __all__ = [
 ]
 
 _LAZY = {
+    "LLMSummarizer": "tokenomy_llamaindex._memory",
     "TokenomyCallbackHandler": "tokenomy_llamaindex._callbacks",
     "TokenomyEventHandler": "tokenomy_llamaindex._events",
     "TokenomyLLM": "tokenomy_llamaindex._wrapper",
+    "TokenomyMemoryBuffer": "tokenomy_llamaindex._memory",
     "TokenomySpanHandler": "tokenomy_llamaindex._spans",
+    "TokenomySummaryMemoryBuffer": "tokenomy_llamaindex._memory",
     "include_stream_usage": "tokenomy_llamaindex._attach",
     "instrument": "tokenomy_llamaindex._attach",
     "track": "tokenomy_llamaindex._attach",

@@ -22,7 +22,7 @@ the record is attributed to them even when a stream is consumed elsewhere.
 **The usual call** (not streamed, not a wrapper, ``raw`` carrying an OpenAI-shaped usage) is
 recorded by :meth:`CallRecorder._usual`; anything else goes through
 :meth:`CallRecorder._finish`. Both read the response with the same readers of ``_usage.py``
-and record through :meth:`CallRecorder._write`; the usual one skips the general usage reader
+and record through :meth:`CallRecorder._record`; the usual one skips the general usage reader
 and the wrapper bookkeeping, which the benchmark showed is worth about half the overhead.
 """
 
@@ -50,14 +50,14 @@ from tokenomy.exceptions import EstimatedUsageWarning, UsageParseError
 from tokenomy.usage import Usage, usage_from_openai_chat
 from tokenomy_llamaindex._spans import SpanTree, span_name
 from tokenomy_llamaindex._usage import (
+    RawFacts,
+    configured_model,
     embedding_usage,
     estimate_usage,
     is_mapping,
-    model_of,
     provider_of,
     provider_usage,
-    service_tier_of,
-    truncated_of,
+    raw_facts,
 )
 
 __all__ = ["CallRecorder", "evict_oldest"]
@@ -84,6 +84,11 @@ def _has(obj: Any, key: str) -> bool:
 
 def _new_id() -> str:
     return str(uuid.uuid4())
+
+
+def _run_name(root_id: str | None) -> dict[str, str] | None:
+    # the base tags of a record: its root span's name as tag run_name (lowest precedence)
+    return None if root_id is None else {"run_name": span_name(root_id)}
 
 
 @dataclass(slots=True, eq=False)
@@ -270,25 +275,8 @@ class CallRecorder:
             return False
         if self._covered(call, response):
             return True  # a call that started later (a delegate) recorded this very response
-        model = model_of(response, call.model_dict)
-        span_id, root_id = call.span_id, call.root_id
-        self._write(
-            call.chain,
-            call.kind,
-            model,
-            parsed,
-            provider_of(call.model_dict),
-            service_tier_of(response),
-            (time.perf_counter() - call.started) * 1000.0,
-            None,
-            getattr(response, "delta", None) is not None,
-            span_id or _new_id(),
-            call.parent_id,
-            root_id,
-            span_name(span_id),
-            None,
-            truncated_of(response),
-        )
+        facts = raw_facts(raw)
+        self._record(call, response, parsed, facts.model or configured_model(call.model_dict), facts)
         return True
 
     def fail(self, span_id: str | None, error: BaseException | str | None) -> None:
@@ -336,9 +324,9 @@ class CallRecorder:
     def _finish(self, call: _Call, response: Any, error: BaseException | str | None) -> None:
         if self._covered(call, response, error) or call.delegated:
             return
-        now = time.perf_counter()
         usage = provider_usage(response)
-        model = model_of(response, call.model_dict)
+        facts = raw_facts(None if response is None else getattr(response, "raw", None))
+        model = facts.model or configured_model(call.model_dict)
         if usage is None and response is None and error is not None:
             usage = Usage()  # the request failed before anything came back: nothing billed
         elif usage is None:
@@ -351,23 +339,13 @@ class CallRecorder:
                 response=response,
             )
             self._warn_estimated(call, model)
-        first = call.first_chunk
-        self._write(
-            call.chain,
-            call.kind,
-            model,
+        self._record(
+            call,
+            response,
             usage,
-            provider_of(call.model_dict),
-            service_tier_of(response),
-            (now - call.started) * 1000.0,
-            None if first is None else (first - call.started) * 1000.0,
-            first is not None or getattr(response, "delta", None) is not None,
-            call.span_id or _new_id(),
-            call.parent_id,
-            call.root_id,
-            span_name(call.span_id),
+            model,
+            facts,
             error if error is None or isinstance(error, str) else type(error).__name__,
-            truncated_of(response),
         )
 
     def _warn_estimated(self, call: _Call, model: str | None) -> None:
@@ -415,75 +393,76 @@ class CallRecorder:
         if not pending_list:
             self._embeds.pop(key, None)
         usage = embedding_usage(chunks, pending.model_dict)
-        self._write(
-            pending.chain,
-            "embedding",
-            model_of(None, pending.model_dict),
-            usage,
-            provider_of(pending.model_dict),
-            None,
-            (time.perf_counter() - pending.started) * 1000.0,
-            None,
-            False,
-            _new_id(),
-            pending.span_id,
-            pending.root_id,
-            span_name(pending.span_id),
-            None,
-        )
+        run_id = _new_id()
+        try:
+            store_call(
+                model=configured_model(pending.model_dict),
+                usage=usage,
+                provider=provider_of(pending.model_dict),
+                kind="embedding",
+                latency_ms=(time.perf_counter() - pending.started) * 1000.0,
+                run_id=run_id,
+                parent_run_id=pending.span_id,
+                root_run_id=pending.root_id,
+                base_tags=_run_name(pending.root_id),
+                name=span_name(pending.span_id),
+                framework=FRAMEWORK,
+                price_book=self.price_book,
+                ledger=self.ledger,
+                trackers=pending.chain,
+            )
+        except UnpricedCallError as exc:
+            self._priced_failure(run_id, exc)
 
     # -- the record -------------------------------------------------------------------------
 
-    def _write(
+    def _record(
         self,
-        chain: tuple[Tracker, ...],
-        kind: str,
-        model: str | None,
+        call: _Call,
+        response: Any,
         usage: Usage,
-        provider: str | None,
-        service_tier: str | None,
-        latency_ms: float,
-        ttft_ms: float | None,
-        streamed: bool,
-        run_id: str,
-        parent_id: str | None,
-        root_id: str | None,
-        name: str | None,
-        error: str | None,
-        truncated: bool = False,
+        model: str | None,
+        facts: RawFacts,
+        error: str | None = None,
     ) -> None:
-        """Record one call, attributed to the track() blocks of ``chain``.
+        """Store one finished LLM call, attributed to the track() blocks active where it
+        started.
 
         Tag ``run_name`` is the root span's name unless the innermost block sets one. This
         recorder's own ledger and price book (when set) win over the enclosing block's (the
         rule of :func:`tokenomy.store_call`). A call whose pricing failed is recorded
         unpriced; the error is counted in :attr:`failures` and logged in one line.
         """
+        first, span_id = call.first_chunk, call.span_id
+        run_id = span_id or _new_id()
         try:
             store_call(
                 model=model,
                 usage=usage,
-                provider=provider,
-                kind=kind,
-                latency_ms=latency_ms,
-                ttft_ms=ttft_ms,
-                streamed=streamed,
+                provider=provider_of(call.model_dict),
+                kind=call.kind,
+                latency_ms=(time.perf_counter() - call.started) * 1000.0,
+                ttft_ms=None if first is None else (first - call.started) * 1000.0,
+                streamed=first is not None or getattr(response, "delta", None) is not None,
                 run_id=run_id,
-                parent_run_id=parent_id,
-                root_run_id=root_id,
-                base_tags=None if root_id is None else {"run_name": span_name(root_id)},
+                parent_run_id=call.parent_id,
+                root_run_id=call.root_id,
+                base_tags=_run_name(call.root_id),
                 error=error,
-                service_tier=service_tier,
-                name=name,
+                service_tier=facts.service_tier,
+                name=span_name(span_id),
                 framework=FRAMEWORK,
-                truncated=truncated,
+                truncated=facts.truncated,
                 price_book=self.price_book,
                 ledger=self.ledger,
-                trackers=chain,
+                trackers=call.chain,
             )
         except UnpricedCallError as exc:
-            self.note_failure(exc)
-            log.warning("tokenomy: LlamaIndex call %s: %s", run_id, exc)
+            self._priced_failure(run_id, exc)
+
+    def _priced_failure(self, run_id: str, exc: UnpricedCallError) -> None:
+        self.note_failure(exc)
+        log.warning("tokenomy: LlamaIndex call %s: %s", run_id, exc)
 
     def note_failure(self, exc: BaseException) -> None:
         """Count a failure to record (or to price) a call."""

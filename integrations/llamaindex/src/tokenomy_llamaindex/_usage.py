@@ -14,13 +14,15 @@ OpenAI chat dicts (:func:`message_dict`), the tokens estimated by
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from tokenomy.exceptions import TokenCountError, UsageParseError
 from tokenomy.usage import Usage, parse_usage, usage_from_llamaindex, usage_from_openai_chat
 
 __all__ = [
     "PRICED_TIERS",
+    "RawFacts",
+    "configured_model",
     "embedding_usage",
     "estimate_usage",
     "is_mapping",
@@ -29,6 +31,7 @@ __all__ = [
     "output_message",
     "provider_of",
     "provider_usage",
+    "raw_facts",
     "service_tier_of",
     "truncated_of",
 ]
@@ -105,13 +108,45 @@ def is_mapping(obj: Any) -> bool:
     return False
 
 
-def model_of(response: Any, model_dict: Mapping[str, Any] | None) -> str | None:
-    """The model the provider says answered (``raw.model``), else the client's configured one."""
-    raw = getattr(response, "raw", None) if response is not None else None
-    if raw is not None:
-        model = _get(raw, "model")
-        if isinstance(model, str) and model:
-            return model
+class RawFacts(NamedTuple):
+    """What a raw provider response says about the call besides its usage."""
+
+    model: str | None  #: the model that answered (``raw.model``)
+    service_tier: str | None  #: ``"priority"``/``"flex"`` when served on that priced tier
+    truncated: bool  #: cut by the length limit
+
+
+_NO_FACTS = RawFacts(None, None, False)
+
+
+def raw_facts(raw: Any) -> RawFacts:
+    """The :class:`RawFacts` of ``raw`` (a dict, a Mapping or an SDK object; ``None``), in
+    one pass: ``model``; ``service_tier`` when it is one priced differently; ``truncated``
+    for OpenAI's ``choices[0].finish_reason == "length"`` or Anthropic's ``stop_reason ==
+    "max_tokens"`` (cheap reads only)."""
+    if raw is None:
+        return _NO_FACTS
+    if type(raw) is dict or is_mapping(raw):
+        model, tier, choices = raw.get("model"), raw.get("service_tier"), raw.get("choices")
+        stop = None if choices else raw.get("stop_reason")
+    else:
+        model = getattr(raw, "model", None)
+        tier = getattr(raw, "service_tier", None)
+        choices = getattr(raw, "choices", None)
+        stop = None if choices else getattr(raw, "stop_reason", None)
+    if type(choices) is list or type(choices) is tuple:
+        truncated = bool(choices) and _get(choices[0], "finish_reason") == "length"
+    else:
+        truncated = stop == "max_tokens"
+    return RawFacts(
+        model if isinstance(model, str) and model else None,
+        tier if isinstance(tier, str) and tier in PRICED_TIERS else None,
+        truncated,
+    )
+
+
+def configured_model(model_dict: Mapping[str, Any] | None) -> str | None:
+    """The model the client was configured with (``model_name``/``model`` of its dict)."""
     if model_dict:
         for key in ("model_name", "model"):
             model = model_dict.get(key)
@@ -120,28 +155,21 @@ def model_of(response: Any, model_dict: Mapping[str, Any] | None) -> str | None:
     return None
 
 
+def model_of(response: Any, model_dict: Mapping[str, Any] | None) -> str | None:
+    """The model the provider says answered (``raw.model``), else the client's configured one."""
+    raw = getattr(response, "raw", None) if response is not None else None
+    return raw_facts(raw).model or configured_model(model_dict)
+
+
 def service_tier_of(response: Any) -> str | None:
     """``"priority"``/``"flex"`` when the provider says it served the call on that tier."""
-    raw = getattr(response, "raw", None) if response is not None else None
-    if raw is None:
-        return None
-    tier = _get(raw, "service_tier")
-    return tier if isinstance(tier, str) and tier in PRICED_TIERS else None
+    return raw_facts(getattr(response, "raw", None) if response is not None else None).service_tier
 
 
 def truncated_of(response: Any) -> bool:
-    """True when the provider says the response was cut by its length limit: OpenAI's
-    ``choices[0].finish_reason == "length"``, Anthropic's ``stop_reason == "max_tokens"``
-    (read from ``raw``, a dict or an SDK object; cheap reads only)."""
-    raw = getattr(response, "raw", None) if response is not None else None
-    if raw is None:
-        return False
-    if _get(raw, "stop_reason") == "max_tokens":
-        return True
-    choices = _get(raw, "choices")
-    if type(choices) is list or type(choices) is tuple:
-        return bool(choices) and _get(choices[0], "finish_reason") == "length"
-    return False
+    """True when the provider says the response was cut by its length limit (see
+    :func:`raw_facts`)."""
+    return raw_facts(getattr(response, "raw", None) if response is not None else None).truncated
 
 
 def provider_of(model_dict: Mapping[str, Any] | None) -> str | None:

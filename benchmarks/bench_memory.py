@@ -1,0 +1,388 @@
+"""Conversation memory: what a 50-turn session costs, and what one history read takes.
+
+Sessions are the shared hh-rlhf dialogues (``../shared/data/chat/hh-rlhf-harmless.jsonl``)
+concatenated in file order into one long conversation behind a short system prompt. Two parts:
+
+**Cost over 50 turns.** The session is replayed turn by turn as a chat application would: one
+call per user message with the history so far (the recorded assistant replies are appended,
+so every strategy sees the same conversation). Every call is a real ``ChatOpenAI`` (gpt-4o)
+call to the local provider simulator through ``TokenomyChatModel``, recorded and priced in a
+ledger; the summarising memory's summary calls are real gpt-4o-mini calls to the simulator
+(``ChatModelSummarizer``; the simulator's answer stands in for the summary text, so the cost is
+real, the summary's wording is not). Strategies at the same budget: full history, tokenomy's
+window (``ConversationMemory`` as a policy), tokenomy's summarising memory (sliding one turn
+per call, and with ``evict_to=0.6``: evicting down to 60% of the budget on overflow), LangChain's
+``trim_messages`` (tiktoken counter, ``start_on="human"``, system kept) and LlamaIndex's
+``ChatMemoryBuffer.get()`` (its default tokenizer). Input tokens are as the simulator counted
+them. Costs are shown as billed (the simulator applies OpenAI's automatic prompt cache, which
+discounts a repeated prefix of >= 1,024 tokens: only the full history is that long here) and
+at list price (every input token uncached). The budget is 12% of the full history at turn 50 (the issue's "~25k in full, near 3k
+windowed"; these dialogues are short, so the full history at turn 50 is ~2.7k tokens).
+Goals: >= 85% fewer input tokens than full history at turn 50; summarising total cost (summary
+calls included) <= 25% of full history's.
+
+**Time per history read** at 200 messages and a 4,000-token budget, warm (each message already
+counted, as in a running conversation where a read adds one or two new messages): tokenomy's
+window over dicts, ``TokenomyChatHistory.messages`` over an ``InMemoryChatMessageHistory`` and
+``TokenomyMemoryBuffer.get()`` over a ``SimpleChatStore``, next to ``trim_messages`` with a
+tiktoken counter and ``ChatMemoryBuffer.get()``, interleaved: each repetition runs every setup
+in a fresh random order and each is compared with ``trim_messages`` in the same repetition
+(this CPU switches speed every few seconds). Goal: <= 0.1x ``trim_messages``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data" / "chat" / "hh-rlhf-harmless.jsonl"
+MODEL = "gpt-4o"
+SUMMARY_MODEL = "gpt-4o-mini"
+SYSTEM = "You are a helpful, harmless assistant."
+BUDGET_SHARE = 0.12
+SUMMARY_MAX_TOKENS = 100
+EVICT_TO = 0.6
+INPUT_GOAL = 0.85
+COST_GOAL = 0.25
+READ_GOAL = 0.1
+#: what the simulator answers a summary request with (about 120 tokens, cut to the cap)
+SUMMARY_ANSWER = " ".join(
+    f"The user asked about topic {i} and the assistant answered with care and caveats."
+    for i in range(9)
+)
+
+
+def load_session(path: Path = DATA, *, messages: int) -> list[dict[str, str]]:
+    """At least ``messages`` alternating user/assistant messages, dialogues concatenated."""
+    session: list[dict[str, str]] = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            rows = json.loads(line)["messages"]
+            roles = [m["role"] for m in rows]
+            if not rows or roles != ["user", "assistant"] * (len(rows) // 2):
+                continue
+            session += [{"role": m["role"], "content": m["content"]} for m in rows]
+            if len(session) >= messages:
+                break
+    return session[:messages]
+
+
+# -- part 1: cost over a session -------------------------------------------------------------------
+
+
+def _tiktoken_counter() -> Callable[[list[Any]], int]:
+    from tokenomy.tokens import get_encoding
+
+    enc = get_encoding("o200k_base")
+
+    def count(messages: list[Any]) -> int:
+        return 3 + sum(4 + len(enc.encode(str(m.content), disallowed_special=())) for m in messages)
+
+    return count
+
+
+def _lc(messages: list[dict[str, Any]]) -> list[Any]:
+    from langchain_core.messages import convert_to_messages
+
+    return list(convert_to_messages(messages))
+
+
+Prepare = Callable[[list[dict[str, Any]]], list[Any]]
+
+
+def _strategies(sim: Any, budget: int) -> dict[str, tuple[Callable[[Any], list[Any]], Prepare]]:
+    """Each strategy: (its policies for a ledger, how it turns the history into the messages
+    it sends)."""
+    from langchain_core.messages import trim_messages
+    from langchain_openai import ChatOpenAI
+    from llama_index.core.llms import ChatMessage
+    from llama_index.core.memory import ChatMemoryBuffer
+
+    from tokenomy import ConversationMemory
+    from tokenomy_langchain import ChatModelSummarizer
+
+    summarizer = ChatModelSummarizer(
+        ChatOpenAI(model=SUMMARY_MODEL, base_url=sim.openai_base_url, api_key="test", max_retries=0)
+    )
+    counter = _tiktoken_counter()
+
+    def trimmed(history: list[dict[str, Any]]) -> list[Any]:
+        return list(
+            trim_messages(
+                _lc(history),
+                max_tokens=budget,
+                token_counter=counter,
+                strategy="last",
+                start_on="human",
+                include_system=True,
+            )
+        )
+
+    def buffered(history: list[dict[str, Any]]) -> list[Any]:
+        chat = [ChatMessage(role=m["role"], content=m["content"]) for m in history]
+        buffer = ChatMemoryBuffer.from_defaults(chat_history=chat[1:], token_limit=budget)
+        kept = buffer.get()
+        return _lc(history[:1] + [{"role": m.role.value, "content": m.content or ""} for m in kept])
+
+    def none(ledger: Any) -> list[Any]:
+        return []
+
+    def window(ledger: Any) -> list[Any]:
+        return [ConversationMemory(max_tokens=budget, model=MODEL)]
+
+    def summarising(ledger: Any) -> list[Any]:
+        return [
+            ConversationMemory(
+                max_tokens=budget,
+                model=MODEL,
+                summarizer=summarizer,
+                summary_max_tokens=SUMMARY_MAX_TOKENS,
+                ledger=ledger,
+            )
+        ]
+
+    def chunked(ledger: Any) -> list[Any]:
+        return [
+            ConversationMemory(
+                max_tokens=budget,
+                model=MODEL,
+                summarizer=summarizer,
+                summary_max_tokens=SUMMARY_MAX_TOKENS,
+                ledger=ledger,
+                evict_to=EVICT_TO,
+            )
+        ]
+
+    return {
+        "full history": (none, _lc),
+        "tokenomy window": (window, _lc),
+        "tokenomy summarising": (summarising, _lc),
+        f"tokenomy summarising, evict_to={EVICT_TO}": (chunked, _lc),
+        "LangChain trim_messages": (none, trimmed),
+        "LlamaIndex ChatMemoryBuffer": (none, buffered),
+    }
+
+
+def run_session(
+    turns: int = 50, *, path: Path = DATA, budget_share: float = BUDGET_SHARE
+) -> list[dict[str, Any]]:
+    """Part 1's rows (module docstring)."""
+    from langchain_openai import ChatOpenAI
+
+    from tokenomy import MemoryLedger, track
+    from tokenomy.testing import ProviderSimulator
+    from tokenomy.tokens import estimate_messages
+    from tokenomy_langchain import TokenomyChatModel
+
+    session = load_session(path, messages=2 * turns)
+    histories = [
+        [{"role": "system", "content": SYSTEM}, *session[: 2 * k + 1]] for k in range(turns)
+    ]
+    budget = int(estimate_messages(histories[-1], MODEL).prompt_tokens * budget_share)
+    rows: list[dict[str, Any]] = []
+    with ProviderSimulator(per_model={SUMMARY_MODEL: SUMMARY_ANSWER}) as sim:
+        for name, (policies, prepare) in _strategies(sim, budget).items():
+            ledger = MemoryLedger()
+            chat = ChatOpenAI(
+                model=MODEL, base_url=sim.openai_base_url, api_key="test", max_retries=0
+            )
+            model = TokenomyChatModel(chat, policies=policies(ledger), ledger=ledger)
+            for history in histories:
+                with track(conversation="bench"):
+                    model.invoke(prepare(history))
+            records = ledger.query()
+            chats = [r for r in records if r.tags.get("purpose") != "memory"]
+            summaries = [r for r in records if r.tags.get("purpose") == "memory"]
+            inputs = [r.usage.input for r in chats]
+            rows.append(
+                {
+                    "strategy": name,
+                    "budget": budget,
+                    "input@10": inputs[min(9, turns - 1)],
+                    "input@25": inputs[min(24, turns - 1)],
+                    f"input@{turns}": inputs[-1],
+                    "input total": sum(inputs),
+                    "summary calls": len(summaries),
+                    "summary cost $": _money(
+                        sum((r.cost.total for r in summaries if r.cost), Decimal(0))
+                    ),
+                    "cost $ (billed)": _money(_total(records)),
+                    "cost $ (list)": _money(_list_total(records)),
+                    "_billed": _total(records),
+                    "_list": _list_total(records),
+                    "_last": inputs[-1],
+                }
+            )
+    full = rows[0]
+    full_billed, full_list = full["_billed"] or Decimal(1), full["_list"] or Decimal(1)
+    for row in rows:
+        cut = 1 - row.pop("_last") / full[f"input@{turns}"]
+        billed, listed = row.pop("_billed") / full_billed, row.pop("_list") / full_list
+        row[f"fewer input@{turns}"] = f"{cut:.0%}"
+        row["cost vs full (billed)"] = f"{billed:.0%}"
+        row["cost vs full (list)"] = f"{listed:.0%}"
+        if row["strategy"].startswith("tokenomy summarising"):
+            row["met"] = (
+                f"{'yes' if cut >= INPUT_GOAL else 'no'}; "
+                f"billed {'yes' if billed <= COST_GOAL else 'no'}, list {'yes' if listed <= COST_GOAL else 'no'}"
+            )
+        elif row["strategy"] == "tokenomy window":
+            row["met"] = "yes" if cut >= INPUT_GOAL else "no"
+        else:
+            row["met"] = ""
+    return rows
+
+
+def _total(records: list[Any]) -> Decimal:
+    """What the records cost as billed (the simulator's prompt cache discounts included)."""
+    return sum((r.cost.total for r in records if r.cost), Decimal(0))
+
+
+def _list_total(records: list[Any]) -> Decimal:
+    """The same calls with every input token at the uncached price."""
+    from tokenomy import PriceBook, Usage
+
+    book = PriceBook.default()
+    total = Decimal(0)
+    for r in records:
+        cost = book.price(r.model, Usage(input=r.usage.input, output=r.usage.output))
+        total += cost.total if cost is not None else Decimal(0)
+    return total
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.5f}"
+
+
+# -- part 2: time per history read ----------------------------------------------------------------
+
+
+def read_setups(
+    messages: int = 200, budget: int = 4000, *, path: Path = DATA
+) -> dict[str, Callable[[], object]]:
+    """One history read per setup, over the same ``messages`` (system prompt first)."""
+    from langchain_core.chat_history import InMemoryChatMessageHistory
+    from langchain_core.messages import trim_messages
+    from llama_index.core.llms import ChatMessage
+    from llama_index.core.memory import ChatMemoryBuffer
+
+    from tokenomy import ConversationMemory
+    from tokenomy_langchain import TokenomyChatHistory
+    from tokenomy_llamaindex import TokenomyMemoryBuffer
+
+    history = [{"role": "system", "content": SYSTEM}, *load_session(path, messages=messages - 1)]
+    lc = _lc(history)
+    li = [ChatMessage(role=m["role"], content=m["content"]) for m in history]
+    counter = _tiktoken_counter()
+    memory = ConversationMemory(max_tokens=budget, model=MODEL)
+    lc_history = TokenomyChatHistory(
+        InMemoryChatMessageHistory(messages=lc), ConversationMemory(max_tokens=budget, model=MODEL)
+    )
+    li_buffer = TokenomyMemoryBuffer.from_defaults(chat_history=li, token_limit=budget, model=MODEL)
+    anchor = ChatMemoryBuffer.from_defaults(chat_history=li, token_limit=budget)
+    return {
+        "LangChain trim_messages (tiktoken counter)": lambda: trim_messages(
+            lc,
+            max_tokens=budget,
+            token_counter=counter,
+            strategy="last",
+            start_on="human",
+            include_system=True,
+        ),
+        "LlamaIndex ChatMemoryBuffer.get()": anchor.get,
+        "tokenomy ConversationMemory.window (dicts)": lambda: memory.window(history),
+        "tokenomy_langchain TokenomyChatHistory.messages": lambda: lc_history.messages,
+        "tokenomy_llamaindex TokenomyMemoryBuffer.get()": li_buffer.get,
+    }
+
+
+def run_reads(
+    messages: int = 200,
+    budget: int = 4000,
+    *,
+    repetitions: int = 12,
+    path: Path = DATA,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Part 2's rows: per-read time, interleaved, as a ratio of trim_messages in the same rep."""
+    setups = read_setups(messages, budget, path=path)
+    anchor = "LangChain trim_messages (tiktoken counter)"
+    calls = {
+        name: 1 if "ChatMemoryBuffer" in name else 5 if "trim" in name else 50 for name in setups
+    }
+    for name, read in setups.items():  # warm up: every message counted once
+        for _ in range(2):
+            read()
+    rng = random.Random(seed)
+    names = list(setups)
+    per: dict[str, list[float]] = {n: [] for n in names}
+    for _ in range(repetitions):
+        rng.shuffle(names)
+        for name in names:
+            read, n = setups[name], calls[name]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                read()
+            per[name].append((time.perf_counter() - t0) / n)
+    base = per[anchor]
+    rows = []
+    for name in setups:
+        ratio = statistics.median(t / b for t, b in zip(per[name], base, strict=True))
+        row: dict[str, Any] = {
+            "case": name,
+            "ms per read (median)": f"{statistics.median(per[name]) * 1000:.3f}",
+            "x trim_messages": f"{ratio:.3f}",
+        }
+        ours = name.startswith("tokenomy")
+        row["goal"] = f"<={READ_GOAL}x" if ours else ""
+        row["met"] = ("yes" if ratio <= READ_GOAL else "no") if ours else ""
+        rows.append(row)
+    return rows
+
+
+def run(
+    turns: int = 50, read_messages: int = 200, read_budget: int = 4000, repetitions: int = 12
+) -> list[dict[str, Any]]:
+    """Both parts' rows (``./dev bench memory`` prints them as two tables)."""
+    return run_session(turns) + run_reads(read_messages, read_budget, repetitions=repetitions)
+
+
+def tables() -> list[tuple[str, list[dict[str, Any]]]]:
+    """Both parts as (title, rows), for ``./dev bench memory``."""
+    return [
+        (
+            f"Conversation memory, 50-turn session through the simulator (gpt-4o; summaries "
+            f"gpt-4o-mini). Goals: >= {INPUT_GOAL:.0%} fewer input tokens at turn 50; "
+            f"summarising cost <= {COST_GOAL:.0%} of full",
+            run_session(),
+        ),
+        (
+            f"Time per history read: 200 messages, 4,000-token budget, interleaved "
+            f"(goal <= {READ_GOAL}x trim_messages)",
+            run_reads(),
+        ),
+    ]
+
+
+def main() -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _table import print_table
+
+    if not DATA.exists():
+        print(f"bench_memory needs {DATA} (the shared development data)", file=sys.stderr)
+        return 2
+    for title, rows in tables():
+        print_table(title, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""The memory benchmark runs quickly (a short session, few read repetitions) and its rows hold
+what the full run reports."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from pathlib import Path
+
+from shared_data import shared_file
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_memory.py"
+
+
+def test_benchmark_rows() -> None:
+    """run_session gives a row per strategy (full, window, summarising sliding and with
+    evict_to, trim_messages, ChatMemoryBuffer) with tokenomy's windows under the budget at every reported turn and the
+    summarising memory's summary calls counted; run_reads gives a row per reader with ratios
+    against trim_messages (1.0 for itself) and a verdict for each tokenomy reader."""
+    path = shared_file("chat/hh-rlhf-harmless.jsonl")
+    spec = importlib.util.spec_from_file_location("bench_memory", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    session = bench.run_session(12, path=path, budget_share=0.4)
+    assert [r["strategy"] for r in session] == [
+        "full history",
+        "tokenomy window",
+        "tokenomy summarising",
+        "tokenomy summarising, evict_to=0.6",
+        "LangChain trim_messages",
+        "LlamaIndex ChatMemoryBuffer",
+    ]
+    full, window, summarising, chunked = session[0], session[1], session[2], session[3]
+    budget = full["budget"]
+    for row in (window, summarising, chunked):
+        assert row["input@10"] <= budget and row["input@12"] <= budget
+        assert row["input total"] < full["input total"]
+    assert full["summary calls"] == window["summary calls"] == 0 < summarising["summary calls"]
+    assert 0 < chunked["summary calls"] <= summarising["summary calls"]
+    assert float(summarising["summary cost $"]) > 0
+    assert full["fewer input@12"] == "0%" and window["met"] in ("yes", "no")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reads = bench.run_reads(40, 500, repetitions=2, path=path)
+    assert reads[0]["case"].startswith("LangChain trim_messages")
+    assert reads[0]["x trim_messages"] == "1.000"
+    ours = [r for r in reads if r["case"].startswith("tokenomy")]
+    assert len(ours) == 3 and all(r["met"] in ("yes", "no") for r in ours)
