@@ -238,7 +238,9 @@ class MemoryLedger(LedgerStore):
         ranked = sorted(((c, i) for c, i in costs if c is not None), key=lambda t: (-t[0], t[1]))
         return top_costs(self._materialize(items[i] for _, i in ranked[: max(n, 0)]), n)
 
-    def run_page(self, where: RecordFilter | None = None, limit: int | None = None) -> RunPage:
+    def run_page(
+        self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
+    ) -> RunPage:
         """The runs count and the records of the latest ``limit`` runs (only those are built)."""
         items = self._matching(where)
         start: dict[str, int] = {}

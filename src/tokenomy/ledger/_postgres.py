@@ -360,11 +360,13 @@ class PostgresLedger(BatchedStore):
             return super().most_expensive(n, where)
         return self._agg().most_expensive(n, where)
 
-    def run_page(self, where: RecordFilter | None = None, limit: int | None = None) -> RunPage:
+    def run_page(
+        self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
+    ) -> RunPage:
         """The runs count and the latest ``limit`` runs' records, found in SQL."""
         if not self._fast:
-            return super().run_page(where, limit)
-        return self._agg().run_page(where, limit)
+            return super().run_page(where, limit, total=total)
+        return self._agg().run_page(where, limit, total=total)
 
     def unpriced_models(self, where: RecordFilter | None = None) -> dict[str, int]:
         """Unpriced models and their counts."""

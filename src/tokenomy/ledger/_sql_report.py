@@ -424,19 +424,29 @@ class SqlAggregator:
         merged = sorted(top + odd, key=lambda r: r.timestamp)
         return top_costs(merged, n)
 
-    def run_page(self, where: RecordFilter | None, limit: int | None) -> RunPage:
-        """How many runs match, and the records of the ``limit`` that started last."""
+    def run_page(
+        self, where: RecordFilter | None, limit: int | None, *, total: int | None = None
+    ) -> RunPage:
+        """How many runs match (``total`` when known), and the records of the ``limit`` that
+        started last."""
         clause, params = self.where(where)
-        total = int(
+        if total is None:
+            total = self._count_runs(clause, params)
+        if limit is None:
+            return latest_runs(self.stream(where), None)
+        if limit <= 0 or total == 0:
+            return RunPage(total, [])
+        return self._page_of(where, limit, total)
+
+    def _count_runs(self, clause: str, params: list[Any]) -> int:
+        return int(
             self._fetch(
                 f"SELECT COUNT(*) FROM (SELECT DISTINCT run_key FROM {self.d.table}{clause}) d",
                 params,
             )[0][0]
         )
-        if limit is None:
-            return latest_runs(self.stream(where), None)
-        if limit <= 0 or total == 0:
-            return RunPage(total, [])
+
+    def _page_of(self, where: RecordFilter | None, limit: int, total: int) -> RunPage:
         roots = self._latest_roots(where, limit)
         marks = ", ".join([self.d.ph] * len(roots))
         clause, params = self.where(where, f"run_key IN ({marks})")

@@ -149,10 +149,13 @@ class LedgerStore(ABC):
         """The ``n`` priced records that cost the most (earlier first on ties)."""
         return top_costs(self.query(where), n)
 
-    def run_page(self, where: RecordFilter | None = None, limit: int | None = None) -> RunPage:
+    def run_page(
+        self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
+    ) -> RunPage:
         """How many root runs match, and the records (oldest first) of the ``limit`` latest
         (by start; ``None``: all). A run is the records sharing a root: ``root_run_id``, else
-        ``run_id``, else the record's own id."""
+        ``run_id``, else the record's own id. ``total``, when the caller already knows it
+        (an earlier page), spares the SQL stores counting the runs again."""
         return latest_runs(self.query(where), limit)
 
     def unpriced_models(self, where: RecordFilter | None = None) -> dict[str, int]:

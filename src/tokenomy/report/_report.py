@@ -183,7 +183,8 @@ class Report:
     def _page(self, limit: int | None) -> RunPage:
         page = self._pages.get(limit)
         if page is None:
-            page = self._pages[limit] = self._store.run_page(self._where, limit)
+            known = next((p.total for p in self._pages.values()), None)
+            page = self._pages[limit] = self._store.run_page(self._where, limit, total=known)
         return page
 
     def runs(self, limit: int | None = None) -> list[RunReport]:
