@@ -14,20 +14,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> None:
-    """The demo exits 0, prints the report, and its SQLite ledger holds every call priced and
-    tagged: both frameworks, streamed calls, provider cache reads, reasoning tokens and a
-    LangChain cache hit with its savings, nothing unpriced."""
-    ledger_path = tmp_path / "demo.sqlite"
+    """``tokenomy demo`` (the installed command: no checkout file is used, its handbook ships
+    in the package) exits 0, prints the report, and writes its SQLite ledger where it is run
+    (``.tokenomy/demo.sqlite``), holding every call priced and tagged: both frameworks,
+    streamed calls, provider cache reads, reasoning tokens and a LangChain cache hit with its
+    savings, nothing unpriced."""
+    ledger_path = tmp_path / ".tokenomy" / "demo.sqlite"
     env = {**os.environ, "COLUMNS": "200"}
     out = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "demo.py"), "--ledger", str(ledger_path)],
+        [sys.executable, "-m", "tokenomy", "demo"],
         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "tokenomy report" in out.stdout
     assert "Spend by feature, user" in out.stdout
-    assert str(ledger_path) in out.stdout.replace("\n", "")
-    # the budgets part (examples/_demo_budget.py): a refusal and a downgrade, both printed
+    assert str(Path(".tokenomy") / "demo.sqlite") in out.stdout.replace("\n", "")
+    assert ledger_path.exists()
+    # the budgets part (tokenomy_langchain/_demo_budget.py): a refusal and a downgrade, printed
     assert "refused mallory's call" in out.stdout and "budget 'chat-per-user-daily'" in out.stdout
     assert "downgraded feature 'weekly-summary' from gpt-4o to gpt-4o-mini" in out.stdout
 
@@ -67,3 +70,25 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
             assert expected is not None
             assert r.cost is not None and r.cost.total == expected.total
         assert ledger.totals().cost == sum((r.cost.total for r in records if r.cost), Decimal(0))
+
+
+def test_demo_handbook_ships_in_the_package_and_examples_demo_is_the_command() -> None:
+    """The demo's documents are package data (no checkout needed) and ``examples/demo.py``
+    (what ``./dev demo`` runs) is the same ``tokenomy demo`` command."""
+    import tokenomy
+    from tokenomy._demo import DOCS
+
+    package = Path(tokenomy.__file__).resolve().parent
+    assert len(DOCS) == 6 and all(d.is_relative_to(package) for d in DOCS)
+    assert 'main(["demo", *sys.argv[1:]])' in (ROOT / "examples" / "demo.py").read_text()
+
+
+def test_demo_never_replaces_a_file_it_did_not_write(tmp_path: Path) -> None:
+    """``tokenomy demo --ledger FILE`` on a file that is not an earlier demo ledger exits 3 and
+    leaves it as it was (before running anything)."""
+    from tokenomy.cli import main
+
+    precious = tmp_path / "precious.sqlite"
+    precious.write_bytes(b"my data")
+    assert main(["demo", "--ledger", str(precious)]) == 3
+    assert precious.read_bytes() == b"my data"

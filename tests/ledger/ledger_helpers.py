@@ -139,3 +139,21 @@ def subprocess_env(**extra: Any) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "TOKENOMY_LEDGER"}
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+def assert_same_totals(got: list[Any], want: list[Any]) -> None:
+    """Two aggregate_records-like results agree: every figure exactly, the latency percentiles
+    exactly or, when ``got`` says they are approximate (the SQL stores), within 1%."""
+    import dataclasses
+
+    assert [g.key for g in got] == [w.key for w in want]
+    lat = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
+    for g, w in zip(got, want, strict=True):
+        blank = dict.fromkeys((*lat, "latency_approximate"))
+        assert dataclasses.replace(g, **blank) == dataclasses.replace(w, **blank)
+        for name in lat:
+            a, b = getattr(g, name), getattr(w, name)
+            if a is None or b is None or not g.latency_approximate:
+                assert a == b, (name, a, b)
+            else:
+                assert abs(a - b) <= 0.01 * abs(b) + 1e-9, (name, a, b)

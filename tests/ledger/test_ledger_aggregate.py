@@ -150,13 +150,14 @@ def test_no_records_no_groups_and_no_latency() -> None:
 
 
 def test_group_totals_json_dict_keeps_decimals_exact() -> None:
-    """to_json_dict() renders money as strings and survives json.dumps."""
+    """to_json_dict() renders money as plain decimal strings (no exponent, no trailing zeros:
+    one way for every amount) that parse back exactly, and survives json.dumps."""
     [g] = aggregate_records(
         [rec(cost=Cost(Decimal("0.00000250"), {"input": Decimal("0.00000250")}), priced=True)]
     )
     data = json.loads(json.dumps(g.to_json_dict()))
-    assert data["cost"] == "0.00000250"
-    assert data["cost_by_dimension"] == {"input": "0.00000250"}
+    assert data["cost"] == "0.0000025" and Decimal(data["cost"]) == Decimal("0.00000250")
+    assert data["cost_by_dimension"] == {"input": "0.0000025"}
     assert data["first"] == T0.isoformat()
     assert GroupTotals(key={}).to_json_dict()["first"] is None
 

@@ -13,10 +13,17 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from ledger_helpers import BASE, time_order
+from ledger_helpers import BASE, assert_same_totals, time_order
 
 from tokenomy.exceptions import ConfigurationError, LedgerError
-from tokenomy.ledger import CostRecord, GroupTotals, LedgerStore, RecordFilter, aggregate_records
+from tokenomy.ledger import (
+    CostRecord,
+    GroupTotals,
+    LedgerStore,
+    MemoryLedger,
+    RecordFilter,
+    aggregate_records,
+)
 from tokenomy.pricing import Cost
 from tokenomy.usage import Usage
 
@@ -190,10 +197,10 @@ def test_aggregate_equals_the_pure_function(
 ) -> None:
     """aggregate(by) equals aggregate_records over the same records, with and without a filter."""
     store.add_many(records)
-    assert store.aggregate(by) == aggregate_records(records, by)
+    assert_same_totals(store.aggregate(by), aggregate_records(records, by))
     where = RecordFilter(tags={"env": "prod"}, since=BASE)
-    assert store.aggregate(by, where) == aggregate_records(
-        [r for r in records if where.matches(r)], by
+    assert_same_totals(
+        store.aggregate(by, where), aggregate_records([r for r in records if where.matches(r)], by)
     )
 
 
@@ -292,3 +299,20 @@ def test_closed_store_refuses_use(open_store: Callable[[], LedgerStore]) -> None
     with pytest.raises(LedgerError):
         store.query()
     store.close()  # idempotent
+
+
+def test_iter_records_streams_what_query_returns(
+    store: LedgerStore, records: list[CostRecord]
+) -> None:
+    """iter_records() yields exactly query()'s records in the same order (newest first too);
+    the SQL stores hand out a generator reading in batches (constant memory), not a list."""
+    import inspect
+
+    store.add_many(records)
+    where = RecordFilter(tags={"env": "prod"})
+    assert list(store.iter_records()) == store.query()
+    assert list(store.iter_records(where, newest_first=True)) == store.query(
+        where, newest_first=True
+    )
+    if not isinstance(store, MemoryLedger):
+        assert inspect.isgenerator(store.iter_records())

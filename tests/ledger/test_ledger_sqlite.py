@@ -300,7 +300,7 @@ def test_every_record_field_has_a_column() -> None:
     from decimal import Decimal
 
     from tokenomy.ledger import CacheInfo
-    from tokenomy.ledger._rows import COLUMNS, record_to_row, row_to_record
+    from tokenomy.ledger._rows import ROW_COLUMNS, record_to_row, row_to_record
     from tokenomy.pricing import Cost
     from tokenomy.usage import Usage
 
@@ -344,7 +344,7 @@ def test_every_record_field_has_a_column() -> None:
         "truncated", "billed_usd",
     }  # fmt: skip
     row = record_to_row(full)
-    assert len(row) == len(COLUMNS)
+    assert len(row) == len(ROW_COLUMNS)
     back = row_to_record(row)
     assert back == full
     assert back.model_dump() == full.model_dump()

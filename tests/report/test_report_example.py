@@ -27,8 +27,8 @@ def test_read_report_example_runs(tmp_path: Path) -> None:
     ).stdout
     with SQLiteLedger(db) as ledger:
         report = Report.from_ledger(ledger)
-    assert report.totals.count == 3
-    groups = {g.key["feature"]: g.cost for g in report.by("feature")}
+        assert report.totals.count == 3
+        groups = {g.key["feature"]: g.cost for g in report.by("feature")}
     assert groups["search"] == Decimal("0.005885")  # gpt-4o $0.00575 + gpt-4o-mini $0.000135
     for feature, cost in groups.items():
         assert f"(exact: {cost})" in out and feature in out

@@ -31,8 +31,10 @@ def test_json_round_trips_decimals_as_strings(sample: Sample) -> None:
         "totals",
         "by",
         "groups",
+        "runs_total",
         "runs",
         "most_expensive",
+        "prompt_cache",
         "unpriced_models",
         "unpriced",
         "estimated",
@@ -124,3 +126,63 @@ def test_money_formatting() -> None:
     assert format_usd(Decimal(0)) == "$0.00"
     assert format_cost(Decimal("1.234"), 2) == "$1.23 + 2 unpriced"
     assert format_cost(Decimal("1.234")) == "$1.23"
+
+
+def test_a_group_with_only_unpriced_calls_has_cost_null_not_zero() -> None:
+    """JSON writes cost null (and CSV an empty cell, dimension cells too) for a group whose
+    calls are all unpriced: a spreadsheet sum must not read it as $0. A mixed group keeps its
+    lower-bound cost."""
+    from tokenomy.pricing import Cost
+    from tokenomy.usage import Usage
+
+    records = [
+        CostRecord(model="acme", usage=Usage(input=5), tags={"feature": "x"}),
+        CostRecord(model="acme", usage=Usage(input=5), tags={"feature": "x"}),
+        CostRecord(model="gpt-4o", usage=Usage(input=5), tags={"feature": "y"},
+                   cost=Cost(Decimal("0.5"), {"input": Decimal("0.5")}), priced=True),
+        CostRecord(model="acme", usage=Usage(input=5), tags={"feature": "y"}),
+    ]  # fmt: skip
+    report = Report(records)
+    groups = {g["key"]["feature"]: g for g in report.to_dict(by="feature")["groups"]}
+    assert groups["x"]["cost"] is None and groups["x"]["cost_complete"] is False
+    assert groups["y"]["cost"] == "0.5"
+    rows = {r["key_feature"]: r for r in csv.DictReader(io.StringIO(report.to_csv(by="feature")))}
+    assert rows["x"]["cost"] == "" and rows["x"]["cost_input"] == ""
+    assert rows["y"]["cost"] == "0.5"
+
+
+def test_decimals_print_one_way_everywhere() -> None:
+    """Every amount in report JSON and CSV is plain decimal text without exponent or trailing
+    zeros, whatever form the Decimal had (``0.00000120``, ``1.2E-6``, ``8.0E-7``)."""
+    import re
+
+    from tokenomy.pricing import Cost
+    from tokenomy.usage import Usage
+
+    forms = [Decimal("0.00000120"), Decimal("1.2E-6"), Decimal("8.0E-7")]
+    records = [
+        CostRecord(model="m", usage=Usage(input=1), cost=Cost(v, {"input": v}), priced=True,
+                   tags={"feature": f"f{i}"}, name="c")
+        for i, v in enumerate(forms)
+    ]  # fmt: skip
+    report = Report(records)
+    amounts: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str) and re.fullmatch(r"[-+0-9.eE]+", value):
+            amounts.append(value)
+
+    walk(json.loads(report.to_json(by="feature")))
+    for kind in ("groups", "records", "runs"):
+        for row in csv.DictReader(io.StringIO(report.to_csv(kind, by="feature"))):  # type: ignore[arg-type]
+            amounts += [v for k, v in row.items() if k.startswith("cost_") or k == "cost"]
+            amounts = [a for a in amounts if a and a not in ("true", "false")]
+    assert "0.0000012" in amounts and "0.0000008" in amounts
+    odd = [a for a in amounts if "e" in a.lower() or ("." in a and a.endswith("0"))]
+    assert not odd

@@ -36,8 +36,9 @@ def test_render_shows_runs_models_groups_and_totals(
     assert "Most expensive calls" in text
     chat = next(g for g in report.by("feature") if g.key["feature"] == "chat")
     assert format_cost(chat.cost, 2) in text
-    # calls are indented under their run
-    assert "  └ plan" in text and "    └ " not in text
+    # calls are indented under their run; the embedding call made in a nested track() block
+    # (a run with no call of its own) is drawn under that block's line
+    assert "  └ plan" in text and "    └ embed" in text and "  └ (run " in text
 
 
 def test_render_warns_about_unpriced_and_estimated(sample: Callable[..., list[CostRecord]]) -> None:
@@ -67,3 +68,21 @@ def test_importing_report_does_not_import_rich() -> None:
     code = "import json, sys; import tokenomy.report; print(json.dumps('rich' in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) is False
+
+
+def test_names_stay_whole_at_120_columns(sample: Callable[..., list[CostRecord]]) -> None:
+    """On a 120-column console every run label, call name and model is printed whole (never
+    cut to "…" nor wrapped across lines): the secondary columns make room."""
+    from rich.console import Console
+
+    records = sample()
+    console = Console(width=120, record=True)
+    Report(records).render(console, by=("feature", "user"))
+    text = console.export_text()
+    lines = text.splitlines()
+    assert all(len(line) <= 120 for line in lines)
+    assert "…" not in text
+    names = {r.name for r in records if r.name} | {r.model for r in records}
+    names |= {"search-flow", "answer", "reply"}
+    for name in names:
+        assert any(f" {name} " in line for line in lines), name

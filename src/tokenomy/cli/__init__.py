@@ -11,13 +11,20 @@ __all__ = ["main"]
 
 # Each module defines ``register(subparsers) -> None`` adding its command(s); the parser it
 # adds sets ``func`` (a callable taking the parsed args and returning an exit code).
-_COMMAND_MODULES = ("_cost", "_tokens", "_export", "_report", "_simulate", "_prices", "_memory", "_budget")
+_COMMAND_MODULES = (
+    "_cost", "_tokens", "_export", "_report", "_simulate", "_prices", "_memory", "_budget", "_demo",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every command group registered."""
+    from tokenomy.cli._common import EXIT_CODES
+
     parser = argparse.ArgumentParser(
-        prog="tokenomy", description="Count, attribute and report what LLM calls cost."
+        prog="tokenomy",
+        description="Count, attribute and report what LLM calls cost.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -40,8 +47,13 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["demo"]:  # the demo parses its own options
+        from tokenomy._demo import main as demo
+
+        return demo(args_list[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from tokenomy.ledger import LedgerStore, RecordFilter
 
 __all__ = [
+    "EXIT_CODES",
+    "EXIT_INPUT",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "EXIT_UNPRICED",
     "CommandError",
     "add_ledger_arguments",
     "fail",
@@ -34,10 +39,32 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECA
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-class CommandError(Exception):
-    """A command cannot go on: ``message`` for stderr, ``exit_code`` to return (2: bad input)."""
+#: Every command's exit codes have these meanings, and only these.
+EXIT_OK = 0
+#: Done, but a model has no known price (``prices``; ``cost`` with strict pricing).
+EXIT_UNPRICED = 1
+#: The input cannot be used: bad arguments, a missing, damaged, truncated or foreign file or
+#: ledger, an unreachable server, a port in use. Nothing was written.
+EXIT_INPUT = 2
+#: Refused to destroy data: the output exists (``--force`` to replace it) or is the ledger
+#: being read. Nothing was written.
+EXIT_REFUSED = 3
+EXIT_CODES = f"""\
+Exit codes (the same for every command):
+  {EXIT_OK}  done
+  {EXIT_UNPRICED}  done, but a model has no known price (prices; cost with strict pricing)
+  {EXIT_INPUT}  the input cannot be used (bad arguments; a missing, damaged, truncated or foreign
+     file or ledger; an unreachable server); nothing was written
+  {EXIT_REFUSED}  refused: the output file exists (--force replaces it) or is the ledger being
+     read; nothing was written
+"""
 
-    def __init__(self, message: str, exit_code: int = 2) -> None:
+
+class CommandError(Exception):
+    """A command cannot go on: ``message`` for stderr, ``exit_code`` to return (see
+    :data:`EXIT_CODES`; default :data:`EXIT_INPUT`)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_INPUT) -> None:
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
@@ -162,10 +189,10 @@ def ledger_spec(args: argparse.Namespace) -> str:
 
 
 def open_ledger_for_reading(spec: str) -> LedgerStore:
-    """Open an existing ledger; a SQLite path that does not exist is an error, not created."""
-    from tokenomy.exceptions import ConfigurationError, LedgerError, LedgerFileError
-    from tokenomy.ledger import open_ledger
-    from tokenomy.ledger._open import sqlite_path
+    """Open an existing ledger read-only: nothing is created, migrated or written (a SQLite
+    path that does not exist is an error; an empty file reads as no records and stays empty)."""
+    from tokenomy.exceptions import TokenomyError
+    from tokenomy.ledger._open import open_ledger_read_only, sqlite_path
 
     try:
         path = sqlite_path(spec)
@@ -174,11 +201,9 @@ def open_ledger_for_reading(spec: str) -> LedgerStore:
                 f"no ledger at {path}: the file does not exist (check --ledger or "
                 f"TOKENOMY_LEDGER; a ledger file appears once calls are recorded to it)"
             )
-        return open_ledger(spec)
-    except (ConfigurationError, LedgerFileError) as exc:
+        return open_ledger_read_only(spec)
+    except TokenomyError as exc:
         raise CommandError(str(exc)) from exc
-    except LedgerError as exc:
-        raise CommandError(str(exc), exit_code=1) from exc
 
 
 def fail(prog: str, error: CommandError, stream: Any = None) -> int:

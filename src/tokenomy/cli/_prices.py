@@ -8,6 +8,7 @@ import sys
 from decimal import Decimal
 from typing import Any
 
+from tokenomy.cli._common import EXIT_CODES
 from tokenomy.pricing._model import ModelPrice
 
 _M = Decimal(1_000_000)
@@ -18,7 +19,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "prices",
         help="show the price snapshot and the USD per million tokens of models",
-        description="Show the price snapshot in use and how model names resolve to prices.",
+        description="Show the price snapshot in use and how model names resolve to prices.\n\n"
+        + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("models", nargs="*", metavar="MODEL", help="model names as you write them")
     p.add_argument("--provider", help="provider (azure, bedrock, vertex_ai, gemini, ...)")
@@ -58,9 +61,15 @@ def describe(price: ModelPrice) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from tokenomy.cli._common import EXIT_INPUT
+    from tokenomy.exceptions import TokenomyError
     from tokenomy.pricing import PriceBook, get_price_book
 
-    book = PriceBook.from_file(args.file) if args.file else get_price_book()
+    try:
+        book = PriceBook.from_file(args.file) if args.file else get_price_book()
+    except TokenomyError as exc:
+        print(f"tokenomy prices: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     doc: dict[str, Any] = {"snapshot": book.snapshot.version, "models_priced": len(book)}
     status = 0
     if args.models:

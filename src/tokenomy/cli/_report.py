@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from tokenomy.cli._common import (
+    EXIT_CODES,
     CommandError,
     add_ledger_arguments,
     fail,
@@ -29,10 +30,12 @@ model) or estimated. A cost that leaves out unpriced calls reads as a lower boun
 ("$1.23 + 2 unpriced"; cost_complete false in JSON/CSV).
 
 --format table (rich tables, the default) is for people; json and csv are for machines: stable
-keys, money as exact decimal strings. --csv picks the CSV table: groups (one row per --by
-group), records (one per call) or runs (one per root run).
-The ledger is --ledger, else $TOKENOMY_LEDGER. Exit codes: 0 reported (also when no record
-matched), 1 the ledger could not be read, 2 bad arguments or no such ledger.
+keys, money as exact decimal strings (a group whose calls are all unpriced has cost null / an
+empty cell, never 0). --csv picks the CSV table: groups (one row per --by group), records (one
+per call, streamed) or runs (one per root run).
+The ledger is --ledger, else $TOKENOMY_LEDGER; it is only read (never created or migrated).
+The store adds up the figures (SQL for SQLite and PostgreSQL ledgers); latency percentiles from
+a SQL ledger are approximate (within 1%) and marked so.
 """
 
 
@@ -58,7 +61,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "report",
         help="report cost totals, runs and spend by tag or model from a ledger",
-        description=_DESCRIPTION,
+        description=_DESCRIPTION + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_ledger_arguments(parser)
@@ -70,7 +73,8 @@ def register(subparsers: Any) -> None:
         type=_by_arg,
         default=("model",),
         metavar="TAG[,TAG]",
-        help="group spend by these tags (or model, provider, kind, day, run); default model",
+        help="group spend by these tags (or model, provider, kind, hour, day, month, run); "
+        "default model",
     )
     parser.add_argument(
         "--top", type=_count_arg, default=5, metavar="N", help="most expensive calls shown (5)"
@@ -80,7 +84,7 @@ def register(subparsers: Any) -> None:
         type=_count_arg,
         default=None,
         metavar="N",
-        help=f"latest runs shown (table: {_TABLE_RUNS}; json: all)",
+        help=f"latest runs shown ({_TABLE_RUNS}); --format csv --csv runs lists all",
     )
     parser.add_argument(
         "--csv",
@@ -112,16 +116,22 @@ def run(args: argparse.Namespace) -> int:
         store = open_ledger_for_reading(spec)
     except CommandError as exc:
         return fail(_PROG, exc)
-    from tokenomy.exceptions import LedgerError
-    from tokenomy.report import Report
+    from tokenomy.exceptions import TokenomyError
 
     try:
-        report = Report.from_ledger(store, where)
-    except LedgerError as exc:
-        return fail(_PROG, CommandError(str(exc), exit_code=1))
+        return _report(args, store, where, spec)
+    except TokenomyError as exc:
+        return fail(_PROG, CommandError(str(exc)))
     finally:
         store.close()
 
+
+def _report(args: argparse.Namespace, store: Any, where: Any, spec: str) -> int:
+    from tokenomy.report import Report
+
+    report = Report.from_ledger(store, where)
+    report.prepare(args.by)  # the totals and the groups from one query
+    runs = _TABLE_RUNS if args.runs is None else args.runs
     if not report:
         matching = " matching the filters" if where is not None else ""
         note = f"No records in {redact(spec)}{matching}: nothing to report."
@@ -130,12 +140,11 @@ def run(args: argparse.Namespace) -> int:
             return 0
         print(f"{_PROG}: {note}", file=sys.stderr)
     if args.format == "json":
-        sys.stdout.write(report.to_json(by=args.by, top=args.top, runs=args.runs) + "\n")
+        sys.stdout.write(report.to_json(by=args.by, top=args.top, runs=runs) + "\n")
     elif args.format == "csv":
-        sys.stdout.write(report.to_csv(args.csv_kind, by=args.by))
+        report.write_csv(sys.stdout, args.csv_kind, by=args.by)
     else:
         from tokenomy.report._render import default_console
 
-        runs = _TABLE_RUNS if args.runs is None else args.runs
         report.render(default_console(), by=args.by, top=args.top, runs=runs)
     return 0

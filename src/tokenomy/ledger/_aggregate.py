@@ -20,12 +20,24 @@ from tokenomy.usage._model import Usage
 
 if TYPE_CHECKING:
     from tokenomy.ledger._record import CostRecord
+    from tokenomy.ledger._stored import StoredCall
 
-__all__ = ["GROUP_DIMENSIONS", "GroupTotals", "aggregate_records", "percentile"]
+__all__ = [
+    "GROUP_DIMENSIONS",
+    "GroupTotals",
+    "aggregate_records",
+    "aggregate_stored",
+    "check_by",
+    "decimal_text",
+    "histogram_percentile",
+    "percentile",
+]
 
 #: Built-in names for ``aggregate(by=...)``; any other name is a tag key (``"tag:<key>"`` forces
-#: a tag whose key is one of these names). ``day`` is the UTC date, ``run`` the root run id.
-GROUP_DIMENSIONS: tuple[str, ...] = ("model", "provider", "kind", "day", "run")
+#: a tag whose key is one of these names). ``hour`` (``YYYY-MM-DDTHH``), ``day``
+#: (``YYYY-MM-DD``) and ``month`` (``YYYY-MM``) are UTC; ``run`` is the root run (the record's
+#: ``root_run_id``, else its ``run_id``, else its ``record_id``).
+GROUP_DIMENSIONS: tuple[str, ...] = ("model", "provider", "kind", "hour", "day", "month", "run")
 
 _ZERO = Decimal(0)
 _EMPTY_USAGE = Usage()
@@ -40,10 +52,14 @@ def _key_getter(name: str) -> Callable[[CostRecord], str | None]:
         return lambda r: r.provider
     if name == "kind":
         return lambda r: r.kind
+    if name == "hour":
+        return lambda r: utc(r.timestamp).strftime("%Y-%m-%dT%H")
     if name == "day":
         return lambda r: utc(r.timestamp).date().isoformat()
+    if name == "month":
+        return lambda r: utc(r.timestamp).strftime("%Y-%m")
     if name == "run":
-        return lambda r: r.root_run_id
+        return lambda r: r.root_run_id or r.run_id or r.record_id
     tag = name[4:] if name.startswith("tag:") else name
     if not tag:
         raise ConfigurationError("aggregate(by=['tag:']) needs a tag key after 'tag:'")
@@ -65,14 +81,48 @@ def percentile(sorted_values: Sequence[float], p: float) -> float | None:
     return sorted_values[rank - 1]
 
 
+def decimal_text(value: Decimal) -> str:
+    """An exact amount as plain decimal text, the one way every output writes money: no
+    exponent, no trailing zeros (``0.0000012``, never ``1.20E-6`` or ``0.00000120``)."""
+    if not value:
+        return "0"
+    text = format(value.normalize(), "f")
+    return text
+
+
+def histogram_percentile(
+    buckets: Sequence[tuple[float, int]], total: int, p: float
+) -> float | None:
+    """Nearest-rank percentile over ``(value, count)`` buckets sorted by value."""
+    if total == 0:
+        return None
+    rank = max(1, math.ceil(p / 100 * total))
+    seen = 0
+    for value, n in buckets:
+        seen += n
+        if seen >= rank:
+            return value
+    return buckets[-1][0]  # pragma: no cover - counts add up to total
+
+
+def check_by(by: Sequence[str] | str) -> tuple[str, ...]:
+    """The ``by`` names as a tuple, each checked (ConfigurationError for a bad one)."""
+    names = (by,) if isinstance(by, str) else tuple(by)
+    for name in names:
+        _key_getter(name)
+    return names
+
+
 @dataclass(frozen=True, slots=True)
 class GroupTotals:
     """What one group of records used and cost.
 
     ``cost`` sums the priced records only (``unpriced`` counts the others, never treated as
     $0); ``saved`` sums what cache hits avoided spending. Latency percentiles are nearest-rank
-    (see :func:`percentile`) over the records that have a latency, in milliseconds.
-    ``first``/``last`` are the earliest and latest timestamps. ``truncated`` counts the
+    (see :func:`percentile`) over the records that have a latency, in milliseconds; when
+    ``latency_approximate`` is true (the SQL stores), each is within 1% of the exact value
+    (read from a histogram of 2%-wide buckets instead of every latency).
+    ``first``/``last`` are the earliest and latest timestamps, in UTC. ``truncated`` counts the
     responses cut by their output-token limit (:attr:`truncation_rate` is their share).
     """
 
@@ -91,6 +141,7 @@ class GroupTotals:
     latency_p99_ms: float | None = None
     first: datetime | None = None
     last: datetime | None = None
+    latency_approximate: bool = False
 
     @property
     def truncation_rate(self) -> float | None:
@@ -98,21 +149,27 @@ class GroupTotals:
         return self.truncated / self.count if self.count else None
 
     def to_json_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: Decimals as strings, timestamps as ISO 8601."""
+        """JSON-ready dict: Decimals as plain decimal strings (see :func:`decimal_text`),
+        timestamps as ISO 8601. ``cost`` is ``null`` when every call of the group is unpriced
+        (its cost is unknown, not $0)."""
+        unknown = self.count > 0 and self.unpriced == self.count
         return {
             "key": dict(self.key),
             "count": self.count,
-            "cost": str(self.cost),
-            "cost_by_dimension": {k: str(v) for k, v in self.cost_by_dimension.items()},
+            "cost": None if unknown else decimal_text(self.cost),
+            "cost_by_dimension": {
+                k: decimal_text(v) for k, v in self.cost_by_dimension.items()
+            },
             "unpriced": self.unpriced,
             "estimated": self.estimated,
             "usage": self.usage.counts(),
             "cache_hits": self.cache_hits,
-            "saved": str(self.saved),
+            "saved": decimal_text(self.saved),
             "truncated": self.truncated,
             "latency_p50_ms": self.latency_p50_ms,
             "latency_p95_ms": self.latency_p95_ms,
             "latency_p99_ms": self.latency_p99_ms,
+            "latency_approximate": self.latency_approximate,
             "first": None if self.first is None else self.first.isoformat(),
             "last": None if self.last is None else self.last.isoformat(),
         }
@@ -190,6 +247,51 @@ class _Acc:
         if self.last is None or ts > self.last_us:
             self.last, self.last_us = r.timestamp, ts
 
+    def add_stored(self, s: StoredCall) -> None:
+        """:meth:`add` for a stored call, read as it is (no :class:`CostRecord` built)."""
+        self.count += 1
+        total = s.cost_total
+        if total is None:
+            self.unpriced += 1
+        else:
+            self.cost += total
+            parts = self.parts
+            flat = s.cost_parts
+            if flat is None:
+                ci, co = s.cost_input, s.cost_output
+                parts["input"] = parts.get("input", _ZERO) + (ci if ci is not None else _ZERO)
+                parts["output"] = parts.get("output", _ZERO) + (co if co is not None else _ZERO)
+            else:
+                for i in range(0, len(flat), 2):
+                    k = flat[i]
+                    parts[k] = parts.get(k, _ZERO) + flat[i + 1]
+        u = s.usage
+        if s.estimated or u.estimated:
+            self.estimated += 1
+        t = self.tokens
+        t[0] += u.input
+        t[1] += u.output
+        t[2] += u.cache_read
+        t[3] += u.cache_write_5m
+        t[4] += u.cache_write_1h
+        t[5] += u.reasoning
+        self.usage_estimated = self.usage_estimated or u.estimated
+        cache = s.cache
+        if cache is not None:
+            if cache.outcome != "miss":
+                self.cache_hits += 1
+            if cache.saved is not None:
+                self.saved += cache.saved
+        if s.truncated:
+            self.truncated += 1
+        if s.latency_ms is not None:
+            self.latencies.append(s.latency_ms)
+        ts = s.ts_us
+        if self.first is None or ts < self.first_us:
+            self.first, self.first_us = s.when, ts
+        if self.last is None or ts > self.last_us:
+            self.last, self.last_us = s.when, ts
+
     def totals(self, key: dict[str, str | None]) -> GroupTotals:
         lat = sorted(self.latencies)
         order = {d: i for i, d in enumerate(COST_DIMENSIONS)}
@@ -209,8 +311,8 @@ class _Acc:
             latency_p50_ms=percentile(lat, 50),
             latency_p95_ms=percentile(lat, 95),
             latency_p99_ms=percentile(lat, 99),
-            first=self.first,
-            last=self.last,
+            first=None if self.first is None else utc(self.first),
+            last=None if self.last is None else utc(self.last),
         )
 
 
@@ -237,6 +339,52 @@ def aggregate_records(records: Iterable[CostRecord], by: Sequence[str] = ()) -> 
         if acc is None:
             acc = groups[k] = _Acc()
         acc.add(r)
+    return [
+        groups[k].totals(dict(zip(names, k, strict=True))) for k in sorted(groups, key=_sort_key)
+    ]
+
+
+def _stored_key_getter(name: str) -> Callable[[StoredCall], str | None]:
+    from tokenomy.ledger._stored import run_id_text
+
+    if name in ("model", "provider", "kind"):
+        return lambda s: getattr(s, name)
+    if name == "hour":
+        return lambda s: utc(s.when).strftime("%Y-%m-%dT%H")
+    if name == "day":
+        return lambda s: utc(s.when).date().isoformat()
+    if name == "month":
+        return lambda s: utc(s.when).strftime("%Y-%m")
+    if name == "run":
+        return lambda s: (
+            run_id_text(s.root_run_id) or run_id_text(s.run_id) or s.record_id
+        )
+    tag = name[4:] if name.startswith("tag:") else name
+    return lambda s: s.tags.get(tag)
+
+
+def aggregate_stored(items: Iterable[Any], by: Sequence[str] = ()) -> list[GroupTotals]:
+    """:func:`aggregate_records` over stored calls and records mixed, reading each stored call
+    as it is (the :class:`MemoryLedger`'s path: no record is built)."""
+    from tokenomy.ledger._stored import StoredCall
+
+    names = check_by(by)
+    rec_getters = [_key_getter(n) for n in names]
+    stored_getters = [_stored_key_getter(n) for n in names]
+    groups: dict[tuple[str | None, ...], _Acc] = {}
+    for item in items:
+        if type(item) is StoredCall:
+            k = tuple(g(item) for g in stored_getters)
+            acc = groups.get(k)
+            if acc is None:
+                acc = groups[k] = _Acc()
+            acc.add_stored(item)
+        else:
+            k = tuple(g(item) for g in rec_getters)
+            acc = groups.get(k)
+            if acc is None:
+                acc = groups[k] = _Acc()
+            acc.add(item)
     return [
         groups[k].totals(dict(zip(names, k, strict=True))) for k in sorted(groups, key=_sort_key)
     ]

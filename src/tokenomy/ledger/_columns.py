@@ -4,7 +4,11 @@ Both SQL stores derive from :data:`ADDED_COLUMNS` their migration steps (``ALTER
 COLUMN``, one numbered step per ``version``) and the row layout (``ledger/_rows.py`` appends
 the names to its columns). A column named after a :data:`~tokenomy.ledger._stored.PLAIN_FIELDS`
 field is written and read back with no other code; ``flag`` columns hold 0/1 in SQLite and a
-boolean in PostgreSQL. Never change a released line: append one with the next ``version``.
+boolean in PostgreSQL. ``derived`` columns are no record field: the writer computes them from
+the record (``ledger/_rows.py``, :data:`~tokenomy.ledger._rows.DERIVED`) so that the stores can
+aggregate in SQL (money as integer picodollars, the tag set's id, the latency bucket, the run's
+key); a migration adding one fills it for the rows already stored. Never change a released
+line: append one with the next ``version``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,13 @@ class AddedColumn:
     sqlite: str
     postgres: str
     flag: bool = False
+    derived: bool = False
+
+
+def _money(name: str) -> AddedColumn:
+    # Integer picodollars (1e-12 USD): sums are exact integers (PostgreSQL's SUM(bigint) is a
+    # NUMERIC, never overflowing); NULL when the amount is absent or needs more than 12 places.
+    return AddedColumn(3, name, "INTEGER", "BIGINT", derived=True)
 
 
 ADDED_COLUMNS: tuple[AddedColumn, ...] = (
@@ -34,6 +45,28 @@ ADDED_COLUMNS: tuple[AddedColumn, ...] = (
     ),
     # v3: what the provider says it billed (OpenRouter's usage.cost), an exact decimal
     AddedColumn(3, "billed_usd", "TEXT", "NUMERIC"),
+    # v3: what aggregating in SQL needs (see ledger/_sql_report.py): the money columns in
+    # COST_DIMENSIONS order (ledger/_rows.py checks it), between cost_p and saved_p
+    _money("cost_p"),
+    _money("cost_input_p"),
+    _money("cost_cache_read_p"),
+    _money("cost_cache_write_5m_p"),
+    _money("cost_cache_write_1h_p"),
+    _money("cost_output_p"),
+    _money("cost_reasoning_p"),
+    _money("cost_audio_input_p"),
+    _money("cost_audio_output_p"),
+    _money("cost_request_p"),
+    _money("cost_web_search_p"),
+    _money("saved_p"),
+    # 1 when an amount of the row is not exactly in the picodollar columns (more than 12
+    # places, or a cost part of another dimension): aggregates over it are summed in Python
+    AddedColumn(
+        3, "money_inexact", "INTEGER NOT NULL DEFAULT 0", "INTEGER NOT NULL DEFAULT 0", derived=True
+    ),
+    AddedColumn(3, "lat_bucket", "INTEGER", "INTEGER", derived=True),
+    AddedColumn(3, "tagset", "INTEGER NOT NULL DEFAULT 0", "BIGINT NOT NULL DEFAULT 0", derived=True),
+    AddedColumn(3, "run_key", "TEXT", "TEXT", derived=True),
 )
 
 

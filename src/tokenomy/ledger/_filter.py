@@ -11,6 +11,7 @@ from tokenomy.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from tokenomy.ledger._record import CostRecord
+    from tokenomy.ledger._stored import StoredCall
 
 __all__ = ["RecordFilter", "epoch_us", "is_estimated", "utc"]
 
@@ -124,6 +125,52 @@ class RecordFilter:
                 if rec_tags.get(k) != v:
                     return False
         return True
+
+
+    def matches_stored(self, s: StoredCall) -> bool:
+        """:meth:`matches` for a stored call, read as it is (no record built)."""
+        from tokenomy.ledger._stored import run_id_text
+
+        if self.since is not None or self.until is not None:
+            ts = s.ts_us
+            since, until = self.since_us, self.until_us
+            if since is not None and ts < since:
+                return False
+            if until is not None and ts >= until:
+                return False
+        if self.models is not None and s.model not in self.models:
+            return False
+        if self.providers is not None and s.provider not in self.providers:
+            return False
+        if self.run_id is not None and run_id_text(s.run_id) != self.run_id:
+            return False
+        if self.root_run_id is not None and run_id_text(s.root_run_id) != self.root_run_id:
+            return False
+        if self.priced is not None and (s.cost_total is not None) != self.priced:
+            return False
+        if self.estimated is not None and (s.estimated or s.usage.estimated) != self.estimated:
+            return False
+        if self.cache_hit is not None:
+            hit = s.cache is not None and s.cache.outcome != "miss"
+            if hit != self.cache_hit:
+                return False
+        if self.tags:
+            rec_tags = s.tags
+            for k, v in self.tags.items():
+                if rec_tags.get(k) != v:
+                    return False
+        return True
+
+    def narrowed(self, **criteria: object) -> RecordFilter | None:
+        """This filter with more criteria (``priced=False``...); ``None`` when they contradict
+        one already set, so nothing can match."""
+        from dataclasses import replace
+
+        for name, value in criteria.items():
+            current = getattr(self, name)
+            if current is not None and current != value:
+                return None
+        return replace(self, **criteria)  # type: ignore[arg-type]
 
 
 def is_estimated(record: CostRecord) -> bool:

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tokenomy.exceptions import ConfigurationError, LedgerError, TokenomyWarning
+from tokenomy.ledger._aggregate import GroupTotals, aggregate_stored
 from tokenomy.ledger._filter import RecordFilter, epoch_us
 from tokenomy.ledger._record import CostRecord
-from tokenomy.ledger._store import LedgerStore, check_limit
-from tokenomy.ledger._stored import StoredCall
+from tokenomy.ledger._store import LedgerStore, RunPage, check_limit, latest_runs, top_costs
+from tokenomy.ledger._stored import StoredCall, run_id_text
 
 __all__ = ["MemoryLedger", "MemoryLedgerFullWarning"]
+
+
+def _root(x: Any) -> str:
+    if type(x) is StoredCall:
+        return run_id_text(x.root_run_id) or run_id_text(x.run_id) or x.record_id
+    return x.root_run_id or x.run_id or x.record_id  # type: ignore[no-any-return]
 
 
 class MemoryLedgerFullWarning(TokenomyWarning):
@@ -193,8 +200,73 @@ class MemoryLedger(LedgerStore):
             self._check_open()
             if where is None:
                 return len(self._items)
-            records = self._records()
-        return sum(1 for r in records if where.matches(r))
+        return len(self._matching(where))
+
+    # -- aggregation over the calls as stored (no record built) ------------------------------
+
+    def _matching(self, where: RecordFilter | None) -> list[Any]:
+        """Stored calls and records matching ``where``, oldest first (no record built)."""
+        with self._lock:
+            self._check_open()
+            self._catch_up()
+            items = self._items[: len(self._keys)]
+            if not self._in_order:
+                keys = self._keys
+                items = [items[i] for i in sorted(range(len(keys)), key=keys.__getitem__)]
+        if where is None:
+            return items
+        return [
+            x for x in items if (where.matches_stored(x) if type(x) is StoredCall else where.matches(x))
+        ]
+
+    def _materialize(self, items: Iterable[Any]) -> list[CostRecord]:
+        return [x.to_record() if type(x) is StoredCall else x for x in items]
+
+    def aggregate(
+        self, by: Sequence[str] = (), where: RecordFilter | None = None
+    ) -> list[GroupTotals]:
+        """Totals per group, over the calls as they are stored (no record is built)."""
+        return aggregate_stored(self._matching(where), by)
+
+    def most_expensive(self, n: int = 10, where: RecordFilter | None = None) -> list[CostRecord]:
+        """The ``n`` costliest priced records (only those are built)."""
+        items = self._matching(where)
+        costs = [
+            (x.cost_total if type(x) is StoredCall else (x.cost.total if x.cost else None), i)
+            for i, x in enumerate(items)
+        ]
+        ranked = sorted(((c, i) for c, i in costs if c is not None), key=lambda t: (-t[0], t[1]))
+        return top_costs(self._materialize(items[i] for _, i in ranked[: max(n, 0)]), n)
+
+    def run_page(
+        self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
+    ) -> RunPage:
+        """The runs count and the records of the latest ``limit`` runs (only those are built)."""
+        items = self._matching(where)
+        start: dict[str, int] = {}
+        roots = []
+        for x in items:
+            root = _root(x)
+            roots.append(root)
+            start.setdefault(root, x.ts_us if type(x) is StoredCall else epoch_us(x.timestamp))
+        shown = sorted(start, key=start.__getitem__)
+        if limit is not None:
+            shown = shown[-limit:] if limit > 0 else []
+        keep = set(shown)
+        page = latest_runs(
+            self._materialize(x for x, root in zip(items, roots, strict=True) if root in keep),
+            None,
+        )
+        return RunPage(len(start), page.records)
+
+    def unpriced_models(self, where: RecordFilter | None = None) -> dict[str, int]:
+        """Models of the unpriced calls with their counts (no record built)."""
+        counts: dict[str, int] = {}
+        for x in self._matching(where):
+            unpriced = x.cost_total is None if type(x) is StoredCall else x.cost is None
+            if unpriced:
+                counts[x.model] = counts.get(x.model, 0) + 1
+        return counts
 
     def mark_usable(self, record_id: str, usable: bool) -> bool:
         """Set ``usable`` on the stored record; False when the id is unknown."""

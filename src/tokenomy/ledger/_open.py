@@ -10,7 +10,14 @@ from tokenomy.exceptions import ConfigurationError
 from tokenomy.ledger._memory import MemoryLedger
 from tokenomy.ledger._store import LedgerStore
 
-__all__ = ["ENV_VAR", "default_ledger", "open_ledger", "set_default_ledger", "sqlite_path"]
+__all__ = [
+    "ENV_VAR",
+    "default_ledger",
+    "open_ledger",
+    "open_ledger_read_only",
+    "set_default_ledger",
+    "sqlite_path",
+]
 
 #: The environment variable naming the default ledger (same spec as :func:`open_ledger`).
 ENV_VAR = "TOKENOMY_LEDGER"
@@ -82,6 +89,25 @@ def open_ledger(spec: str | os.PathLike[str] | None) -> LedgerStore:
     from tokenomy.ledger._sqlite import SQLiteLedger
 
     return SQLiteLedger(sqlite_path(text) or text)
+
+
+def open_ledger_read_only(spec: str | os.PathLike[str] | None) -> LedgerStore:
+    """The ledger a string names (as :func:`open_ledger`), opened for reading only: nothing is
+    created, migrated or written. A SQLite path that does not exist, or an empty file, reads
+    as an empty ledger and stays as it is; so does a PostgreSQL table not created yet."""
+    if spec is None:
+        return _process_memory_ledger()
+    text = os.fspath(spec).strip()
+    if not text or text == ":memory:":
+        return open_ledger(text)
+    if _is_postgres(text):
+        from tokenomy.ledger._postgres import PostgresLedger
+
+        url, schema, table = _split_postgres(text)
+        return PostgresLedger(url, schema=schema, table=table, read_only=True)
+    from tokenomy.ledger._sqlite import SQLiteLedger
+
+    return SQLiteLedger(sqlite_path(text) or text, read_only=True)
 
 
 def _is_postgres(text: str) -> bool:

@@ -4,18 +4,33 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tokenomy.exceptions import ConfigurationError, LedgerError, MissingDependencyError
+from tokenomy.ledger._aggregate import GroupTotals
 from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
-from tokenomy.ledger._postgres_schema import migrate_postgres, redact
+from tokenomy.ledger._postgres_schema import (
+    PG_AGGREGATE_VERSION,
+    PgTagsets,
+    migrate_postgres,
+    read_version,
+    redact,
+)
 from tokenomy.ledger._record import CostRecord
-from tokenomy.ledger._rows import BOOL_COLUMNS, COLUMNS, row_to_record, to_row
+from tokenomy.ledger._rows import (
+    BOOL_COLUMNS,
+    COLUMNS,
+    ROW_COLUMNS,
+    TAGSET_INDEX,
+    row_to_record,
+    to_row,
+)
 from tokenomy.ledger._sql_filter import postgres_tags, where_clause
-from tokenomy.ledger._store import check_limit
+from tokenomy.ledger._sql_report import SqlAggregator, SqlDialect, tagset_filter
+from tokenomy.ledger._store import RunPage, check_limit
 from tokenomy.ledger._stored import StoredCall
 from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit
 
@@ -34,9 +49,16 @@ def _import_psycopg() -> Any:
 
 
 class _Connection:
-    """One psycopg connection (autocommit), reopened if the server dropped it; used under a lock."""
+    """One psycopg connection (autocommit), reopened if the server dropped it; used under a lock.
 
-    def __init__(self, url: str, connect_timeout: float, where: str) -> None:
+    ``session`` statements run on every new connection (the read connection turns JIT off,
+    whose compile time outweighs a report's queries, and gives hash aggregation room).
+    """
+
+    def __init__(
+        self, url: str, connect_timeout: float, where: str, session: tuple[str, ...] = ()
+    ) -> None:
+        self._session = session
         self._url = url
         self._timeout = connect_timeout
         self._where = where
@@ -56,6 +78,8 @@ class _Connection:
                     f"cannot connect to the PostgreSQL ledger {self._where}: {exc}. Check the "
                     f"server is running and the URL (TOKENOMY_LEDGER or --ledger)"
                 ) from exc
+            for statement in self._session:
+                conn.execute(statement)
             self._conn = conn
         return conn
 
@@ -65,13 +89,31 @@ class _Connection:
             self._conn = None
 
 
-def _write(conn: _Connection, insert: Any, records: Sequence[CostRecord | StoredCall]) -> None:
+_STREAM_BATCH = 2_000
+_READ_SESSION = ("SET jit = off", "SET work_mem = '64MB'")
+# For the report's GROUP BY only: prefer the covering aggregation index (a parallel
+# index-only scan in group order) to a scan of the wide table.
+_GROUP_SETTINGS = (
+    "SET LOCAL enable_seqscan = off",
+    "SET LOCAL parallel_setup_cost = 0",
+    "SET LOCAL parallel_tuple_cost = 0",
+)
+
+
+def _write(
+    conn: _Connection,
+    insert: Any,
+    tagsets: PgTagsets,
+    records: Sequence[CostRecord | StoredCall],
+) -> None:
     """Insert ``records`` in one transaction (the writer's sink; also used by sync mode)."""
     rows = [to_row(r) for r in records]
     with conn.lock:
         c = conn.get()
         with c.transaction(), c.cursor() as cur:
-            cur.executemany(insert, rows)
+            resolved, new = tagsets.resolve(cur, rows, TAGSET_INDEX)
+            cur.executemany(insert, resolved)
+        tagsets.learn(new)
 
 
 def _shutdown(writer: BatchWriter | None, *conns: _Connection) -> None:
@@ -104,6 +146,7 @@ class PostgresLedger(BatchedStore):
         batch_size: int = 2_000,
         flush_interval: float = 0.5,
         connect_timeout: float = 10.0,
+        read_only: bool = False,
     ) -> None:
         if not table or not isinstance(table, str):
             raise ConfigurationError(f"PostgresLedger needs a table name, got {table!r}")
@@ -117,32 +160,60 @@ class PostgresLedger(BatchedStore):
         self.sync = bool(sync)
         self._where = f"{redact(url)} ({self.schema + '.' if self.schema else ''}{table})"
         self._label = self._where
+        self.read_only = bool(read_only)
         self._wconn = _Connection(url, connect_timeout, self._where)
-        self._rconn = _Connection(url, connect_timeout, self._where)
+        self._rconn = _Connection(url, connect_timeout, self._where, _READ_SESSION)
         try:
             with self._wconn.lock:
-                migrate_postgres(self._wconn.get(), self.schema, table, self._where)
+                if self.read_only:
+                    self.schema_version = read_version(
+                        self._wconn.get(), self.schema, table, self._where
+                    )
+                    self._wconn.close()
+                else:
+                    migrate_postgres(self._wconn.get(), self.schema, table, self._where)
+                    self.schema_version = PG_AGGREGATE_VERSION
         except psycopg.Error as exc:
             self._wconn.close()
             raise LedgerError(f"cannot prepare the PostgreSQL ledger {self._where}: {exc}") from exc
         except BaseException:
             self._wconn.close()
             raise
-        ident = sql.Identifier(self.schema, table) if self.schema else sql.Identifier(table)
+        def qualified(name: str) -> Any:
+            return sql.Identifier(self.schema, name) if self.schema else sql.Identifier(name)
+
+        ident = qualified(table)
         self._ident = ident
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS)
+        row_cols = sql.SQL(", ").join(sql.Identifier(c) for c in ROW_COLUMNS)
         values = sql.SQL(", ").join(
-            sql.SQL("%s::int::boolean" if c in BOOL_COLUMNS else "%s") for c in COLUMNS
+            sql.SQL("%s::int::boolean" if c in BOOL_COLUMNS else "%s") for c in ROW_COLUMNS
         )
         self._insert = sql.SQL(
             "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (record_id) DO NOTHING"
-        ).format(ident, cols, values)
+        ).format(ident, row_cols, values)
         self._select = sql.SQL("SELECT {} FROM {}").format(cols, ident)
+        # plain strings of the names, for the report queries (psycopg quotes them)
+        def text(part: Any) -> str:
+            return str(part.as_string(None))
+
+        self._dialect = SqlDialect(
+            ph="%s",
+            table=text(ident),
+            items=text(qualified(f"{table}_tag_items")),
+            order="seq",
+            pg=True,
+        )
+        self._select_text = text(self._select)
+        self._tags_sql = tagset_filter(self._dialect)
+        self._tagsets = PgTagsets(text(qualified(f"{table}_tagsets")), self._dialect.items)
         self._closed = False
         self._writer: BatchWriter | None = None
-        if not self.sync:
+        if self.read_only:
+            self.sync = True
+        elif not self.sync:
             self._writer = BatchWriter(
-                partial(_write, self._wconn, self._insert),
+                partial(_write, self._wconn, self._insert, self._tagsets),
                 batch_size=batch_size,
                 flush_interval=flush_interval,
                 name=f"tokenomy-ledger-writer[postgres:{table}]",
@@ -154,9 +225,11 @@ class PostgresLedger(BatchedStore):
     # -- writing ----------------------------------------------------------------------------
 
     def _commit(self, records: Sequence[CostRecord | StoredCall]) -> None:
+        if self.read_only:
+            raise LedgerError(f"the ledger {self._where} was opened read-only; nothing is written")
         psycopg = _import_psycopg()
         try:
-            _write(self._wconn, self._insert, records)
+            _write(self._wconn, self._insert, self._tagsets, records)
         except psycopg.Error as exc:
             raise LedgerError(f"could not write to the ledger {self._where}: {exc}") from exc
 
@@ -165,6 +238,8 @@ class PostgresLedger(BatchedStore):
     def _execute(self, statement: Any, params: list[Any], *, fetch: bool = True) -> Any:
         self._check_open()
         self.flush()
+        if self.read_only and self.schema_version == 0:
+            return [] if fetch else 0
         psycopg = _import_psycopg()
         try:
             with self._rconn.lock:
@@ -184,7 +259,7 @@ class PostgresLedger(BatchedStore):
         from psycopg import sql
 
         check_limit(limit)
-        clause, params = where_clause(where, ph="%s", tags_sql=postgres_tags)
+        clause, params = self._clause(where)
         order = " ORDER BY ts_us DESC, seq DESC" if newest_first else " ORDER BY ts_us, seq"
         if limit is not None:
             order += " LIMIT %s"
@@ -196,13 +271,114 @@ class PostgresLedger(BatchedStore):
         """How many records match ``where`` (after a flush)."""
         from psycopg import sql
 
-        clause, params = where_clause(where, ph="%s", tags_sql=postgres_tags)
+        clause, params = self._clause(where)
         statement = sql.SQL("SELECT COUNT(*) FROM {}").format(self._ident) + sql.SQL(clause)
-        return int(self._execute(statement, params)[0][0])
+        rows = self._execute(statement, params)
+        return int(rows[0][0]) if rows else 0
+
+    def _clause(self, where: RecordFilter | None) -> tuple[str, list[Any]]:
+        tags = self._tags_sql if self.schema_version >= PG_AGGREGATE_VERSION else postgres_tags
+        return where_clause(where, ph="%s", tags_sql=tags)
+
+    # -- aggregation in SQL -----------------------------------------------------------------
+
+    @property
+    def _fast(self) -> bool:
+        return self.schema_version >= PG_AGGREGATE_VERSION
+
+    def _agg(self) -> SqlAggregator:
+        return SqlAggregator(
+            self._dialect,
+            select=self._select_text,
+            fetch=lambda sql, params: self._execute(sql, params),
+            records=lambda sql, params: [row_to_record(r) for r in self._execute(sql, params)],
+            stream=self._stream,
+            fetch_groups=self._fetch_groups,
+        )
+
+    def _fetch_groups(self, statement: str, params: list[Any]) -> list[Any]:
+        self._check_open()
+        self.flush()
+        psycopg = _import_psycopg()
+        try:
+            with self._rconn.lock:
+                c = self._rconn.get()
+                with c.transaction():
+                    for setting in _GROUP_SETTINGS:
+                        c.execute(setting)
+                    rows: list[Any] = c.execute(statement, params).fetchall()
+                    return rows
+        except psycopg.Error as exc:
+            raise LedgerError(f"could not read the ledger {self._where}: {exc}") from exc
+
+    def aggregate(
+        self, by: Sequence[str] = (), where: RecordFilter | None = None
+    ) -> list[GroupTotals]:
+        """Totals per group, computed in SQL (see ``ledger/_sql_report.py``)."""
+        if not self._fast:
+            return super().aggregate(by, where)
+        return self._agg().aggregate(by, where)
+
+    def aggregate_many(
+        self, bys: Sequence[Sequence[str]], where: RecordFilter | None = None
+    ) -> list[list[GroupTotals]]:
+        """Several groupings from one SQL query."""
+        if not self._fast:
+            return super().aggregate_many(bys, where)
+        return self._agg().aggregate_many(bys, where)
+
+    def iter_records(
+        self, where: RecordFilter | None = None, *, newest_first: bool = False
+    ) -> Iterator[CostRecord]:
+        """Matching records streamed through a server-side cursor (constant memory)."""
+        clause, params = self._clause(where)
+        order = " ORDER BY ts_us DESC, seq DESC" if newest_first else " ORDER BY ts_us, seq"
+        return self._stream(self._select_text + clause + order, params)
+
+    def _stream(self, statement: Any, params: list[Any]) -> Iterator[CostRecord]:
+        self._check_open()
+        self.flush()
+        if self.read_only and self.schema_version == 0:
+            return
+        psycopg = _import_psycopg()
+        conn = _Connection(self.url, 10.0, self._where)
+        try:
+            c = conn.get()
+            with c.transaction(), c.cursor(name="tokenomy_stream") as cur:
+                cur.itersize = _STREAM_BATCH
+                cur.execute(statement, params)
+                for row in cur:
+                    yield row_to_record(row)
+        except psycopg.Error as exc:
+            raise LedgerError(f"could not read the ledger {self._where}: {exc}") from exc
+        finally:
+            conn.close()
+
+    def most_expensive(self, n: int = 10, where: RecordFilter | None = None) -> list[CostRecord]:
+        """The ``n`` costliest priced records, from the cost index."""
+        if not self._fast:
+            return super().most_expensive(n, where)
+        return self._agg().most_expensive(n, where)
+
+    def run_page(
+        self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
+    ) -> RunPage:
+        """The runs count and the latest ``limit`` runs' records, found in SQL."""
+        if not self._fast:
+            return super().run_page(where, limit, total=total)
+        return self._agg().run_page(where, limit, total=total)
+
+    def unpriced_models(self, where: RecordFilter | None = None) -> dict[str, int]:
+        """Unpriced models and their counts."""
+        if not self._fast:
+            return super().unpriced_models(where)
+        return self._agg().unpriced_models(where)
 
     def mark_usable(self, record_id: str, usable: bool) -> bool:
         """Set ``usable`` on a stored record (after a flush); False when the id is unknown."""
         from psycopg import sql
 
+        if self.read_only:
+            raise LedgerError(f"the ledger {self._where} was opened read-only; nothing is written")
         statement = sql.SQL("UPDATE {} SET usable = %s WHERE record_id = %s").format(self._ident)
         return int(self._execute(statement, [bool(usable), record_id], fetch=False)) > 0

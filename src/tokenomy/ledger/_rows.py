@@ -12,9 +12,10 @@ needs no code here, only its line in ``ledger/_columns.py``.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from json.encoder import encode_basestring as _q
 from operator import attrgetter
 from typing import Any
@@ -23,10 +24,26 @@ from tokenomy.ledger._columns import ADDED_COLUMNS
 from tokenomy.ledger._filter import epoch_us
 from tokenomy.ledger._record import _MISS, CacheInfo, CostRecord
 from tokenomy.ledger._stored import PLAIN_FIELDS, RECORD_FIELDS, StoredCall, run_id_text
-from tokenomy.pricing._model import Cost
+from tokenomy.pricing._model import COST_DIMENSIONS, Cost
 from tokenomy.usage._model import Usage
 
-__all__ = ["BOOL_COLUMNS", "COLUMNS", "record_to_row", "row_to_record", "stored_to_row", "to_row"]
+__all__ = [
+    "BOOL_COLUMNS",
+    "COLUMNS",
+    "DERIVED",
+    "LAT_STEPS",
+    "MONEY_COLUMNS",
+    "ROW_COLUMNS",
+    "TAGSET_INDEX",
+    "bucket_value",
+    "from_pico",
+    "lat_bucket",
+    "pico",
+    "record_to_row",
+    "row_to_record",
+    "stored_to_row",
+    "to_row",
+]
 
 # The columns of schema version 1 (``ledger/_sqlite_schema.py``).
 _V1_COLUMNS: frozenset[str] = frozenset(
@@ -66,9 +83,21 @@ _COMPOUND: tuple[str, ...] = (
     "cache_similarity",
 )
 
-#: Column order of a row (the stores name them in their INSERT and SELECT).
+#: The columns a record is read back from (the stores' SELECT), in row order.
 COLUMNS: tuple[str, ...] = _COMPOUND + PLAIN_FIELDS
-if set(COLUMNS) != _V1_COLUMNS | {c.name for c in ADDED_COLUMNS}:  # pragma: no cover
+#: The derived columns (``ledger/_columns.py``), written after :data:`COLUMNS`; never read back
+#: into a record, only aggregated.
+DERIVED: tuple[str, ...] = tuple(c.name for c in ADDED_COLUMNS if c.derived)
+#: Column order of a written row (the stores' INSERT): :data:`COLUMNS` then :data:`DERIVED`.
+ROW_COLUMNS: tuple[str, ...] = COLUMNS + DERIVED
+#: The picodollar column of each cost dimension (``cost_<dimension>_p``).
+MONEY_COLUMNS: dict[str, str] = {d: f"cost_{d}_p" for d in COST_DIMENSIONS}
+#: Where a written row holds its tag set: the tags' JSON text, which the store's writer swaps
+#: for the tag set's id (``tagset`` column) before inserting.
+TAGSET_INDEX = ROW_COLUMNS.index("tagset")
+if set(ROW_COLUMNS) != _V1_COLUMNS | {c.name for c in ADDED_COLUMNS} or DERIVED[
+    : len(COST_DIMENSIONS) + 2
+] != ("cost_p", *MONEY_COLUMNS.values(), "saved_p"):  # pragma: no cover
     raise RuntimeError(
         "ledger columns and record fields disagree: add the field's column to "
         f"ledger/_columns.py (row columns {sorted(set(COLUMNS))})"
@@ -81,6 +110,7 @@ BOOL_COLUMNS: frozenset[str] = frozenset(
     | {c.name for c in ADDED_COLUMNS if c.flag}
 )
 _N = len(_COMPOUND)
+_NCOL = len(COLUMNS)
 _plain_values = attrgetter(*PLAIN_FIELDS)
 _PLAIN_FLAGS = tuple(i for i, name in enumerate(PLAIN_FIELDS) if name in BOOL_COLUMNS)
 #: Plain record fields holding money (``Decimal``): rows carry them as exact decimal strings
@@ -90,6 +120,78 @@ _PLAIN_MONEY = tuple(
     for i, name in enumerate(PLAIN_FIELDS)
     if "Decimal" in str(CostRecord.model_fields[name].annotation)
 )
+
+
+_PICO = Decimal(10) ** 12
+_WIDE = Context(prec=100)
+_INT64 = 2**63 - 1
+#: Latency buckets per factor e: a bucket spans 2% and its value is within 1% of its latencies.
+LAT_STEPS = 50
+_ZERO_BUCKET = -(10**6)  # latencies of 0 ms (or less)
+
+
+def pico(value: Decimal | None) -> int | None:
+    """``value`` USD as integer picodollars; ``None`` when absent or not exact in 12 places."""
+    if value is None:
+        return None
+    q = _WIDE.multiply(value, _PICO)
+    if not q.is_finite():
+        return None
+    i = int(q)
+    if i != q or abs(i) > _INT64:
+        return None
+    return i
+
+
+def from_pico(units: Any) -> Decimal:
+    """A picodollar sum (int, or PostgreSQL's NUMERIC) back as exact USD."""
+    return _WIDE.divide(Decimal(units), _PICO)
+
+
+def lat_bucket(ms: float | None) -> int | None:
+    """The logarithmic bucket of a latency (``None`` when there is none)."""
+    if ms is None:
+        return None
+    if not ms > 0:
+        return _ZERO_BUCKET
+    if not math.isfinite(ms):
+        return 10**6
+    return round(math.log(ms) * LAT_STEPS)
+
+
+def bucket_value(bucket: int) -> float:
+    """The latency a bucket stands for (within 1% of every latency in it)."""
+    if bucket <= _ZERO_BUCKET:
+        return 0.0
+    if bucket >= 10**6:
+        return math.inf
+    return math.exp(bucket / LAT_STEPS)
+
+
+def _derived(
+    total: Decimal | None, parts: Mapping[str, Any] | None, saved: Decimal | None
+) -> tuple[Any, ...]:
+    """The money columns of a row: total, one per dimension, saved, inexact flag."""
+    inexact = 0
+    total_p = pico(total)
+    if total is not None and total_p is None:
+        inexact = 1
+    dims: list[int | None] = [None] * len(COST_DIMENSIONS)
+    if parts:
+        for k, v in parts.items():
+            i = _DIM_INDEX.get(k)
+            p = pico(v)
+            if i is None or p is None:
+                inexact = 1
+            else:
+                dims[i] = p
+    saved_p = pico(saved)
+    if saved is not None and saved_p is None:
+        inexact = 1
+    return (total_p, *dims, saved_p, inexact)
+
+
+_DIM_INDEX = {d: i for i, d in enumerate(COST_DIMENSIONS)}
 
 
 def _json_object(items: Iterable[tuple[str, str]]) -> str:
@@ -113,15 +215,17 @@ def record_to_row(r: CostRecord) -> tuple[Any, ...]:
 
 
 def stored_to_row(s: StoredCall) -> tuple[Any, ...]:
-    """The row of a stored call, in :data:`COLUMNS` order (the SQL writer thread's path)."""
+    """The row of a stored call, in :data:`ROW_COLUMNS` order (the SQL writer thread's path);
+    the ``tagset`` column holds the tags' JSON text, for the writer to swap for its id."""
     ts = s.when
     total = s.cost_total
+    parts: dict[str, Any] | None = None
     if total is None:
         total_text = parts_text = price_model = None
     else:
         total_text = str(total)
         flat = s.cost_parts
-        parts: dict[str, Any] = (
+        parts = (
             {"input": s.cost_input, "output": s.cost_output}
             if flat is None
             else dict(zip(flat[::2], flat[1::2], strict=True))
@@ -141,13 +245,17 @@ def stored_to_row(s: StoredCall) -> tuple[Any, ...]:
         v = plain[i]
         if v is not None:
             plain[i] = str(v)
+    tags_text = _json_object(tags.items()) if tags else "{}"
+    run_id = run_id_text(s.run_id)
+    root_run_id = run_id_text(s.root_run_id)
+    record_id = s.record_id
     return (
-        s.record_id,
+        record_id,
         epoch_us(ts),
         ts.isoformat(),
-        run_id_text(s.run_id),
+        run_id,
         run_id_text(s.parent_run_id),
-        run_id_text(s.root_run_id),
+        root_run_id,
         u.input,
         u.output,
         u.cache_read,
@@ -160,11 +268,15 @@ def stored_to_row(s: StoredCall) -> tuple[Any, ...]:
         price_model,
         None if total is None else s.price_tier,
         None if total is None else s.context_above,
-        _json_object(tags.items()) if tags else "{}",
+        tags_text,
         cache.outcome,
         None if saved is None else str(saved),
         cache.similarity,
         *plain,
+        *_derived(total, parts, saved),
+        lat_bucket(s.latency_ms),
+        tags_text,
+        root_run_id or run_id or record_id,
     )
 
 
@@ -272,7 +384,7 @@ def row_to_record(row: Sequence[Any]) -> CostRecord:
             saved=None if cache_saved is None else _decimal(cache_saved),
             similarity=cache_similarity,
         )
-    values = dict(zip(PLAIN_FIELDS, row[_N:], strict=True))
+    values = dict(zip(PLAIN_FIELDS, row[_N:_NCOL], strict=True))
     for i in _PLAIN_FLAGS:
         name = PLAIN_FIELDS[i]
         v = values[name]

@@ -6,39 +6,61 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from tokenomy.exceptions import ConfigurationError, LedgerError, LedgerFileError
+from tokenomy.ledger._aggregate import GroupTotals
 from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
 from tokenomy.ledger._record import CostRecord
-from tokenomy.ledger._rows import COLUMNS, row_to_record, to_row
+from tokenomy.ledger._rows import COLUMNS, ROW_COLUMNS, TAGSET_INDEX, row_to_record, to_row
 from tokenomy.ledger._sql_filter import sqlite_tags, where_clause
-from tokenomy.ledger._sqlite_schema import TABLE, connect, migrate, probe
-from tokenomy.ledger._store import check_limit
+from tokenomy.ledger._sql_report import MoneyOverflowError, SqlAggregator, SqlDialect, tagset_filter
+from tokenomy.ledger._sqlite_schema import (
+    AGGREGATE_VERSION,
+    TABLE,
+    TAG_ITEMS,
+    TagsetCache,
+    connect,
+    migrate,
+    open_read_only,
+    probe,
+    read_only_uri,
+)
+from tokenomy.ledger._store import RunPage, check_limit
 from tokenomy.ledger._stored import StoredCall
 from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit
 
 __all__ = ["SQLiteLedger"]
 
 _COLS = ", ".join(COLUMNS)
-_INSERT = f"INSERT OR IGNORE INTO {TABLE} ({_COLS}) VALUES ({', '.join('?' * len(COLUMNS))})"
+_INSERT = (
+    f"INSERT OR IGNORE INTO {TABLE} ({', '.join(ROW_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
+)
 _SELECT = f"SELECT {_COLS} FROM {TABLE}"
+_DIALECT = SqlDialect(ph="?", table=TABLE, items=TAG_ITEMS, order="rowid")
+_TAGS_SQL = tagset_filter(_DIALECT)
+_STREAM_BATCH = 2_000
 
 
-def _write(conn: sqlite3.Connection, records: Sequence[CostRecord | StoredCall]) -> None:
+def _write(
+    conn: sqlite3.Connection, tagsets: TagsetCache, records: Sequence[CostRecord | StoredCall]
+) -> None:
     """Insert ``records`` in one ``BEGIN IMMEDIATE`` transaction (the writer's sink)."""
     rows = [to_row(r) for r in records]
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.executemany(_INSERT, rows)
+        resolved, new = tagsets.resolve(conn, rows, TAGSET_INDEX)
+        conn.executemany(_INSERT, resolved)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    tagsets.learn(new)
 
 
 def _shutdown(writer: BatchWriter | None, *conns: sqlite3.Connection) -> None:
@@ -75,6 +97,7 @@ class SQLiteLedger(BatchedStore):
         batch_size: int = 2_000,
         flush_interval: float = 0.5,
         busy_timeout: float = 30.0,
+        read_only: bool = False,
     ) -> None:
         if str(path) in ("", ":memory:"):
             raise ConfigurationError(
@@ -84,6 +107,11 @@ class SQLiteLedger(BatchedStore):
         check_batching(batch_size, flush_interval)
         self.path = Path(path).expanduser()
         self.sync = bool(sync)
+        self.read_only = bool(read_only)
+        self._tagsets = TagsetCache()
+        if self.read_only:
+            self._open_read_only(busy_timeout)
+            return
         probe(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +122,7 @@ class SQLiteLedger(BatchedStore):
             wconn = connect(self.path, busy_timeout=busy_timeout)
             conns.append(wconn)
             migrate(wconn, self.path)
+            self.schema_version = AGGREGATE_VERSION
             rconn = connect(self.path, busy_timeout=busy_timeout)
             conns.append(rconn)
             level = "FULL" if self.sync else "NORMAL"
@@ -106,14 +135,16 @@ class SQLiteLedger(BatchedStore):
                 raise LedgerFileError(str(self.path), f"SQLite cannot open it ({exc})") from exc
             raise
         self._label = repr(str(self.path))
-        self._wconn, self._rconn = wconn, rconn
+        self._wconn: sqlite3.Connection | None = wconn
+        self._rconn: sqlite3.Connection | None = rconn
         self._wlock = threading.Lock()
         self._rlock = threading.Lock()
         self._closed = False
         self._writer: BatchWriter | None = None
+        self._busy_timeout = busy_timeout
         if not self.sync:
             self._writer = BatchWriter(
-                partial(_write, wconn),
+                partial(_write, wconn, self._tagsets),
                 batch_size=batch_size,
                 flush_interval=flush_interval,
                 name=f"tokenomy-ledger-writer[{self.path.name}]",
@@ -122,12 +153,54 @@ class SQLiteLedger(BatchedStore):
         self._finalizer.atexit = False  # the exit hook closes live stores itself
         register_for_exit(self)
 
+    def _open_read_only(self, busy_timeout: float) -> None:
+        """Open without creating, migrating or writing anything (``read_only=True``).
+
+        A missing or empty file reads as an empty ledger; a ledger of an older schema is
+        read as it is (aggregated in Python: open it for writing once to migrate it).
+        """
+        conn, version = open_read_only(self.path, busy_timeout=busy_timeout)
+        self.schema_version = version
+        self._label = repr(str(self.path))
+        self._wconn = None
+        self._rconn = conn
+        self._wlock = threading.Lock()
+        self._rlock = threading.Lock()
+        self._closed = False
+        self._writer = None
+        self._busy_timeout = busy_timeout
+        self._finalizer = weakref.finalize(self, _shutdown, None, *([conn] if conn else []))
+        self._finalizer.atexit = False
+
+    @property
+    def _fast(self) -> bool:
+        return self._rconn is not None and self.schema_version >= AGGREGATE_VERSION
+
+    def _agg(self) -> SqlAggregator:
+        return SqlAggregator(
+            _DIALECT,
+            select=_SELECT,
+            fetch=self._fetch_sums,
+            records=lambda sql, params: [row_to_record(r) for r in self._read(sql, params)],
+            stream=self._stream,
+        )
+
+    def _fetch_sums(self, sql: str, params: list[Any]) -> list[Any]:
+        try:
+            return self._read(sql, params)
+        except LedgerError as exc:
+            if "integer overflow" in str(exc):
+                raise MoneyOverflowError(str(exc)) from exc
+            raise
+
     # -- writing ----------------------------------------------------------------------------
 
     def _commit(self, records: Sequence[CostRecord | StoredCall]) -> None:
+        if self._wconn is None:
+            raise LedgerError(f"the ledger {self.path} was opened read-only; nothing is written")
         try:
             with self._wlock:
-                _write(self._wconn, records)
+                _write(self._wconn, self._tagsets, records)
         except sqlite3.Error as exc:
             raise LedgerError(f"could not write to the ledger {self.path}: {exc}") from exc
 
@@ -136,6 +209,8 @@ class SQLiteLedger(BatchedStore):
     def _read(self, sql: str, params: list[Any]) -> list[Any]:
         self._check_open()
         self.flush()
+        if self._rconn is None:
+            return []
         try:
             with self._rlock:
                 return self._rconn.execute(sql, params).fetchall()
@@ -151,7 +226,7 @@ class SQLiteLedger(BatchedStore):
     ) -> list[CostRecord]:
         """Matching records, oldest first (ties in commit order) or newest first."""
         check_limit(limit)
-        clause, params = where_clause(where, ph="?", tags_sql=sqlite_tags)
+        clause, params = self._clause(where)
         order = " ORDER BY ts_us DESC, rowid DESC" if newest_first else " ORDER BY ts_us, rowid"
         sql = _SELECT + clause + order
         if limit is not None:
@@ -161,13 +236,91 @@ class SQLiteLedger(BatchedStore):
 
     def count(self, where: RecordFilter | None = None) -> int:
         """How many records match ``where`` (after a flush)."""
-        clause, params = where_clause(where, ph="?", tags_sql=sqlite_tags)
-        return int(self._read(f"SELECT COUNT(*) FROM {TABLE}" + clause, params)[0][0])
+        clause, params = self._clause(where)
+        rows = self._read(f"SELECT COUNT(*) FROM {TABLE}" + clause, params)
+        return int(rows[0][0]) if rows else 0
+
+    def _clause(self, where: RecordFilter | None) -> tuple[str, list[Any]]:
+        tags = _TAGS_SQL if self.schema_version >= AGGREGATE_VERSION else sqlite_tags
+        return where_clause(where, ph="?", tags_sql=tags)
+
+    # -- aggregation in SQL -----------------------------------------------------------------
+
+    def aggregate(
+        self, by: Sequence[str] = (), where: RecordFilter | None = None
+    ) -> list[GroupTotals]:
+        """Totals per group, computed in SQL (see ``ledger/_sql_report.py``)."""
+        if not self._fast:
+            return super().aggregate(by, where)
+        return self._agg().aggregate(by, where)
+
+    def aggregate_many(
+        self, bys: Sequence[Sequence[str]], where: RecordFilter | None = None
+    ) -> list[list[GroupTotals]]:
+        """Several groupings from one SQL query."""
+        if not self._fast:
+            return super().aggregate_many(bys, where)
+        return self._agg().aggregate_many(bys, where)
+
+    def iter_records(
+        self, where: RecordFilter | None = None, *, newest_first: bool = False
+    ) -> Iterator[CostRecord]:
+        """Matching records streamed in batches from their own connection (constant memory)."""
+        clause, params = self._clause(where)
+        order = " ORDER BY ts_us DESC, rowid DESC" if newest_first else " ORDER BY ts_us, rowid"
+        return self._stream(_SELECT + clause + order, params)
+
+    def _stream(self, sql: str, params: list[Any]) -> Iterator[CostRecord]:
+        self._check_open()
+        self.flush()
+        if self._rconn is None:
+            return
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        if self.read_only:
+            uri = read_only_uri(self.path)
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=self._busy_timeout)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"could not read the ledger {self.path}: {exc}") from exc
+        try:
+            cur = conn.execute(sql, params)
+            while True:
+                rows = cur.fetchmany(_STREAM_BATCH)
+                if not rows:
+                    return
+                for row in rows:
+                    yield row_to_record(row)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"could not read the ledger {self.path}: {exc}") from exc
+        finally:
+            conn.close()
+
+    def most_expensive(self, n: int = 10, where: RecordFilter | None = None) -> list[CostRecord]:
+        """The ``n`` costliest priced records, from the cost index."""
+        if not self._fast:
+            return super().most_expensive(n, where)
+        return self._agg().most_expensive(n, where)
+
+    def run_page(
+        self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
+    ) -> RunPage:
+        """The runs count and the latest ``limit`` runs' records, found in SQL."""
+        if not self._fast:
+            return super().run_page(where, limit, total=total)
+        return self._agg().run_page(where, limit, total=total)
+
+    def unpriced_models(self, where: RecordFilter | None = None) -> dict[str, int]:
+        """Unpriced models and their counts, from the unpriced index."""
+        if not self._fast:
+            return super().unpriced_models(where)
+        return self._agg().unpriced_models(where)
 
     def mark_usable(self, record_id: str, usable: bool) -> bool:
         """Set ``usable`` on a stored record (after a flush); False when the id is unknown."""
         self._check_open()
         self.flush()
+        if self._wconn is None or self._rconn is None:
+            raise LedgerError(f"the ledger {self.path} was opened read-only; nothing is written")
         try:
             with self._rlock:
                 cur = self._rconn.execute(

@@ -6,6 +6,12 @@ applied. :data:`MIGRATIONS` is an ordered list of ``(version, SQL)`` steps; open
 applies the missing ones, in order, inside one ``BEGIN IMMEDIATE`` transaction (so two
 processes opening a new file at once migrate it once).
 
+Version 3 adds the columns and side tables aggregation in SQL needs (``ledger/_columns.py``,
+:data:`TAGSETS`, :data:`TAG_ITEMS`) and fills them for the rows already stored (a Python step:
+:func:`backfill`), so a ledger written by an older tokenomy keeps every record and reports
+fast. :func:`open_read_only` opens a ledger for reading without creating or migrating
+anything (the command line's reads).
+
 Anything that is not a tokenomy ledger (random bytes, another application's database, a schema
 newer than this code) raises :class:`~tokenomy.exceptions.LedgerFileError` before a single
 byte of the file is written.
@@ -13,8 +19,11 @@ byte of the file is written.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from tokenomy.exceptions import LedgerFileError
 from tokenomy.ledger._columns import migration_steps
@@ -24,8 +33,13 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "TABLE",
+    "TAGSETS",
+    "TAG_ITEMS",
+    "TagsetCache",
+    "backfill",
     "connect",
     "migrate",
+    "open_read_only",
     "probe",
 ]
 
@@ -75,10 +89,53 @@ CREATE INDEX {TABLE}_model ON {TABLE} (model, ts_us);
 CREATE INDEX {TABLE}_root_run ON {TABLE} (root_run_id)
 """
 
+TAGSETS = "cost_tagsets"
+#: The aggregation index: every column the report's GROUP BY reads, led by the columns of
+#: ``ledger/_sql_report.py``'s inner cube (tag set, model, provider, kind, latency bucket), so
+#: a report scans this narrow index in group order (no sort, no row lookups) instead of the
+#: wide table.
+AGG_INDEX: tuple[str, ...] = (
+    "tagset", "model", "provider", "kind", "lat_bucket", "ts_us", "cost_p", "cost_input_p",
+    "cost_cache_read_p", "cost_cache_write_5m_p", "cost_cache_write_1h_p", "cost_output_p",
+    "cost_reasoning_p", "cost_request_p", "saved_p", "money_inexact", "estimated",
+    "usage_estimated", "input_tokens", "output_tokens", "cache_read_tokens",
+    "cache_write_5m_tokens", "cache_write_1h_tokens", "reasoning_tokens", "cache_outcome",
+    "truncated",
+)  # fmt: skip
+TAG_ITEMS = "cost_tag_items"
+
+# v3, besides its columns: the tag sets (one row per distinct tags object, id 0 = no tags) and
+# their items, so grouping and filtering by a tag never parses JSON per record; the indexes
+# of the report's queries.
+_V3_EXTRA = f"""
+CREATE TABLE {TAGSETS} (id INTEGER PRIMARY KEY, tags TEXT NOT NULL UNIQUE);
+INSERT INTO {TAGSETS} (id, tags) VALUES (0, '{{}}');
+CREATE TABLE {TAG_ITEMS} (
+    key TEXT NOT NULL, value TEXT NOT NULL, tagset INTEGER NOT NULL,
+    PRIMARY KEY (key, value, tagset)
+) WITHOUT ROWID;
+CREATE INDEX {TAG_ITEMS}_tagset ON {TAG_ITEMS} (tagset, key, value);
+CREATE INDEX {TABLE}_cost ON {TABLE} (cost_p);
+CREATE INDEX {TABLE}_run_key ON {TABLE} (run_key, ts_us);
+CREATE INDEX {TABLE}_unpriced ON {TABLE} (ts_us) WHERE cost_total IS NULL;
+CREATE INDEX {TABLE}_inexact ON {TABLE} (ts_us) WHERE money_inexact = 1;
+CREATE INDEX {TABLE}_agg ON {TABLE} ({", ".join(AGG_INDEX)})
+"""
+
+
+def _with_extra(steps: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
+    return tuple((v, sql + ";\n" + _V3_EXTRA if v == 3 else sql) for v, sql in steps)
+
+
 #: Ordered ``(version, SQL)`` steps; never edit a released step, append a new one.
-#: Steps after the first come from ``ledger/_columns.py``.
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), *migration_steps("sqlite", TABLE))
+#: Steps after the first come from ``ledger/_columns.py`` (plus v3's side tables).
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (1, _V1),
+    *_with_extra(migration_steps("sqlite", TABLE)),
+)
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+#: The first version whose derived columns the SQL aggregation reads.
+AGGREGATE_VERSION = 3
 
 _MAGIC = b"SQLite format 3\x00"
 
@@ -153,9 +210,8 @@ def probe(path: Path) -> None:
         raise LedgerFileError(
             str(path), f"it is not a SQLite database (it starts with {header[:16]!r})"
         )
-    header_app = int.from_bytes(header[68:72], "big")
-    if header_app not in (0, APPLICATION_ID):
-        _check_marker(path, header_app, [], 0)
+    # The header's application id is only believed once SQLite can read the file: a SQLite
+    # header followed by garbage is a damaged file, not "another application's database".
     # The header may lag behind the write-ahead log: look through SQLite, read-only. Without
     # a -wal file there is nothing to replay, so open it immutable (creates no -shm/-wal).
     wal = path.with_name(path.name + "-wal").exists()
@@ -166,8 +222,12 @@ def probe(path: Path) -> None:
         raise LedgerFileError(str(path), f"SQLite cannot open it ({exc})") from exc
     try:
         app_id, version, tables = _read_marker(conn)
+        if app_id != APPLICATION_ID:
+            conn.execute("PRAGMA quick_check(1)").fetchall()
     except sqlite3.DatabaseError as exc:
-        raise LedgerFileError(str(path), f"it is corrupt: SQLite says {exc}") from exc
+        raise LedgerFileError(
+            str(path), f"it is damaged or truncated: SQLite says {exc}"
+        ) from exc
     finally:
         conn.close()
     _check_marker(path, app_id, tables, version)
@@ -183,6 +243,116 @@ def _read_marker(conn: sqlite3.Connection) -> tuple[int, int, list[str]]:
         )
     ]
     return app_id, version, tables
+
+
+class TagsetCache:
+    """Tag-set ids by the tags' JSON text, known to be committed (one per store)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {"{}": 0}
+
+    def resolve(
+        self, conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], index: int
+    ) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
+        """``rows`` with the tags text at ``index`` swapped for its tag set's id (created inside
+        the caller's write transaction when new), and the ids learned (for :meth:`learn`
+        once committed)."""
+        ids = self.ids
+        new: dict[str, int] = {}
+        for row in rows:
+            text = row[index]
+            if text not in ids and text not in new:
+                new[text] = _tagset_id(conn, text)
+        lookup = {**ids, **new} if new else ids
+        return [(*row[:index], lookup[row[index]], *row[index + 1 :]) for row in rows], new
+
+    def learn(self, new: dict[str, int]) -> None:
+        """Remember ids whose transaction committed (a rolled back one is never learned)."""
+        if len(self.ids) > 100_000:
+            self.ids = {"{}": 0}
+        self.ids.update(new)
+
+
+def _tagset_id(conn: sqlite3.Connection, text: str) -> int:
+    row = conn.execute(f"SELECT id FROM {TAGSETS} WHERE tags = ?", (text,)).fetchone()
+    if row is not None:
+        return int(row[0])
+    cur = conn.execute(f"INSERT INTO {TAGSETS} (tags) VALUES (?)", (text,))
+    tagset = int(cur.lastrowid or 0)
+    conn.executemany(
+        f"INSERT OR IGNORE INTO {TAG_ITEMS} (key, value, tagset) VALUES (?, ?, ?)",
+        [(k, v, tagset) for k, v in json.loads(text).items()],
+    )
+    return tagset
+
+
+def backfill(conn: sqlite3.Connection, batch: int = 5_000) -> int:
+    """Fill v3's derived columns of rows written before it (inside the migration's
+    transaction); returns how many rows were filled."""
+    from tokenomy.ledger._rows import (
+        COLUMNS,
+        DERIVED,
+        ROW_COLUMNS,
+        TAGSET_INDEX,
+        row_to_record,
+        to_row,
+    )
+
+    cache = TagsetCache()
+    first = len(COLUMNS)
+    sets = ", ".join(f"{c} = ?" for c in DERIVED)
+    select = f"SELECT rowid, {', '.join(COLUMNS)} FROM {TABLE} WHERE rowid > ? ORDER BY rowid LIMIT ?"
+    last, done = -1, 0
+    while True:
+        rows = conn.execute(select, (last, batch)).fetchall()
+        if not rows:
+            return done
+        written = [to_row(row_to_record(r[1:])) for r in rows]
+        resolved, new = cache.resolve(conn, written, TAGSET_INDEX)
+        cache.learn(new)
+        conn.executemany(
+            f"UPDATE {TABLE} SET {sets} WHERE rowid = ?",
+            [(*w[first:], r[0]) for w, r in zip(resolved, rows, strict=True)],
+        )
+        assert len(ROW_COLUMNS) == first + len(DERIVED)
+        done += len(rows)
+        last = rows[-1][0]
+
+
+#: Python steps run right after the SQL of their version (filling what SQL cannot compute).
+_PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], Any]] = {3: backfill}
+
+
+def read_only_uri(path: Path) -> str:
+    """The URI a reader opens ``path`` with (see :func:`open_read_only`)."""
+    wal = path.with_name(path.name + "-wal").exists()
+    return path.resolve().as_uri() + ("?mode=ro" if wal else "?mode=ro&immutable=1")
+
+
+def open_read_only(path: Path, *, busy_timeout: float) -> tuple[sqlite3.Connection | None, int]:
+    """A read-only connection and the schema version, creating and changing nothing.
+
+    ``(None, 0)`` when the file is absent, empty (0 bytes) or an empty SQLite database: there
+    is nothing to read. Raises :class:`LedgerFileError` for anything that is not a ledger.
+    """
+    probe(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return None, 0
+    # A ledger at rest (no -wal: no writer has it open) is opened immutable, so reading
+    # creates no -wal/-shm file; one being written is read through its write-ahead log.
+    wal = path.with_name(path.name + "-wal").exists()
+    uri = path.resolve().as_uri() + ("?mode=ro" if wal else "?mode=ro&immutable=1")
+    try:
+        conn = sqlite3.connect(
+            uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        app_id, version, _tables = _read_marker(conn)
+    except sqlite3.DatabaseError as exc:
+        raise LedgerFileError(str(path), f"SQLite cannot read it ({exc})") from exc
+    if app_id != APPLICATION_ID:
+        conn.close()
+        return None, 0
+    return conn, version
 
 
 def connect(path: Path, *, busy_timeout: float) -> sqlite3.Connection:
@@ -210,6 +380,9 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
                 if step > version:
                     for statement in _statements(sql):
                         conn.execute(statement)
+                    python_step = _PYTHON_STEPS.get(step)
+                    if python_step is not None and ours:
+                        python_step(conn)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")

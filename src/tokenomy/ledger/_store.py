@@ -3,19 +3,57 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from tokenomy.exceptions import ConfigurationError
-from tokenomy.ledger._aggregate import GroupTotals, aggregate_records
+from tokenomy.ledger._aggregate import GroupTotals, aggregate_records, check_by
 
 if TYPE_CHECKING:
     from tokenomy.ledger._filter import RecordFilter
     from tokenomy.ledger._record import CostRecord
     from tokenomy.ledger._stored import StoredCall
 
-__all__ = ["LedgerStore", "check_limit"]
+__all__ = ["LedgerStore", "RunPage", "check_limit", "latest_runs", "top_costs"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunPage:
+    """The shown page of runs: how many root runs match, and every record of the latest ones."""
+
+    total: int
+    records: list[CostRecord]
+
+
+def _root(r: CostRecord) -> str:
+    return r.root_run_id or r.run_id or r.record_id
+
+
+def latest_runs(records: Iterable[CostRecord], limit: int | None) -> RunPage:
+    """The :class:`RunPage` of ``records`` (oldest first): the ``limit`` runs that started last."""
+    from tokenomy.ledger._filter import epoch_us
+
+    start: dict[str, int] = {}
+    ordered = sorted(records, key=lambda r: epoch_us(r.timestamp))
+    for r in ordered:
+        start.setdefault(_root(r), epoch_us(r.timestamp))
+    roots = sorted(start, key=start.__getitem__)  # stable: ties keep first-seen order
+    if limit is not None:
+        roots = roots[-limit:] if limit > 0 else []
+    keep = set(roots)
+    return RunPage(len(start), [r for r in ordered if _root(r) in keep])
+
+
+def top_costs(records: Iterable[CostRecord], n: int) -> list[CostRecord]:
+    """The ``n`` priced records that cost the most, earlier first on ties (``records`` oldest
+    first)."""
+    from tokenomy.ledger._filter import epoch_us
+
+    priced = [r for r in records if r.cost is not None]
+    priced.sort(key=lambda r: (-r.cost.total if r.cost else 0, epoch_us(r.timestamp)))
+    return priced[: max(n, 0)]
 
 
 def check_limit(limit: int | None) -> None:
@@ -86,10 +124,47 @@ class LedgerStore(ABC):
     def aggregate(
         self, by: Sequence[str] = (), where: RecordFilter | None = None
     ) -> list[GroupTotals]:
-        """Totals of the records matching ``where``, grouped by ``by`` (see aggregate_records)."""
-        if isinstance(by, str):
-            by = (by,)
-        return aggregate_records(self.query(where), by)
+        """Totals of the records matching ``where``, grouped by ``by`` (see aggregate_records).
+
+        The bundled stores compute it where the data is (SQL, or the stored calls as they
+        are); this default reads every record.
+        """
+        return aggregate_records(self.query(where), check_by(by))
+
+    def aggregate_many(
+        self, bys: Sequence[Sequence[str]], where: RecordFilter | None = None
+    ) -> list[list[GroupTotals]]:
+        """:meth:`aggregate` for each grouping of ``bys`` (the SQL stores answer all of them
+        from one query)."""
+        return [self.aggregate(by, where) for by in bys]
+
+    def iter_records(
+        self, where: RecordFilter | None = None, *, newest_first: bool = False
+    ) -> Iterator[CostRecord]:
+        """The records matching ``where`` one at a time, in :meth:`query` order (the SQL stores
+        stream them in constant memory; this default is :meth:`query`)."""
+        return iter(self.query(where, newest_first=newest_first))
+
+    def most_expensive(self, n: int = 10, where: RecordFilter | None = None) -> list[CostRecord]:
+        """The ``n`` priced records that cost the most (earlier first on ties)."""
+        return top_costs(self.query(where), n)
+
+    def run_page(
+        self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
+    ) -> RunPage:
+        """How many root runs match, and the records (oldest first) of the ``limit`` latest
+        (by start; ``None``: all). A run is the records sharing a root: ``root_run_id``, else
+        ``run_id``, else the record's own id. ``total``, when the caller already knows it
+        (an earlier page), spares the SQL stores counting the runs again."""
+        return latest_runs(self.query(where), limit)
+
+    def unpriced_models(self, where: RecordFilter | None = None) -> dict[str, int]:
+        """Models of the unpriced records matching ``where``, with their record counts."""
+        counts: dict[str, int] = {}
+        for g in self.aggregate(("model",), where):
+            if g.unpriced and g.key["model"] is not None:
+                counts[g.key["model"]] = g.unpriced
+        return counts
 
     def totals(self, where: RecordFilter | None = None) -> GroupTotals:
         """Totals of every record matching ``where`` (a zero group when none match)."""

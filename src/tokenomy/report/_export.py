@@ -1,8 +1,15 @@
 """Machine output of a :class:`Report`: the JSON-ready dict and the three CSV tables.
 
-Keys and columns are stable; money is written as exact Decimal strings, never floats, and
-every row says whether its cost is complete (``cost_complete``) or a lower bound because some
-of its calls are unpriced.
+Keys and columns are stable; money is written as exact plain decimal strings (one way:
+``decimal_text``), never floats, and every row says whether its cost is complete
+(``cost_complete``) or a lower bound because some of its calls are unpriced. A group (or run)
+whose calls are all unpriced has cost ``null`` in JSON and an empty cell in CSV: its cost is
+unknown, and a spreadsheet must not sum it as $0.
+
+JSON shape version 2 (``schema``): ``prompt_cache`` is the provider's prompt caching per
+``by`` and model (apart from ``cache_hits``/``saved``, the response caches); ``runs`` holds the shown page of runs (``runs_total``
+counts them all), ``unpriced`` and ``estimated`` list at most ``LISTED`` records, newest
+(their counts are in ``totals``), and group totals carry ``latency_approximate``.
 """
 
 from __future__ import annotations
@@ -10,10 +17,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import IO, TYPE_CHECKING, Any
 
 from tokenomy.exceptions import ConfigurationError
+from tokenomy.ledger._aggregate import decimal_text
 from tokenomy.pricing._model import COST_DIMENSIONS
 from tokenomy.usage._model import USAGE_FIELDS
 
@@ -22,10 +31,18 @@ if TYPE_CHECKING:
     from tokenomy.report._report import CsvKind, Report
     from tokenomy.report._runs import RunReport
 
-__all__ = ["GROUP_COLUMNS", "RECORD_COLUMNS", "RUN_COLUMNS", "report_csv", "report_dict"]
+__all__ = [
+    "GROUP_COLUMNS",
+    "RECORD_COLUMNS",
+    "RUN_COLUMNS",
+    "record_json",
+    "report_csv",
+    "report_dict",
+    "write_csv",
+]
 
 #: Version of the ``to_dict`` / ``--format json`` shape.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _TOKEN_COLUMNS = tuple(f"{k}_tokens" for k in USAGE_FIELDS)
 _COST_COLUMNS = tuple(f"cost_{d}" for d in COST_DIMENSIONS)
@@ -86,6 +103,28 @@ RECORD_COLUMNS: tuple[str, ...] = (
 )
 
 
+def record_json(r: CostRecord) -> dict[str, Any]:
+    """A record in report JSON: its export dict, money written the report's one way."""
+    out = r.to_json_dict()
+    cost = out.get("cost")
+    if cost is not None:
+        out["cost"] = {k: decimal_text(Decimal(v)) for k, v in cost.items()}
+    cache = out.get("cache") or {}
+    if cache.get("saved") is not None:
+        cache["saved"] = decimal_text(Decimal(cache["saved"]))
+    return out
+
+
+def _prompt_cache_dict(report: Report, by: tuple[str, ...]) -> dict[str, Any]:
+    from tokenomy.report._prompt_cache import total_of
+
+    names = tuple(dict.fromkeys((*by, "model")))
+    groups = report.prompt_cache(*names)
+    total = total_of(groups).to_json_dict()
+    del total["key"]
+    return {"by": list(names), "totals": total, "groups": [g.to_json_dict() for g in groups]}
+
+
 def _totals_dict(g: GroupTotals) -> dict[str, Any]:
     out = g.to_json_dict()
     out["cost_complete"] = g.unpriced == 0
@@ -96,6 +135,9 @@ def report_dict(
     report: Report, *, by: tuple[str, ...], top: int, runs: int | None
 ) -> dict[str, Any]:
     """The JSON-ready dict of ``report``: stable keys, Decimals as strings."""
+    from tokenomy.report._report import LISTED
+
+    report.prepare(by)
     totals = _totals_dict(report.totals)
     del totals["key"]
     return {
@@ -103,11 +145,13 @@ def report_dict(
         "totals": totals,
         "by": list(by),
         "groups": [_totals_dict(g) for g in report.by(*by)],
+        "runs_total": report.run_count,
         "runs": [run.to_json_dict() for run in report.runs(runs)],
-        "most_expensive": [r.to_json_dict() for r in report.most_expensive(top)],
+        "most_expensive": [record_json(r) for r in report.most_expensive(top)],
+        "prompt_cache": _prompt_cache_dict(report, by),
         "unpriced_models": report.unpriced_models(),
-        "unpriced": [r.to_json_dict() for r in report.unpriced()],
-        "estimated": [r.to_json_dict() for r in report.estimated()],
+        "unpriced": [record_json(r) for r in report.unpriced(LISTED)],
+        "estimated": [record_json(r) for r in report.estimated(LISTED)],
     }
 
 
@@ -120,19 +164,21 @@ def _cell(value: Any) -> Any:
 
 
 def _totals_row(g: GroupTotals) -> dict[str, Any]:
+    unknown = g.count > 0 and g.unpriced == g.count
     row: dict[str, Any] = {
         "calls": g.count,
-        "cost": str(g.cost),
+        "cost": None if unknown else decimal_text(g.cost),
         "cost_complete": g.unpriced == 0,
         "unpriced": g.unpriced,
         "estimated": g.estimated,
     }
     for d, col in zip(COST_DIMENSIONS, _COST_COLUMNS, strict=True):
-        row[col] = str(g.cost_by_dimension.get(d, 0))
+        part = g.cost_by_dimension.get(d)
+        row[col] = None if unknown else decimal_text(part) if part is not None else "0"
     for k, col in zip(USAGE_FIELDS, _TOKEN_COLUMNS, strict=True):
         row[col] = getattr(g.usage, k)
     row["cache_hits"] = g.cache_hits
-    row["saved"] = str(g.saved)
+    row["saved"] = decimal_text(g.saved)
     row["truncated"] = g.truncated
     row["latency_p50_ms"] = g.latency_p50_ms
     row["latency_p95_ms"] = g.latency_p95_ms
@@ -171,12 +217,12 @@ def _record_row(r: CostRecord) -> dict[str, Any]:
         "model": r.model,
         "kind": r.kind,
         "name": r.name,
-        "cost": None if r.cost is None else str(r.cost.total),
+        "cost": None if r.cost is None else decimal_text(r.cost.total),
         "priced": r.cost is not None,
         "estimated": r.estimated or r.usage.estimated,
     }
     for d, col in zip(COST_DIMENSIONS, _COST_COLUMNS, strict=True):
-        row[col] = None if r.cost is None else str(r.cost.parts.get(d, 0))
+        row[col] = None if r.cost is None else decimal_text(r.cost.parts.get(d, Decimal(0)))
     for k, col in zip(USAGE_FIELDS, _TOKEN_COLUMNS, strict=True):
         row[col] = getattr(r.usage, k)
     row.update(
@@ -185,7 +231,7 @@ def _record_row(r: CostRecord) -> dict[str, Any]:
             "ttft_ms": r.ttft_ms,
             "streamed": r.streamed,
             "cache_outcome": r.cache.outcome,
-            "cache_saved": None if r.cache.saved is None else str(r.cache.saved),
+            "cache_saved": None if r.cache.saved is None else decimal_text(r.cache.saved),
             "attempt": r.attempt,
             "error": r.error,
             "usable": r.usable,
@@ -198,24 +244,33 @@ def _record_row(r: CostRecord) -> dict[str, Any]:
     return row
 
 
-def _write(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+def _write(out: IO[str], columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_cell(row.get(c)) for c in columns])
-    return buf.getvalue()
+
+
+def write_csv(report: Report, kind: CsvKind, out: IO[str], *, by: tuple[str, ...]) -> None:
+    """Write one table of ``report`` as CSV to ``out``; ``records`` streams (constant memory).
+
+    Unpriced costs are empty cells, never ``0``.
+    """
+    if kind == "groups":
+        columns = (*(f"key_{k}" for k in by), *GROUP_COLUMNS)
+        _write(out, columns, (_group_row(g) for g in report.by(*by)))
+    elif kind == "runs":
+        _write(out, RUN_COLUMNS, (_run_row(run) for run in report.runs()))
+    elif kind == "records":
+        _write(out, RECORD_COLUMNS, (_record_row(r) for r in report.iter_records()))
+    else:
+        raise ConfigurationError(
+            f"to_csv(kind=...) must be 'groups', 'records' or 'runs', got {kind!r}"
+        )
 
 
 def report_csv(report: Report, kind: CsvKind, *, by: tuple[str, ...]) -> str:
-    """CSV text of one table of ``report``; unpriced costs are empty cells, never ``0``."""
-    if kind == "groups":
-        columns = (*(f"key_{k}" for k in by), *GROUP_COLUMNS)
-        return _write(columns, [_group_row(g) for g in report.by(*by)])
-    if kind == "runs":
-        return _write(RUN_COLUMNS, [_run_row(run) for run in report.runs()])
-    if kind == "records":
-        return _write(RECORD_COLUMNS, [_record_row(r) for r in report.records])
-    raise ConfigurationError(
-        f"to_csv(kind=...) must be 'groups', 'records' or 'runs', got {kind!r}"
-    )
+    """CSV text of one table of ``report`` (see :func:`write_csv`)."""
+    buf = io.StringIO()
+    write_csv(report, kind, buf, by=by)
+    return buf.getvalue()

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from tokenomy.ledger import CostRecord, GroupTotals
+    from tokenomy.report._prompt_cache import PromptCache
     from tokenomy.report._report import Report
     from tokenomy.report._runs import RunReport
 
@@ -52,7 +53,7 @@ def _totals_table(report: Report) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    grid.add_row("Calls", f"{t.count:,} in {_plural(len(report.runs()), 'run')}")
+    grid.add_row("Calls", f"{t.count:,} in {_plural(report.run_count, 'run')}")
     grid.add_row("Cost", format_cost(t.cost, t.unpriced))
     dims = [
         f"{d} {format_usd(t.cost_by_dimension[d])}"
@@ -67,11 +68,20 @@ def _totals_table(report: Report) -> Table:
         f"input {u.input:,} (cache read {u.cache_read:,}, cache write {u.cache_write:,}) · "
         f"output {u.output:,} (reasoning {u.reasoning:,})",
     )
-    grid.add_row("Cache", f"{_plural(t.cache_hits, 'hit')}, saved {format_usd(t.saved)}")
+    grid.add_row(
+        "Response cache", f"{_plural(t.cache_hits, 'hit')}, saved {format_usd(t.saved)}"
+    )
+    prompt = report.prompt_cache()
+    if prompt:
+        from tokenomy.report._prompt_cache import total_of
+
+        p = total_of(prompt)
+        grid.add_row("Prompt cache", _prompt_text(p))
+    approx = " (approximate, within 1%)" if t.latency_approximate else ""
     grid.add_row(
         "Latency",
         f"p50 {format_latency(t.latency_p50_ms)} · p95 {format_latency(t.latency_p95_ms)} · "
-        f"p99 {format_latency(t.latency_p99_ms)}",
+        f"p99 {format_latency(t.latency_p99_ms)}{approx}",
     )
     if t.truncated:
         grid.add_row(
@@ -83,21 +93,85 @@ def _totals_table(report: Report) -> Table:
     return grid
 
 
-def _runs_table(runs: list[RunReport], total: int) -> Table:
+#: Below this console width the tables leave out their secondary columns, so names fit.
+WIDE = 150
+_NARROW_DROP = frozenset({"Cache write", "Reasoning", "Cache", "Truncated", "p95", "Cache hits"})
+
+
+def _name_width(texts: list[str]) -> int:
+    """Room for the longest name (plain text, markup removed), capped at 40 columns."""
+    from rich.text import Text
+
+    return min(40, max((Text.from_markup(t).cell_len for t in texts), default=4))
+
+
+def _build(
+    title: str,
+    heads: list[tuple[str, str, bool]],
+    rows: list[list[str] | None],
+    wide: bool,
+) -> Table:
+    """A table of ``rows`` (``None``: a section line); ``heads`` are (title, justify, is a
+    name). Name columns never wrap and get room for their longest name; on a narrow console
+    the secondary columns are left out."""
+    keep = [i for i, (head, _, _) in enumerate(heads) if wide or head not in _NARROW_DROP]
+    table = _table(title)
+    for i in keep:
+        head, justify, name = heads[i]
+        if name:
+            width = _name_width([head] + [r[i] for r in rows if r is not None])
+            table.add_column(head, justify=justify, no_wrap=True, min_width=width)  # type: ignore[arg-type]
+        else:
+            table.add_column(head, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        if row is None:
+            table.add_section()
+        else:
+            table.add_row(*(row[i] for i in keep))
+    return table
+
+
+def _prompt_text(p: PromptCache) -> str:
+    saved = "saved unknown (unpriced model)" if p.saved is None else f"saved {format_usd(p.saved)}"
+    rate = "-" if p.hit_rate is None else f"{p.hit_rate * 100:.1f}%"
+    return (
+        f"read {p.cache_read:,} · write {p.cache_write:,} tokens (hit rate {rate} of input), "
+        f"{saved} against the uncached price"
+    )
+
+
+def _prompt_table(groups: list[PromptCache], wide: bool) -> Table:
+    names = list(groups[0].key)
+    heads = [(n, "left", True) for n in names]
+    heads += [(h, "right", False) for h in ("Calls", "Input", "Cache read", "Cache write")]
+    heads += [("Hit rate", "right", False), ("Saved", "right", False)]
+    rows: list[list[str] | None] = [
+        [
+            *(_key_text(n, g.key.get(n)) for n in names),
+            f"{g.calls:,}",
+            format_tokens(g.input),
+            format_tokens(g.cache_read),
+            format_tokens(g.cache_write),
+            "-" if g.hit_rate is None else f"{g.hit_rate * 100:.1f}%",
+            "unknown" if g.saved is None else format_usd(g.saved),
+        ]
+        for g in groups
+        if g.cache_read or g.cache_write
+    ]
+    del wide  # few columns: all of them fit at 120
+    return _build("Provider prompt caching by " + ", ".join(names), heads, rows, True)
+
+
+def _runs_table(runs: list[RunReport], total: int, wide: bool = True) -> Table:
     shown = f"latest {len(runs)} of {total}" if len(runs) < total else f"{total}"
-    table = _table(f"Runs ({shown})")
-    table.add_column("Run / call")
-    table.add_column("Started (UTC)")
-    table.add_column("Model")
-    for head in ("Input", "Cache read", "Cache write", "Output", "Reasoning"):
-        table.add_column(head, justify="right")
-    table.add_column("Cost", justify="right")
-    table.add_column("Latency", justify="right")
-    table.add_column("Cache")
+    heads = [("Run / call", "left", True), ("Started (UTC)", "left", False), ("Model", "left", True)]
+    heads += [(h, "right", False) for h in ("Input", "Cache read", "Cache write", "Output", "Reasoning")]
+    heads += [("Cost", "right", False), ("Latency", "right", False), ("Cache", "left", False)]
+    rows: list[list[str] | None] = []
     for run in runs:
         u = run.totals.usage
         hits = run.cache_hits
-        table.add_row(
+        rows.append([
             f"[bold]{_escape(run.label)}[/bold]",
             _when(run.start),
             _plural(len(run.calls), "call"),
@@ -109,11 +183,18 @@ def _runs_table(runs: list[RunReport], total: int) -> Table:
             f"[bold]{format_cost(run.cost, run.unpriced)}[/bold]",
             format_latency(run.latency_ms),
             _plural(hits, "hit") if hits else "-",
-        )
+        ])  # fmt: skip
+        group = None
         for call in run.tree():
             r = call.record
             cu = r.usage
-            table.add_row(
+            if call.group is not None and call.group != group:
+                rows.append(
+                    ["  " * (call.depth - 1) + f"└ [dim](run {_escape(call.group[:8])})[/dim]"]
+                    + [""] * 10
+                )
+            group = call.group
+            rows.append([
                 "  " * call.depth + "└ " + _escape(r.name or r.kind),
                 utc(r.timestamp).strftime("%H:%M:%S"),
                 _escape(r.model),
@@ -125,9 +206,9 @@ def _runs_table(runs: list[RunReport], total: int) -> Table:
                 _call_cost(r),
                 format_latency(r.latency_ms),
                 r.cache.outcome,
-            )
-        table.add_section()
-    return table
+            ])  # fmt: skip
+        rows.append(None)
+    return _build(f"Runs ({shown})", heads, rows, wide)
 
 
 def _key_text(name: str, value: str | None) -> str:
@@ -139,23 +220,17 @@ def _rate(part: int, whole: int) -> str:
     return f"{part * 100 / whole:.1f}%" if part and whole else "-"
 
 
-def _groups_table(groups: list[GroupTotals], by: tuple[str, ...], total: Decimal) -> Table:
-    table = _table("Spend by " + ", ".join(by))
-    for name in by:
-        table.add_column(name)
-    table.add_column("Calls", justify="right")
-    table.add_column("Cost", justify="right")
-    table.add_column("Share", justify="right")
-    for head in ("Input", "Cache read", "Output"):
-        table.add_column(head, justify="right")
-    table.add_column("Cache hits", justify="right")
-    table.add_column("Saved", justify="right")
-    table.add_column("Truncated", justify="right")
-    table.add_column("p50", justify="right")
-    table.add_column("p95", justify="right")
+def _groups_table(
+    groups: list[GroupTotals], by: tuple[str, ...], total: Decimal, wide: bool = True
+) -> Table:
+    heads = [(name, "left", True) for name in by]
+    heads += [(h, "right", False) for h in ("Calls", "Cost", "Share", "Input", "Cache read")]
+    heads += [(h, "right", False) for h in ("Output", "Cache hits", "Saved", "Truncated")]
+    heads += [("p50", "right", False), ("p95", "right", False)]
+    rows: list[list[str] | None] = []
     for g in groups:
         share = f"{(g.cost * _HUNDRED / total):.1f}%" if total else "-"
-        table.add_row(
+        rows.append([
             *(_key_text(name, g.key.get(name)) for name in by),
             f"{g.count:,}",
             format_cost(g.cost, g.unpriced),
@@ -168,22 +243,16 @@ def _groups_table(groups: list[GroupTotals], by: tuple[str, ...], total: Decimal
             _rate(g.truncated, g.count),
             format_latency(g.latency_p50_ms),
             format_latency(g.latency_p95_ms),
-        )
-    return table
+        ])  # fmt: skip
+    return _build("Spend by " + ", ".join(by), heads, rows, wide)
 
 
-def _top_table(records: list[CostRecord], labels: dict[str, str]) -> Table:
-    table = _table(f"Most expensive calls (top {len(records)})")
-    table.add_column("When (UTC)")
-    table.add_column("Run")
-    table.add_column("Call")
-    table.add_column("Model")
-    table.add_column("Input", justify="right")
-    table.add_column("Output", justify="right")
-    table.add_column("Cost", justify="right")
-    table.add_column("Latency", justify="right")
-    for r in records:
-        table.add_row(
+def _top_table(records: list[CostRecord], labels: dict[str, str], wide: bool = True) -> Table:
+    heads = [("When (UTC)", "left", False), ("Run", "left", True), ("Call", "left", True)]
+    heads += [("Model", "left", True), ("Input", "right", False), ("Output", "right", False)]
+    heads += [("Cost", "right", False), ("Latency", "right", False)]
+    rows: list[list[str] | None] = [
+        [
             _when(r.timestamp),
             _escape(labels.get(root_of(r), "")),
             _escape(r.name or r.kind),
@@ -192,8 +261,10 @@ def _top_table(records: list[CostRecord], labels: dict[str, str]) -> Table:
             format_tokens(r.usage.output),
             _call_cost(r),
             format_latency(r.latency_ms),
-        )
-    return table
+        ]
+        for r in records
+    ]
+    return _build(f"Most expensive calls (top {len(records)})", heads, rows, wide)
 
 
 def _warning_panel(report: Report) -> RenderableType | None:
@@ -253,23 +324,29 @@ def render_report(
     """Print ``report`` to ``console`` (a new stdout console when ``None``)."""
 
     out = console if console is not None else default_console()
+    wide = out.width >= WIDE
+    report.prepare(by)
     if not report:
         out.print("No records: nothing to report.")
         return
     out.print("[bold]tokenomy report[/bold]")
     out.print(_totals_table(report))
-    all_runs = report.runs()
     shown = report.runs(runs)
     if shown:
         out.print()
-        out.print(_runs_table(shown, len(all_runs)))
+        out.print(_runs_table(shown, report.run_count, wide))
     if by:
         out.print()
-        out.print(_groups_table(report.by(*by), by, report.totals.cost))
+        out.print(_groups_table(report.by(*by), by, report.totals.cost, wide))
+    prompt = report.prompt_cache(*dict.fromkeys((*by, "model")))
+    if any(g.cache_read or g.cache_write for g in prompt):
+        out.print()
+        out.print(_prompt_table(prompt, wide))
     expensive = report.most_expensive(top)
     if expensive:
         out.print()
-        out.print(_top_table(expensive, {run.root_run_id: run.label for run in all_runs}))
+        labels = {run.root_run_id: run.label for run in report.runs(runs)}
+        out.print(_top_table(expensive, labels, wide))
     panel = _warning_panel(report)
     if panel is not None:
         out.print()

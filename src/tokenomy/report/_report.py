@@ -2,23 +2,61 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
-from tokenomy.ledger import GroupTotals, aggregate_records
-from tokenomy.ledger._filter import epoch_us, is_estimated
+from tokenomy.exceptions import LedgerError
+from tokenomy.ledger import GroupTotals, LedgerStore
+from tokenomy.ledger._filter import RecordFilter
+from tokenomy.ledger._store import RunPage
 from tokenomy.report._runs import RunReport, build_runs, time_order
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tokenomy.ledger import CostRecord, LedgerStore, RecordFilter
+    from tokenomy.ledger import CostRecord
+    from tokenomy.report._prompt_cache import PromptCache
 
 __all__ = ["CsvKind", "Report"]
 
 CsvKind = Literal["groups", "records", "runs"]
+
+#: How many unpriced (and estimated) records :meth:`Report.to_dict` lists, newest first; their
+#: counts are in the totals.
+LISTED = 100
+
+
+class _Records(LedgerStore):
+    """A fixed set of records as a store (``Report(records)``): every figure is the pure
+    ``aggregate_records`` of them (the reference the stores are tested against)."""
+
+    def __init__(self, records: Iterable[CostRecord]) -> None:
+        self._all: tuple[CostRecord, ...] = tuple(time_order(records))
+
+    def add_many(self, records: Iterable[CostRecord]) -> None:
+        raise LedgerError("a Report's records cannot be added to")
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def query(
+        self,
+        where: RecordFilter | None = None,
+        *,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[CostRecord]:
+        out = [r for r in self._all if where is None or where.matches(r)]
+        if newest_first:
+            out.reverse()
+        return out if limit is None else out[:limit]
+
+    def count(self, where: RecordFilter | None = None) -> int:
+        return len(self._all) if where is None else len(self.query(where))
+
+    def mark_usable(self, record_id: str, usable: bool) -> bool:
+        raise LedgerError("a Report's records cannot be changed")
 
 #: How :meth:`Report.render`, :meth:`Report.to_dict` and :meth:`Report.to_csv` group spend
 #: unless told otherwise.
@@ -38,86 +76,188 @@ class Report:
     a ledger (:meth:`from_ledger`). Costs are exact :class:`~decimal.Decimal` sums over the
     priced records; unpriced records are counted apart (``unpriced``), never as $0, so any
     total that includes them is a lower bound.
+
+    A report over a ledger reads nothing up front: each figure is asked of the store when
+    first needed (the SQL stores compute totals, groups, the most expensive calls and the shown
+    page of runs in SQL, loading only the records shown), then kept. Keep the store open while
+    using the report.
     """
 
     def __init__(self, records: Iterable[CostRecord]) -> None:
-        self._records: tuple[CostRecord, ...] = tuple(time_order(records))
+        self._store: LedgerStore = _Records(records)
+        self._where: RecordFilter | None = None
+        self._owned = False
+        self._groups: dict[tuple[str, ...], list[GroupTotals]] = {}
+        self._pages: dict[int | None, RunPage] = {}
+        self._prompt: dict[tuple[str, ...], list[PromptCache]] = {}
 
     @classmethod
     def from_ledger(cls, ledger: LedgerStore | str, where: RecordFilter | None = None) -> Report:
-        """A report over the records of ``ledger`` (a store, or a spec for ``open_ledger``)."""
-        if isinstance(ledger, str):
-            from tokenomy.ledger import open_ledger
+        """A report over the records of ``ledger`` matching ``where``, computed by the store.
 
-            with open_ledger(ledger) as store:
-                return cls(store.query(where))
-        return cls(ledger.query(where))
+        ``ledger`` is a store, or a spec for ``open_ledger`` (opened read-only: nothing is
+        created or migrated; the report owns it and :meth:`close` closes it).
+        """
+        report = cls(())
+        if isinstance(ledger, str):
+            from tokenomy.ledger._open import open_ledger_read_only
+
+            report._store = open_ledger_read_only(ledger)
+            report._owned = True
+        else:
+            report._store = ledger
+        report._where = where
+        return report
+
+    def close(self) -> None:
+        """Close the store this report opened itself (``from_ledger`` with a spec)."""
+        if self._owned:
+            self._store.close()
+
+    def __enter__(self) -> Report:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- the records ------------------------------------------------------------------------
 
     @property
     def records(self) -> list[CostRecord]:
-        """Every record of the report, oldest first."""
-        return list(self._records)
+        """Every record of the report, oldest first (read in full: use :meth:`iter_records`
+        for a large ledger)."""
+        return list(self.iter_records())
+
+    def iter_records(self) -> Iterator[CostRecord]:
+        """Every record of the report, oldest first, one at a time (the SQL stores stream
+        them in constant memory)."""
+        return self._store.iter_records(self._where)
 
     def __len__(self) -> int:
-        return len(self._records)
+        return self.totals.count
 
     def __bool__(self) -> bool:
-        return bool(self._records)
+        return self.totals.count > 0
 
     # -- totals and groups ------------------------------------------------------------------
 
     @cached_property
     def totals(self) -> GroupTotals:
         """Totals over every record (``key`` is ``{}``): calls, cost, tokens, cache, latency."""
-        groups = aggregate_records(self._records)
+        groups = self._aggregate(())
         return groups[0] if groups else GroupTotals(key={})
+
+    def prepare(self, *bys: Sequence[str] | str) -> None:
+        """Compute the totals and these groupings together (one query on a SQL store) and
+        keep them: what :meth:`render` and :meth:`to_dict` do first."""
+        wanted = [()] + [_names(b) if isinstance(b, str) else tuple(b) for b in bys]
+        missing = [k for k in dict.fromkeys(wanted) if k not in self._groups]
+        if missing:
+            for keys, groups in zip(
+                missing, self._store.aggregate_many(missing, self._where), strict=True
+            ):
+                self._groups[keys] = groups
+
+    def _aggregate(self, keys: tuple[str, ...]) -> list[GroupTotals]:
+        groups = self._groups.get(keys)
+        if groups is None:
+            groups = self._groups[keys] = self._store.aggregate(keys, self._where)
+        return groups
 
     def by(self, *names: str) -> list[GroupTotals]:
         """Totals per group, most expensive first: ``by("feature")``, ``by("user", "feature")``.
 
-        Names are tag keys or the built-ins ``model``, ``provider``, ``kind``, ``day`` and
-        ``run`` (see :func:`~tokenomy.ledger.aggregate_records`); ``"feature,user"`` works too.
-        Records lacking a tag fall in the group whose key value is ``None``. Ties on cost put
-        the group with more unpriced calls first, then keep key order.
+        Names are tag keys or the built-ins ``model``, ``provider``, ``kind``, ``hour``,
+        ``day``, ``month`` and ``run`` (see :func:`~tokenomy.ledger.aggregate_records`);
+        ``"feature,user"`` works too. Records lacking a tag fall in the group whose key value
+        is ``None``. Ties on cost put the group with more unpriced calls first, then keep key
+        order.
         """
         keys: tuple[str, ...] = ()
         for n in names:
             keys += _names(n)
-        groups = aggregate_records(self._records, keys)
-        return sorted(groups, key=lambda g: (-g.cost, -g.unpriced))
+        return sorted(self._aggregate(keys), key=lambda g: (-g.cost, -g.unpriced))
 
     # -- runs and calls ---------------------------------------------------------------------
 
-    @cached_property
-    def _runs(self) -> tuple[RunReport, ...]:
-        return tuple(build_runs(self._records))
+    def _page(self, limit: int | None) -> RunPage:
+        page = self._pages.get(limit)
+        if page is None:
+            known = next((p.total for p in self._pages.values()), None)
+            page = self._pages[limit] = self._store.run_page(self._where, limit, total=known)
+        return page
 
     def runs(self, limit: int | None = None) -> list[RunReport]:
-        """Each root run with its calls, oldest start first; ``limit`` keeps the latest ones."""
-        runs = list(self._runs)
-        if limit is not None:
-            runs = runs[-limit:] if limit > 0 else []
-        return runs
+        """Each root run with its calls, oldest start first; ``limit`` keeps the latest ones
+        (only their records are read)."""
+        if limit is not None and limit <= 0:
+            return []
+        return build_runs(self._page(limit).records)
+
+    @property
+    def run_count(self) -> int:
+        """How many root runs the records belong to."""
+        if not self.totals.count:
+            return 0
+        for page in self._pages.values():
+            return page.total
+        return self._page(0).total
 
     def most_expensive(self, n: int = 10) -> list[CostRecord]:
         """The ``n`` priced calls that cost the most (earlier first on ties)."""
-        priced = [r for r in self._records if r.cost is not None]
-        priced.sort(key=lambda r: (-r.cost.total if r.cost else 0, epoch_us(r.timestamp)))
-        return priced[: max(n, 0)]
+        return self._store.most_expensive(n, self._where)
 
-    def unpriced(self) -> list[CostRecord]:
-        """Records whose model has no known price: their cost is unknown, not zero."""
-        return [r for r in self._records if r.cost is None]
+    def _narrowed(self, **criteria: object) -> RecordFilter | None:
+        return (self._where or RecordFilter()).narrowed(**criteria)
 
-    def estimated(self) -> list[CostRecord]:
-        """Records whose token counts were estimated locally, not reported by the provider."""
-        return [r for r in self._records if is_estimated(r)]
+    def prompt_cache(self, *names: str) -> list[PromptCache]:
+        """Provider prompt caching per group (default: per feature and model): cache-read and
+        cache-write tokens, the token hit rate and what it saved against the uncached price
+        (negative for writes never read); apart from response caches, whose hits are left
+        out. Empty when no call read or wrote the provider's cache."""
+        from tokenomy.report._prompt_cache import prompt_cache
+
+        u = self.totals.usage
+        if not (u.cache_read or u.cache_write):
+            return []
+        keys: tuple[str, ...] = ()
+        for n in names or ("feature", "model"):
+            keys += _names(n)
+        found = self._prompt.get(keys)
+        if found is None:
+            found = self._prompt[keys] = prompt_cache(self, keys)
+        return found
+
+    def _listed(self, limit: int | None, **criteria: object) -> list[CostRecord]:
+        where = self._narrowed(**criteria)
+        if where is None:
+            return []
+        if limit is None:
+            return self._store.query(where)
+        records = self._store.query(where, limit=limit, newest_first=True)
+        records.reverse()
+        return records
+
+    def unpriced(self, limit: int | None = None) -> list[CostRecord]:
+        """Records whose model has no known price: their cost is unknown, not zero (oldest
+        first; ``limit`` keeps the newest ones)."""
+        if not self.totals.unpriced:
+            return []
+        return self._listed(limit, priced=False)
+
+    def estimated(self, limit: int | None = None) -> list[CostRecord]:
+        """Records whose token counts were estimated locally, not reported by the provider
+        (oldest first; ``limit`` keeps the newest ones)."""
+        if not self.totals.estimated:
+            return []
+        return self._listed(limit, estimated=True)
 
     def unpriced_models(self) -> dict[str, int]:
         """Models that need a price, with how many calls each made (most calls first)."""
-        return dict(Counter(r.model for r in self.unpriced()).most_common())
+        if not self.totals.unpriced:
+            return {}
+        counts = self._store.unpriced_models(self._where)
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     # -- output -----------------------------------------------------------------------------
 
@@ -152,6 +292,14 @@ class Report:
 
         return report_csv(self, kind, by=_names(by))
 
+    def write_csv(
+        self, out: IO[str], kind: CsvKind = "groups", *, by: Sequence[str] | str = DEFAULT_BY
+    ) -> None:
+        """:meth:`to_csv` written to ``out`` (``records`` streams in constant memory)."""
+        from tokenomy.report._export import write_csv
+
+        write_csv(self, kind, out, by=_names(by))
+
     def render(
         self,
         console: Console | None = None,
@@ -173,3 +321,4 @@ class Report:
     def __repr__(self) -> str:
         t = self.totals
         return f"Report(calls={t.count}, cost={t.cost}, unpriced={t.unpriced})"
+

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tokenomy.ledger import GroupTotals, aggregate_records
-from tokenomy.ledger._filter import epoch_us
+from tokenomy.ledger._filter import epoch_us, utc
 
 if TYPE_CHECKING:
     from tokenomy.ledger import CostRecord
@@ -32,12 +32,15 @@ class RunCall:
     """One call of a run placed in its tree: ``depth`` 1 sits right under the run.
 
     A call nests under another call of the same run when its ``parent_run_id`` is that
-    call's ``run_id``; a call whose parent is the root, or a run that made no call of its own
-    (a chain, a nested ``track()`` block), sits at depth 1.
+    call's ``run_id``; a call whose parent is the root sits at depth 1. A call whose parent is
+    a run that recorded no call of its own (a tool, a chain, a nested ``track()`` block) sits
+    under that run: ``group`` is that run's id (the table draws it as its own line at depth
+    ``depth - 1``), so a model call inside a tool inside an agent is drawn under the tool.
     """
 
     record: CostRecord
     depth: int
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +48,9 @@ class RunReport:
     """One root run: its label, when it started, its calls (oldest first) and their totals.
 
     ``label`` is the run's ``run_name`` tag, else its first call's ``name``, else
-    ``run <id prefix>``. ``totals`` holds the run's tokens by kind, cost by dimension, cache
+    ``run <id prefix>``. ``start`` is its first call's timestamp and ``end`` its start plus
+    its duration (:attr:`duration_ms`): the latest moment a call of it finished, each call
+    lasting its latency from its timestamp. ``totals`` holds the run's tokens by kind, cost by dimension, cache
     hits and latency percentiles; its cost is a lower bound when ``totals.unpriced`` > 0.
     """
 
@@ -73,6 +78,11 @@ class RunReport:
         return sum(values) if values else None
 
     @property
+    def duration_ms(self) -> float:
+        """Milliseconds from the run's start to its end."""
+        return (self.end - self.start) / timedelta(milliseconds=1)
+
+    @property
     def cache_hits(self) -> int:
         """How many of the run's calls were answered from a cache."""
         return self.totals.cache_hits
@@ -84,30 +94,44 @@ class RunReport:
             if r.run_id is not None and r.run_id != self.root_run_id:
                 by_run.setdefault(r.run_id, r)
         children: dict[str | None, list[CostRecord]] = {}
+        unrecorded: dict[str, list[CostRecord]] = {}  # calls under a run without a record
+        order: list[tuple[str, Any]] = []  # depth-1 entries: ("call", record) or ("group", id)
         for r in self.calls:
             parent = r.parent_run_id
-            if parent not in by_run or by_run[parent] is r:
-                parent = None
-            children.setdefault(parent, []).append(r)
+            if parent in by_run and by_run[parent] is not r:
+                children.setdefault(parent, []).append(r)
+            elif parent is None or parent == self.root_run_id or parent == r.run_id:
+                children.setdefault(None, []).append(r)
+                order.append(("call", r))
+            else:
+                if parent not in unrecorded:
+                    order.append(("group", parent))
+                unrecorded.setdefault(parent, []).append(r)
         out: list[RunCall] = []
         seen: set[int] = set()
 
-        def walk(parent: str | None, depth: int) -> None:
-            for r in children.get(parent, ()):
+        def walk(calls: Sequence[CostRecord], depth: int, group: str | None) -> None:
+            for r in calls:
                 if id(r) in seen:  # a malformed cycle: never loop
                     continue
                 seen.add(id(r))
-                out.append(RunCall(r, depth))
+                out.append(RunCall(r, depth, group))
                 if r.run_id is not None and by_run.get(r.run_id) is r:
-                    walk(r.run_id, depth + 1)
+                    walk(children.get(r.run_id, ()), depth + 1, None)
 
-        walk(None, 1)
+        for kind, item in order:
+            if kind == "call":
+                walk([item], 1, None)
+            else:
+                walk(unrecorded[item], 2, item)
         # Calls caught in a parent cycle are unreachable from the root: list them flat.
         out.extend(RunCall(r, 1) for r in self.calls if id(r) not in seen)
         return out
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready dict: Decimals as strings; each call with its depth in the tree."""
+        from tokenomy.report._export import record_json
+
         totals = self.totals.to_json_dict()
         del totals["key"]
         return {
@@ -118,8 +142,18 @@ class RunReport:
             "cost_complete": self.totals.unpriced == 0,
             "latency_ms": self.latency_ms,
             "totals": totals,
-            "calls": [{**c.record.to_json_dict(), "depth": c.depth} for c in self.tree()],
+            "duration_ms": self.duration_ms,
+            "calls": [
+                {**record_json(c.record), "depth": c.depth, "under_run": c.group}
+                for c in self.tree()
+            ],
         }
+
+
+def _finished(r: CostRecord) -> datetime:
+    """When a call finished: its timestamp plus its latency (compared in UTC)."""
+    ts = utc(r.timestamp)
+    return ts + timedelta(milliseconds=r.latency_ms) if r.latency_ms else ts
 
 
 def _label(root: str, calls: Sequence[CostRecord]) -> str:
@@ -144,8 +178,8 @@ def build_runs(records: Iterable[CostRecord]) -> list[RunReport]:
             RunReport(
                 root_run_id=root,
                 label=_label(root, calls),
-                start=calls[0].timestamp,
-                end=calls[-1].timestamp,
+                start=utc(calls[0].timestamp),
+                end=max(_finished(r) for r in calls),
                 calls=tuple(calls),
                 totals=totals,
             )

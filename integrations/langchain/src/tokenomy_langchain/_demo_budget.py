@@ -1,5 +1,6 @@
 """The demo's budgets part: a per-user daily budget refusing a call, and a feature's budget
-downgrading its model once half of it is used (``examples/demo.py`` calls :func:`run_budgets`).
+downgrading its model once half of it is used (the LangChain half of ``tokenomy demo``,
+``_demo.py``, calls :func:`run_budgets`).
 
 Both budgets are ``tokenomy.Budget`` policies on LangChain's ``TokenomyChatModel`` around the
 real ``ChatOpenAI`` client; their counters live in one in-memory budget store (use
@@ -9,6 +10,8 @@ tagged ``budget_downgraded_from``.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 def run_budgets(sim_url: str) -> None:
@@ -21,7 +24,7 @@ def run_budgets(sim_url: str) -> None:
     from tokenomy_langchain import TokenomyChatModel
 
     console = Console(width=150)
-    common = {"base_url": sim_url, "api_key": "sk-demo-offline"}
+    common: dict[str, Any] = {"base_url": sim_url, "api_key": "sk-demo-offline"}
     store = tokenomy.MemoryBudgetStore()
     per_user = tokenomy.Budget(
         limit_usd="0.0002", window="day", scope="user", store=store, name="chat-per-user-daily"

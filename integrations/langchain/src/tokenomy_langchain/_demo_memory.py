@@ -1,7 +1,10 @@
 """The demo's conversation-memory part: a multi-turn support chat whose history is windowed
-and summarised by tokenomy, with the savings printed (called from ``examples/demo.py``)."""
+and summarised by tokenomy, with the savings printed (the last step of the LangChain half of
+``tokenomy demo``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 CHAT_TURNS = [
     "Hi, I'm on the Team plan. How long are deleted files kept?",
@@ -38,7 +41,7 @@ def run_memory_demo(sim_url: str) -> None:
     import tokenomy_langchain
     from tokenomy_langchain import ChatModelSummarizer, TokenomyChatHistory
 
-    common = {"base_url": sim_url, "api_key": "sk-demo-offline"}
+    common: dict[str, Any] = {"base_url": sim_url, "api_key": "sk-demo-offline"}
     memory = tokenomy.ConversationMemory(
         max_tokens=350,
         model="gpt-4o",

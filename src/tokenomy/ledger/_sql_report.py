@@ -1,0 +1,502 @@
+"""Aggregation in SQL, shared by the SQLite and PostgreSQL ledgers (schema version 3 and up).
+
+One ``GROUP BY`` per :meth:`SqlAggregator.aggregate` call reads only integer columns: money as
+picodollars (``cost_p``, ``cost_<dimension>_p``, ``saved_p``; sums are exact integers), tags by
+their tag set's id (``tagset``; a tag's value per tag set comes from the small side table
+``<table>_tag_items``), the hour or day as an integer number, the latency as a logarithmic
+bucket. Each row of the result is a partial total of one (SQL key, latency bucket); Python
+merges them into the groups asked for (a month from its days, a tag value from its tag sets)
+and reads the latency percentiles from the merged bucket counts (so within 1% of the exact
+value: ``GroupTotals.latency_approximate``). A row whose money is not exactly in picodollars
+(``money_inexact``) or a sum SQLite cannot hold in 64 bits sends the query to the exact Python
+aggregation of the same records instead: the totals always equal the exact ``Decimal`` sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from tokenomy.ledger._aggregate import (
+    GroupTotals,
+    _sort_key,
+    aggregate_records,
+    check_by,
+    histogram_percentile,
+)
+from tokenomy.ledger._rows import MONEY_COLUMNS, bucket_value, from_pico
+from tokenomy.ledger._sql_filter import where_clause
+from tokenomy.ledger._store import RunPage, latest_runs, top_costs
+from tokenomy.pricing._model import COST_DIMENSIONS
+from tokenomy.usage._model import Usage
+
+if TYPE_CHECKING:
+    from tokenomy.ledger._filter import RecordFilter
+    from tokenomy.ledger._record import CostRecord
+
+__all__ = ["SqlAggregator", "SqlDialect", "tagset_filter"]
+
+_ZERO = Decimal(0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY = date(1970, 1, 1)
+_HOUR_US = 3_600_000_000
+_DAY_US = 86_400_000_000
+_NDIM = len(COST_DIMENSIONS)
+
+
+class MoneyOverflowError(Exception):
+    """A picodollar sum did not fit the database's integer (SQLite: 64 bits)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SqlDialect:
+    """What differs between the two databases: the placeholder and the (quoted) table names."""
+
+    ph: str
+    table: str
+    items: str
+    order: str  # the insertion-order column: rowid (SQLite) or seq (PostgreSQL)
+    pg: bool = False
+
+
+def tagset_filter(dialect: SqlDialect) -> Callable[[Mapping[str, str]], tuple[str, list[Any]]]:
+    """The ``tags_sql`` of :func:`where_clause` through the tag items (no JSON read per row)."""
+    ph = dialect.ph
+
+    def tags_sql(tags: Mapping[str, str]) -> tuple[str, list[Any]]:
+        clauses = []
+        params: list[Any] = []
+        for k, v in tags.items():
+            clauses.append(
+                f"tagset IN (SELECT tagset FROM {dialect.items} WHERE key = {ph} AND value = {ph})"
+            )
+            params.extend((k, v))
+        return " AND ".join(clauses), params
+
+    return tags_sql
+
+
+_Conv = Callable[[Sequence[Any]], "str | None"]
+
+
+def _column(i: int) -> _Conv:
+    def get(row: Sequence[Any]) -> str | None:
+        return None if row[i] is None else str(row[i])
+
+    return get
+
+
+def _tag_of(i: int, values: dict[int, str]) -> _Conv:
+    def get(row: Sequence[Any]) -> str | None:
+        return values.get(int(row[i]))
+
+    return get
+
+
+def _time_of(i: int, name: str) -> _Conv:
+    def get(row: Sequence[Any]) -> str | None:
+        n = int(row[i])
+        if name == "hour":
+            return (_EPOCH + timedelta(hours=n)).strftime("%Y-%m-%dT%H")
+        day = _EPOCH_DAY + timedelta(days=n)
+        return day.isoformat() if name == "day" else day.strftime("%Y-%m")
+
+    return get
+
+
+def _tag_alias(names: Sequence[str], name: str) -> int:
+    """The join alias number of tag ``name`` in :meth:`SqlAggregator._cube` (one per tag name)."""
+    return [n for n in names if _tag(n) is not None].index(name)
+
+
+def _floor_div(column: str, unit: int) -> str:
+    return f"(CASE WHEN {column} >= 0 THEN {column} / {unit} ELSE ({column} + 1) / {unit} - 1 END)"
+
+
+def _sql_key(name: str) -> str:
+    if name in ("model", "provider", "kind"):
+        return name
+    if name == "run":
+        return "run_key"
+    if name == "hour":
+        return _floor_div("ts_us", _HOUR_US)
+    if name in ("day", "month"):
+        return _floor_div("ts_us", _DAY_US)
+    return "tagset"
+
+
+def _tag(name: str) -> str | None:
+    if name in ("model", "provider", "kind", "run", "hour", "day", "month"):
+        return None
+    return name[4:] if name.startswith("tag:") else name
+
+
+def _sums(pg: bool) -> tuple[str, ...]:
+    """The aggregates of a partial row, as cheap as each database allows (they run per row:
+    SQLite sums its 0/1 flags directly, PostgreSQL casts its booleans)."""
+
+    def flag(expr: str) -> str:
+        return f"({expr})::int" if pg else expr
+
+    return (
+        "COUNT(*)",
+        "SUM(cost_p)",
+        *(f"SUM({MONEY_COLUMNS[d]})" for d in COST_DIMENSIONS),
+        "SUM(saved_p)",
+        # priced: has a picodollar total (exact unless money_inexact, checked apart)
+        "COUNT(cost_p)",
+        f"SUM({flag('estimated OR usage_estimated' if pg else 'estimated | usage_estimated')})",
+        "SUM(input_tokens)",
+        "SUM(output_tokens)",
+        "SUM(cache_read_tokens)",
+        "SUM(cache_write_5m_tokens)",
+        "SUM(cache_write_1h_tokens)",
+        "SUM(reasoning_tokens)",
+        f"MAX({flag('usage_estimated')})",
+        "SUM(" + flag("cache_outcome <> 'miss'") + ")",
+        f"SUM({flag('truncated')})",
+        "MIN(ts_us)",
+        "MAX(ts_us)",
+    )
+
+
+# positions in a partial row (after the key columns and the bucket)
+_COUNT, _COST, _DIM0 = 0, 1, 2
+_SAVED = _DIM0 + _NDIM
+_PRICED, _EST, _TOK0 = _SAVED + 1, _SAVED + 2, _SAVED + 3
+_UEST, _HITS, _TRUNC, _FIRST, _LAST = (
+    _TOK0 + 6,
+    _TOK0 + 7,
+    _TOK0 + 8,
+    _TOK0 + 9,
+    _TOK0 + 10,
+)
+
+
+class _Merged:
+    __slots__ = ("buckets", "ints", "money")
+
+    def __init__(self) -> None:
+        self.ints = [0] * 12  # count, unpriced, est, tokens x6, uest, hits, trunc
+        self.money: list[int | None] = [None] * (2 + _NDIM)  # cost, dims..., saved
+        self.buckets: dict[int, int] = {}
+
+    def add(self, bucket: int | None, v: Sequence[Any], first_last: list[int | None]) -> None:
+        ints = self.ints
+        count = int(v[_COUNT])
+        ints[0] += count
+        ints[1] += count - int(v[_PRICED])
+        ints[2] += int(v[_EST])
+        for i in range(6):
+            ints[3 + i] += int(v[_TOK0 + i])
+        ints[9] = max(ints[9], int(v[_UEST]))
+        ints[10] += int(v[_HITS])
+        ints[11] += int(v[_TRUNC])
+        money = self.money
+        for i, pos in enumerate((_COST, *range(_DIM0, _DIM0 + _NDIM), _SAVED)):
+            x = v[pos]
+            if x is not None:
+                m = money[i]
+                money[i] = int(x) if m is None else m + int(x)
+        if bucket is not None:
+            bucket = int(bucket)
+            self.buckets[bucket] = self.buckets.get(bucket, 0) + count
+        f, la = int(v[_FIRST]), int(v[_LAST])
+        if first_last[0] is None or f < first_last[0]:
+            first_last[0] = f
+        if first_last[1] is None or la > first_last[1]:
+            first_last[1] = la
+
+    def totals(self, key: dict[str, str | None], first_last: list[int | None]) -> GroupTotals:
+        ints, money = self.ints, self.money
+        parts = {
+            d: from_pico(money[1 + i]) for i, d in enumerate(COST_DIMENSIONS) if money[1 + i] is not None
+        }
+        hist = sorted(self.buckets.items())
+        values = [(bucket_value(b), n) for b, n in hist]
+        n_lat = sum(n for _, n in values)
+        f, la = first_last
+        return GroupTotals(
+            key=key,
+            count=ints[0],
+            cost=_ZERO if money[0] is None else from_pico(money[0]),
+            cost_by_dimension=parts,
+            unpriced=ints[1],
+            estimated=ints[2],
+            usage=Usage(
+                ints[3], ints[4], ints[5], ints[6], ints[7], ints[8], estimated=bool(ints[9])
+            ),
+            cache_hits=ints[10],
+            saved=_ZERO if money[-1] is None else from_pico(money[-1]),
+            truncated=ints[11],
+            latency_p50_ms=histogram_percentile(values, n_lat, 50),
+            latency_p95_ms=histogram_percentile(values, n_lat, 95),
+            latency_p99_ms=histogram_percentile(values, n_lat, 99),
+            first=None if f is None else _EPOCH + timedelta(microseconds=f),
+            last=None if la is None else _EPOCH + timedelta(microseconds=la),
+            latency_approximate=n_lat > 0,
+        )
+
+
+class SqlAggregator:
+    """The report queries of one SQL store; ``fetch(sql, params)`` runs a read and returns rows,
+    ``records(sql, params)`` returns the records of a ``SELECT <record columns>``."""
+
+    def __init__(
+        self,
+        dialect: SqlDialect,
+        *,
+        select: str,
+        fetch: Callable[[str, list[Any]], list[Any]],
+        records: Callable[[str, list[Any]], list[CostRecord]],
+        stream: Callable[[str, list[Any]], Iterator[CostRecord]],
+        fetch_groups: Callable[[str, list[Any]], list[Any]] | None = None,
+    ) -> None:
+        self.d = dialect
+        self._select = select
+        self._fetch = fetch
+        self._records = records
+        self._stream = stream
+        self._fetch_groups = fetch_groups or fetch
+        self._tags_sql = tagset_filter(dialect)
+        self._sums = _sums(dialect.pg)
+
+    def where(self, where: RecordFilter | None, *extra: str) -> tuple[str, list[Any]]:
+        """``(" WHERE ...", params)`` of ``where`` plus ``extra`` conditions."""
+        clause, params = where_clause(where, ph=self.d.ph, tags_sql=self._tags_sql)
+        if extra:
+            joined = " AND ".join(extra)
+            clause = f"{clause} AND {joined}" if clause else f" WHERE {joined}"
+        return clause, params
+
+    def stream(
+        self, where: RecordFilter | None, *, newest_first: bool = False
+    ) -> Iterator[CostRecord]:
+        """Every matching record, in time order, fetched in batches."""
+        clause, params = self.where(where)
+        o = self.d.order
+        order = f" ORDER BY ts_us DESC, {o} DESC" if newest_first else f" ORDER BY ts_us, {o}"
+        return self._stream(self._select + clause + order, params)
+
+    # -- totals and groups ------------------------------------------------------------------
+
+    def _inexact(self, where: RecordFilter | None) -> bool:
+        """Whether a matching row holds money the picodollar columns do not (partial index)."""
+        clause, params = self.where(where, "money_inexact = 1")
+        return bool(self._fetch(f"SELECT 1 FROM {self.d.table}{clause} LIMIT 1", params))
+
+    def _cube(
+        self, names: tuple[str, ...], clause: str, params: list[Any]
+    ) -> tuple[str, list[Any], list[str]]:
+        """Grouping by tags, model, provider or kind: an inner GROUP BY over the columns the
+        aggregation index leads with (scanned in order: no sort), then the groups asked for
+        from its few rows, tag values joined from the tag items."""
+        inner_cols = ", ".join(f"{agg} AS a{i}" for i, agg in enumerate(self._sums))
+        cube = "tagset, model, provider, kind, lat_bucket"
+        inner = (
+            f"SELECT {cube}, {inner_cols} FROM {self.d.table}{clause} GROUP BY {cube}"
+        )
+        outer_keys: list[str] = []
+        joins: list[str] = []
+        join_params: list[Any] = []
+        for name in names:
+            tag = _tag(name)
+            if tag is None:
+                outer_keys.append(f"c.{name}")
+                continue
+            alias = f"t{len(joins)}"
+            joins.append(
+                f" LEFT JOIN {self.d.items} {alias} ON {alias}.tagset = c.tagset "
+                f"AND {alias}.key = {self.d.ph}"
+            )
+            join_params.append(tag)
+            outer_keys.append(f"{alias}.value")
+        outer_keys = list(dict.fromkeys(outer_keys))
+        outer_aggs = ", ".join(
+            f"{agg.split('(', 1)[0] if agg.startswith(('MIN', 'MAX')) else 'SUM'}(c.a{i})"
+            for i, agg in enumerate(self._sums)
+        )
+        keys = "".join(f"{k}, " for k in outer_keys)
+        sql = (
+            f"SELECT {keys}c.lat_bucket, {outer_aggs} FROM ({inner}) c{''.join(joins)} "
+            f"GROUP BY {keys}c.lat_bucket"
+        )
+        return sql, [*params, *join_params], outer_keys
+
+    def aggregate(self, by: Sequence[str], where: RecordFilter | None) -> list[GroupTotals]:
+        """Totals per group (see the module docstring)."""
+        return self.aggregate_many([by], where)[0]
+
+    def aggregate_many(
+        self, bys: Sequence[Sequence[str]], where: RecordFilter | None
+    ) -> list[list[GroupTotals]]:
+        """:meth:`aggregate` for several groupings from one query (grouped by all their names,
+        each grouping merged from its rows)."""
+        groupings = [check_by(by) for by in bys]
+        names = tuple(dict.fromkeys(n for g in groupings for n in g))
+        clause, params = self.where(where)
+        if all(n in ("model", "provider", "kind") or _tag(n) is not None for n in names):
+            sql, params, sql_keys = self._cube(names, clause, params)
+            direct = True
+        else:
+            sql_keys = list(dict.fromkeys(_sql_key(n) for n in names))
+            keys = "".join(f"{k}, " for k in sql_keys)
+            sql = (
+                f"SELECT {keys}lat_bucket, {', '.join(self._sums)} FROM {self.d.table}{clause} "
+                f"GROUP BY {keys}lat_bucket"
+            )
+            direct = False
+        try:
+            rows = None if self._inexact(where) else self._fetch_groups(sql, params)
+        except MoneyOverflowError:
+            rows = None
+        nk = len(sql_keys)
+        if rows is None:
+            return [aggregate_records(self.stream(where), g) for g in groupings]
+        convs = self._direct(names, sql_keys) if direct else self._converters(names, sql_keys)
+        by_name = dict(zip(names, convs, strict=True))
+        out = []
+        for grouping in groupings:
+            converters = [by_name[n] for n in grouping]
+            merged: dict[tuple[str | None, ...], tuple[_Merged, list[int | None]]] = {}
+            for row in rows:
+                key = tuple(conv(row) for conv in converters)
+                slot = merged.get(key)
+                if slot is None:
+                    slot = merged[key] = (_Merged(), [None, None])
+                slot[0].add(row[nk], row[nk + 1 :], slot[1])
+            out.append(
+                [
+                    merged[k][0].totals(dict(zip(grouping, k, strict=True)), merged[k][1])
+                    for k in sorted(merged, key=_sort_key)
+                ]
+            )
+        return out
+
+    def _direct(self, names: Sequence[str], outer_keys: list[str]) -> list[_Conv]:
+        out: list[_Conv] = []
+        for name in names:
+            if _tag(name) is None:
+                i = outer_keys.index(f"c.{name}")
+            else:
+                i = outer_keys.index(f"t{_tag_alias(names, name)}.value")
+            out.append(_column(i))
+        return out
+
+    def _converters(self, names: Sequence[str], sql_keys: list[str]) -> list[_Conv]:
+        out: list[_Conv] = []
+        for name in names:
+            i = sql_keys.index(_sql_key(name))
+            tag = _tag(name)
+            if tag is not None:
+                out.append(_tag_of(i, self._tag_values(tag)))
+            elif name in ("hour", "day", "month"):
+                out.append(_time_of(i, name))
+            else:
+                out.append(_column(i))
+        return out
+
+    def _tag_values(self, key: str) -> dict[int, str]:
+        rows = self._fetch(f"SELECT tagset, value FROM {self.d.items} WHERE key = {self.d.ph}", [key])
+        return {int(t): v for t, v in rows}
+
+    # -- call-outs --------------------------------------------------------------------------
+
+    def most_expensive(self, n: int, where: RecordFilter | None) -> list[CostRecord]:
+        """The ``n`` costliest priced records (earlier first on ties)."""
+        if n <= 0:
+            return []
+        o = self.d.order
+        clause, params = self.where(where, "cost_p IS NOT NULL")
+        top = self._records(
+            f"{self._select}{clause} ORDER BY cost_p DESC, ts_us, {o} LIMIT {self.d.ph}",
+            [*params, n],
+        )
+        clause, params = self.where(
+            where, "money_inexact = 1", "cost_total IS NOT NULL", "cost_p IS NULL"
+        )
+        odd = self._records(f"{self._select}{clause} ORDER BY ts_us, {o}", params)
+        if not odd:
+            return top
+        merged = sorted(top + odd, key=lambda r: r.timestamp)
+        return top_costs(merged, n)
+
+    def run_page(
+        self, where: RecordFilter | None, limit: int | None, *, total: int | None = None
+    ) -> RunPage:
+        """How many runs match (``total`` when known), and the records of the ``limit`` that
+        started last."""
+        clause, params = self.where(where)
+        if total is None:
+            total = self._count_runs(clause, params)
+        if limit is None:
+            return latest_runs(self.stream(where), None)
+        if limit <= 0 or total == 0:
+            return RunPage(total, [])
+        return self._page_of(where, limit, total)
+
+    def _count_runs(self, clause: str, params: list[Any]) -> int:
+        return int(
+            self._fetch(
+                f"SELECT COUNT(*) FROM (SELECT DISTINCT run_key FROM {self.d.table}{clause}) d",
+                params,
+            )[0][0]
+        )
+
+    def _page_of(self, where: RecordFilter | None, limit: int, total: int) -> RunPage:
+        roots = self._latest_roots(where, limit)
+        marks = ", ".join([self.d.ph] * len(roots))
+        clause, params = self.where(where, f"run_key IN ({marks})")
+        records = self._records(
+            f"{self._select}{clause} ORDER BY ts_us, {self.d.order}", [*params, *roots]
+        )
+        return RunPage(total, records)
+
+    def _latest_roots(self, where: RecordFilter | None, limit: int) -> list[str]:
+        """The ``limit`` run keys that started last (latest start first).
+
+        Reads the newest records only: once ``limit`` runs seen among the newest ``k`` records
+        started after the oldest of those ``k``, no run unseen can start later (all its
+        records are older). Otherwise ``k`` grows; past a bound, one GROUP BY over every run.
+        """
+        o, ph, table = self.d.order, self.d.ph, self.d.table
+        clause, params = self.where(where)
+        k = max(64, 8 * limit)
+        while k <= 16_384:
+            newest = self._fetch(
+                f"SELECT run_key, ts_us FROM {table}{clause} ORDER BY ts_us DESC, {o} DESC "
+                f"LIMIT {ph}",
+                [*params, k],
+            )
+            keys = list(dict.fromkeys(r[0] for r in newest))
+            marks = ", ".join([ph] * len(keys))
+            in_clause, in_params = self.where(where, f"run_key IN ({marks})")
+            starts = self._fetch(
+                f"SELECT run_key, MIN(ts_us), MIN({o}) FROM {table}{in_clause} GROUP BY run_key",
+                [*in_params, *keys],
+            )
+            ranked = sorted(starts, key=lambda r: (int(r[1]), int(r[2])), reverse=True)
+            if len(newest) < k:  # every matching record was read
+                return [r[0] for r in ranked[:limit]]
+            oldest = int(newest[-1][1])
+            later = [r for r in ranked if int(r[1]) > oldest]
+            if len(later) >= limit:
+                return [r[0] for r in later[:limit]]
+            k *= 4
+        return [
+            r[0]
+            for r in self._fetch(
+                f"SELECT run_key FROM {table}{clause} GROUP BY run_key "
+                f"ORDER BY MIN(ts_us) DESC, MIN({o}) DESC LIMIT {ph}",
+                [*params, limit],
+            )
+        ]
+
+    def unpriced_models(self, where: RecordFilter | None) -> dict[str, int]:
+        """Models of the unpriced records, with their counts."""
+        clause, params = self.where(where, "cost_total IS NULL")
+        rows = self._fetch(f"SELECT model, COUNT(*) FROM {self.d.table}{clause} GROUP BY model", params)
+        return {str(m): int(c) for m, c in rows}
