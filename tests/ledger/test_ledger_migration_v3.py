@@ -17,6 +17,7 @@ from typing import Any
 from ledger_helpers import assert_same_totals, drop_schema, make_records, require_postgres
 
 from tokenomy.ledger import PostgresLedger, RecordFilter, SQLiteLedger, aggregate_records
+from tokenomy.ledger._columns import ADDED_COLUMNS
 from tokenomy.ledger._rows import BOOL_COLUMNS, COLUMNS, to_row
 from tokenomy.ledger._sqlite_schema import (
     _PYTHON_STEPS,
@@ -30,8 +31,13 @@ from tokenomy.ledger._sqlite_schema import (
 BYS: list[tuple[str, ...]] = [(), ("model",), ("env",), ("env", "team"), ("day",), ("run",)]
 
 
+#: The columns of a v2 row: today's record columns but those added from v3 on.
+V2_COLUMNS = tuple(c for c in COLUMNS if c not in {a.name for a in ADDED_COLUMNS if a.version > 2})
+_V2_INDEX = [COLUMNS.index(c) for c in V2_COLUMNS]
+
+
 def _v2_rows() -> list[tuple[Any, ...]]:
-    return [to_row(r)[: len(COLUMNS)] for r in make_records()]
+    return [tuple(to_row(r)[i] for i in _V2_INDEX) for r in make_records()]
 
 
 def write_v2_sqlite(path: Path) -> None:
@@ -45,7 +51,8 @@ def write_v2_sqlite(path: Path) -> None:
     conn.execute("PRAGMA user_version = 2")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.executemany(
-        f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+        f"INSERT INTO {TABLE} ({', '.join(V2_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(V2_COLUMNS))})",
         _v2_rows(),
     )
     conn.close()
@@ -131,10 +138,10 @@ def test_postgres_v2_ledger_migrates_keeping_every_record() -> None:
             conn.execute(meta, ["application", "tokenomy"])
             conn.execute(meta, ["schema_version", "2"])
             values = sql.SQL(", ").join(
-                sql.SQL("%s::int::boolean" if c in BOOL_COLUMNS else "%s") for c in COLUMNS
+                sql.SQL("%s::int::boolean" if c in BOOL_COLUMNS else "%s") for c in V2_COLUMNS
             )
             insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-                names["records"], sql.SQL(", ").join(map(sql.Identifier, COLUMNS)), values
+                names["records"], sql.SQL(", ").join(map(sql.Identifier, V2_COLUMNS)), values
             )
             with conn.cursor() as cur:
                 cur.executemany(insert, _v2_rows())

@@ -14,6 +14,7 @@ from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
 from tokenomy.ledger._postgres_schema import (
     PG_AGGREGATE_VERSION,
+    PG_SCHEMA_VERSION,
     PgTagsets,
     migrate_postgres,
     read_version,
@@ -22,9 +23,9 @@ from tokenomy.ledger._postgres_schema import (
 from tokenomy.ledger._record import CostRecord
 from tokenomy.ledger._rows import (
     BOOL_COLUMNS,
-    COLUMNS,
     ROW_COLUMNS,
     TAGSET_INDEX,
+    read_columns,
     row_to_record,
     to_row,
 )
@@ -172,7 +173,7 @@ class PostgresLedger(BatchedStore):
                     self._wconn.close()
                 else:
                     migrate_postgres(self._wconn.get(), self.schema, table, self._where)
-                    self.schema_version = PG_AGGREGATE_VERSION
+                    self.schema_version = PG_SCHEMA_VERSION
         except psycopg.Error as exc:
             self._wconn.close()
             raise LedgerError(f"cannot prepare the PostgreSQL ledger {self._where}: {exc}") from exc
@@ -184,7 +185,11 @@ class PostgresLedger(BatchedStore):
 
         ident = qualified(table)
         self._ident = ident
-        cols = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS)
+        # the record columns of the ledger's schema version (a later column reads as NULL)
+        cols = sql.SQL(", ").join(
+            sql.Identifier(c) if present else sql.SQL("NULL AS {}").format(sql.Identifier(c))
+            for c, present in read_columns(self.schema_version or PG_SCHEMA_VERSION)
+        )
         row_cols = sql.SQL(", ").join(sql.Identifier(c) for c in ROW_COLUMNS)
         values = sql.SQL(", ").join(
             sql.SQL("%s::int::boolean" if c in BOOL_COLUMNS else "%s") for c in ROW_COLUMNS

@@ -168,11 +168,19 @@ def backfill_postgres(
 ) -> int:
     """Fill v3's derived columns of the rows written before it (inside the migration's
     transaction); returns how many rows were filled."""
-    from tokenomy.ledger._rows import COLUMNS, DERIVED, TAGSET_INDEX, row_to_record, to_row
+    from tokenomy.ledger._rows import (
+        COLUMNS,
+        DERIVED,
+        TAGSET_INDEX,
+        read_columns,
+        row_to_record,
+        to_row,
+    )
 
     cache = PgTagsets(tagsets, items)
     first = len(COLUMNS)
-    cols = ", ".join(f'"{c}"' for c in COLUMNS)
+    # the record columns as of v3, the version whose step this is
+    cols = ", ".join(f'"{c}"' if present else f'NULL AS "{c}"' for c, present in read_columns(3))
     sets = ", ".join(f"{c} = %s" for c in DERIVED)
     select = f"SELECT seq, {cols} FROM {records} WHERE seq > %s ORDER BY seq LIMIT %s"
     last, done = -1, 0

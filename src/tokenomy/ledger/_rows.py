@@ -39,6 +39,7 @@ __all__ = [
     "from_pico",
     "lat_bucket",
     "pico",
+    "read_columns",
     "record_to_row",
     "row_to_record",
     "stored_to_row",
@@ -102,6 +103,15 @@ if set(ROW_COLUMNS) != _V1_COLUMNS | {c.name for c in ADDED_COLUMNS} or DERIVED[
         "ledger columns and record fields disagree: add the field's column to "
         f"ledger/_columns.py (row columns {sorted(set(COLUMNS))})"
     )
+
+_ADDED_IN = {c.name: c.version for c in ADDED_COLUMNS}
+
+
+def read_columns(version: int) -> tuple[tuple[str, bool], ...]:
+    """:data:`COLUMNS` as a table at schema ``version`` has them: ``(name, present)``; a column
+    added by a later version is read as NULL (a ledger of an older schema read as it is)."""
+    return tuple((c, _ADDED_IN.get(c, 1) <= version) for c in COLUMNS)
+
 
 #: Columns holding a flag: rows carry them as 0/1 ints (SQLite binds exact ints fastest; the
 #: PostgreSQL store casts them to boolean in its INSERT).

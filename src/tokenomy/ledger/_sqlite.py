@@ -16,11 +16,18 @@ from tokenomy.ledger._aggregate import GroupTotals
 from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
 from tokenomy.ledger._record import CostRecord
-from tokenomy.ledger._rows import COLUMNS, ROW_COLUMNS, TAGSET_INDEX, row_to_record, to_row
+from tokenomy.ledger._rows import (
+    ROW_COLUMNS,
+    TAGSET_INDEX,
+    read_columns,
+    row_to_record,
+    to_row,
+)
 from tokenomy.ledger._sql_filter import sqlite_tags, where_clause
 from tokenomy.ledger._sql_report import MoneyOverflowError, SqlAggregator, SqlDialect, tagset_filter
 from tokenomy.ledger._sqlite_schema import (
     AGGREGATE_VERSION,
+    SCHEMA_VERSION,
     TABLE,
     TAG_ITEMS,
     TagsetCache,
@@ -36,12 +43,18 @@ from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_ex
 
 __all__ = ["SQLiteLedger"]
 
-_COLS = ", ".join(COLUMNS)
 _INSERT = (
     f"INSERT OR IGNORE INTO {TABLE} ({', '.join(ROW_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
 )
-_SELECT = f"SELECT {_COLS} FROM {TABLE}"
+
+
+def _select(version: int) -> str:
+    # the record columns of a ledger at schema ``version`` (a later column reads as NULL)
+    cols = ", ".join(c if present else f"NULL AS {c}" for c, present in read_columns(version))
+    return f"SELECT {cols} FROM {TABLE}"
+
+
 _DIALECT = SqlDialect(ph="?", table=TABLE, items=TAG_ITEMS, order="rowid")
 _TAGS_SQL = tagset_filter(_DIALECT)
 _STREAM_BATCH = 2_000
@@ -122,7 +135,8 @@ class SQLiteLedger(BatchedStore):
             wconn = connect(self.path, busy_timeout=busy_timeout)
             conns.append(wconn)
             migrate(wconn, self.path)
-            self.schema_version = AGGREGATE_VERSION
+            self.schema_version = SCHEMA_VERSION
+            self._select = _select(SCHEMA_VERSION)
             rconn = connect(self.path, busy_timeout=busy_timeout)
             conns.append(rconn)
             level = "FULL" if self.sync else "NORMAL"
@@ -161,6 +175,7 @@ class SQLiteLedger(BatchedStore):
         """
         conn, version = open_read_only(self.path, busy_timeout=busy_timeout)
         self.schema_version = version
+        self._select = _select(version)
         self._label = repr(str(self.path))
         self._wconn = None
         self._rconn = conn
@@ -179,7 +194,7 @@ class SQLiteLedger(BatchedStore):
     def _agg(self) -> SqlAggregator:
         return SqlAggregator(
             _DIALECT,
-            select=_SELECT,
+            select=self._select,
             fetch=self._fetch_sums,
             records=lambda sql, params: [row_to_record(r) for r in self._read(sql, params)],
             stream=self._stream,
@@ -228,7 +243,7 @@ class SQLiteLedger(BatchedStore):
         check_limit(limit)
         clause, params = self._clause(where)
         order = " ORDER BY ts_us DESC, rowid DESC" if newest_first else " ORDER BY ts_us, rowid"
-        sql = _SELECT + clause + order
+        sql = self._select + clause + order
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
@@ -268,7 +283,7 @@ class SQLiteLedger(BatchedStore):
         """Matching records streamed in batches from their own connection (constant memory)."""
         clause, params = self._clause(where)
         order = " ORDER BY ts_us DESC, rowid DESC" if newest_first else " ORDER BY ts_us, rowid"
-        return self._stream(_SELECT + clause + order, params)
+        return self._stream(self._select + clause + order, params)
 
     def _stream(self, sql: str, params: list[Any]) -> Iterator[CostRecord]:
         self._check_open()

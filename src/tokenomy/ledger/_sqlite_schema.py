@@ -294,6 +294,7 @@ def backfill(conn: sqlite3.Connection, batch: int = 5_000) -> int:
         DERIVED,
         ROW_COLUMNS,
         TAGSET_INDEX,
+        read_columns,
         row_to_record,
         to_row,
     )
@@ -301,7 +302,8 @@ def backfill(conn: sqlite3.Connection, batch: int = 5_000) -> int:
     cache = TagsetCache()
     first = len(COLUMNS)
     sets = ", ".join(f"{c} = ?" for c in DERIVED)
-    select = f"SELECT rowid, {', '.join(COLUMNS)} FROM {TABLE} WHERE rowid > ? ORDER BY rowid LIMIT ?"
+    cols = ", ".join(c if present else f"NULL AS {c}" for c, present in read_columns(3))
+    select = f"SELECT rowid, {cols} FROM {TABLE} WHERE rowid > ? ORDER BY rowid LIMIT ?"
     last, done = -1, 0
     while True:
         rows = conn.execute(select, (last, batch)).fetchall()
