@@ -146,8 +146,9 @@ class ArithmeticCheck(Gate):
     def check(self, request: ModelRequest, response: ModelResponse) -> Verdict:
         checked = wrong = 0
         first = ""
-        for pattern in (_ANNOTATED, _WRITTEN):
-            for expression, stated in pattern.findall(response.text):
+        text = response.text
+        for pattern, source in ((_ANNOTATED, text), (_WRITTEN, _ANNOTATED.sub(" ", text))):
+            for expression, stated in pattern.findall(source):
                 value, claim = calculate(expression), _number(stated.strip().rstrip("."))
                 if value is None or claim is None:
                     continue
