@@ -105,7 +105,7 @@ def test_error_on_a_tier_falls_through_to_the_next() -> None:
 def test_three_tiers_stop_at_the_first_that_passes() -> None:
     """With three tiers the middle one answers when it passes; the strongest is never asked."""
     send = answers({CHEAP: "hmm", "gpt-4.1-mini": "#### 7", STRONG: "#### 7"})
-    response, ledger = run(Cascade([CHEAP, "gpt-4.1-mini", STRONG], FinalNumber()), send)
+    response, _ = run(Cascade([CHEAP, "gpt-4.1-mini", STRONG], FinalNumber()), send)
     assert response.text == "#### 7"
     assert [r.model for r in send.requests] == [CHEAP, "gpt-4.1-mini"]
 
