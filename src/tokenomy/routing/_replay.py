@@ -509,35 +509,45 @@ def calibrate_prerouter(
     target: float,
     tiers: Sequence[Mapping[str, Any]],
     seed: int = 0,
+    margin: float | None = None,
 ) -> dict[str, Any]:
     """A pre-router config reaching ``target`` x the strongest model's quality on ``rows`` at
-    the lowest cost: a length rule, or a :class:`LogisticPreRouter` trained on half of
-    ``rows`` (outcome: the cheap model's answer is as good as the strong one's) with its
-    threshold chosen on the other half. The cheaper of the two wins."""
+    the lowest cost: a length rule, or a :class:`LogisticPreRouter` trained on
+    ``rows`` (outcome: the cheap model's answer is as good as the strong one's), its threshold
+    chosen on out-of-fold chances (two folds), then fit on all ``rows``. The cheaper of the
+    two wins. ``margin`` as for :func:`calibrate`."""
     config: dict[str, Any] = {"tiers": [dict(t) for t in tiers], "gate": None}
     built = _tiers(config)
     cheap, strong_tier = built[0], built[-1]
     goal_share = target * sum(r.correct[strong_tier.key] for r in rows) / max(len(rows), 1)
+    if margin is None:
+        margin = MARGIN_Z * math.sqrt(goal_share * (1 - goal_share) / max(len(rows), 1))
+    goal_share += margin
     options: list[tuple[Decimal, dict[str, Any]]] = []
     for limit in sorted({len(r.prompt) for r in rows})[:: max(1, len(rows) // 200)]:
         rule = RulePreRouter(max_chars=limit)
         cost, right = _route_quality(rows, built, _starts_strong(rule))
         if right >= goal_share * len(rows):
             options.append((cost / len(rows), {"kind": "rules", "max_chars": limit}))
-    fit_rows, pick_rows = split_rows(rows, fraction=0.5, seed=seed)
-    model = LogisticPreRouter.fit(
-        [r.prompt for r in fit_rows],
-        [r.correct[cheap.key] or not r.correct[strong_tier.key] for r in fit_rows],
-        buckets=1024,
-    )
-    probs = {id(r): model.probability(r.prompt) for r in pick_rows}
-    goal_pick = goal_share * len(pick_rows)
+    # out-of-fold chances (two folds) choose the threshold; the model kept is fit on all rows
+    def outcome(r: ReplayRow) -> bool:
+        return r.correct[cheap.key] or not r.correct[strong_tier.key]
+
+    fold_a, fold_b = split_rows(rows, fraction=0.5, seed=seed)
+    probs: dict[int, float] = {}
+    for fit_rows, other in ((fold_a, fold_b), (fold_b, fold_a)):
+        fold = LogisticPreRouter.fit(
+            [r.prompt for r in fit_rows], [outcome(r) for r in fit_rows], buckets=1024
+        )
+        probs.update({id(r): fold.probability(r.prompt) for r in other})
+    model = LogisticPreRouter.fit([r.prompt for r in rows], [outcome(r) for r in rows],
+                                  buckets=1024)
     grid = sorted({round(p, 3) for p in probs.values()})
     for threshold in [*grid[:: max(1, len(grid) // 200)], 1.001]:
-        cost, right = _route_quality(pick_rows, built, _below(probs, threshold))
-        if right >= goal_pick:
+        cost, right = _route_quality(rows, built, _below(probs, threshold))
+        if right >= goal_share * len(rows):
             model.threshold = threshold
-            options.append((cost / len(pick_rows), model.to_config()))
+            options.append((cost / len(rows), model.to_config()))
             break
     if not options:
         config["pre_router"] = {"kind": "rules", "max_chars": 1}
