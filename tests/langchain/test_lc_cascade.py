@@ -122,3 +122,46 @@ def test_tiers_need_distinct_model_names(provider_simulator: ProviderSimulator) 
         CascadeChatModel(
             [openai_chat(provider_simulator), openai_chat(provider_simulator)], GATE
         )
+
+
+def test_structured_output_batch_and_logprobs_pass_through(
+    provider_simulator: ProviderSimulator,
+) -> None:
+    """with_structured_output on the cascade: the cheap model's non-JSON answer fails
+    StructuredOutput and gpt-4o's parsed object is returned; batch() routes each input; the
+    Logprobs gate passes an answer without logprobs (the simulator returns none) and says so."""
+    from pydantic import BaseModel
+
+    from tokenomy.routing import Logprobs, StructuredOutput
+
+    class Label(BaseModel):
+        category: str
+        urgent: bool
+
+    provider_simulator.set_answer("bug, urgent", model="gpt-4o-mini")
+    provider_simulator.set_answer('{"category": "bug", "urgent": true}', model="gpt-4o")
+    ledger = MemoryLedger()
+    model = CascadeChatModel(
+        [openai_chat(provider_simulator, "gpt-4o-mini"), openai_chat(provider_simulator, "gpt-4o")],
+        StructuredOutput(Label),
+        ledger=ledger,
+    )
+    assert model.with_structured_output(Label).invoke("Triage: app crashes") == Label(
+        category="bug", urgent=True
+    )
+    assert sorted((r.attempt, r.model) for r in ledger.query()) == [
+        (1, "gpt-4o-mini"), (2, "gpt-4o")
+    ]
+    assert [m.content for m in model.batch(["a", "b"])] == ['{"category": "bug", "urgent": true}'] * 2
+    assert len(ledger.query()) == 2 + 4
+    scored = MemoryLedger()
+    model = CascadeChatModel(
+        [openai_chat(provider_simulator, "gpt-4o-mini", logprobs=True),
+         openai_chat(provider_simulator, "gpt-4o", logprobs=True)],
+        Logprobs(0.0),
+        ledger=scored,
+    )
+    model.invoke("Triage: app crashes")
+    (first,) = scored.query()
+    assert first.model == "gpt-4o-mini"
+    assert first.tags["route_reason"] == "no logprobs"

@@ -100,6 +100,8 @@ def test_markers_confidence_logprobs_truncation_and_verifier() -> None:
     low = {"choices": [{"logprobs": {"content": [{"logprob": -2.0}]}}]}
     assert not Logprobs(0.9).check(REQ, answer("Paris", raw=low)).passed
     assert Logprobs(0.9).check(REQ, answer("Paris")).reason == "no logprobs"
+    metadata = {"response_metadata": {"logprobs": {"content": [{"logprob": -3.0}]}}}
+    assert not Logprobs(0.9).check(REQ, answer("Paris", native=metadata)).passed
     assert not NotTruncated().check(REQ, answer("Par", finish_reason="length")).passed
     assert Verifier(lambda req, resp: "Paris" in resp.text).check(REQ, answer("Paris")).passed
     assert not Verifier(lambda req, resp: 0.2).check(REQ, answer("x")).passed

@@ -10,8 +10,8 @@ own ledger record under the call's run (attempt 1, 2, ...), tagged with the tier
     route_tier=1  route_model=gpt-4o       route_verdict=pass  ...     route_accepted=true
 
 The last tier's answer is always returned (its verdict is recorded all the same). An error on
-a tier (after the wrapper's own retries) falls through to the next tier (``route_verdict=
-error``); on the last tier it reaches the caller. A streamed call streams the last tier
+a tier (after the client's own retries) falls through to the next tier (the attempt's record
+has the error and the tier tags, no verdict); on the last tier it reaches the caller. A streamed call streams the last tier
 unbuffered; a lower tier's answer has to be complete to be judged, so it is read whole and,
 when it passes, replayed to the caller as a stream.
 """

@@ -262,13 +262,14 @@ class SelfConfidence(Gate):
 
 
 def logprobs_of(response: ModelResponse) -> list[float] | None:
-    """The token log-probabilities in ``response.raw`` (OpenAI chat ``choices[0].logprobs``,
-    a LangChain message's ``response_metadata['logprobs']``), or ``None`` when absent."""
-    raw: Any = response.raw
-    for getter in (_from_openai, _from_metadata):
-        found = getter(raw)
-        if found is not None:
-            return found
+    """The token log-probabilities of the answer: OpenAI chat ``choices[0].logprobs`` in
+    ``response.raw``, or ``response_metadata['logprobs']`` of a LangChain message (the
+    response's ``native``/``raw``); ``None`` when absent."""
+    for source in (response.raw, response.native):
+        for getter in (_from_openai, _from_metadata):
+            found = getter(source)
+            if found is not None:
+                return found
     return None
 
 
