@@ -121,3 +121,30 @@ def test_benchmark_rows() -> None:
     assert [r["router"] for r in seeds] == ["seed 0", "seed 1", "mean of 2"]
     mmlu = bench.run_mmlu(limit=600)
     assert mmlu[0]["router"].startswith("pre-router: ")
+
+
+def test_cli_route_report_reads_a_sqlite_ledger(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """route report prints the escalation rate and cost per tier of the routed calls in a
+    SQLite ledger (written by a Cascade in a Pipeline); a missing ledger is exit code 2."""
+    from tokenomy import ModelRequest, Pipeline, SQLiteLedger
+    from tokenomy.routing import Cascade, FinalNumber
+    from tokenomy.testing import MockSender
+
+    path = tmp_path / "ledger.sqlite"
+    ledger = SQLiteLedger(path, sync=True)
+    pipeline = Pipeline([Cascade(["gpt-4o-mini", "gpt-4o"], FinalNumber())], ledger=ledger)
+    send = MockSender(lambda r: "#### 4" if r.model == "gpt-4o" or "easy" in r.messages[0]["content"] else "hm")
+    for text in ("easy one", "hard one", "easy two", "hard two"):
+        pipeline.call(ModelRequest(model=None, messages=[{"role": "user", "content": text}]), send)
+    ledger.close()
+    assert main(["route", "report", "--ledger", str(path)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["calls"], printed["attempts"], printed["escalated"]) == (4, 6, 2)
+    assert printed["escalation_rate"] == 0.5
+    assert printed["answered_per_tier"] == {"gpt-4o-mini": 2, "gpt-4o": 2}
+    assert Decimal(printed["cost_usd"]) == sum(
+        (Decimal(v) for v in printed["cost_per_tier_usd"].values()), Decimal(0)
+    )
+    assert main(["route", "report", "--ledger", str(tmp_path / "none.sqlite")]) == 2

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "run_calibrate", "run_evaluate"]
+__all__ = ["register", "run_calibrate", "run_evaluate", "run_report"]
 
 _CALIBRATE = """\
 Choose a cascade's gate (or, for rows without answer text such as MMLU's, a pre-router) on a
@@ -58,6 +58,18 @@ def register(subparsers: Any) -> None:
     ev.add_argument("--part", choices=("held-out", "calibration", "all"), default=None)
     ev.add_argument("--indent", type=int, default=2, help="JSON indent (0: one line)")
     ev.set_defaults(func=run_evaluate)
+    from tokenomy.cli._common import add_ledger_arguments
+
+    rep = sub.add_parser(
+        "report",
+        help="escalation rate and cost per tier of the routed calls in a ledger (JSON)",
+        description="Read the routed calls (records tagged route_tier by a Cascade) of a "
+        "ledger and print JSON: calls, attempts, escalation rate, cost, cost per call (per "
+        "usable output), attempts, answers and cost per tier. Reads only.",
+    )
+    add_ledger_arguments(rep)
+    rep.add_argument("--indent", type=int, default=2, help="JSON indent (0: one line)")
+    rep.set_defaults(func=run_report)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
@@ -182,4 +194,28 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return _fail("evaluate", str(exc))
     result = {"data": str(args.data), "part": part, **result}
     print(json.dumps(result, indent=args.indent or None))
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """``tokenomy route report``."""
+    from tokenomy.cli._common import (
+        CommandError,
+        fail,
+        ledger_spec,
+        open_ledger_for_reading,
+        record_filter,
+    )
+    from tokenomy.routing import routing_summary
+
+    try:
+        where = record_filter(args)
+        ledger = open_ledger_for_reading(ledger_spec(args))
+    except CommandError as exc:
+        return fail("tokenomy route report", exc)
+    try:
+        summary = routing_summary(ledger.query(where))
+    finally:
+        ledger.close()
+    print(json.dumps(summary.to_dict(), indent=args.indent or None))
     return 0
