@@ -137,3 +137,34 @@ def test_judge_and_agreement_call_a_model_and_record_it() -> None:
     assert not agree.check(REQ, answer("#### 181")).passed
     purposes = [r.tags["purpose"] for r in ledger.query()]
     assert purposes == ["routing-judge"] * 2 + ["routing-agreement"] * 2
+
+
+def test_agreement_asks_the_second_model_in_parallel_inside_a_cascade() -> None:
+    """In a Cascade, Agreement's second cheap model is asked while the first one answers
+    (its call starts at prepare, before the tier's call returns); disagreement escalates; the
+    last tier is not judged (no second call for an answer returned anyway); all three calls
+    are recorded."""
+    import threading
+
+    from tokenomy import Pipeline
+    from tokenomy.routing import Cascade
+
+    started = threading.Event()
+    ledger = MemoryLedger()
+
+    def first(request: ModelRequest) -> str:
+        assert started.wait(5), "the second model was not asked while the first answered"
+        return "#### 180"
+
+    def second(request: ModelRequest) -> str:
+        started.set()
+        return "#### 170"
+
+    agree = Agreement(MockSender(second), "gpt-4.1-mini", ledger=ledger)
+    pipeline = Pipeline([Cascade(["gpt-4o-mini", "gpt-4o"], agree)], ledger=ledger)
+    response = pipeline.call(ModelRequest(model=None, messages=REQ.messages), MockSender(first))
+    assert response.model == "gpt-4o"
+    assert sorted(r.model for r in ledger.query()) == ["gpt-4.1-mini", "gpt-4o", "gpt-4o-mini"]
+    assert not agree._pending
+    last = next(r for r in ledger.query() if r.model == "gpt-4o")
+    assert last.tags["route_reason"] == "not judged"

@@ -9,7 +9,8 @@ own ledger record under the call's run (attempt 1, 2, ...), tagged with the tier
     route_reason="arithmetic: 1 of 3 calculations wrong"  route_accepted=false
     route_tier=1  route_model=gpt-4o       route_verdict=pass  ...     route_accepted=true
 
-The last tier's answer is always returned (its verdict is recorded all the same). An error on
+The last tier's answer is always returned (its verdict is recorded all the same, except for a
+gate that calls a model, ``Gate.calls_model``, which is not run there: "not judged"). An error on
 a tier (after the client's own retries) falls through to the next tier (the attempt's record
 has the error and the tier tags, no verdict); on the last tier it reaches the caller. A streamed call streams the last tier
 unbuffered; a lower tier's answer has to be complete to be judged, so it is read whole and,
@@ -61,7 +62,7 @@ class _Attempt:
 
     def annotate(self, response: ModelResponse) -> dict[str, Any]:
         if self.gate is None:
-            verdict = Verdict(True, 1.0, "no gate")
+            verdict = Verdict(True, 1.0, "not judged" if self.final else "no gate")
         else:
             try:
                 verdict = self.gate.check(self.request, response)
@@ -134,6 +135,8 @@ class Cascade(Policy):
         tier = self.tiers[index]
         final = index == len(self.tiers) - 1
         gate = tier.gate or self.gate
+        if final and gate is not None and gate.calls_model:
+            gate = None  # its answer is returned anyway: no judge call for nothing
         sent = request.replace(model=tier.model, provider=tier.provider or request.provider)
         if gate is not None:
             sent = gate.prepare(sent)

@@ -39,6 +39,9 @@ class Gate:
 
     #: how the gate is named in reasons and records (default: the class name)
     name: str | None = None
+    #: the gate calls a model (a judge, a second model): a cascade does not run it on the
+    #: last tier, whose answer is returned whatever the verdict
+    calls_model: bool = False
 
     @property
     def label(self) -> str:
@@ -72,6 +75,7 @@ class _Group(Gate):
                 f"got {list(gates)!r}"
             )
         self.gates: tuple[Gate, ...] = gates
+        self.calls_model = any(g.calls_model for g in gates)
 
     def prepare(self, request: ModelRequest) -> ModelRequest:
         for gate in self.gates:
@@ -137,6 +141,7 @@ class Scored(Gate):
             raise ConfigurationError(f"Scored threshold must be in [0, 1], got {threshold!r}")
         self.gates = tuple(pairs)
         self.threshold = threshold
+        self.calls_model = any(g.calls_model for g, _ in pairs)
 
     def prepare(self, request: ModelRequest) -> ModelRequest:
         for gate, _ in self.gates:

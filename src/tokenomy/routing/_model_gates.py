@@ -10,8 +10,11 @@ attempt's record step); on the async path it blocks for that long.
 
 from __future__ import annotations
 
+import contextvars
 import re
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from tokenomy.pipeline import ModelRequest, ModelResponse, Pipeline, RunInfo, Send
@@ -45,6 +48,7 @@ class Judge(Gate):
     (``{question}``, ``{answer}``); passes at ``threshold`` (0-1)."""
 
     name = "judge"
+    calls_model = True
 
     def __init__(
         self,
@@ -90,9 +94,18 @@ def normalized_answer(text: str) -> str:
 
 class Agreement(Gate):
     """Asks ``model`` (a second cheap model) the same request through ``send``; passes when
-    both answers agree (``key(text)`` equal, default :func:`normalized_answer`)."""
+    both answers agree (``key(text)`` equal, default :func:`normalized_answer`).
+
+    ``parallel=True`` (default): the second call starts when the tier's request is prepared,
+    in a worker thread (the caller's context, so ``track()`` blocks apply), and runs while the
+    tier answers; the check waits for it. Without a prepared request (``check`` called
+    alone) it is asked then.
+    """
 
     name = "agreement"
+    calls_model = True
+    #: prepared second calls kept waiting for their check at most (oldest dropped)
+    MAX_PENDING = 256
 
     def __init__(
         self,
@@ -100,15 +113,20 @@ class Agreement(Gate):
         model: str,
         *,
         key: Callable[[str], str] = normalized_answer,
+        parallel: bool = True,
         ledger: LedgerStore | None = None,
         price_book: PriceBook | None = None,
     ) -> None:
         self.send = send
         self.model = model
         self.key = key
+        self.parallel = parallel
         self.pipeline = Pipeline(ledger=ledger, price_book=price_book)
+        self._lock = threading.Lock()
+        self._pending: dict[int, tuple[object, Future[str]]] = {}
+        self._pool: ThreadPoolExecutor | None = None
 
-    def check(self, request: ModelRequest, response: ModelResponse) -> Verdict:
+    def _ask(self, request: ModelRequest) -> str:
         ask = _side_request(
             request,
             self.model,
@@ -118,6 +136,30 @@ class Agreement(Gate):
             kind=request.kind,
             params=dict(request.params),
         )
-        other = self.pipeline.call(ask, self.send).consume().text
+        return self.pipeline.call(ask, self.send).consume().text
+
+    def prepare(self, request: ModelRequest) -> ModelRequest:
+        if not self.parallel:
+            return request
+        # a fresh messages list marks this request: replace()/with_tags() keep the same object
+        marked = request.replace(messages=list(request.messages))
+        context = contextvars.copy_context()
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tokenomy-agree")
+            future = self._pool.submit(context.run, self._ask, marked)
+            self._pending[id(marked.messages)] = (marked.messages, future)
+            while len(self._pending) > self.MAX_PENDING:
+                self._pending.pop(next(iter(self._pending)))
+        return marked
+
+    def check(self, request: ModelRequest, response: ModelResponse) -> Verdict:
+        with self._lock:
+            found = self._pending.get(id(request.messages))
+            if found is not None and found[0] is request.messages:
+                del self._pending[id(request.messages)]
+            else:
+                found = None
+        other = found[1].result() if found is not None else self._ask(request)
         same = self.key(response.text) == self.key(other)
         return Verdict.of(same, "answers agree" if same else "answers differ")
