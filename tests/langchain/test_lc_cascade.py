@@ -165,3 +165,23 @@ def test_structured_output_batch_and_logprobs_pass_through(
     (first,) = scored.query()
     assert first.model == "gpt-4o-mini"
     assert first.tags["route_reason"] == "no logprobs"
+
+
+def test_astream_replays_a_passing_cheap_answer(provider_simulator: ProviderSimulator) -> None:
+    """astream() when the cheap answer passes: read whole to be judged, then streamed to the
+    caller in pieces; one record, gpt-4o never asked."""
+    provider_simulator.set_answer(RIGHT)
+    ledger = MemoryLedger()
+    model = CascadeChatModel(
+        [openai_chat(provider_simulator, "gpt-4o-mini"), openai_chat(provider_simulator, "gpt-4o")],
+        GATE,
+        ledger=ledger,
+    )
+
+    async def read() -> list[AIMessageChunk]:
+        return [c async for c in model.astream(QUESTION)]
+
+    chunks = asyncio.run(read())
+    assert len(chunks) > 1 and "".join(str(c.content) for c in chunks) == RIGHT
+    (record,) = assert_ledger_matches(ledger, provider_simulator, calls=1)
+    assert record.tags["route_accepted"] == "true"

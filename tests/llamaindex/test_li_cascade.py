@@ -117,3 +117,16 @@ def test_query_engine_over_a_cascade(provider_simulator: ProviderSimulator) -> N
     )
     assert str(engine.query("How many meters a week?")) == RIGHT
     assert_two_attempts(ledger, "gpt-4o-mini", "gpt-4o")
+
+
+def test_stream_chat_replays_a_passing_cheap_answer(provider_simulator: ProviderSimulator) -> None:
+    """stream_chat when the cheap answer passes: it is read whole to be judged, then reaches
+    the caller as a stream of pieces; one record, gpt-4o is never asked."""
+    provider_simulator.set_answer(RIGHT)
+    ledger = MemoryLedger()
+    pieces = list(cascade(provider_simulator, ledger).stream_chat(QUESTION))
+    assert len(pieces) > 1 and pieces[-1].message.content == RIGHT
+    assert "".join(p.delta or "" for p in pieces) == RIGHT
+    (record,) = ledger.query()
+    assert record.model.startswith("gpt-4o-mini") and record.tags["route_accepted"] == "true"
+    assert [r.body["model"] for r in provider_simulator.requests] == ["gpt-4o-mini"]

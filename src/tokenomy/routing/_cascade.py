@@ -166,9 +166,13 @@ class Cascade(Policy):
 
     @staticmethod
     def _returned(request: ModelRequest, response: ModelResponse) -> ModelResponse:
-        if request.stream and not response.is_stream:
-            return ModelResponse.replay(response, stream=True, attempt=response.attempt,
-                                        record=response.record, native=None)
+        # a lower tier's answer was read whole (to be judged): a streamed call gets it again
+        # as a fresh stream of pieces
+        if request.stream:
+            return ModelResponse.replay(
+                response, stream=True, attempt=response.attempt, record=response.record,
+                native=None,
+            )
         return response
 
     # -- the call -----------------------------------------------------------------------------
