@@ -190,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             run_langchain(sim.openai_base_url)
             run_llamaindex(sim.openai_base_url)
             __import__("_demo_memory").run_memory_demo(sim.openai_base_url)
+            __import__("_demo_budget").run_budgets(sim.openai_base_url)  # examples/_demo_budget.py
             __import__("_demo_routing").run_routing_demo(sim)
         simulated_calls = len(sim.calls)
     ledger.flush()

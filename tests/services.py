@@ -63,3 +63,14 @@ def require_redis() -> str:
             pytest.fail(reason + " and CI=true, where the Redis tests must run", pytrace=False)
         pytest.skip(reason)
     return REDIS_URL
+
+
+def drop_redis_prefix(prefix: str) -> None:
+    """Delete every key under ``prefix:`` (a test's own namespace)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    for i in range(0, len(keys), 500):
+        client.delete(*keys[i : i + 500])
+    client.close()

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from uuid import UUID
 
 from tokenomy.exceptions import PricingError, UnpricedCallError
-from tokenomy.ledger._record import CacheInfo, CallKind, CostRecord, new_id
+from tokenomy.ledger._record import CacheInfo, CallKind, CostRecord, billed_mismatch, new_id
 from tokenomy.ledger._stored import RECORD_NUMBERS, StoredCall
 from tokenomy.pricing._book import PriceBook, get_price_book
 from tokenomy.pricing._model import _MONEY, ModelPrice
@@ -84,12 +84,14 @@ class Tracker:
         self.parent = parent
         self.run_id = new_id()
         self.started = time.time()
-        # One lock guards the stored calls, the running totals and the materialized records:
-        # totals are kept as calls arrive, so reading them costs nothing (a budget reads them
-        # before every call).
+        # The call path only appends (atomic): the running totals fold in the calls that
+        # arrived since the last read, each exactly once, under the lock (so reading them
+        # costs a few µs per new call, never a pass over every call: a budget reads them
+        # before every call). The same lock guards the materialized records.
         self._lock = threading.Lock()
         self._stored: list[StoredCall] = []
         self._records: list[CostRecord] = []  # materialized, a prefix of _stored
+        self._folded = 0  # how many of _stored the totals include
         self._cost = _ZERO
         self._saved = _ZERO
         self._unpriced = 0
@@ -97,16 +99,21 @@ class Tracker:
         self._estimated = False
 
     def _add(self, call: StoredCall) -> None:
-        total, cache, u = call.cost_total, call.cache, call.usage
-        with self._lock:
-            self._stored.append(call)
+        self._stored.append(call)
+
+    def _fold(self) -> None:
+        """Add the calls stored since the last fold to the totals (hold the lock)."""
+        stored, c = self._stored, self._counts
+        end = len(stored)
+        for i in range(self._folded, end):
+            call = stored[i]
+            total, cache, u = call.cost_total, call.cache, call.usage
             if total is not None:
                 self._cost = _MONEY.add(self._cost, total)
             else:
                 self._unpriced += 1
             if cache is not None and cache.saved:
                 self._saved = _MONEY.add(self._saved, cache.saved)
-            c = self._counts
             c[0] += u.input
             c[1] += u.output
             c[2] += u.cache_read
@@ -115,6 +122,7 @@ class Tracker:
             c[5] += u.reasoning
             if u.estimated:
                 self._estimated = True
+        self._folded = end
 
     @property
     def records(self) -> list[CostRecord]:
@@ -134,22 +142,29 @@ class Tracker:
     @property
     def cost(self) -> Decimal:
         """USD spent by priced records (unpriced ones are counted in :attr:`unpriced`)."""
-        return self._cost
+        with self._lock:
+            self._fold()
+            return self._cost
 
     @property
     def unpriced(self) -> int:
         """How many records have no known price (their cost is unknown, not zero)."""
-        return self._unpriced
+        with self._lock:
+            self._fold()
+            return self._unpriced
 
     @property
     def saved(self) -> Decimal:
         """USD not spent thanks to cache hits."""
-        return self._saved
+        with self._lock:
+            self._fold()
+            return self._saved
 
     @property
     def usage(self) -> Usage:
         """Tokens of every record, summed."""
         with self._lock:
+            self._fold()
             n_in, n_out, n_read, n_w5, n_w1, n_reas = self._counts
             return Usage(n_in, n_out, n_read, n_w5, n_w1, n_reas, self._estimated)
 
@@ -263,6 +278,7 @@ def record_call(
     name: str | None = None,
     framework: str | None = None,
     truncated: bool = False,
+    billed_usd: Decimal | None = None,
     timestamp: datetime | None = None,
     price_book: PriceBook | None = None,
     ledger: LedgerStore | None = None,
@@ -277,6 +293,9 @@ def record_call(
     * A cache hit (``cache="exact"``/``"semantic"`` or a :class:`CacheInfo` with that outcome)
       spends $0 and no tokens: ``usage`` is what the call *would* have used, priced into
       ``cache.saved``; the record keeps zero tokens.
+    * ``billed_usd``: what the provider says it billed (OpenRouter's ``usage.cost``); taken
+      from ``usage.extra.billed_usd`` when not given. Kept next to the price-book cost; a
+      call whose two figures differ by more than 3% is tagged ``billed_mismatch``.
     """
     return store_call(
         model=model,
@@ -297,6 +316,7 @@ def record_call(
         name=name,
         framework=framework,
         truncated=truncated,
+        billed_usd=billed_usd,
         timestamp=timestamp,
         price_book=price_book,
         ledger=ledger,
@@ -333,6 +353,7 @@ def store_call(
     name: str | None = None,
     framework: str | None = None,
     truncated: bool = False,
+    billed_usd: Decimal | None = None,
     timestamp: datetime | None = None,
     price_book: PriceBook | None = None,
     ledger: LedgerStore | None = None,
@@ -354,7 +375,13 @@ def store_call(
     * pricing never loses a call: when it fails (a strict book and an unknown model, a
       malformed ``TOKENOMY_PRICES`` file), the call is stored unpriced with tag
       ``unpriced_reason`` = the error's class name, then :class:`~tokenomy.exceptions.
-      UnpricedCallError` (carrying the stored call and the cause) is raised.
+      UnpricedCallError` (carrying the stored call and the cause) is raised;
+    * ``usage.extra`` (rare): its ``billed_usd`` is the default of ``billed_usd``; its
+      ``note`` (an oddity of the provider's report, read as well as it could be) becomes tag
+      ``usage_note``; its ``steps`` on other models are priced at their own rates, here
+      (tag ``price_note`` names a step model with no known price, priced at the call's).
+      A call with a bill is priced here too, and tagged ``billed_mismatch`` (the
+      price-book cost minus the bill, relative to the bill) when they differ by more than 3%.
 
     Nothing here builds a pydantic model: ledgers and trackers keep the stored call and turn
     it into a :class:`CostRecord` when read.
@@ -372,6 +399,7 @@ def store_call(
         cache = CacheInfo(outcome=cache)  # type: ignore[arg-type]
     failure: PricingError | None = None
     costing: tuple[Any, ...] | None = None  # set here only for unpriced calls and cache hits
+    book: PriceBook | None = None
     try:
         book = price_book
         if book is None:
@@ -390,6 +418,11 @@ def store_call(
         if cache is not None and cache.outcome != "miss":
             usage = _ESTIMATED_NOTHING if usage.estimated else _NOTHING
             costing = _ZERO_COST
+    extra = usage.extra
+    if extra is not None or billed_usd is not None:
+        billed_usd, costing = _extra_facts(
+            merged, usage, billed_usd, costing, entry, book, provider, service_tier
+        )
     if run_id is None:
         run_id = new_id()
         if inner is not None and parent_run_id is None:
@@ -435,6 +468,7 @@ def store_call(
     call.name = name
     call.framework = framework
     call.truncated = bool(truncated)
+    call.billed_usd = billed_usd
     store = ledger if ledger is not None else (inner.ledger if inner else None)
     if store is None:
         store = _default_ledger()
@@ -478,6 +512,65 @@ def _price(
         book._unknown(model, provider)
         return _UNPRICED, None, usage, cache
     return None, found, usage, cache
+
+
+def _extra_facts(
+    tags: dict[str, str],
+    usage: Usage,
+    billed: Decimal | None,
+    costing: tuple[Any, ...] | None,
+    entry: tuple[str, ModelPrice] | None,
+    book: PriceBook | None,
+    provider: str | None,
+    service_tier: str | None,
+) -> tuple[Decimal | None, tuple[Any, ...] | None]:
+    """``(billed_usd, costing)`` of a call whose usage has ``extra`` or that came with a bill,
+    tagging ``tags`` with what the record should say (see :func:`store_call`)."""
+    extra = usage.extra
+    if extra is not None:
+        if billed is None:
+            billed = extra.billed_usd
+        if extra.note:
+            tags["usage_note"] = extra.note
+        notes: list[str] = []
+        if extra.steps and entry is not None and book is not None and costing is None:
+            from tokenomy.pricing._steps import price_with_steps
+
+            costing, unknown = price_with_steps(
+                book, entry, usage, provider=provider, service_tier=service_tier
+            )
+            if unknown:
+                notes.append(
+                    "no price for step model(s) " + ", ".join(sorted(set(unknown)))
+                    + ": priced at the call's model's rates"
+                )
+        if extra.web_searches and entry is not None and entry[1].web_search is None:
+            notes.append(
+                f"{extra.web_searches} web search call(s) unpriced: the price map has no "
+                f"per-search rate for {entry[0]}"
+            )
+        if extra.image_generations:
+            notes.append(
+                f"{extra.image_generations} image generation call(s) unpriced: the response "
+                "does not report the image tokens they are billed by"
+            )
+        if notes:
+            tags["price_note"] = "; ".join(notes)
+    if billed is not None:
+        if not isinstance(billed, Decimal):
+            billed = Decimal(repr(billed) if isinstance(billed, float) else billed)
+        if costing is None and entry is not None:
+            costing = entry[1].priced(usage, entry[0], service_tier)
+        cost = None if costing is None else costing[0]
+        if billed_mismatch(billed, cost):
+            tags["billed_mismatch"] = (
+                "unpriced"
+                if cost is None
+                else "inf"
+                if billed == 0
+                else str(_MONEY.divide(cost - billed, billed).quantize(Decimal("0.001")))
+            )
+    return billed, costing
 
 
 def _default_ledger() -> LedgerStore:

@@ -13,7 +13,10 @@ Every error is typed, carries the numbers that caused it, and says what to do ne
     ├── LedgerError
     │   └── LedgerFileError                a database file is corrupt or not a tokenomy ledger (never overwritten)
     ├── TokenCountError                    a request body cannot be tokenized
-    └── MemoryBudgetError                  what a call must send does not fit a memory's token budget
+    ├── MemoryBudgetError                  what a call must send does not fit a memory's token budget
+    └── BudgetError
+        ├── BudgetExceededError            a call would pass a budget's hard limit (raised before sending)
+        └── BudgetStoreError               a budget store cannot be reached or read (fail-closed)
 
     TokenomyWarning (UserWarning)
     ├── UnknownModelPriceWarning           emitted once per model: its records are unpriced (cost None)
@@ -25,6 +28,9 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "BudgetError",
+    "BudgetExceededError",
+    "BudgetStoreError",
     "ConfigurationError",
     "EstimatedUsageWarning",
     "LedgerError",
@@ -153,6 +159,72 @@ class MemoryBudgetError(TokenomyError, ValueError):
             f"the conversation's system messages and current turn need {needed} tokens, over "
             f"the memory's budget of {budget}; raise max_tokens to at least {needed} or "
             f"shorten the system prompt / the current message"
+        )
+
+
+class BudgetError(TokenomyError):
+    """Base class of budget errors."""
+
+
+class BudgetExceededError(BudgetError):
+    """A call would pass a budget's hard limit; raised before any request is sent.
+
+    ``budget``: the budget's name; ``scope``: the tag values it was kept for (``{}`` for a
+    global budget); ``limit``/``spent``/``reserved``: in USD (``Decimal``) for a dollar limit,
+    in tokens (``int``) for a token limit (``unit`` says which); ``needed``: the least this
+    call would have reserved; ``resets_at``: when the window starts afresh (``None`` for
+    windows that do not reset by the clock: per request, per run).
+    """
+
+    def __init__(
+        self,
+        *,
+        budget: str,
+        scope: dict[str, str],
+        unit: str,
+        limit: Any,
+        spent: Any,
+        reserved: Any,
+        needed: Any,
+        resets_at: Any,
+        model: str | None = None,
+    ) -> None:
+        self.budget = budget
+        self.scope = scope
+        self.unit = unit
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.needed = needed
+        self.resets_at = resets_at
+        self.model = model
+        money = unit == "usd"
+
+        def show(v: Any) -> str:
+            return f"${v}" if money else f"{v} tokens"
+
+        where = ", ".join(f"{k}={v}" for k, v in scope.items()) or "global"
+        when = f"; the window resets at {resets_at.isoformat()}" if resets_at else ""
+        super().__init__(
+            f"budget {budget!r} ({where}) cannot take this call"
+            f"{f' to {model}' if model else ''}: limit {show(limit)}, spent {show(spent)}, "
+            f"reserved by calls in flight {show(reserved)}, this call needs at least "
+            f"{show(needed)}{when}. Raise the limit, wait for the reset, or use "
+            "on_exceed='downgrade' with a cheaper model."
+        )
+
+
+class BudgetStoreError(BudgetError):
+    """A budget store could not be reached or read. With ``fail_open=False`` (the default) the
+    call is refused; the message names the store and the cause."""
+
+    def __init__(self, store: str, reason: str) -> None:
+        self.store = store
+        self.reason = reason
+        super().__init__(
+            f"budget store {store} is unavailable ({reason}); the call was refused before "
+            "sending. Check the server, or set Budget(fail_open=True) to let calls through "
+            "unbudgeted while it is down."
         )
 
 

@@ -198,7 +198,8 @@ def test_store_call_sets_every_field_of_the_stored_call(extra: dict[str, object]
 def test_the_cost_is_computed_when_first_read_and_is_the_books() -> None:
     """A priced call keeps its price-book entry and computes its cost on the first read
     (not inside the model call), and the cost read equals ModelPrice.cost of the usage.
-    Inside a track() block the tracker's running total reads it at once."""
+    Inside a track() block the call only joins the block; the block's running total reads
+    (and so computes) its cost when the total is read."""
     usage = Usage(input=1234, output=56)
     book = _book(3)
     call = store_call(model="house-model", usage=usage, price_book=book, ledger=MemoryLedger())
@@ -209,5 +210,6 @@ def test_the_cost_is_computed_when_first_read_and_is_the_books() -> None:
     assert call.to_record().cost == expected
     with track(price_book=book) as block:
         inside = store_call(model="house-model", usage=usage, ledger=MemoryLedger())
-        assert inside.costing is not None  # the tracker's total read it
+        assert inside.costing is None  # nothing read it yet
         assert block.cost == Decimal(3 * 1234)
+        assert inside.costing is not None

@@ -27,6 +27,9 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
     assert "tokenomy report" in out.stdout
     assert "Spend by feature, user" in out.stdout
     assert str(ledger_path) in out.stdout.replace("\n", "")
+    # the budgets part (examples/_demo_budget.py): a refusal and a downgrade, both printed
+    assert "refused mallory's call" in out.stdout and "budget 'chat-per-user-daily'" in out.stdout
+    assert "downgraded feature 'weekly-summary' from gpt-4o to gpt-4o-mini" in out.stdout
 
     with SQLiteLedger(ledger_path) as ledger:
         records = ledger.query()
@@ -34,6 +37,7 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
         assert {r.tags["feature"] for r in records} == {
             "docs-qa", "handbook-assistant", "ticket-triage", "faq", "indexing", "support-search",
             "chat-memory", "ticket-routing",
+            "support-chat", "weekly-summary",
         }
         routed = [r for r in records if r.tags["feature"] == "ticket-routing"]
         assert {r.tags["route_model"] for r in routed} == {"gpt-4.1-nano", "gpt-4.1"}
@@ -47,6 +51,11 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
         assert sum(1 for r in records if r.streamed) >= 2
         assert sum(r.usage.cache_read for r in records) > 0
         assert sum(r.usage.reasoning for r in records) > 0
+        weekly = [r for r in records if r.tags["feature"] == "weekly-summary"]
+        assert weekly[0].model == "gpt-4o" and weekly[-1].model.startswith("gpt-4o-mini")
+        assert weekly[-1].tags["budget_downgraded_from"] == "gpt-4o"
+        chat = [r for r in records if r.tags["feature"] == "support-chat"]
+        assert sum((r.cost.total for r in chat if r.cost), Decimal(0)) <= Decimal("0.0002")
         hits = ledger.query(RecordFilter(cache_hit=True))
         assert len(hits) >= 1
         assert all(h.cost is not None and h.cost.total == 0 for h in hits)

@@ -188,3 +188,29 @@ def test_two_processes_writing_concurrently(pg_schema: str) -> None:
         per_writer = store.aggregate(["writer"])
         assert [(g.key["writer"], g.count) for g in per_writer] == [("a", n), ("b", n)]
         assert all(g.cost == Decimal("0.0000137") * n for g in per_writer)
+
+
+def test_billed_amount_is_stored_as_exact_numeric(pg_schema: str) -> None:
+    """``billed_usd`` (schema v3) is a NUMERIC column: read back as the exact Decimal, summed
+    exactly in SQL; a call with no bill reads back ``None``."""
+    with PostgresLedger(PG_URL, schema=pg_schema) as store:
+        for billed in ("0.020612", "1E-9", None):
+            store.add(
+                CostRecord(
+                    model="m",
+                    cost=Cost(Decimal("0.01"), {}),
+                    priced=True,
+                    billed_usd=None if billed is None else Decimal(billed),
+                )
+            )
+        store.flush()
+        back = sorted(
+            (r.billed_usd for r in store.query() if r.billed_usd is not None), key=Decimal
+        )
+        assert back == [Decimal("1E-9"), Decimal("0.020612")]
+        assert sum(r.billed_usd is None for r in store.query()) == 1
+    with _pg() as conn:
+        (total,) = conn.execute(
+            f'SELECT SUM(billed_usd) FROM "{pg_schema}".tokenomy_records'
+        ).fetchone()
+    assert total == Decimal("0.020612001")

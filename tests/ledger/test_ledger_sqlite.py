@@ -335,12 +335,13 @@ def test_every_record_field_has_a_column() -> None:
         name="n",
         framework="langchain",
         truncated=True,
+        billed_usd=Decimal("1.5123"),
     )
     assert set(CostRecord.model_fields) == {
         "record_id", "run_id", "parent_run_id", "root_run_id", "timestamp", "provider", "model",
         "kind", "usage", "cost", "priced", "estimated", "latency_ms", "ttft_ms", "streamed",
         "tags", "cache", "attempt", "error", "usable", "service_tier", "name", "framework",
-        "truncated",
+        "truncated", "billed_usd",
     }  # fmt: skip
     row = record_to_row(full)
     assert len(row) == len(COLUMNS)

@@ -50,6 +50,21 @@ PUBLISHED: dict[str, Rates] = {
     # Google, https://ai.google.dev/gemini-api/docs/pricing (thinking billed as output)
     "gemini-2.5-flash": ("0.30", "0.03", None, None, "2.50"),
 }
+# Built-in web search, USD per call: OpenAI https://openai.com/api/pricing/ ("web search"
+# tool calls: $25 per 1k for gpt-4o/gpt-4.1-family models, $10 per 1k for the gpt-5 family),
+# Anthropic https://docs.anthropic.com/en/docs/about-claude/pricing ($10 per 1k searches).
+# None: the price map has no rate for the model (claude-haiku-4-5; its searches are left
+# unpriced and the record says so), so the by-hand cost leaves them out too.
+SEARCH: dict[str, str | None] = {
+    "gpt-4o-mini": "0.025",
+    "gpt-4.1": "0.025",
+    "gpt-5": "0.01",
+    "gpt-5-nano": "0.01",
+    "claude-sonnet-4-5": "0.01",
+    "claude-opus-4-5": "0.01",
+    "claude-opus-4-6": "0.01",
+    "claude-haiku-4-5": None,
+}
 # OpenAI priority processing, https://openai.com/api/pricing/ (priority tab)
 PRIORITY: dict[str, Rates] = {"gpt-5.4": ("5.00", "0.50", None, None, "30.00")}
 
@@ -60,8 +75,9 @@ def _family(model: str) -> str:
     return _DATED.sub("", model)
 
 
-def by_hand(usage: Usage, rates: Rates) -> Decimal:
-    """The cost of ``usage`` at ``rates``, computed the way a provider's invoice does."""
+def by_hand(usage: Usage, rates: Rates, search: str | None = None) -> Decimal:
+    """The cost of ``usage`` at ``rates`` (and ``search`` USD per web-search call), computed
+    the way a provider's invoice does."""
     inp, read, w5, w1, out = (None if r is None else Decimal(r) for r in rates)
     assert inp is not None
     assert read is not None
@@ -74,7 +90,9 @@ def by_hand(usage: Usage, rates: Rates) -> Decimal:
         + usage.cache_write_1h * (inp if w1 is None else w1)
         + usage.output * out
     )
-    return total / 1_000_000
+    searches = usage.extra.web_searches if usage.extra is not None else 0
+    fees = searches * Decimal(search) if search is not None else Decimal(0)
+    return total / 1_000_000 + fees
 
 
 def _records() -> list[dict[str, Any]]:
@@ -87,10 +105,12 @@ def _records() -> list[dict[str, Any]]:
 @pytest.mark.filterwarnings("ignore::tokenomy.exceptions.UnknownModelPriceWarning")
 def test_recorded_responses_cost_the_published_prices() -> None:
     """Every recorded response of a model in the price table (243 of the 247: all but the
-    retired claude-3-7-sonnet and claude-opus-5-5; 8 with cache reads, 50 with reasoning)
-    costs exactly its counts times the published prices."""
+    retired claude-3-7-sonnet and claude-opus-5-5; 8 with cache reads, 50 with reasoning, 11
+    with a web search: 6 OpenAI Responses ``web_search_call``, 5 Anthropic
+    ``server_tool_use``) costs exactly its counts times the published prices, web-search
+    calls included."""
     book = PriceBook.default()
-    priced = with_reads = with_reasoning = 0
+    priced = with_reads = with_reasoning = with_search = 0
     for rec in _records():
         if rec["status"] != 200:
             continue
@@ -100,11 +120,14 @@ def test_recorded_responses_cost_the_published_prices() -> None:
         if rates is None:
             continue
         assert result.cost is not None, result.model
-        assert result.cost.total == by_hand(result.usage, rates), (rec["cassette"], rec["idx"])
+        search = SEARCH.get(_family(result.model))
+        expected = by_hand(result.usage, rates, search)
+        assert result.cost.total == expected, (rec["cassette"], rec["idx"])
         priced += 1
         with_reads += result.usage.cache_read > 0
         with_reasoning += result.usage.reasoning > 0
-    assert (priced, with_reads, with_reasoning) == (243, 8, 50)
+        with_search += result.usage.extra is not None and result.usage.extra.web_searches > 0
+    assert (priced, with_reads, with_reasoning, with_search) == (243, 8, 50, 11)
 
 
 @pytest.mark.parametrize(

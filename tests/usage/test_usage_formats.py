@@ -213,7 +213,13 @@ def test_bedrock_invoke_model_anthropic_body_is_anthropic_format() -> None:
         (usage_from_openai_chat, {"usage": {"prompt_tokens": "lots"}}, "not a token count"),
         (
             usage_from_openai_chat,
-            {"usage": {"prompt_tokens": 10, "prompt_tokens_details": {"cached_tokens": 11}}},
+            {
+                "usage": {
+                    "prompt_tokens": 10,
+                    "completion_tokens": 2,
+                    "completion_tokens_details": {"reasoning_tokens": 5},
+                }
+            },
             "inconsistent counts",
         ),
         (usage_from_anthropic, {"type": "message", "usage": None}, "no usage object"),

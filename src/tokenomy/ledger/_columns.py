@@ -32,6 +32,8 @@ ADDED_COLUMNS: tuple[AddedColumn, ...] = (
     AddedColumn(
         2, "truncated", "INTEGER NOT NULL DEFAULT 0", "BOOLEAN NOT NULL DEFAULT FALSE", flag=True
     ),
+    # v3: what the provider says it billed (OpenRouter's usage.cost), an exact decimal
+    AddedColumn(3, "billed_usd", "TEXT", "NUMERIC"),
 )
 
 

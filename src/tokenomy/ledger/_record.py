@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 from tokenomy.pricing._model import Cost
 from tokenomy.usage._model import USAGE_FIELDS, Usage
 
-__all__ = ["CacheInfo", "CostRecord", "new_id"]
+__all__ = ["BILLED_TOLERANCE", "CacheInfo", "CostRecord", "billed_mismatch", "new_id"]
 
 CacheOutcome = Literal["miss", "exact", "semantic"]
 CallKind = Literal["chat", "completion", "embedding", "other"]
@@ -26,6 +26,22 @@ def new_id() -> str:
     """
     h = os.urandom(16).hex()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+#: How far the price-book cost may be from the provider's bill before a call is flagged
+#: (``CostRecord.billed_mismatch``, tag ``billed_mismatch``): 3% of the bill.
+BILLED_TOLERANCE = Decimal("0.03")
+
+
+def billed_mismatch(billed: Decimal | None, cost: Decimal | None) -> bool:
+    """True when a provider's bill ``billed`` and the price-book ``cost`` of the same call
+    differ by more than :data:`BILLED_TOLERANCE` of the bill; an unpriced call with a
+    non-zero bill differs; nothing billed (``None``) never does."""
+    if billed is None:
+        return False
+    if cost is None:
+        return billed != 0
+    return abs(cost - billed) > billed * BILLED_TOLERANCE
 
 
 def _now() -> datetime:
@@ -87,6 +103,7 @@ class CostRecord(BaseModel):
     name: str | None = None
     framework: str | None = None
     truncated: bool = False
+    billed_usd: Decimal | None = None
 
     # -- (de)serialisation of the two dataclass fields in the export shape ---------------
 
@@ -121,6 +138,10 @@ class CostRecord(BaseModel):
     def _ser_cost(self, v: Cost | None) -> dict[str, str] | None:
         return None if v is None else v.to_dict()
 
+    @field_serializer("billed_usd")
+    def _ser_billed(self, v: Decimal | None) -> str | None:
+        return None if v is None else str(v)
+
     # -- trusted construction ----------------------------------------------------------
 
     @classmethod
@@ -141,6 +162,20 @@ class CostRecord(BaseModel):
     def total_cost(self) -> Decimal | None:
         """USD spent on this call (``Decimal(0)`` for a cache hit; ``None`` when unpriced)."""
         return None if self.cost is None else self.cost.total
+
+    @property
+    def charged_usd(self) -> Decimal | None:
+        """What the call cost as reports should count it: the provider's bill
+        (``billed_usd``) where it reported one, else the price-book cost (``None`` when
+        unpriced and unbilled)."""
+        return self.billed_usd if self.billed_usd is not None else self.total_cost
+
+    @property
+    def billed_mismatch(self) -> bool:
+        """True when the provider's bill and the price-book cost differ by more than
+        :data:`BILLED_TOLERANCE` of the bill (or only one of them is known to be non-zero):
+        see :func:`billed_mismatch`."""
+        return billed_mismatch(self.billed_usd, self.total_cost)
 
     @property
     def is_cache_hit(self) -> bool:

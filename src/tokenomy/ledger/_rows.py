@@ -83,6 +83,13 @@ BOOL_COLUMNS: frozenset[str] = frozenset(
 _N = len(_COMPOUND)
 _plain_values = attrgetter(*PLAIN_FIELDS)
 _PLAIN_FLAGS = tuple(i for i, name in enumerate(PLAIN_FIELDS) if name in BOOL_COLUMNS)
+#: Plain record fields holding money (``Decimal``): rows carry them as exact decimal strings
+#: (SQLite binds no Decimal; PostgreSQL's NUMERIC takes the text exactly).
+_PLAIN_MONEY = tuple(
+    i
+    for i, name in enumerate(PLAIN_FIELDS)
+    if "Decimal" in str(CostRecord.model_fields[name].annotation)
+)
 
 
 def _json_object(items: Iterable[tuple[str, str]]) -> str:
@@ -130,6 +137,10 @@ def stored_to_row(s: StoredCall) -> tuple[Any, ...]:
         v = plain[i]
         if v is not None:
             plain[i] = 1 if v else 0
+    for i in _PLAIN_MONEY:
+        v = plain[i]
+        if v is not None:
+            plain[i] = str(v)
     return (
         s.record_id,
         epoch_us(ts),
@@ -267,6 +278,11 @@ def row_to_record(row: Sequence[Any]) -> CostRecord:
         v = values[name]
         if v is not None:
             values[name] = bool(v)
+    for i in _PLAIN_MONEY:
+        name = PLAIN_FIELDS[i]
+        v = values[name]
+        if v is not None:
+            values[name] = _decimal(v)
     values["record_id"] = record_id
     values["run_id"] = run_id
     values["parent_run_id"] = parent_run_id

@@ -135,6 +135,7 @@ class StoredCall:
     name: str | None = None
     framework: str | None = None
     truncated: bool = False
+    billed_usd: Decimal | None = None
 
     # -- named reads ---------------------------------------------------------------------
 

@@ -154,6 +154,7 @@ def store(
         name=request.name,
         framework=request.framework,
         truncated=bool(response is not None and response.truncated),
+        billed_usd=None if usage is None or usage.extra is None else usage.extra.billed_usd,
         price_book=price_book,
         ledger=ledger,
         trackers=trackers,

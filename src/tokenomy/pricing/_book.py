@@ -197,6 +197,20 @@ class PriceBook:
         if price is None:  # pragma: no cover - resolve() only returns priced keys
             self._unknown(model, provider)
             return None
+        if usage.extra is not None and usage.extra.steps:
+            from tokenomy.pricing._steps import price_with_steps
+
+            costing, _ = price_with_steps(
+                self, (key, price), usage, provider=provider, service_tier=service_tier
+            )
+            flat = costing[1]
+            return Cost(
+                total=costing[0],
+                parts=dict(zip(flat[::2], flat[1::2], strict=True)),
+                model=key,
+                service_tier=costing[3],
+                context_above=costing[4],
+            )
         return price.cost(usage, model=key, service_tier=service_tier)
 
     def reset_warnings(self) -> None:

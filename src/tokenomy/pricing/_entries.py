@@ -73,6 +73,16 @@ def _tiered_pricing(entry: Mapping[str, Any]) -> tuple[Decimal, Decimal, tuple[C
     return base_in, base_out, tiers
 
 
+def _search_rate(entry: Mapping[str, Any]) -> Decimal | None:
+    """USD per built-in web-search call: litellm's ``search_context_cost_per_query`` at the
+    medium context size (what litellm bills when the request names no size)."""
+    table = entry.get("search_context_cost_per_query")
+    if not isinstance(table, Mapping):
+        return None
+    rate = _dec(table, "search_context_size_medium")
+    return rate if rate else None
+
+
 def _price_set(entry: Mapping[str, Any], suffix: str, source: str) -> ModelPrice | None:
     inp = _dec(entry, f"input_cost_per_token{suffix}")
     out = _dec(entry, f"output_cost_per_token{suffix}")
@@ -101,6 +111,9 @@ def _price_set(entry: Mapping[str, Any], suffix: str, source: str) -> ModelPrice
         else _dec(entry, "output_cost_per_reasoning_token"),
         request=_dec(entry, "input_cost_per_request") or Decimal(0),
         context_tiers=tiers,
+        audio_input=_dec(entry, f"input_cost_per_audio_token{suffix}"),
+        audio_output=_dec(entry, f"output_cost_per_audio_token{suffix}"),
+        web_search=_search_rate(entry),
         mode=str(entry.get("mode") or "chat"),
         provider=entry.get("litellm_provider"),
         source=source,
@@ -135,6 +148,13 @@ def entry_to_price(entry: Mapping[str, Any], source: str) -> ModelPrice | None:
             reasoning=alt.reasoning if alt.reasoning is not None else scaled(base.reasoning),
             request=base.request,
             context_tiers=alt.context_tiers,
+            audio_input=alt.audio_input
+            if alt.audio_input is not None
+            else scaled(base.audio_input),
+            audio_output=alt.audio_output
+            if alt.audio_output is not None
+            else scaled(base.audio_output),
+            web_search=base.web_search,
             mode=base.mode,
             provider=base.provider,
             source=source,
@@ -149,6 +169,9 @@ def entry_to_price(entry: Mapping[str, Any], source: str) -> ModelPrice | None:
             reasoning=base.reasoning,
             request=base.request,
             context_tiers=base.context_tiers,
+            audio_input=base.audio_input,
+            audio_output=base.audio_output,
+            web_search=base.web_search,
             service_tiers=tiers,
             mode=base.mode,
             provider=base.provider,

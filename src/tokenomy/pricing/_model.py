@@ -20,12 +20,16 @@ COST_DIMENSIONS: tuple[str, ...] = (
     "cache_write_1h",
     "output",
     "reasoning",
+    "audio_input",
+    "audio_output",
     "request",
+    "web_search",
 )
 
 _ZERO = Decimal(0)
 _RATE_FIELDS = (
-    "input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning", "request"
+    "input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning", "request",
+    "audio_input", "audio_output", "web_search",
 )
 _TWO = Decimal(2)
 #: The arithmetic context of pricing: the decimal module's default precision (28 digits, far
@@ -59,6 +63,9 @@ class ModelPrice:
     published multiplier, the only provider with 1-hour writes), reasoning at ``output``.
     ``service_tiers`` holds full alternative price sets (``"batch"``, ``"priority"``,
     ``"flex"``); ``context_tiers`` the long-context rates, lowest threshold first.
+    ``audio_input`` / ``audio_output`` are USD per audio token (``None``: billed like text);
+    ``web_search`` is USD per built-in web-search call (``None``: no rate known, the searches
+    are not priced).
     """
 
     input: Decimal
@@ -69,6 +76,9 @@ class ModelPrice:
     reasoning: Decimal | None = None
     request: Decimal = _ZERO
     context_tiers: tuple[ContextTier, ...] = ()
+    audio_input: Decimal | None = None
+    audio_output: Decimal | None = None
+    web_search: Decimal | None = None
     service_tiers: Mapping[str, ModelPrice] = field(default_factory=dict)
     mode: str = "chat"
     provider: str | None = None
@@ -100,10 +110,14 @@ class ModelPrice:
         cache_write_1h: Decimal | str | float | None = None,
         reasoning: Decimal | str | float | None = None,
         request: Decimal | str | float = 0,
+        audio_input: Decimal | str | float | None = None,
+        audio_output: Decimal | str | float | None = None,
+        web_search: Decimal | str | float | None = None,
         mode: str = "chat",
         provider: str | None = None,
     ) -> ModelPrice:
-        """Build from USD per million tokens (how providers publish prices)."""
+        """Build from USD per million tokens (how providers publish prices); ``request`` and
+        ``web_search`` are USD per request / per search call."""
 
         def conv(v: Decimal | str | float | None) -> Decimal | None:
             if v is None:
@@ -118,6 +132,9 @@ class ModelPrice:
             cache_write_1h=conv(cache_write_1h),
             reasoning=conv(reasoning),
             request=to_decimal(request),
+            audio_input=conv(audio_input),
+            audio_output=conv(audio_output),
+            web_search=None if web_search is None else to_decimal(web_search),
             mode=mode,
             provider=provider,
         )
@@ -172,6 +189,7 @@ class ModelPrice:
             or usage.reasoning
             or price.request
             or price.context_tiers
+            or usage.extra is not None
         ):  # the usual call: plain input and output only
             p_in = _mul(price.input, usage.input)
             p_out = _mul(price.output, usage.output)
@@ -181,7 +199,8 @@ class ModelPrice:
     def _priced_parts(
         self, usage: Usage, model: str, applied_tier: str | None
     ) -> tuple[Decimal, tuple[str | Decimal, ...], str, str | None, int | None, None, None]:
-        """:meth:`priced` of a call with cache, reasoning, a request fee or a context tier."""
+        """:meth:`priced` of a call with cache, reasoning, a request fee, a context tier or
+        :class:`~tokenomy.usage.UsageExtra` (audio tokens, web searches)."""
         n_in, n_out, n_read = usage.input, usage.output, usage.cache_read
         n_w5, n_w1, n_reas = usage.cache_write_5m, usage.cache_write_1h, usage.reasoning
         inp, out = self.input, self.output
@@ -199,18 +218,33 @@ class ModelPrice:
                 c_read = tier.cache_read if tier.cache_read is not None else c_read
                 c_w5 = tier.cache_write_5m if tier.cache_write_5m is not None else c_w5
                 c_w1 = tier.cache_write_1h if tier.cache_write_1h is not None else c_w1
-        parts: dict[str, Decimal] = {"input": _mul(inp, n_in - n_read - n_w5 - n_w1)}
+        extra = usage.extra
+        n_ain = n_aout = n_search = 0
+        if extra is not None:
+            uncached = n_in - n_read - n_w5 - n_w1
+            n_ain = min(extra.audio_input, uncached)
+            n_aout = min(extra.audio_output, n_out - n_reas)
+            n_search = extra.web_searches
+        parts: dict[str, Decimal] = {"input": _mul(inp, n_in - n_read - n_w5 - n_w1 - n_ain)}
         if n_read:
             parts["cache_read"] = _mul(inp if c_read is None else c_read, n_read)
         if n_w5:
             parts["cache_write_5m"] = _mul(inp if c_w5 is None else c_w5, n_w5)
         if n_w1:
             parts["cache_write_1h"] = _mul(_mul(inp, _TWO) if c_w1 is None else c_w1, n_w1)
-        parts["output"] = _mul(out, n_out - n_reas)
+        parts["output"] = _mul(out, n_out - n_reas - n_aout)
         if n_reas:
             parts["reasoning"] = _mul(out if reas is None else reas, n_reas)
+        if n_ain:
+            a_in = self.audio_input
+            parts["audio_input"] = _mul(inp if a_in is None else a_in, n_ain)
+        if n_aout:
+            a_out = self.audio_output
+            parts["audio_output"] = _mul(out if a_out is None else a_out, n_aout)
         if self.request:
             parts["request"] = self.request
+        if n_search and self.web_search is not None:
+            parts["web_search"] = _mul(self.web_search, n_search)
         total = _ZERO
         for value in parts.values():
             total = _add(total, value)

@@ -7,6 +7,8 @@ Format (TOML shown; JSON is the same shape)::
     output_per_million = "12.00"
     cache_read_per_million = "0.30"   # optional, like cache_write_5m/_1h and reasoning
     request = "0.001"                 # optional per-request fee (USD)
+    web_search = "0.01"               # optional fee per built-in web-search call (USD)
+    audio_input_per_million = "32.00" # optional, like audio_output_per_million
     provider = "openai"
 
     [aliases]
@@ -38,6 +40,8 @@ _PER_MILLION = {
     "cache_write_per_million": "cache_write_5m",
     "cache_write_1h_per_million": "cache_write_1h",
     "reasoning_per_million": "reasoning",
+    "audio_input_per_million": "audio_input",
+    "audio_output_per_million": "audio_output",
 }
 
 
@@ -48,12 +52,13 @@ def price_from_mapping(name: str, spec: Mapping[str, Any], source: str) -> Model
         if price is None:
             raise PriceFileError(source, f"model {name!r} has no token prices")
         return price
-    unknown = set(spec) - set(_PER_MILLION) - {"request", "provider", "mode"}
+    unknown = set(spec) - set(_PER_MILLION) - {"request", "web_search", "provider", "mode"}
     if unknown:
         raise PriceFileError(
             source,
             f"model {name!r} has unknown keys {sorted(unknown)}; "
-            f"use {sorted(_PER_MILLION)} (USD per million tokens), 'request', 'provider', 'mode'",
+            f"use {sorted(_PER_MILLION)} (USD per million tokens), 'request', 'web_search' "
+            "(USD per call), 'provider', 'mode'",
         )
     if "input_per_million" not in spec:
         raise PriceFileError(source, f"model {name!r} needs at least input_per_million")
@@ -62,6 +67,7 @@ def price_from_mapping(name: str, spec: Mapping[str, Any], source: str) -> Model
         price = ModelPrice.per_million(
             **kwargs,
             request=str(spec.get("request", 0)),
+            web_search=None if spec.get("web_search") is None else str(spec["web_search"]),
             mode=str(spec.get("mode", "chat")),
             provider=spec.get("provider"),
         )

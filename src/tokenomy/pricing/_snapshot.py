@@ -32,14 +32,21 @@ __all__ = [
 LITELLM_PRICE_FILE = "model_prices_and_context_window_backup.json"
 _BUNDLED = Path(__file__).with_name("_data") / "litellm-prices.json.gz"
 
-# Keys kept from each litellm entry: token prices of every dimension and tier, per-request
-# fees, and what names the entry. Audio, image, video and per-character prices are dropped:
-# tokenomy's Usage does not count those units.
+# Keys kept from each litellm entry: token prices of every dimension and tier, audio-token
+# prices, per-request and per-web-search fees, and what names the entry. Image, video,
+# per-pixel and per-character prices are dropped: tokenomy's Usage does not count those units.
 _KEEP = re.compile(
     r"^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost"
-    r"|cache_creation_input_token_cost|output_cost_per_reasoning_token|input_cost_per_request)"
+    r"|cache_creation_input_token_cost|output_cost_per_reasoning_token|input_cost_per_request"
+    r"|input_cost_per_audio_token|output_cost_per_audio_token)"
 )
-_META_KEYS = ("litellm_provider", "mode", "tiered_pricing", "max_input_tokens")
+_META_KEYS = (
+    "litellm_provider",
+    "mode",
+    "tiered_pricing",
+    "max_input_tokens",
+    "search_context_cost_per_query",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +88,11 @@ def _trim(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
         kept = {
             k: v
             for k, v in entry.items()
-            if (_KEEP.match(k) and not any(x in k for x in ("audio", "image", "video")))
+            if (
+                _KEEP.match(k)
+                and not any(x in k for x in ("image", "video"))
+                and ("audio" not in k or "audio_token" in k)
+            )
             or k in _META_KEYS
         }
         if any("cost" in k for k in kept) or "tiered_pricing" in kept:

@@ -9,7 +9,11 @@ models) as ``output_tokens_details.thinking_tokens``.
 
 With server-side compaction the response's ``usage.iterations`` lists each sampling step
 (``compaction`` and ``message``), and the top-level counts cover the final step only:
-Anthropic bills the sum of the iterations, so that sum is what is returned.
+Anthropic bills the sum of the iterations, so that sum is what is returned. An iteration
+that names its ``model`` (``advisor_message``: the advisor tool's sub-inference on a stronger
+model; ``fallback_message``) is also kept in ``extra.steps``, so it is priced at its own
+model's rates. ``server_tool_use.web_search_requests`` (billed per search) is
+``extra.web_searches``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tokenomy.exceptions import UsageParseError
-from tokenomy.usage._model import Usage
+from tokenomy.usage._model import Usage, UsageExtra
 from tokenomy.usage._plain import as_mapping, count, first, make_usage, sub
 
 __all__ = ["anthropic_usage", "usage_from_anthropic"]
@@ -49,8 +53,41 @@ def _counts(u: Mapping[str, Any]) -> tuple[int, int, int, int, int, int | None]:
     return first(base) + read + writes, first(output), read, w5, w1, reasoning
 
 
+def _searches(u: Mapping[str, Any]) -> int:
+    return first(count(sub(u, "server_tool_use"), "web_search_requests", what=_WHAT))
+
+
 def anthropic_usage(u: Mapping[str, Any]) -> Usage:
     """Normalise one Anthropic ``usage`` mapping (summing ``iterations`` when present)."""
+    usage = _anthropic_tokens(u)
+    steps = []
+    iterations = u.get("iterations")
+    if isinstance(iterations, list):
+        for step in iterations:
+            model = step.get("model") if isinstance(step, Mapping) else None
+            if isinstance(model, str) and model:
+                inp, out, read, w5, w1, reasoning = _counts(step)
+                steps.append(
+                    (
+                        model,
+                        make_usage(
+                            _WHAT + f" (iteration on {model})",
+                            input=inp,
+                            output=out,
+                            cache_read=read,
+                            cache_write_5m=w5,
+                            cache_write_1h=w1,
+                            reasoning=first(reasoning),
+                        ),
+                    )
+                )
+    searches = _searches(u)
+    if not steps and not searches:
+        return usage
+    return usage.with_extra(UsageExtra(web_searches=searches, steps=tuple(steps)))
+
+
+def _anthropic_tokens(u: Mapping[str, Any]) -> Usage:
     iterations = u.get("iterations")
     top = _counts(u)
     steps = (

@@ -56,6 +56,8 @@ def langchain_counts(meta: Any) -> tuple[int, int, int, int, int, int, bool] | N
         or not out_details.keys() <= _OUTPUT_DETAILS
     ):
         return None
+    if details.get("audio") or out_details.get("audio"):
+        return None  # audio tokens: the full parser keeps them (UsageExtra)
     read = details.get("cache_read") or 0
     created = details.get("cache_creation") or 0
     w5 = details.get("ephemeral_5m_input_tokens") or 0
@@ -134,21 +136,32 @@ def openai_chat_counts(usage: Any) -> tuple[int, int, int, int, int, int, bool] 
         out_details = getattr(usage, "completion_tokens_details", None)
     if type(prompt) is not int:
         return None
+    # a billed amount (OpenRouter's usage.cost) or audio tokens: the full parser keeps them
+    if (usage.get("cost") if type(usage) is dict else read_attr(usage, "cost")) is not None:
+        return None
     cached = writes = reasoning = None
     if type(details) is dict:
         cached = details.get("cached_tokens")
         writes = details.get("cache_write_tokens")
         if writes is None:
             writes = details.get("cache_creation_tokens")
+        if details.get("audio_tokens"):
+            return None
     elif details is not None:
         cached = getattr(details, "cached_tokens", None)
         writes = read_attr(details, "cache_write_tokens")
         if writes is None:
             writes = read_attr(details, "cache_creation_tokens")
+        if getattr(details, "audio_tokens", None):  # a declared field of the SDK's details
+            return None
     if type(out_details) is dict:
         reasoning = out_details.get("reasoning_tokens")
+        if out_details.get("audio_tokens"):
+            return None
     elif out_details is not None:
         reasoning = getattr(out_details, "reasoning_tokens", None)
+        if getattr(out_details, "audio_tokens", None):
+            return None
     # absent or None counts 0; any other non-int: the full parser decides
     if completion is None:
         completion = 0

@@ -30,7 +30,7 @@ from typing import Any
 
 from tokenomy.exceptions import UsageParseError
 from tokenomy.usage._fast import fast_langchain
-from tokenomy.usage._model import Usage
+from tokenomy.usage._model import Usage, UsageExtra
 from tokenomy.usage._plain import as_mapping, count, first, make_usage, sub, to_plain
 
 __all__ = ["service_tier_from_langchain", "usage_from_langchain", "usage_from_llamaindex"]
@@ -80,7 +80,7 @@ def _full_langchain(obj: Any) -> Usage:
     w5 = first(count(details, "ephemeral_5m_input_tokens", what=_WHAT))
     w1 = first(count(details, "ephemeral_1h_input_tokens", what=_WHAT))
     writes = max(first(_detail(details, "cache_creation")), w5 + w1)
-    return make_usage(
+    usage = make_usage(
         _WHAT,
         input=inp,
         output=out,
@@ -89,6 +89,11 @@ def _full_langchain(obj: Any) -> Usage:
         cache_write_1h=w1,
         reasoning=first(_detail(out_details, "reasoning")),
     )
+    audio_in = first(count(details, "audio", what=_WHAT))
+    audio_out = first(count(out_details, "audio", what=_WHAT))
+    if audio_in or audio_out:
+        usage = usage.with_extra(UsageExtra(audio_input=audio_in, audio_output=audio_out))
+    return usage
 
 
 def service_tier_from_langchain(obj: Any) -> str | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from decimal import Decimal
 from typing import Any
 
-__all__ = ["USAGE_FIELDS", "Usage"]
+__all__ = ["USAGE_FIELDS", "Usage", "UsageExtra"]
 
 #: Token counts a :class:`Usage` carries, in their canonical order.
 USAGE_FIELDS: tuple[str, ...] = (
@@ -17,6 +18,61 @@ USAGE_FIELDS: tuple[str, ...] = (
     "cache_write_1h",
     "reasoning",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class UsageExtra:
+    """What a provider reported about one call beyond the six text-token counts.
+
+    Rare, so kept apart (``Usage.extra`` is ``None`` on the usual call):
+
+    * ``audio_input`` / ``audio_output``: audio tokens, PARTS of ``Usage.input`` /
+      ``Usage.output`` billed at the model's audio rates (OpenAI ``audio_tokens``);
+    * ``web_searches``: built-in web-search calls billed per call (OpenAI Responses
+      ``web_search_call`` items, Anthropic ``server_tool_use.web_search_requests``);
+    * ``image_generations``: built-in image-generation calls (OpenAI Responses
+      ``image_generation_call`` items); counted, not priced (see docs/ARCHITECTURE.md);
+    * ``steps``: ``(model, Usage)`` of sampling steps run on a model named in the response
+      (Anthropic ``usage.iterations`` of type ``advisor_message`` / ``fallback_message``),
+      each priced at its own model's rates; their tokens are INCLUDED in the Usage's counts;
+    * ``billed_usd``: what the provider says it billed (OpenRouter ``usage.cost``);
+    * ``note``: an oddity of the report that was read as well as it could be (a stream
+      that ended in an error, cached parts larger than the prompt): the record is flagged
+      with it (tag ``usage_note``).
+    """
+
+    audio_input: int = 0
+    audio_output: int = 0
+    web_searches: int = 0
+    image_generations: int = 0
+    steps: tuple[tuple[str, Usage], ...] = ()
+    billed_usd: Decimal | None = None
+    note: str | None = None
+
+    def __add__(self, other: object) -> UsageExtra:
+        if not isinstance(other, UsageExtra):
+            return NotImplemented
+        billed = (
+            self.billed_usd
+            if other.billed_usd is None
+            else other.billed_usd
+            if self.billed_usd is None
+            else self.billed_usd + other.billed_usd
+        )
+        notes = [n for n in (self.note, other.note) if n]
+        return UsageExtra(
+            audio_input=self.audio_input + other.audio_input,
+            audio_output=self.audio_output + other.audio_output,
+            web_searches=self.web_searches + other.web_searches,
+            image_generations=self.image_generations + other.image_generations,
+            steps=self.steps + other.steps,
+            billed_usd=billed,
+            note="; ".join(notes) if notes else None,
+        )
+
+    def is_empty(self) -> bool:
+        """True when it says nothing (no counts, steps, bill or note)."""
+        return self == _EMPTY_EXTRA
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -31,6 +87,9 @@ class Usage:
     * ``output`` counts every generated token; ``reasoning`` is the part of it spent reasoning.
     * ``estimated`` is true when the counts were estimated locally instead of reported by the
       provider.
+    * ``extra`` holds the rarer things a provider reports (audio tokens, built-in tool calls,
+      steps on other models, the billed amount, an oddity of the report): see
+      :class:`UsageExtra`. ``None`` on the usual call.
     """
 
     input: int = 0
@@ -40,6 +99,7 @@ class Usage:
     cache_write_1h: int = 0
     reasoning: int = 0
     estimated: bool = False
+    extra: UsageExtra | None = None
 
     def __init__(
         self,
@@ -50,6 +110,7 @@ class Usage:
         cache_write_1h: int = 0,
         reasoning: int = 0,
         estimated: bool = False,
+        extra: UsageExtra | None = None,
     ) -> None:
         # A Usage is built for every recorded call. The frozen dataclass's generated
         # __init__ sets each field through object.__setattr__ and then calls __post_init__;
@@ -63,6 +124,7 @@ class Usage:
         _SET_CACHE_WRITE_1H(self, cache_write_1h)
         _SET_REASONING(self, reasoning)
         _SET_ESTIMATED(self, estimated)
+        _SET_EXTRA(self, extra)
         if not (
             type(input) is int
             and type(output) is int
@@ -96,6 +158,21 @@ class Usage:
                 f"Usage.output ({self.output}) must include the reasoning tokens ({self.reasoning})"
             )
 
+    def with_extra(self, extra: UsageExtra | None, *, estimated: bool | None = None) -> Usage:
+        """A copy with ``extra`` (``None`` when it says nothing) and, if given, ``estimated``."""
+        if extra is not None and extra.is_empty():
+            extra = None
+        return Usage(
+            self.input,
+            self.output,
+            self.cache_read,
+            self.cache_write_5m,
+            self.cache_write_1h,
+            self.reasoning,
+            self.estimated if estimated is None else estimated,
+            extra,
+        )
+
     @property
     def cache_write(self) -> int:
         """Prompt tokens written to the provider cache (both lifetimes)."""
@@ -127,6 +204,11 @@ class Usage:
             cache_write_1h=self.cache_write_1h + other.cache_write_1h,
             reasoning=self.reasoning + other.reasoning,
             estimated=self.estimated or other.estimated,
+            extra=self.extra
+            if other.extra is None
+            else other.extra
+            if self.extra is None
+            else self.extra + other.extra,
         )
 
     def counts(self) -> dict[str, int]:
@@ -142,7 +224,7 @@ class Usage:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, estimated: bool | None = None) -> Usage:
         """Build from a mapping with (a subset of) the field names; unknown keys are rejected."""
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls)} - {"extra"}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown Usage fields: {sorted(unknown)}")
@@ -160,3 +242,5 @@ _SET_CACHE_WRITE_5M = Usage.__dict__["cache_write_5m"].__set__
 _SET_CACHE_WRITE_1H = Usage.__dict__["cache_write_1h"].__set__
 _SET_REASONING = Usage.__dict__["reasoning"].__set__
 _SET_ESTIMATED = Usage.__dict__["estimated"].__set__
+_SET_EXTRA = Usage.__dict__["extra"].__set__
+_EMPTY_EXTRA = UsageExtra()

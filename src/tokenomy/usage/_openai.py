@@ -9,11 +9,12 @@ it, each billed at its own rate, never on top. ``reasoning_tokens`` are part of
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tokenomy.exceptions import UsageParseError
 from tokenomy.usage._fast import fast_openai_chat
-from tokenomy.usage._model import Usage
+from tokenomy.usage._model import Usage, UsageExtra
 from tokenomy.usage._plain import as_mapping, count, first, make_usage, sub
 
 __all__ = ["usage_from_openai_chat", "usage_from_openai_responses"]
@@ -77,14 +78,58 @@ def _full_openai_chat(obj: Any) -> Usage:
         )
     details = sub(u, "prompt_tokens_details")
     out_details = sub(u, "completion_tokens_details")
-    return make_usage(
+    read = first(count(details, "cached_tokens", what=what))
+    writes = first(count(details, *_CACHE_WRITE_KEYS, what=what))
+    read, writes, note = _cached_parts(prompt, read, writes)
+    usage = make_usage(
         what,
         input=prompt,
         output=first(count(u, "completion_tokens", what=what)),
-        cache_read=first(count(details, "cached_tokens", what=what)),
-        cache_write_5m=first(count(details, *_CACHE_WRITE_KEYS, what=what)),
+        cache_read=read,
+        cache_write_5m=writes,
         reasoning=first(count(out_details, "reasoning_tokens", what=what)),
     )
+    extra = UsageExtra(
+        audio_input=first(count(details, "audio_tokens", what=what)),
+        audio_output=first(count(out_details, "audio_tokens", what=what)),
+        billed_usd=billed_of(u),
+        note=note,
+    )
+    return usage.with_extra(extra, estimated=True if note is not None else None)
+
+
+def _cached_parts(prompt: int, read: int, writes: int) -> tuple[int, int, str | None]:
+    """``(cache reads, cache writes, note)``: the reported parts, or when together they exceed
+    the prompt (OpenRouter's Gemini reports the same 2,161 of 2,168 prompt tokens as both read
+    and written), the best reading: the reads as reported (at most the prompt) and the writes
+    cut to what the prompt leaves, with a note saying so (a billed call is never lost to an
+    inconsistent report)."""
+    if read + writes <= prompt:
+        return read, writes, None
+    kept_read = min(read, prompt)
+    kept_writes = prompt - kept_read if writes else 0
+    note = (
+        f"cached_tokens ({read}) + cache_write_tokens ({writes}) exceed prompt_tokens "
+        f"({prompt}): read as {kept_read} cache reads and {kept_writes} cache writes"
+    )
+    return kept_read, min(writes, kept_writes), note
+
+
+def billed_of(u: Mapping[str, Any]) -> Decimal | None:
+    """What the provider says it billed for the call (OpenRouter's ``usage.cost``, USD), exact
+    as written; ``None`` when absent or not a number."""
+    value = u.get("cost")
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        value = repr(value)
+    if not isinstance(value, int | str):
+        return None
+    try:
+        billed = Decimal(value)
+    except InvalidOperation:
+        return None
+    return billed if billed.is_finite() and billed >= 0 else None
 
 
 def usage_from_openai_responses(obj: Any) -> Usage:
@@ -105,11 +150,41 @@ def usage_from_openai_responses(obj: Any) -> Usage:
         )
     details = sub(u, "input_tokens_details")
     out_details = sub(u, "output_tokens_details")
-    return make_usage(
+    read = first(count(details, "cached_tokens", what=what))
+    writes = first(count(details, *_CACHE_WRITE_KEYS, what=what))
+    read, writes, note = _cached_parts(inp, read, writes)
+    usage = make_usage(
         what,
         input=inp,
         output=first(count(u, "output_tokens", what=what)),
-        cache_read=first(count(details, "cached_tokens", what=what)),
-        cache_write_5m=first(count(details, *_CACHE_WRITE_KEYS, what=what)),
+        cache_read=read,
+        cache_write_5m=writes,
         reasoning=first(count(out_details, "reasoning_tokens", what=what)),
     )
+    searches, images = tool_calls(obj)
+    extra = UsageExtra(
+        web_searches=searches, image_generations=images, billed_usd=billed_of(u), note=note
+    )
+    return usage.with_extra(extra, estimated=True if note is not None else None)
+
+
+def tool_calls(obj: Any) -> tuple[int, int]:
+    """``(web_search_call, image_generation_call)`` items in a Responses response's
+    ``output`` (each billed per call; 0 when ``obj`` is only the usage)."""
+    data = as_mapping(obj)
+    if data is None:
+        return 0, 0
+    inner = data.get("response")
+    if isinstance(inner, Mapping):
+        data = inner
+    output = data.get("output")
+    if not isinstance(output, list):
+        return 0, 0
+    searches = images = 0
+    for item in output:
+        kind = item.get("type") if isinstance(item, Mapping) else getattr(item, "type", None)
+        if kind == "web_search_call":
+            searches += 1
+        elif kind == "image_generation_call":
+            images += 1
+    return searches, images

@@ -24,7 +24,7 @@ from tokenomy.usage._anthropic import anthropic_usage
 from tokenomy.usage._bedrock import METRICS_KEY, bedrock_headers, usage_from_bedrock
 from tokenomy.usage._detect import detect_api, error_message
 from tokenomy.usage._gemini import gemini_metadata, usage_from_gemini
-from tokenomy.usage._model import Usage
+from tokenomy.usage._model import Usage, UsageExtra
 from tokenomy.usage._openai import usage_from_openai_chat, usage_from_openai_responses
 from tokenomy.usage._parsed import ParsedResponse, provider_for
 from tokenomy.usage._plain import as_mapping
@@ -72,6 +72,7 @@ class StreamUsage:
         self.error: str | None = None
         self._usage: dict[str, Any] | None = None
         self._bedrock: Mapping[str, Any] | None = None
+        self._output: list[Any] | None = None  # a Responses response's output items
 
     def feed(self, event: Any) -> None:
         """Take one chunk or event into account (``None`` and ``"[DONE]"`` are ignored)."""
@@ -88,7 +89,10 @@ class StreamUsage:
         problem = error_message(d)
         if problem is not None and d.get("type") in (None, "error"):
             self.error = problem
-            return
+            if not isinstance(d.get("usage"), Mapping):
+                return
+            # OpenRouter ends a failed stream with an error chunk that still carries what
+            # was billed: keep its usage (the record says the stream ended in an error)
         api = detect_api(d)
         if api is None or api == "langchain":
             return
@@ -134,6 +138,9 @@ class StreamUsage:
         usage = resp.get("usage")
         if isinstance(usage, Mapping):
             self._usage = dict(usage)
+        output = resp.get("output")
+        if isinstance(output, list) and output:
+            self._output = output
         status = resp.get("status")
         if kind in _TERMINAL or (kind is None and status not in (None, "in_progress", "queued")):
             details = resp.get("incomplete_details")
@@ -204,11 +211,25 @@ class StreamUsage:
             self._bedrock = source
 
     def usage(self) -> Usage | None:
-        """The usage reported so far (``None`` if none yet)."""
+        """The usage reported so far (``None`` if none yet).
+
+        When the stream ended in an error after reporting usage, the usage carries the error
+        as its ``extra.note`` (the record is flagged with it)."""
+        usage = self._read_usage()
+        if usage is not None and self.error:
+            usage = usage.with_extra(
+                (usage.extra or UsageExtra())
+                + UsageExtra(note=f"the stream ended with an error: {self.error}")
+            )
+        return usage
+
+    def _read_usage(self) -> Usage | None:
         if self.api in ("chat.completions", "completions", "embeddings"):
             return None if self._usage is None else usage_from_openai_chat(self._usage)
         if self.api == "responses":
-            return None if self._usage is None else usage_from_openai_responses(self._usage)
+            if self._usage is None:
+                return None
+            return usage_from_openai_responses({"usage": self._usage, "output": self._output or []})
         if self.api == "messages":
             if self._usage is not None:
                 return anthropic_usage(self._usage)

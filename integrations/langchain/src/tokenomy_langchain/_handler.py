@@ -359,6 +359,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
                 name=name,
                 framework="langchain",
                 truncated=info.truncated,
+                billed_usd=info.billed_usd,
                 price_book=self.price_book,
                 ledger=self.ledger,
                 trackers=chain,

@@ -148,7 +148,7 @@ def _override(request: AgentRequest, core: ModelRequest, final: ModelRequest) ->
         system = [m for m in messages if isinstance(m, SystemMessage)]
         changes["system_message"] = system[0] if system else None
         changes["messages"] = [m for m in messages if not isinstance(m, SystemMessage)]
-    if final.params != core.params:
+    if final.params != core.params or final.model != core.model:
         settings = dict(request.model_settings or {})
         changed = call_kwargs(settings, core, final)
         for key in _REQUEST_FIELDS:

@@ -14,15 +14,21 @@ Where LangChain puts what a call used (read from langchain-core 1.7's source):
   ``on_chat_model_start`` and ``on_llm_end``; ``BaseChatModel._convert_cached_generations``
   marks the cached message by adding ``"total_cost": 0`` to its ``usage_metadata``, keeping
   the token counts of the call that filled the cache. That marker is how a hit is told.
+* What ``UsageMetadata`` has no field for (web searches, Anthropic advisor steps on another
+  model, OpenRouter's billed ``cost``) is read from the provider's raw usage the chat models
+  keep in ``response_metadata`` (``"usage"``: langchain-anthropic; ``"token_usage"``:
+  langchain-openai) and from Responses output blocks in the message content, with
+  :func:`tokenomy.usage.usage_extra`, only when a cheap look says one is there.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from tokenomy.usage import Usage, parse_usage, usage_from_langchain
+from tokenomy.usage import Usage, UsageExtra, parse_usage, usage_extra, usage_from_langchain
 
 if TYPE_CHECKING:
     from langchain_core.outputs import LLMResult
@@ -33,10 +39,19 @@ __all__ = ["ResultInfo", "cache_kind", "output_text", "read_result"]
 class ResultInfo:
     """What one model run's result says about the call."""
 
-    __slots__ = ("cache_hit", "model", "provider", "service_tier", "truncated", "usage")
+    __slots__ = (
+        "billed_usd",
+        "cache_hit",
+        "model",
+        "provider",
+        "service_tier",
+        "truncated",
+        "usage",
+    )
 
     def __init__(self) -> None:
         self.usage: Usage | None = None
+        self.billed_usd: Decimal | None = None  # what the provider says it billed
         self.cache_hit = False
         self.model: str | None = None
         self.provider: str | None = None
@@ -79,6 +94,9 @@ def read_result(response: LLMResult | None) -> ResultInfo:
                 continue
             seen.append(meta)
             one = usage_from_langchain(meta)
+            extra = _extra(metadata, message.content) if metadata else None
+            if extra is not None:
+                one = one.with_extra(extra if one.extra is None else one.extra + extra)
             usage = one if usage is None else usage + one
     if usage is None and response.llm_output:
         usage = _llm_output_usage(response.llm_output)
@@ -86,7 +104,31 @@ def read_result(response: LLMResult | None) -> ResultInfo:
             out = response.llm_output
             info.model = _text(out.get("model_name")) or _text(out.get("model"))
     info.usage = usage
+    if usage is not None and usage.extra is not None:
+        info.billed_usd = usage.extra.billed_usd
     return info
+
+
+_TOOL_BLOCKS = frozenset({"web_search_call", "image_generation_call"})
+
+
+def _extra(metadata: Mapping[str, Any], content: Any) -> UsageExtra | None:
+    """The :class:`UsageExtra` of one message's raw provider usage and output blocks, or
+    ``None`` (looked at only when a key that carries one is there)."""
+    found: UsageExtra | None = None
+    raw = metadata.get("token_usage")
+    if type(raw) is dict and raw.get("cost") is not None:
+        found = usage_extra(raw)
+    raw = metadata.get("usage")
+    if type(raw) is dict and ("server_tool_use" in raw or "iterations" in raw or "cost" in raw):
+        found = usage_extra(raw)
+    if type(content) is list:
+        items = [b for b in content if type(b) is dict and b.get("type") in _TOOL_BLOCKS]
+        if items:
+            calls = usage_extra({"output": items})
+            if calls is not None:
+                found = calls if found is None else found + calls
+    return found
 
 
 def _llm_output_usage(llm_output: Mapping[str, Any]) -> Usage | None:

@@ -108,8 +108,11 @@ def call_kwargs(
     kwargs: Mapping[str, Any], request: ModelRequest, final: ModelRequest
 ) -> dict[str, Any]:
     """The keyword arguments to call the wrapped model with: the caller's, with the params a
-    policy changed (set, replaced or removed) applied under the same names."""
+    policy changed (set, replaced or removed) applied under the same names, and ``model``
+    when a policy switched models."""
     out = dict(kwargs)
+    if final.model and final.model != request.model:
+        out["model"] = final.model  # a policy switched models (a budget's downgrade)
     if final.params is request.params or final.params == request.params:
         return out
     for key in set(request.params) | set(final.params):

@@ -453,6 +453,7 @@ class CallRecorder:
                 name=span_name(span_id),
                 framework=FRAMEWORK,
                 truncated=facts.truncated,
+                billed_usd=None if usage.extra is None else usage.extra.billed_usd,
                 price_book=self.price_book,
                 ledger=self.ledger,
                 trackers=call.chain,

@@ -17,7 +17,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from tokenomy.exceptions import TokenCountError, UsageParseError
-from tokenomy.usage import Usage, parse_usage, usage_from_llamaindex, usage_from_openai_chat
+from tokenomy.usage import (
+    Usage,
+    parse_usage,
+    usage_extra,
+    usage_from_llamaindex,
+    usage_from_openai_chat,
+)
 
 __all__ = [
     "PRICED_TIERS",
@@ -88,13 +94,27 @@ def provider_usage(response: Any) -> Usage | None:
                 else hasattr(usage, "prompt_tokens")
             )
             try:
-                return usage_from_openai_chat(usage) if chat else parse_usage(usage)
+                if chat:
+                    return usage_from_openai_chat(usage)
+                return _with_tool_calls(parse_usage(usage), raw)
             except UsageParseError:
                 pass
     try:
         return usage_from_llamaindex(response)
     except UsageParseError:
         return None
+
+
+def _with_tool_calls(usage: Usage, raw: Any) -> Usage:
+    """``usage`` plus the built-in tool calls billed per call that an OpenAI Responses
+    ``raw`` lists in its ``output`` (``web_search_call``, ``image_generation_call``)."""
+    output = _get(raw, "output")
+    if not isinstance(output, list) or not output:
+        return usage
+    extra = usage_extra({"output": output})
+    if extra is None:
+        return usage
+    return usage.with_extra(extra if usage.extra is None else usage.extra + extra)
 
 
 def is_mapping(obj: Any) -> bool:
