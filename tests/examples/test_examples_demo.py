@@ -39,9 +39,13 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
         assert {r.framework for r in records} == {"langchain", "llamaindex"}
         assert {r.tags["feature"] for r in records} == {
             "docs-qa", "handbook-assistant", "ticket-triage", "faq", "indexing", "support-search",
-            "chat-memory",
+            "chat-memory", "ticket-routing",
             "support-chat", "weekly-summary",
         }
+        routed = [r for r in records if r.tags["feature"] == "ticket-routing"]
+        assert {r.tags["route_model"] for r in routed} == {"gpt-4.1-nano", "gpt-4.1"}
+        assert sum(r.tags["route_verdict"] == "fail" for r in routed) == 2
+        assert "ticket-routing: 10 tickets, 12 model calls, escalation rate 20%" in out.stdout
         summaries = [r for r in records if r.tags.get("purpose") == "memory"]
         assert summaries and all(r.tags["feature"] == "chat-memory" and r.priced for r in summaries)
         assert "chat-memory: 14 turns" in out.stdout and "summary calls cost $" in out.stdout

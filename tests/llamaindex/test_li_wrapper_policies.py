@@ -28,8 +28,10 @@ def sim(provider_simulator: ProviderSimulator) -> ProviderSimulator:  # noqa: F8
 
 
 def test_public_names_are_pinned() -> None:
-    """tokenomy_llamaindex's public namespace, sorted, TokenomyLLM and the memories included."""
+    """tokenomy_llamaindex's public namespace, sorted, TokenomyLLM, CascadeLLM and the memories
+    included."""
     assert tli.__all__ == [
+        "CascadeLLM",
         "LLMSummarizer",
         "TokenomyCallbackHandler",
         "TokenomyEventHandler",

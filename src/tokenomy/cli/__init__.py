@@ -12,7 +12,8 @@ __all__ = ["main"]
 # Each module defines ``register(subparsers) -> None`` adding its command(s); the parser it
 # adds sets ``func`` (a callable taking the parsed args and returning an exit code).
 _COMMAND_MODULES = (
-    "_cost", "_tokens", "_export", "_report", "_simulate", "_prices", "_memory", "_budget", "_demo",
+    "_cost", "_tokens", "_export", "_report", "_simulate", "_prices", "_memory", "_budget",
+    "_route", "_demo",
 )  # fmt: skip
 
 

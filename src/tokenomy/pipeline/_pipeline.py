@@ -204,6 +204,7 @@ class _Call:
     ) -> ModelResponse:
         response.attempt = n
         if response.done:
+            request = _annotated(request, response)
             response.record = self._store(request, response, attempt=n, started=started)
             return response
         source = response._source
@@ -213,7 +214,8 @@ class _Call:
             response._source = guard_async_iter(source)
 
         def recorded(resp: ModelResponse, error: BaseException | None) -> None:
-            resp.record = self._store(request, resp, attempt=n, started=started, error=error)
+            req = request if error is not None else _annotated(request, resp)
+            resp.record = self._store(req, resp, attempt=n, started=started, error=error)
 
         response.on_complete(recorded)
         return response
@@ -230,3 +232,16 @@ class _Call:
             )
 
         response.on_complete(recorded)
+
+
+def _annotated(request: ModelRequest, response: ModelResponse) -> ModelRequest:
+    """``request`` with the tags its annotator gives ``response`` (a policy's verdict on the
+    answer, recorded on this attempt's record); an annotator that fails costs no record."""
+    annotate = request.annotate
+    if annotate is None:
+        return request
+    try:
+        tags = dict(annotate(response))
+    except Exception as exc:
+        tags = {"annotate_error": type(exc).__name__}
+    return request.with_tags(**tags) if tags else request

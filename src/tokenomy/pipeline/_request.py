@@ -16,7 +16,7 @@ A request is frozen: a policy changes it with :meth:`ModelRequest.replace` or
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -71,6 +71,11 @@ class ModelRequest:
       ``params`` was not set by the caller (the model's own default applies).
     * ``tags``: attribution for this call (merged over the enclosing ``track()`` blocks').
     * ``native``: the framework's own request, for the wrapper's sender; opaque to policies.
+    * ``annotate``: set by a policy that judges each answer (a cascade's quality gate):
+      ``annotate(response)`` runs once the attempt's answer is complete, just before it is
+      recorded, and returns tags added to that attempt's record only (the verdict and its
+      score). An annotator that raises costs the record nothing: it is stored with tag
+      ``annotate_error`` = the error's class name.
     """
 
     model: str | None
@@ -85,6 +90,9 @@ class ModelRequest:
     name: str | None = None
     framework: str | None = None
     native: Any = field(default=None, compare=False, repr=False)
+    annotate: Callable[[Any], Mapping[str, Any]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     # -- reading ---------------------------------------------------------------------------
 

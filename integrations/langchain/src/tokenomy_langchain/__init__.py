@@ -7,6 +7,8 @@
 * :class:`TokenomyChatModel`: wraps any chat model (``TokenomyChatModel(ChatOpenAI(...),
   policies=[tokenomy.MaxTokens(400)])``) and runs tokenomy policies around each of its calls
   (every call style, tools, structured output, streams); the wrapper records each call once.
+* :class:`CascadeChatModel`: several chat models (cheap → strong) as one; each answer passes a
+  quality gate or the next model is asked (:class:`tokenomy.routing.Cascade`).
 * :class:`TokenomyEmbeddings`: wraps any LangChain embeddings, whose calls fire no callbacks,
   so that each call is recorded (``kind="embedding"``).
 * :class:`TokenomyChatHistory`: a ``BaseChatMessageHistory`` over any history store that
@@ -27,6 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from tokenomy_langchain._cascade import CascadeChatModel
     from tokenomy_langchain._chat_model import TokenomyChatModel
     from tokenomy_langchain._embeddings import TokenomyEmbeddings
     from tokenomy_langchain._handler import TokenomyCallbackHandler
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 __all__ = [
+    "CascadeChatModel",
     "ChatModelSummarizer",
     "TokenomyCallbackHandler",
     "TokenomyChatHistory",
@@ -48,6 +52,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "CascadeChatModel": "tokenomy_langchain._cascade",
     "ChatModelSummarizer": "tokenomy_langchain._memory",
     "TokenomyCallbackHandler": "tokenomy_langchain._handler",
     "TokenomyChatHistory": "tokenomy_langchain._memory",

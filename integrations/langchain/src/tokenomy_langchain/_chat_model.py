@@ -171,6 +171,11 @@ class TokenomyChatModel(BaseChatModel):
 
     # -- calls -------------------------------------------------------------------------------
 
+    def _wrapped_for(self, final: ModelRequest) -> BaseChatModel:
+        """The chat model that makes the call ``final`` describes (here always ``model``; a
+        cascade picks a tier's model by ``final.model``)."""
+        return self.model
+
     def _request(
         self,
         messages: list[BaseMessage],
@@ -225,7 +230,7 @@ class TokenomyChatModel(BaseChatModel):
         config = _child_config(run_manager)
 
         def send(final: ModelRequest) -> ModelResponse:
-            answer = self.model.invoke(
+            answer = self._wrapped_for(final).invoke(
                 native_messages(request, final, messages),
                 config=config,
                 **call_kwargs(call, request, final),
@@ -246,7 +251,7 @@ class TokenomyChatModel(BaseChatModel):
         config = _child_config(run_manager)
 
         async def send(final: ModelRequest) -> ModelResponse:
-            answer = await self.model.ainvoke(
+            answer = await self._wrapped_for(final).ainvoke(
                 native_messages(request, final, messages),
                 config=config,
                 **call_kwargs(call, request, final),
@@ -268,7 +273,7 @@ class TokenomyChatModel(BaseChatModel):
         config = _child_config(manager)
 
         def send(final: ModelRequest) -> ModelResponse:
-            chunks = self.model.stream(
+            chunks = self._wrapped_for(final).stream(
                 native_messages(request, final, messages),
                 config=config,
                 **call_kwargs(call, request, final),
@@ -290,7 +295,7 @@ class TokenomyChatModel(BaseChatModel):
         config = _child_config(manager)
 
         async def send(final: ModelRequest) -> ModelResponse:
-            chunks = self.model.astream(
+            chunks = self._wrapped_for(final).astream(
                 native_messages(request, final, messages),
                 config=config,
                 **call_kwargs(call, request, final),

@@ -109,3 +109,8 @@ def run(sim_url: str, docs: Sequence[Path], policy: str) -> None:
     from tokenomy_langchain._demo_budget import run_budgets
 
     run_budgets(sim_url)
+
+    # Cascade routing: ticket triage through a cheap model first, the strong one on a failed gate.
+    from tokenomy_langchain._demo_routing import run_routing_demo
+
+    run_routing_demo()

@@ -45,6 +45,8 @@ from tokenomy_langchain._translate import (
 )
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
     from tokenomy import LedgerStore, Policy, PriceBook
 
 __all__ = ["TokenomyMiddleware"]
@@ -60,8 +62,9 @@ class TokenomyMiddleware(AgentMiddleware):
     :class:`~tokenomy_langchain.TokenomyChatModel`), hung under the enclosing
     :func:`tokenomy_langchain.track` block. A policy may change ``max_tokens`` and the other
     generation parameters (sent in ``model_settings``), the messages, tools and tool choice;
-    changing ``model`` is not supported here (wrap the agent's model in a
-    ``TokenomyChatModel`` for that).
+    changing ``model`` needs the chat models it may change to in ``models`` (a
+    :class:`tokenomy.routing.Cascade` over their names: each attempt's request then carries
+    that model).
     """
 
     def __init__(
@@ -71,9 +74,15 @@ class TokenomyMiddleware(AgentMiddleware):
         ledger: LedgerStore | None = None,
         price_book: PriceBook | None = None,
         tags: Mapping[str, Any] | None = None,
+        models: Sequence[BaseChatModel] = (),
     ) -> None:
         super().__init__()
         self.pipeline = Pipeline(policies, ledger=ledger, price_book=price_book, tags=tags)
+        self.models: dict[str, BaseChatModel] = {}
+        for model in models:
+            name, _ = model_info(model, {})
+            if name:
+                self.models[name] = model
 
     def wrap_model_call(
         self, request: AgentRequest, handler: Callable[[AgentRequest], Any]
@@ -81,7 +90,7 @@ class TokenomyMiddleware(AgentMiddleware):
         core = _request_of(request)
 
         def send(final: ModelRequest) -> ModelResponse:
-            return _response_of(handler(_override(request, core, final)), core.provider)
+            return _response_of(handler(self._override(request, core, final)), core.provider)
 
         return _result_of(self.pipeline.call(core, send))
 
@@ -91,9 +100,24 @@ class TokenomyMiddleware(AgentMiddleware):
         core = _request_of(request)
 
         async def send(final: ModelRequest) -> ModelResponse:
-            return _response_of(await handler(_override(request, core, final)), core.provider)
+            return _response_of(
+                await handler(self._override(request, core, final)), core.provider
+            )
 
         return _result_of(await self.pipeline.acall(core, send))
+
+    def _override(
+        self, request: AgentRequest, core: ModelRequest, final: ModelRequest
+    ) -> AgentRequest:
+        return _with_model(self.models, _override(request, core, final), core, final)
+
+
+def _with_model(
+    models: Mapping[str, BaseChatModel], request: AgentRequest, core: ModelRequest,
+    final: ModelRequest,
+) -> AgentRequest:
+    model = models.get(final.model or "") if final.model != core.model else None
+    return request.override(model=model) if model is not None else request
 
 
 def _request_of(request: AgentRequest) -> ModelRequest:

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
         uninstrument,
     )
     from tokenomy_llamaindex._callbacks import TokenomyCallbackHandler
+    from tokenomy_llamaindex._cascade import CascadeLLM
     from tokenomy_llamaindex._events import TokenomyEventHandler
     from tokenomy_llamaindex._memory import (
         LLMSummarizer,
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 __all__ = [
+    "CascadeLLM",
     "LLMSummarizer",
     "TokenomyCallbackHandler",
     "TokenomyEventHandler",
@@ -93,6 +95,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "CascadeLLM": "tokenomy_llamaindex._cascade",
     "LLMSummarizer": "tokenomy_llamaindex._memory",
     "TokenomyCallbackHandler": "tokenomy_llamaindex._callbacks",
     "TokenomyEventHandler": "tokenomy_llamaindex._events",
