@@ -1,9 +1,11 @@
 """Which failures are worth another attempt: ``classify(error)`` → :class:`AttemptFailure`.
 
 Works on the exceptions of the ``openai``, ``anthropic`` and ``httpx`` clients, on Python's own
-timeouts and connection errors, and on framework wrappers of them (LangChain and LlamaIndex
-mostly re-raise the SDK's exception; a wrapper that raises its own keeps the SDK's as
-``__cause__``/``__context__``, which is followed). No SDK is imported: classes are recognised by
+timeouts and connection errors, and on framework wrappers of them: LlamaIndex re-raises the
+SDK's exception; langchain-openai/-anthropic raise subclasses of it that are also
+langchain-core's ``ContextOverflowError`` / ``ModelRateLimitError`` (``OpenAIRateLimitError``,
+``AnthropicContextOverflowError``...); a wrapper that raises its own keeps the SDK's as
+``__cause__``/``__context__``, which is followed. No SDK is imported: classes are recognised by
 name along their MRO and by their ``status_code``/``response`` attributes, so this stays cheap
 and works with any version.
 
@@ -147,10 +149,15 @@ def classify(error: BaseException) -> AttemptFailure:
     ``fatal``: retrying code errors only multiplies the bill.
     """
     for link in _chain(error):
+        names = _names(link)
+        if "ContextOverflowError" in names:  # langchain-core's, raised by its OpenAI/Anthropic
+            return AttemptFailure(kind="fatal", reason="context_length", status=_status_of(link))
         status = _status_of(link)
         if status is not None and status >= 400:
             return _of_status(status, link)
-        names = _names(link)
+        if "ModelRateLimitError" in names:
+            return AttemptFailure(kind="retryable", reason="rate_limit",
+                                  retry_after=retry_after_of(link))
         if names & _TIMEOUT_NAMES:
             return AttemptFailure(kind="retryable", reason="timeout")
         if names & _CONNECTION_NAMES:

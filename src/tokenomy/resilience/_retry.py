@@ -18,8 +18,8 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import tenacity
 
@@ -39,6 +39,8 @@ from tokenomy.resilience._clock import (
 )
 
 __all__ = ["Retry"]
+
+T = TypeVar("T")
 
 
 class Retry(Policy):
@@ -175,21 +177,31 @@ class Retry(Policy):
         with self._lock:
             getattr(self, which)[key] += 1
 
-    # -- the policy -------------------------------------------------------------------------
+    # -- any callable (a chain's invoke...) --------------------------------------------------
 
-    def handle(self, request: ModelRequest, call_next: CallNext) -> ModelResponse:
+    def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` under this policy's rules (classification, waits, caps,
+        budget): what ``with_resilience`` uses for a whole LangChain chain."""
         start = self.clock()
         self.budget.record_request()
         retrying = tenacity.Retrying(sleep=self.sleep, **self._retrying_kw(start))
-        response: ModelResponse = retrying(call_next, request)
-        return response
+        return retrying(fn, *args, **kwargs)
 
-    async def ahandle(self, request: ModelRequest, call_next: AsyncCallNext) -> ModelResponse:
+    async def arun(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
+        """:meth:`run` for a coroutine function."""
         start = self.clock()
         self.budget.record_request()
         retrying = tenacity.AsyncRetrying(sleep=self.async_sleep, **self._retrying_kw(start))
-        response: ModelResponse = await retrying(call_next, request)
-        return response
+        result: T = await retrying(fn, *args, **kwargs)
+        return result
+
+    # -- the policy -------------------------------------------------------------------------
+
+    def handle(self, request: ModelRequest, call_next: CallNext) -> ModelResponse:
+        return self.run(call_next, request)
+
+    async def ahandle(self, request: ModelRequest, call_next: AsyncCallNext) -> ModelResponse:
+        return await self.arun(call_next, request)
 
 
 def _note(error: BaseException, note: str) -> None:
