@@ -11,8 +11,8 @@ import openai
 import pytest
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
-
 from lc_sim import openai_chat
+
 from tokenomy import MemoryLedger, Retry, TokenomyWarning
 from tokenomy.testing import FakeClock, Fault, ProviderSimulator
 from tokenomy_langchain import TokenomyChatModel, with_resilience

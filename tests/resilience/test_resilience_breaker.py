@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import openai
 import pytest
-
 from sdk_senders import openai_send, request
+
 from services import drop_redis_prefix, require_redis
 from tokenomy import (
     CircuitBreaker,

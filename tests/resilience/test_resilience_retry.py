@@ -10,8 +10,8 @@ import random
 import anthropic
 import openai
 import pytest
-
 from sdk_senders import anthropic_send, openai_asend, openai_send, request
+
 from tokenomy import MemoryLedger, Pipeline, Retry, RetryBudget, classify
 from tokenomy.testing import FakeClock, Fault, ProviderSimulator
 

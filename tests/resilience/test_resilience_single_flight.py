@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import openai
 import pytest
-
 from sdk_senders import openai_asend, openai_send, request
+
 from tokenomy import MemoryLedger, Pipeline, SingleFlight
 from tokenomy.testing import FakeClock, Fault, ProviderSimulator
 

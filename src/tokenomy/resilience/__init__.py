@@ -20,18 +20,18 @@ from tokenomy.resilience._breaker_store import (
     open_breaker_store,
 )
 from tokenomy.resilience._budget import RetryBudget, RetryBudgetExhausted
-from tokenomy.resilience._classify import ErrorClass, AttemptFailure, classify, retry_after_of
+from tokenomy.resilience._classify import AttemptFailure, ErrorClass, classify, retry_after_of
 from tokenomy.resilience._hidden import hidden_retries, warn_hidden_retries
 from tokenomy.resilience._retry import Retry
 from tokenomy.resilience._single_flight import IDEMPOTENCY_TAG, SingleFlight, request_key
 
 __all__ = [
     "IDEMPOTENCY_TAG",
+    "AttemptFailure",
     "BreakerState",
     "BreakerStore",
     "CircuitBreaker",
     "ErrorClass",
-    "AttemptFailure",
     "MemoryBreakerStore",
     "RedisBreakerStore",
     "Retry",

@@ -167,7 +167,7 @@ class RedisBreakerStore(BreakerStore):
     @staticmethod
     def _state(values: Any) -> BreakerState:
         s, f, o, t = (v.decode() if isinstance(v, bytes) else v for v in values)
-        state: State = s if s in ("open", "half_open") else "closed"
+        state: State = "open" if s == "open" else "half_open" if s == "half_open" else "closed"
         return BreakerState(state, int(f or 0), float(o or 0), float(t or 0))
 
     def get(self, key: str) -> BreakerState:

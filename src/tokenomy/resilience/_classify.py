@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["ErrorClass", "AttemptFailure", "classify", "retry_after_of"]
+__all__ = ["AttemptFailure", "ErrorClass", "classify", "retry_after_of"]
 
 ErrorClass = Literal["retryable", "fatal", "ambiguous"]
 

@@ -148,10 +148,10 @@ class Retry(Policy):
         def wait(state: tenacity.RetryCallState) -> float:
             outcome = state.outcome
             error = outcome.exception() if outcome is not None else None
-            failure: AttemptFailure | None = classify(error) if isinstance(error, Exception) else None
-            if failure is not None and failure.retry_after is not None:
-                if failure.retry_after <= self.max_wait_retry_after:
-                    return failure.retry_after
+            failure = classify(error) if isinstance(error, Exception) else None
+            after = failure.retry_after if failure is not None else None
+            if after is not None and after <= self.max_wait_retry_after:
+                return after
             high = float(self._backoff(state))
             return self.rng.uniform(0.0, high)
 

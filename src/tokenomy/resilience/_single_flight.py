@@ -19,7 +19,6 @@ import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
 
 from tokenomy.exceptions import ConfigurationError
 from tokenomy.pipeline._policy import AsyncCallNext, CallNext, Policy
