@@ -28,7 +28,7 @@ from tokenomy.pipeline._policy import AsyncCallNext, CallNext, Policy
 from tokenomy.pipeline._request import ModelRequest
 from tokenomy.pipeline._response import ModelResponse
 from tokenomy.resilience._budget import RetryBudget, RetryBudgetExhausted
-from tokenomy.resilience._classify import AttemptFailure, classify
+from tokenomy.resilience._classify import classify
 from tokenomy.resilience._clock import (
     AsyncSleep,
     Clock,
