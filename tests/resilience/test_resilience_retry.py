@@ -193,3 +193,34 @@ def test_classify_real_sdk_exceptions(provider_simulator: ProviderSimulator) -> 
             send(request())
         got = classify(info.value)
         assert (got.kind, got.reason, got.retry_after) == (kind, reason, after), fault
+
+
+@pytest.mark.redis
+def test_redis_retry_budget_is_shared(provider_simulator: ProviderSimulator) -> None:
+    """Two Retry policies (two processes' worth) on one RedisRetryBudget prefix on the real
+    server: the 2 retries of the window are shared, the second policy gets none; the alert
+    fires on the one refused."""
+    import uuid
+
+    from services import drop_redis_prefix, require_redis
+    from tokenomy import RedisRetryBudget
+
+    url = require_redis()
+    prefix = f"tokenomy-test:retry-budget:{uuid.uuid4().hex}"
+    sim = provider_simulator
+    sim.inject(Fault.unavailable(), times=None)
+    clock = FakeClock(start=1_700_000_000.0)
+    alerts: list[object] = []
+    try:
+        a = retry(clock, budget=RedisRetryBudget(url, prefix=prefix, ratio=0.0, min_retries=2,
+                                                 clock=clock))
+        b = retry(clock, budget=RedisRetryBudget(url, prefix=prefix, ratio=0.0, min_retries=2,
+                                                 clock=clock, on_exhausted=alerts.append))
+        with pytest.raises(openai.InternalServerError):
+            Pipeline([a]).call(request(), openai_send(sim))  # 3 attempts: both retries
+        with pytest.raises(openai.InternalServerError):
+            Pipeline([b]).call(request(), openai_send(sim))  # 1 attempt: none left
+        assert len(sim.requests) == 4 and len(alerts) == 1
+        assert b.budget.counts == (2, 2)
+    finally:
+        drop_redis_prefix(prefix)

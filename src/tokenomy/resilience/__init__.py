@@ -19,7 +19,7 @@ from tokenomy.resilience._breaker_store import (
     RedisBreakerStore,
     open_breaker_store,
 )
-from tokenomy.resilience._budget import RetryBudget, RetryBudgetExhausted
+from tokenomy.resilience._budget import RedisRetryBudget, RetryBudget, RetryBudgetExhausted
 from tokenomy.resilience._classify import AttemptFailure, ErrorClass, classify, retry_after_of
 from tokenomy.resilience._hidden import hidden_retries, warn_hidden_retries
 from tokenomy.resilience._retry import Retry
@@ -34,6 +34,7 @@ __all__ = [
     "ErrorClass",
     "MemoryBreakerStore",
     "RedisBreakerStore",
+    "RedisRetryBudget",
     "Retry",
     "RetryBudget",
     "RetryBudgetExhausted",
