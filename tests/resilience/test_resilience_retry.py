@@ -224,3 +224,25 @@ def test_redis_retry_budget_is_shared(provider_simulator: ProviderSimulator) -> 
         assert b.budget.counts == (2, 2)
     finally:
         drop_redis_prefix(prefix)
+
+
+def test_retry_summary_from_the_ledger(provider_simulator: ProviderSimulator) -> None:
+    """retry_summary over a ledger: a call answered on its 3rd attempt (two 429s) and a
+    call failed once with a 400 → 2 calls, 4 attempts, 2 retries, 3 failed attempts by
+    class, 1 call failed in the end; the failed attempts billed nothing."""
+    from decimal import Decimal
+
+    from tokenomy import retry_summary
+
+    sim = provider_simulator
+    clock, ledger = FakeClock(), MemoryLedger()
+    pipe = Pipeline([retry(clock)], ledger=ledger)
+    sim.inject(Fault.rate_limit(retry_after=1), times=2)
+    pipe.call(request(), openai_send(sim))
+    sim.inject(Fault.error(400), times=1)
+    with pytest.raises(openai.BadRequestError):
+        pipe.call(request(), openai_send(sim))
+    s = retry_summary(ledger.query())
+    assert (s.calls, s.attempts, s.retries, s.failed_attempts, s.failed_calls) == (2, 4, 2, 3, 1)
+    assert s.failures_by_error == {"RateLimitError": 2, "BadRequestError": 1}
+    assert s.wasted_usd == Decimal(0) and s.retry_rate == 1.0 and s.failure_rate == 0.75

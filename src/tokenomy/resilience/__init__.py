@@ -24,6 +24,7 @@ from tokenomy.resilience._classify import AttemptFailure, ErrorClass, classify, 
 from tokenomy.resilience._hidden import hidden_retries, warn_hidden_retries
 from tokenomy.resilience._retry import Retry
 from tokenomy.resilience._single_flight import IDEMPOTENCY_TAG, SingleFlight, request_key
+from tokenomy.resilience._summary import RetrySummary, retry_summary
 
 __all__ = [
     "IDEMPOTENCY_TAG",
@@ -38,11 +39,13 @@ __all__ = [
     "Retry",
     "RetryBudget",
     "RetryBudgetExhausted",
+    "RetrySummary",
     "SingleFlight",
     "classify",
     "hidden_retries",
     "open_breaker_store",
     "request_key",
     "retry_after_of",
+    "retry_summary",
     "warn_hidden_retries",
 ]
