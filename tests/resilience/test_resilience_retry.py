@@ -121,6 +121,18 @@ def test_max_time_stops_before_a_long_wait(provider_simulator: ProviderSimulator
     assert any("max_time" in n for n in info.value.__notes__)
 
 
+def test_too_long_retry_after_gives_up(provider_simulator: ProviderSimulator) -> None:
+    """Retry-After 90 s over max_wait_retry_after=60 (max_time 300): no early retry, no
+    wait, one attempt, a note naming the wait asked for."""
+    sim = provider_simulator
+    sim.inject(Fault.rate_limit(retry_after=90), times=None)
+    clock = FakeClock()
+    with pytest.raises(openai.RateLimitError) as info:
+        Pipeline([retry(clock, max_time=300)]).call(request(), openai_send(sim))
+    assert clock.sleeps == [] and len(sim.requests) == 1
+    assert any("asked to wait 90s" in n for n in info.value.__notes__)
+
+
 def test_anthropic_overloaded_is_retried(provider_simulator: ProviderSimulator) -> None:
     """Anthropic's 529 overloaded through the anthropic SDK: retryable, retried."""
     sim = provider_simulator

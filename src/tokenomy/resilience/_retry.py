@@ -51,7 +51,8 @@ class Retry(Policy):
     * ``max_time``: seconds from the first attempt after which no new attempt starts (a wait
       that would end past it is not begun);
     * ``initial_wait``/``max_wait``: the exponential backoff's scale and cap (full jitter);
-      a provider's ``Retry-After`` wins, unless it is longer than ``max_wait_retry_after``;
+      a provider's ``Retry-After`` is waited exactly (never less); one longer than
+      ``max_wait_retry_after`` (or past ``max_time``) ends the call instead;
     * ``budget_ratio``/``budget_window``/``budget_min_retries``: the retry budget (or pass
       ``budget=RetryBudget(...)`` to share one); ``on_budget_exhausted(event)`` is its alert;
     * ``clock``/``sleep``/``async_sleep``/``rng``: injectable for tests
@@ -149,15 +150,21 @@ class Retry(Policy):
             outcome = state.outcome
             error = outcome.exception() if outcome is not None else None
             failure = classify(error) if isinstance(error, Exception) else None
-            after = failure.retry_after if failure is not None else None
-            if after is not None and after <= self.max_wait_retry_after:
-                return after
+            if failure is not None and failure.retry_after is not None:
+                return failure.retry_after  # never earlier; stop() refuses too long a wait
             high = float(self._backoff(state))
             return self.rng.uniform(0.0, high)
 
         def stop(state: tenacity.RetryCallState) -> bool:
             waited = self.clock() - start + (state.upcoming_sleep or 0.0)
             error = state.outcome.exception() if state.outcome is not None else None
+            if (state.upcoming_sleep or 0.0) > self.max_wait_retry_after:
+                if isinstance(error, BaseException):
+                    _note(error, f"tokenomy.Retry: gave up, the provider asked to wait "
+                                 f"{state.upcoming_sleep:g}s (max_wait_retry_after="
+                                 f"{self.max_wait_retry_after:g}s)")
+                self._count("gave_up", "retry_after")
+                return True
             if waited > self.max_time:
                 if isinstance(error, BaseException):
                     _note(error, f"tokenomy.Retry: gave up, the next attempt would start past "
