@@ -19,10 +19,14 @@ def test_bench_resilience_rows() -> None:
     sys.modules[spec.name] = bench
     spec.loader.exec_module(bench)
     rows = bench.run(requests=4_000, seed=3)
-    naive, ours = rows
-    assert [r["case"] for r in rows] == ["anchor: naive immediate retries", "tokenomy.Retry"]
-    assert naive["initial_failures"] == ours["initial_failures"] > 0
+    naive, backoff, ours = rows
+    assert [r["case"] for r in rows] == ["anchor: naive immediate retries",
+                                         "with_retry-style backoff, every error",
+                                         "tokenomy.Retry"]
+    assert naive["initial_failures"] == backoff["initial_failures"] == ours["initial_failures"]
+    assert naive["initial_failures"] > 0 and backoff["waited_s"] > 0 == naive["waited_s"]
+    assert ours["wasted"] < backoff["wasted"]  # fatal errors are not retried
     assert all(r["records"] == r["attempts"] for r in rows)
     assert naive["wasted"] >= naive["initial_failures"]  # fatal ones retried twice each
     assert ours["wasted"] < naive["wasted"] and ours["failed_calls"] <= naive["failed_calls"]
-    assert ours["meets_goal"] in ("yes", "NO") and naive["meets_goal"] == "-"
+    assert ours["meets_goal"] in ("yes", "NO") and naive["meets_goal"] == backoff["meets_goal"] == "-"
