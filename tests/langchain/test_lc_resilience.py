@@ -7,13 +7,14 @@ from __future__ import annotations
 import random
 import warnings
 
+import anthropic
 import openai
 import pytest
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from lc_sim import openai_chat
 
-from tokenomy import MemoryLedger, Retry, TokenomyWarning
+from tokenomy import MemoryLedger, Retry, TokenomyWarning, classify
 from tokenomy.testing import FakeClock, Fault, ProviderSimulator
 from tokenomy_langchain import TokenomyChatModel, with_resilience
 
@@ -78,8 +79,6 @@ def test_hidden_sdk_retries_warn_once(provider_simulator: ProviderSimulator) -> 
 def test_langchain_context_overflow_is_fatal(provider_simulator: ProviderSimulator) -> None:
     """A context-length 400 through ChatOpenAI (langchain-openai raises its
     OpenAIContextOverflowError): classified fatal/context_length, not retried."""
-    from tokenomy import classify
-
     sim = provider_simulator
     sim.inject(Fault.error(400, "This model's maximum context length is 128000 tokens. "
                                 "(code: context_length_exceeded)"), times=None)
@@ -90,3 +89,22 @@ def test_langchain_context_overflow_is_fatal(provider_simulator: ProviderSimulat
     got = classify(info.value)
     assert (got.kind, got.reason) == ("fatal", "context_length")
     assert len(sim.requests) == 1 and clock.sleeps == []
+
+
+def test_chat_anthropic_errors_are_classified(provider_simulator: ProviderSimulator) -> None:
+    """ChatAnthropic (langchain-anthropic) against the simulator: a 529 overloaded is
+    retried and answered; a 401 is raised at once."""
+    from lc_sim import anthropic as chat_anthropic
+
+    sim = provider_simulator
+    sim.inject(Fault.overloaded(), times=1)
+    clock, ledger = FakeClock(), MemoryLedger()
+    model = TokenomyChatModel(chat_anthropic(sim), policies=[retry(clock)], ledger=ledger)
+    assert model.invoke("hi").content
+    assert [r.attempt for r in sorted(ledger.query(), key=lambda r: r.attempt)] == [1, 2]
+    sim.inject(Fault.error(401), times=None)
+    with pytest.raises(anthropic.AuthenticationError) as info:
+        model.invoke("hi")
+
+    assert (classify(info.value).kind, classify(info.value).reason) == ("fatal", "auth")
+    assert len(sim.requests) == 3

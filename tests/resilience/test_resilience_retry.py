@@ -258,3 +258,27 @@ def test_retry_summary_from_the_ledger(provider_simulator: ProviderSimulator) ->
     assert (s.calls, s.attempts, s.retries, s.failed_attempts, s.failed_calls) == (2, 4, 2, 3, 1)
     assert s.failures_by_error == {"RateLimitError": 2, "BadRequestError": 1}
     assert s.wasted_usd == Decimal(0) and s.retry_rate == 1.0 and s.failure_rate == 0.75
+
+
+def test_classify_real_httpx_errors(provider_simulator: ProviderSimulator) -> None:
+    """Plain httpx against the simulator: raise_for_status()'s HTTPStatusError on a 429
+    (retryable, Retry-After read), a ReadTimeout on a held connection (retryable), a
+    ConnectError on a closed port (retryable)."""
+    import httpx
+
+    sim = provider_simulator
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    url = sim.openai_base_url.rstrip("/") + "/chat/completions"
+    sim.inject(Fault.rate_limit(retry_after=3), times=1)
+    with httpx.Client(timeout=0.3) as client:
+        with pytest.raises(httpx.HTTPStatusError) as status:
+            client.post(url, json=body).raise_for_status()
+        sim.inject(Fault.timeout(hold=5), times=1)
+        with pytest.raises(httpx.ReadTimeout) as timeout:
+            client.post(url, json=body)
+        with pytest.raises(httpx.ConnectError) as refused:
+            client.post("http://127.0.0.1:1/v1/chat/completions", json=body)
+    got = [classify(e.value) for e in (status, timeout, refused)]
+    assert [(g.kind, g.reason) for g in got] == [
+        ("retryable", "rate_limit"), ("retryable", "timeout"), ("retryable", "connection")]
+    assert got[0].retry_after == 3.0
