@@ -144,3 +144,28 @@ def test_retry_then_breaker_counts_every_attempt(provider_simulator: ProviderSim
     with pytest.raises(CircuitOpenError):
         Pipeline(policies).call(request(), openai_send(sim))
     assert len(sim.requests) == 3 and len(clock.sleeps) == 3
+
+
+@pytest.mark.redis
+def test_async_breaker_on_redis(provider_simulator: ProviderSimulator, redis_prefix: str) -> None:
+    """The async path (AsyncOpenAI, the Redis store read off the event loop): opens after
+    3 failures, then fails fast without sending."""
+    import asyncio
+
+    from sdk_senders import openai_asend
+
+    url = require_redis()
+    sim = provider_simulator
+    sim.inject(Fault.unavailable(), times=None)
+    b = breaker(FakeClock(), RedisBreakerStore(url, prefix=redis_prefix))
+    send = openai_asend(sim)
+
+    async def main() -> None:
+        for _ in range(3):
+            with pytest.raises(openai.InternalServerError):
+                await Pipeline([b]).acall(request(), send)
+        with pytest.raises(CircuitOpenError):
+            await Pipeline([b]).acall(request(), send)
+
+    asyncio.run(main())
+    assert len(sim.requests) == 3
