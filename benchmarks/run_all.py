@@ -31,6 +31,7 @@ BENCHMARKS = {
         "LlamaIndex handler overhead per call vs TokenCountingHandler (goal <= 3x)",
     ),
     "memory": ("bench_memory", "Conversation memory: session cost and history reads"),
+    "resilience": ("bench_resilience", "A simulated day: wasted failed requests, naive retries vs tokenomy.Retry (goal >= 75% fewer)"),
 }
 
 

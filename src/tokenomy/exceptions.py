@@ -17,6 +17,7 @@ Every error is typed, carries the numbers that caused it, and says what to do ne
     └── BudgetError
         ├── BudgetExceededError            a call would pass a budget's hard limit (raised before sending)
         └── BudgetStoreError               a budget store cannot be reached or read (fail-closed)
+    └── CircuitOpenError                   a provider/model's circuit breaker is open (raised before sending)
 
     TokenomyWarning (UserWarning)
     ├── UnknownModelPriceWarning           emitted once per model: its records are unpriced (cost None)
@@ -31,6 +32,7 @@ __all__ = [
     "BudgetError",
     "BudgetExceededError",
     "BudgetStoreError",
+    "CircuitOpenError",
     "ConfigurationError",
     "EstimatedUsageWarning",
     "LedgerError",
@@ -225,6 +227,30 @@ class BudgetStoreError(BudgetError):
             f"budget store {store} is unavailable ({reason}); the call was refused before "
             "sending. Check the server, or set Budget(fail_open=True) to let calls through "
             "unbudgeted while it is down."
+        )
+
+
+class CircuitOpenError(TokenomyError):
+    """A circuit breaker is open for ``provider``/``model``: the call was refused before
+    anything was sent. ``opened_at``: when it opened; ``retry_at``: when a trial call will
+    be let through (both timezone-aware datetimes, UTC); ``failures``: the consecutive
+    failures that opened it."""
+
+    def __init__(
+        self, *, provider: str | None, model: str | None, opened_at: Any, retry_at: Any,
+        failures: int,
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.opened_at = opened_at
+        self.retry_at = retry_at
+        self.failures = failures
+        where = f"{provider or 'unknown provider'}/{model or 'default model'}"
+        super().__init__(
+            f"circuit breaker open for {where} since {opened_at.isoformat()} after {failures} "
+            f"consecutive failures; a trial call will be let through at {retry_at.isoformat()}. "
+            "Wait, or configure CircuitBreaker(fallback_model=...) to fall through to another "
+            "model."
         )
 
 

@@ -23,7 +23,7 @@ def openai_chat(sim: ProviderSimulator, model: str = "gpt-4o-mini", **kw: Any) -
     """ChatOpenAI on chat completions; stream_usage=True because a base_url turns it off."""
     kw.setdefault("stream_usage", True)
     return ChatOpenAI(
-        model=model, base_url=sim.openai_base_url, api_key="test", max_retries=0, **kw
+        model=model, base_url=sim.openai_base_url, api_key="test", **{"max_retries": 0, **kw}
     )
 
 

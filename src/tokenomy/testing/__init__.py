@@ -30,6 +30,7 @@ from tokenomy.testing._answers import (
     echo,
     template,
 )
+from tokenomy.testing._clock import FakeClock
 from tokenomy.testing._embeddings import embedding_vector
 from tokenomy.testing._faults import FAULT_HEADER, Fault, Injection
 from tokenomy.testing._pipeline import MockSender, RecordingPolicy
@@ -46,6 +47,7 @@ __all__ = [
     "Answer",
     "AnswerLike",
     "AnswerRule",
+    "FakeClock",
     "FakeSummarizer",
     "Fault",
     "Injection",

@@ -16,6 +16,8 @@
   ``RunnableWithMessageHistory``; :class:`ChatModelSummarizer` summarises with a chat model.
 * :class:`TokenomyMiddleware`: a ``langchain.agents.create_agent`` middleware running the
   same policies around the agent's model calls (needs ``tokenomy-langchain[agents]``).
+* :func:`with_resilience`: ``tokenomy.Retry``'s rules around any runnable (a chain), in
+  place of ``with_retry``.
 
 Every name is imported on first use (module ``__getattr__``): ``import tokenomy_langchain``
 loads nothing else; the handler loads ``langchain_core.callbacks``/``outputs``; ``track``
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from tokenomy_langchain._handler import TokenomyCallbackHandler
     from tokenomy_langchain._memory import ChatModelSummarizer, TokenomyChatHistory
     from tokenomy_langchain._middleware import TokenomyMiddleware
+    from tokenomy_langchain._resilience import with_resilience
     from tokenomy_langchain._track import current_handler, track
 
 __version__ = "0.1.0"
@@ -49,6 +52,7 @@ __all__ = [
     "__version__",
     "current_handler",
     "track",
+    "with_resilience",
 ]
 
 _LAZY = {
@@ -61,6 +65,7 @@ _LAZY = {
     "TokenomyMiddleware": "tokenomy_langchain._middleware",
     "current_handler": "tokenomy_langchain._track",
     "track": "tokenomy_langchain._track",
+    "with_resilience": "tokenomy_langchain._resilience",
 }
 
 

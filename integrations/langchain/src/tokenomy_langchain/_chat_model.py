@@ -119,6 +119,11 @@ class TokenomyChatModel(BaseChatModel):
     def model_post_init(self, context: Any, /) -> None:
         super().model_post_init(context)
         self._pipeline = Pipeline(self.policies, ledger=self.ledger, price_book=self.price_book)
+        if self.policies:
+            from tokenomy import warn_hidden_retries
+
+            # the wrapped client's own retries reach no ledger: warn once (see tokenomy.Retry)
+            warn_hidden_retries(self.model, self.policies)
 
     # -- what tracers see --------------------------------------------------------------------
 

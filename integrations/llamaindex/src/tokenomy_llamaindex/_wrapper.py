@@ -125,6 +125,11 @@ class TokenomyLLM(FunctionCallingLLM):
         fields.update(kwargs)
         super().__init__(llm=llm, **fields)
         self._pipeline = Pipeline(policies, ledger=ledger, price_book=price_book, tags=tags)
+        if policies:
+            from tokenomy import warn_hidden_retries
+
+            # the wrapped client's own retries reach no ledger: warn once (see tokenomy.Retry)
+            warn_hidden_retries(llm, policies)
         self._provider = provider_of({"class_name": llm.class_name()})
         self._name = type(llm).__name__
 
