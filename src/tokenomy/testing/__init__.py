@@ -28,6 +28,7 @@ from tokenomy.testing._answers import (
     echo,
     template,
 )
+from tokenomy.testing._embedder import HashingEmbedder
 from tokenomy.testing._embeddings import embedding_vector
 from tokenomy.testing._faults import FAULT_HEADER, Fault, Injection
 from tokenomy.testing._pipeline import MockSender, RecordingPolicy
@@ -42,6 +43,7 @@ __all__ = [
     "AnswerLike",
     "AnswerRule",
     "Fault",
+    "HashingEmbedder",
     "Injection",
     "MockSender",
     "ProviderSimulator",
