@@ -5,17 +5,18 @@ The steps, each a plain function over the candidates, in order:
 1. count every chunk's tokens for the target model (``tokenomy.tokens``);
 2. drop empty chunks, then those under ``min_score``;
 3. drop near-duplicates of a more relevant chunk (``_dedup``);
-4. optionally compress each chunk to its query-relevant sentences (``_sentences``);
-5. pack best first (``packing="score"``) or by relevance per token (``"density"``); a chunk
+4. pack best first (``packing="score"``) or by relevance per token (``"density"``); a chunk
    that does not fit the room left is trimmed at sentence boundaries when its best sentence
-   still fits, else dropped as over budget;
+   still fits, else dropped as over budget; or, with query-aware compression, pack sentences
+   instead of chunks: the most relevant sentences of all the chunks (``_sentences``), each
+   chunk keeping its chosen sentences in their order;
 6. order what is kept (by score, by source order, or best at both ends: ``"edges"``);
 7. report (:class:`RagReport`) and note the report on the enclosing ``track()`` block.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -25,9 +26,13 @@ from tokenomy.rag._chunk import BudgetedChunks, Chunk, KeptChunk
 from tokenomy.rag._embed import Embedder
 from tokenomy.rag._lexical import bm25_scores
 from tokenomy.rag._report import DROP_REASONS, RagReport, note_report
-from tokenomy.rag._sentences import SentenceView, compress, fit, sentence_views
+from tokenomy.rag._sentences import SentenceView, fit, pick_sentences, sentence_views
 
-__all__ = ["ChunkBudget", "ChunkBudgeter", "Order", "Packing"]
+__all__ = ["ChunkBudget", "ChunkBudgeter", "Order", "Packing", "TokenCounter"]
+
+#: Weight of a sentence's better neighbour in compression (measured on SQuAD with BM25: about
+#: +0.4 points of gold retention at 256 tokens, within noise at 512 and 1,024).
+NEIGHBOUR = 0.25
 
 Order = Literal["score", "source", "edges"]
 Packing = Literal["score", "density"]
@@ -80,6 +85,32 @@ def context_window(model: str) -> int | None:
     return int(value) if isinstance(value, int | float) and value > 0 else None
 
 
+class TokenCounter:
+    """Token counts for one model, memoised for one query's texts."""
+
+    def __init__(self, model: str) -> None:
+        from tokenomy.tokens import encoding_for_model
+
+        self.encoding = encoding_for_model(model)
+        self.cache: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        n = self.cache.get(text)
+        if n is None:
+            n = len(self.encoding.encode(text, disallowed_special=())) if text else 0
+            self.cache[text] = n
+        return n
+
+    def pieces(self, pieces: Sequence[str]) -> list[int]:
+        """Estimated tokens of each piece of one text: the text's exact count shared out by
+        length (one encoding instead of one per piece; whoever joins pieces counts the
+        result exactly)."""
+        text = "".join(pieces)
+        total = self(text)
+        size = len(text) or 1
+        return [max(1, round(total * len(p) / size)) if p.strip() else 0 for p in pieces]
+
+
 @dataclass(slots=True)
 class _Candidate:
     index: int
@@ -88,7 +119,6 @@ class _Candidate:
     text: str
     tokens: int
     trimmed: bool = False
-    sentences: list[int] | None = None  # the sentences kept by compression
 
 
 class ChunkBudgeter:
@@ -107,9 +137,11 @@ class ChunkBudgeter:
     * ``order``: ``"score"`` (best first), ``"source"`` (by ``Chunk.position``, else the order
       given) or ``"edges"`` (best first and last, weakest in the middle: models read the ends
       of a long context best).
-    * ``compress``: ``"lexical"`` or ``"embedding"`` (needs ``embedder``) keeps only each
-      chunk's query-relevant sentences: those scoring at least ``compress_keep`` times its
-      best, at most ``compress_max_sentences``.
+    * ``compress``: ``"lexical"`` or ``"embedding"`` (needs ``embedder``): query-aware
+      compression. The budget is filled with the most relevant sentences of all the kept
+      chunks (scored for the query by BM25 or by embedding similarity, plus
+      ``compress_weight`` times their chunk's relevance), so a long chunk sends only the
+      sentences that bear on the question and more chunks fit.
     * ``embedder``: scores sentences for ``compress="embedding"``.
     * ``note``: put each query's report on the enclosing ``track()`` block (see
       :func:`~tokenomy.rag.note_report`).
@@ -129,8 +161,7 @@ class ChunkBudgeter:
         trim: bool = True,
         order: Order = "score",
         compress: Compression | None = None,
-        compress_keep: float = 0.5,
-        compress_max_sentences: int = 3,
+        compress_weight: float = 0.5,
         embedder: Embedder | None = None,
         note: bool = True,
     ) -> None:
@@ -149,8 +180,8 @@ class ChunkBudgeter:
             raise ConfigurationError(
                 "compress='embedding' needs an embedder (e.g. tokenomy.rag.MiniLMEmbedder())"
             )
-        if not 0 <= compress_keep <= 1:
-            raise ConfigurationError(f"compress_keep must be in [0, 1], got {compress_keep!r}")
+        if compress_weight < 0:
+            raise ConfigurationError(f"compress_weight must be >= 0, got {compress_weight!r}")
         self.min_score = min_score
         self.dedup = dedup
         self.dedup_threshold = dedup_threshold
@@ -158,8 +189,7 @@ class ChunkBudgeter:
         self.trim = trim
         self.order: Order = order
         self.compress: Compression | None = compress
-        self.compress_keep = compress_keep
-        self.compress_max_sentences = compress_max_sentences
+        self.compress_weight = compress_weight
         self.embedder = embedder
         self.note = note
 
@@ -169,19 +199,8 @@ class ChunkBudgeter:
             f"compress={self.compress!r})"
         )
 
-    def _counter(self) -> Callable[[str], int]:
-        from tokenomy.tokens import encoding_for_model
-
-        enc = encoding_for_model(self.model)
-        cache: dict[str, int] = {}
-
-        def count(text: str) -> int:
-            n = cache.get(text)
-            if n is None:
-                n = cache[text] = len(enc.encode(text, disallowed_special=())) if text else 0
-            return n
-
-        return count
+    def _counter(self) -> TokenCounter:
+        return TokenCounter(self.model)
 
     def select(self, query: str, chunks: Sequence[Chunk | str]) -> BudgetedChunks:
         """The chunks to send for ``query`` (strings are chunks without a score)."""
@@ -207,20 +226,13 @@ class ChunkBudgeter:
             dropped["duplicate"] = len(gone)
             live = [i for i in live if i not in gone]
 
-        views: dict[int, SentenceView] = {}
         candidates = [
             _Candidate(i, items[i], scores[i], items[i].text, count(items[i].text)) for i in live
         ]
         if self.compress is not None and candidates:
-            views = self._views(query, candidates, count)
-            for c in candidates:
-                view = views[c.index]
-                chosen = compress(view, self.compress_keep, self.compress_max_sentences)
-                if len(chosen) < len(view.pieces):
-                    text = view.text(chosen)
-                    c.text, c.tokens, c.trimmed, c.sentences = text, count(text), True, chosen
-
-        kept, over = self._pack(query, candidates, views, count)
+            kept, over = self._pack_sentences(query, candidates, count)
+        else:
+            kept, over = self._pack(query, candidates, count)
         dropped["over_budget"] = over
         kept = _ordered(kept, self.order)
         sent = sum(c.tokens for c in kept)
@@ -253,19 +265,53 @@ class ChunkBudgeter:
         )
 
     def _views(
-        self, query: str, candidates: list[_Candidate], count: Callable[[str], int]
+        self, query: str, candidates: list[_Candidate], count: TokenCounter
     ) -> dict[int, SentenceView]:
         embedder = self.embedder if self.compress == "embedding" else None
-        views = sentence_views(query, [c.text for c in candidates], count, embedder=embedder)
+        views = sentence_views(
+            query, [c.text for c in candidates], count.pieces, embedder=embedder
+        )
         return {c.index: v for c, v in zip(candidates, views, strict=True)}
 
-    def _pack(
-        self,
-        query: str,
-        candidates: list[_Candidate],
-        views: dict[int, SentenceView],
-        count: Callable[[str], int],
+    def _pack_sentences(
+        self, query: str, candidates: list[_Candidate], count: TokenCounter
     ) -> tuple[list[_Candidate], int]:
+        views = self._views(query, candidates, count)
+        order = [views[c.index] for c in candidates]
+        chosen = pick_sentences(
+            order,
+            _relative(candidates),
+            self.tokens,
+            weight=self.compress_weight,
+            neighbour=NEIGHBOUR,
+        )
+        kept: list[_Candidate] = []
+        for c, view, picked in zip(candidates, order, chosen, strict=True):
+            if not picked:
+                continue
+            if len(picked) < sum(1 for p in view.pieces if p.strip()):
+                c.text = view.text(picked)
+                c.tokens, c.trimmed = count(c.text), True
+            kept.append(c)
+        # sentence counts are estimates: drop the weakest kept sentences until the exact
+        # counts fit (rarely more than one)
+        while kept and sum(c.tokens for c in kept) > self.tokens:
+            weakest = kept[-1]
+            view = views[weakest.index]
+            picked = chosen[candidates.index(weakest)]
+            picked.sort(key=lambda j: (-view.scores[j], j))
+            picked.pop()
+            if picked:
+                weakest.text = view.text(picked)
+                weakest.tokens, weakest.trimmed = count(weakest.text), True
+            else:
+                kept.pop()
+        return kept, len(candidates) - len(kept)
+
+    def _pack(
+        self, query: str, candidates: list[_Candidate], count: TokenCounter
+    ) -> tuple[list[_Candidate], int]:
+        views: dict[int, SentenceView] = {}
         room = self.tokens
         kept: list[_Candidate] = []
         over = 0
@@ -277,10 +323,7 @@ class ChunkBudgeter:
             if self.trim and room > 0:
                 if not views:
                     views.update(self._views(query, candidates, count))
-                view = views[c.index]
-                if c.sentences is not None:  # trim what compression kept
-                    view = view.subset(c.sentences)
-                cut = fit(view, room, count)
+                cut = fit(views[c.index], room, count)
                 if cut is not None:
                     c.text, c.tokens, c.trimmed = cut[0], cut[1], True
                     kept.append(c)
@@ -331,6 +374,14 @@ def _duplicates(
         embeddings = [vectors[i] or () for i in live]
     gone = duplicates(texts, embeddings, range(len(live)), threshold=threshold)
     return {live[k] for k in gone}
+
+
+def _relative(candidates: list[_Candidate]) -> list[float]:
+    # each candidate's relevance on a 0-1 scale (1: the best)
+    top = max(c.score for c in candidates)
+    low = min(c.score for c in candidates)
+    span = top - low
+    return [1.0 if span == 0 else (c.score - low) / span for c in candidates]
 
 
 def _packing_order(candidates: list[_Candidate], packing: Packing) -> list[_Candidate]:

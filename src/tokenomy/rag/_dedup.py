@@ -2,16 +2,17 @@
 
 With an embedding on every chunk, two chunks are near-duplicates when their cosine similarity
 reaches the threshold; otherwise when their 3-word shingle sets overlap that much (Jaccard).
-Exact duplicates (same words) are caught first, by a hash, at no cost.
+Exact duplicates (same text but for case and spacing) are caught first, by a hash, at no cost.
 """
 
 from __future__ import annotations
 
 import operator
+from collections import Counter
 from collections.abc import Sequence
 
 from tokenomy.rag._embed import unit
-from tokenomy.rag._text import shingles, words
+from tokenomy.rag._text import shingles
 
 __all__ = ["DEFAULT_COSINE", "DEFAULT_JACCARD", "duplicates"]
 
@@ -29,42 +30,60 @@ def duplicates(
 ) -> set[int]:
     """Indices (into ``texts``) of the near-duplicates of an earlier text in ``order`` (best
     first): each such text repeats one that is kept."""
-    dropped: set[int] = set()
-    seen: set[tuple[str, ...]] = set()
-    kept: list[int] = []
     if embeddings is not None:
-        vectors = {i: unit(embeddings[i]) for i in order}
-        limit = DEFAULT_COSINE if threshold is None else threshold
-    else:
-        sets: dict[int, frozenset[int]] = {}
-        limit = DEFAULT_JACCARD if threshold is None else threshold
+        return _by_embedding(
+            texts, embeddings, order, DEFAULT_COSINE if threshold is None else threshold
+        )
+    return _by_shingles(texts, order, DEFAULT_JACCARD if threshold is None else threshold)
+
+
+def _exact(texts: Sequence[str], order: Sequence[int]) -> tuple[list[int], set[int]]:
+    seen: set[str] = set()
+    rest: list[int] = []
+    dropped: set[int] = set()
     for i in order:
-        key = tuple(words(texts[i]))
+        key = " ".join(texts[i].lower().split())
         if key in seen:
             dropped.add(i)
-            continue
-        seen.add(key)
-        if embeddings is not None:
-            v = vectors[i]
-            if any(sum(map(operator.mul, v, vectors[j])) >= limit for j in kept):
-                dropped.add(i)
-                continue
         else:
-            s = sets[i] = shingles(texts[i])
-            if s and any(_overlaps(s, sets[j], limit) for j in kept):
-                dropped.add(i)
-                continue
-        kept.append(i)
+            seen.add(key)
+            rest.append(i)
+    return rest, dropped
+
+
+def _by_embedding(
+    texts: Sequence[str],
+    embeddings: Sequence[Sequence[float]],
+    order: Sequence[int],
+    limit: float,
+) -> set[int]:
+    rest, dropped = _exact(texts, order)
+    kept: list[tuple[float, ...]] = []
+    for i in rest:
+        v = unit(embeddings[i])
+        if any(sum(map(operator.mul, v, k)) >= limit for k in kept):
+            dropped.add(i)
+        else:
+            kept.append(v)
     return dropped
 
 
-def _overlaps(a: frozenset[int], b: frozenset[int], limit: float) -> bool:
-    """Whether the Jaccard similarity of ``a`` and ``b`` reaches ``limit``."""
-    if not b:
-        return False
-    small, large = (a, b) if len(a) <= len(b) else (b, a)
-    # Jaccard <= |small| / |large|: sizes far apart cannot reach the limit, no set walk
-    if len(small) < limit * len(large):
-        return False
-    inter = len(small & large)
-    return inter >= limit * (len(a) + len(b) - inter)
+def _by_shingles(texts: Sequence[str], order: Sequence[int], limit: float) -> set[int]:
+    # An inverted index from shingle to the kept texts holding it: a text is compared only
+    # with the kept texts it shares shingles with, so unrelated chunks cost one lookup each.
+    rest, dropped = _exact(texts, order)
+    sizes: list[int] = []
+    postings: dict[int, list[int]] = {}
+    for i in rest:
+        s = shingles(texts[i])
+        if not s:
+            continue
+        shared = Counter(k for g in s for k in postings.get(g, ()))
+        if any(n >= limit * (len(s) + sizes[k] - n) for k, n in shared.items()):
+            dropped.add(i)
+            continue
+        k = len(sizes)
+        sizes.append(len(s))
+        for g in s:
+            postings.setdefault(g, []).append(k)
+    return dropped

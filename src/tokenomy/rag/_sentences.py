@@ -1,8 +1,8 @@
 """Sentence-level work on a chunk: score its sentences for the query, keep the best ones.
 
 Two uses: trimming a chunk that does not fit into the room left (keep its best sentences that
-fit, never without the best one) and query-aware compression (keep only the sentences scoring
-close to the chunk's best). Sentences are scored lexically (BM25 over the sentences of every
+fit, never without the best one) and query-aware compression (keep the most relevant sentences
+of all the chunks, weighing each chunk's own relevance in). Sentences are scored lexically (BM25 over the sentences of every
 candidate chunk, so rare query words weigh more) or, given an embedder, by cosine similarity
 to the query.
 """
@@ -17,7 +17,7 @@ from tokenomy.rag._embed import Embedder, unit
 from tokenomy.rag._lexical import bm25_scores
 from tokenomy.rag._text import split_sentences
 
-__all__ = ["SentenceView", "compress", "fit", "sentence_views"]
+__all__ = ["SentenceView", "fit", "pick_sentences", "sentence_views"]
 
 
 @dataclass(slots=True)
@@ -37,24 +37,16 @@ class SentenceView:
         """The chosen sentences in their original order, as one text."""
         return "".join(self.pieces[j] for j in sorted(chosen)).strip()
 
-    def subset(self, chosen: Sequence[int]) -> SentenceView:
-        """The view of the chosen sentences only (in their original order)."""
-        keep = sorted(chosen)
-        return SentenceView(
-            [self.pieces[j] for j in keep],
-            [self.scores[j] for j in keep],
-            [self.tokens[j] for j in keep],
-        )
-
 
 def sentence_views(
     query: str,
     texts: Sequence[str],
-    count: Callable[[str], int],
+    tokens: Callable[[Sequence[str]], list[int]],
     *,
     embedder: Embedder | None = None,
 ) -> list[SentenceView]:
-    """A :class:`SentenceView` of each of ``texts``, scored together for ``query``."""
+    """A :class:`SentenceView` of each of ``texts``, scored together for ``query``;
+    ``tokens`` counts the tokens of each piece of one text."""
     split = [split_sentences(t) or [t] for t in texts]
     flat = [p for pieces in split for p in pieces]
     if embedder is not None and flat:
@@ -67,7 +59,7 @@ def sentence_views(
     at = 0
     for pieces in split:
         n = len(pieces)
-        views.append(SentenceView(pieces, scores[at : at + n], [count(p) for p in pieces]))
+        views.append(SentenceView(pieces, scores[at : at + n], tokens(pieces)))
         at += n
     return views
 
@@ -88,14 +80,39 @@ def fit(view: SentenceView, room: int, count: Callable[[str], int]) -> tuple[str
     return _settle(view, chosen, room, count)
 
 
-def compress(view: SentenceView, keep: float, max_sentences: int) -> list[int]:
-    """The chunk's query-relevant sentences: the best one, and those scoring at least ``keep``
-    times the best (and above zero), at most ``max_sentences`` of them, best first."""
-    best = view.best()
-    top = view.scores[best]
-    ranked = sorted(range(len(view.pieces)), key=lambda j: (-view.scores[j], j))
-    chosen = [j for j in ranked if j == best or (top > 0 and view.scores[j] >= keep * top)]
-    return chosen[: max(1, max_sentences)]
+def pick_sentences(
+    views: Sequence[SentenceView],
+    chunk_values: Sequence[float],
+    room: int,
+    *,
+    weight: float,
+    neighbour: float = 0.0,
+) -> list[list[int]]:
+    """Query-aware compression across chunks: the sentences to keep from each view, at most
+    ``room`` tokens (estimated) in all. A sentence's value is its score relative to the best
+    sentence anywhere, plus ``neighbour`` times that of the better of its two neighbours, plus
+    ``weight`` times its chunk's relevance (0-1 in ``chunk_values``); the most valuable
+    sentences are taken first, any that fit."""
+    top = max((max(v.scores) for v in views if v.scores), default=0.0)
+    scale = top if top > 0 else 1.0
+    units = []
+    for vi, view in enumerate(views):
+        rel = [max(0.0, x) / scale for x in view.scores]
+        for j, r in enumerate(rel):
+            if view.tokens[j] <= 0:
+                continue
+            # a sentence next to a relevant one often carries its subject or its answer
+            near = max(rel[j - 1] if j > 0 else 0.0, rel[j + 1] if j + 1 < len(rel) else 0.0)
+            units.append((-(r + neighbour * near + weight * chunk_values[vi]), vi, j))
+    units.sort()
+    chosen: list[list[int]] = [[] for _ in views]
+    used = 0
+    for _, vi, j in units:
+        n = views[vi].tokens[j]
+        if used + n <= room:
+            chosen[vi].append(j)
+            used += n
+    return chosen
 
 
 def _settle(

@@ -7,7 +7,6 @@ into overlapping character pairs, so Chinese or Japanese text still shares words
 from __future__ import annotations
 
 import re
-import zlib
 
 __all__ = ["shingles", "split_sentences", "words"]
 
@@ -15,6 +14,12 @@ __all__ = ["shingles", "split_sentences", "words"]
 # brackets, then whitespace; a blank line or a CJK full stop ends one even without whitespace.
 _SENTENCE_END = re.compile(
     r"(?<=[.!?])[\"'”’)\]]*\s+|(?<=[。！？])[」』”’）]*\s*|\n\s*\n",
+)
+# a piece ending like this ended at an abbreviation, not a sentence: "U.S. ", "Dr. ", "e.g. "
+_ABBREVIATION = re.compile(
+    r"(?:\b[A-Za-z]\.(?:[A-Za-z]\.)*|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|Mt|Gen|Col|Sgt|Capt|"
+    r"Lt|Rev|Gov|Sen|Rep|No|Nos|Co|Corp|Inc|Ltd|Bros|etc|approx|ca|cf|al|Jan|Feb|Mar|Apr|Jun|"
+    r"Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)[\"'”’)\]]*\s+$"
 )
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _WORD = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
@@ -76,6 +81,8 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for m in _SENTENCE_END.finditer(text):
         end = m.end()
+        if "\n" not in m.group() and _ABBREVIATION.search(text, start, end):
+            continue
         if end > start and text[start:end].strip():
             pieces.append(text[start:end])
             start = end
@@ -87,35 +94,54 @@ def split_sentences(text: str) -> list[str]:
     return pieces
 
 
+_STEMS: dict[str, str] = {}
+
+
 def _stem(word: str) -> str:
-    # enough folding for lexical overlap: plurals and possessives
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+    # enough folding for lexical overlap: plurals and possessives (memoised: a vocabulary)
+    out = _STEMS.get(word)
+    if out is None:
+        out = word
+        if len(word) > 4 and word.endswith("ies"):
+            out = word[:-3] + "y"
+        elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            out = word[:-1]
+        if len(_STEMS) < 200_000:
+            _STEMS[word] = out
+    return out
+
+
+def _raw_words(text: str) -> list[str]:
+    # lower-cased words, CJK runs as overlapping character pairs; no stemming
+    found = _WORD.findall(text.lower())
+    if not _CJK_RUN.search(text):
+        return found
+    out: list[str] = []
+    for w in found:
+        if _CJK_RUN.match(w):
+            out.extend([w] if len(w) == 1 else [w[i : i + 2] for i in range(len(w) - 1)])
+        else:
+            out.append(w)
+    return out
 
 
 def words(text: str, *, drop_stopwords: bool = False) -> list[str]:
-    """Lower-cased words of ``text`` (CJK runs as overlapping character pairs)."""
-    out: list[str] = []
-    for m in _WORD.finditer(text.lower()):
-        w = m.group()
-        if _CJK_RUN.match(w):
-            if len(w) == 1:
-                out.append(w)
-            else:
-                out.extend(w[i : i + 2] for i in range(len(w) - 1))
-        elif not (drop_stopwords and w in _STOP):
-            out.append(_stem(w))
+    """Lower-cased, lightly stemmed words of ``text`` (CJK runs as overlapping character
+    pairs)."""
+    stem = _STEMS.get
+    out = []
+    for w in _raw_words(text):
+        if drop_stopwords and w in _STOP:
+            continue
+        s = stem(w)
+        out.append(s if s is not None else _stem(w))
     return out
 
 
 def shingles(text: str, size: int = 3) -> frozenset[int]:
-    """The hashed ``size``-word shingles of ``text`` (CRC-32, stable across processes); a text
-    shorter than ``size`` words gives its words."""
-    ws = words(text)
-    grams = (
-        ws if len(ws) < size else [" ".join(ws[i : i + size]) for i in range(len(ws) - size + 1)]
-    )
-    return frozenset(zlib.crc32(g.encode()) for g in grams)
+    """The hashed ``size``-word shingles of ``text`` (a text shorter than ``size`` words gives
+    its words). Hashes are Python's: stable within a process, which is all dedup needs."""
+    ws = _raw_words(text)
+    if len(ws) < size:
+        return frozenset(hash(w) for w in ws)
+    return frozenset(map(hash, zip(*(ws[k:] for k in range(size)), strict=False)))
