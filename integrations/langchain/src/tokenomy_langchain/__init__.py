@@ -9,6 +9,10 @@
   (every call style, tools, structured output, streams); the wrapper records each call once.
 * :class:`TokenomyEmbeddings`: wraps any LangChain embeddings, whose calls fire no callbacks,
   so that each call is recorded (``kind="embedding"``).
+* :class:`TokenomyContextCompressor` (a ``BaseDocumentCompressor``) and
+  :class:`TokenomyBudgetRetriever` (wraps a retriever): fit retrieved documents into a token
+  budget with :class:`tokenomy.ChunkBudgeter`; the per-query report goes into the records of
+  the model calls that follow in the ``track()`` block.
 * :class:`TokenomyMiddleware`: a ``langchain.agents.create_agent`` middleware running the
   same policies around the agent's model calls (needs ``tokenomy-langchain[agents]``).
 
@@ -28,12 +32,15 @@ if TYPE_CHECKING:
     from tokenomy_langchain._embeddings import TokenomyEmbeddings
     from tokenomy_langchain._handler import TokenomyCallbackHandler
     from tokenomy_langchain._middleware import TokenomyMiddleware
+    from tokenomy_langchain._rag import TokenomyBudgetRetriever, TokenomyContextCompressor
     from tokenomy_langchain._track import current_handler, track
 
 __version__ = "0.1.0"
 __all__ = [
+    "TokenomyBudgetRetriever",
     "TokenomyCallbackHandler",
     "TokenomyChatModel",
+    "TokenomyContextCompressor",
     "TokenomyEmbeddings",
     "TokenomyMiddleware",
     "__version__",
@@ -42,8 +49,10 @@ __all__ = [
 ]
 
 _LAZY = {
+    "TokenomyBudgetRetriever": "tokenomy_langchain._rag",
     "TokenomyCallbackHandler": "tokenomy_langchain._handler",
     "TokenomyChatModel": "tokenomy_langchain._chat_model",
+    "TokenomyContextCompressor": "tokenomy_langchain._rag",
     "TokenomyEmbeddings": "tokenomy_langchain._embeddings",
     "TokenomyMiddleware": "tokenomy_langchain._middleware",
     "current_handler": "tokenomy_langchain._track",

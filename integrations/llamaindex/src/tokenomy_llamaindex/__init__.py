@@ -20,6 +20,11 @@ wrapped LLM's are seen as without it)::
 
     Settings.llm = tli.TokenomyLLM(OpenAI(model="gpt-4o-mini"), policies=[tokenomy.MaxTokens(400)])
 
+To send less retrieved context, budget it: ``index.as_query_engine(node_postprocessors=[
+tli.TokenomyNodePostprocessor(model="gpt-4o-mini", budget=512)])`` keeps what answers the
+query within 512 tokens (``tokenomy.ChunkBudgeter``); the per-query report (tokens retrieved
+and sent, chunks dropped and why, $ saved) becomes ``rag_*`` tags of the LLM call's record.
+
 What a record holds:
 
 * one record per provider call, for ``complete``/``chat``/``stream_*`` and their async
@@ -63,6 +68,7 @@ if TYPE_CHECKING:
     )
     from tokenomy_llamaindex._callbacks import TokenomyCallbackHandler
     from tokenomy_llamaindex._events import TokenomyEventHandler
+    from tokenomy_llamaindex._rag import TokenomyNodePostprocessor
     from tokenomy_llamaindex._spans import TokenomySpanHandler
     from tokenomy_llamaindex._wrapper import TokenomyLLM
 
@@ -71,6 +77,7 @@ __all__ = [
     "TokenomyCallbackHandler",
     "TokenomyEventHandler",
     "TokenomyLLM",
+    "TokenomyNodePostprocessor",
     "TokenomySpanHandler",
     "__version__",
     "include_stream_usage",
@@ -83,6 +90,7 @@ _LAZY = {
     "TokenomyCallbackHandler": "tokenomy_llamaindex._callbacks",
     "TokenomyEventHandler": "tokenomy_llamaindex._events",
     "TokenomyLLM": "tokenomy_llamaindex._wrapper",
+    "TokenomyNodePostprocessor": "tokenomy_llamaindex._rag",
     "TokenomySpanHandler": "tokenomy_llamaindex._spans",
     "include_stream_usage": "tokenomy_llamaindex._attach",
     "instrument": "tokenomy_llamaindex._attach",
