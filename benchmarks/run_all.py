@@ -26,6 +26,10 @@ BENCHMARKS = {
         "bench_llamaindex_handler",
         "LlamaIndex handler overhead per call vs TokenCountingHandler (goal <= 0.2x)",
     ),
+    "rag": (
+        "bench_rag",
+        "RAG chunk budgeting on SQuAD: gold retention at B vs naive top-k at 2B; chunks/s",
+    ),
 }
 
 
@@ -38,8 +42,15 @@ def main(argv: list[str]) -> int:
     missed = []
     for name in names:
         module_name, title = BENCHMARKS[name]
-        rows = importlib.import_module(module_name).run()
-        print_table(title, rows)
+        module = importlib.import_module(module_name)
+        if hasattr(module, "tables"):  # a benchmark with several tables of its own
+            rows = []
+            for sub_title, sub_rows in module.tables():
+                print_table(f"{title}: {sub_title}", sub_rows)
+                rows.extend(sub_rows)
+        else:
+            rows = module.run()
+            print_table(title, rows)
         missed += [r for r in rows if str(r.get("met", "yes")).upper() == "NO"]
     if missed:
         print(f"{len(missed)} row(s) missed their goal", file=sys.stderr)

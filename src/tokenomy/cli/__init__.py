@@ -11,7 +11,7 @@ __all__ = ["main"]
 
 # Each module defines ``register(subparsers) -> None`` adding its command(s); the parser it
 # adds sets ``func`` (a callable taking the parsed args and returning an exit code).
-_COMMAND_MODULES = ("_cost", "_tokens", "_export", "_report", "_simulate", "_prices")
+_COMMAND_MODULES = ("_cost", "_tokens", "_export", "_report", "_simulate", "_prices", "_rag")
 
 
 def build_parser() -> argparse.ArgumentParser:
