@@ -3,12 +3,14 @@
 What runs (no API key, no network: a local provider simulator answers on 127.0.0.1):
 
 * LangChain: an LCEL RAG chain over the Northwind handbook (``examples/docs``) with the real
-  ``langchain-openai`` clients, for several users; a streamed answer; a handbook assistant whose
+  ``langchain-openai`` clients, for several users, its retrieved context fitted into a token
+  budget (``TokenomyBudgetRetriever``); a streamed answer; a handbook assistant whose
   long system prompt gets provider-cached on repeat calls; a ticket-triage step on a reasoning
   model through the Responses API; an FAQ bot behind LangChain's LLM cache (a hit costs $0 and
   is reported as saved).
 * LlamaIndex: a ``VectorStoreIndex`` query engine over the same documents with the real
-  ``llama-index-llms-openai`` / ``OpenAIEmbedding`` clients, one query streamed.
+  ``llama-index-llms-openai`` / ``OpenAIEmbedding`` clients, one query streamed, its nodes
+  budgeted the same way (``TokenomyNodePostprocessor``); the report says what that saved.
 
 Every call is priced from the bundled price snapshot, tagged with user and feature, written to
 a SQLite ledger (``.tokenomy/demo.sqlite``, or ``--ledger PATH``) and summarised in the report
@@ -83,7 +85,11 @@ def run_langchain(sim_url: str) -> None:
         model="text-embedding-3-small", check_embedding_ctx_length=False, **common
     )
     store = InMemoryVectorStore.from_texts([d.read_text() for d in DOCS], embeddings)
-    retriever = store.as_retriever(search_kwargs={"k": 2})
+    # the retrieved handbook pages are fitted into 160 tokens: only their relevant sentences
+    retriever = tokenomy_langchain.TokenomyBudgetRetriever(
+        retriever=store.as_retriever(search_kwargs={"k": 2}),
+        compressor=tokenomy_langchain.TokenomyContextCompressor(budget=160, compress="lexical"),
+    )
 
     def join(docs: list) -> str:  # type: ignore[type-arg]
         return "\n\n".join(d.page_content for d in docs)
@@ -155,11 +161,14 @@ def run_llamaindex(sim_url: str) -> None:
             [Document(text=d.read_text(), metadata={"file": d.name}) for d in DOCS],
             embed_model=embed,
         )
-    engine = index.as_query_engine(llm=llm, similarity_top_k=2)
+    budget = tokenomy_llamaindex.TokenomyNodePostprocessor(budget=160, compress="lexical")
+    engine = index.as_query_engine(llm=llm, similarity_top_k=2, node_postprocessors=[budget])
     for user, question in LLAMA_QUESTIONS:
         with tokenomy_llamaindex.track(user=user, feature="support-search"):
             engine.query(question)
-    streaming = index.as_query_engine(llm=llm, similarity_top_k=2, streaming=True)
+    streaming = index.as_query_engine(
+        llm=llm, similarity_top_k=2, streaming=True, node_postprocessors=[budget]
+    )
     with tokenomy_llamaindex.track(user="heidi", feature="support-search"):
         response = streaming.query("How long do shared links last?")
         "".join(response.response_gen)  # type: ignore[union-attr]
@@ -170,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ledger", default=str(Path(".tokenomy") / "demo.sqlite"))
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args(argv)
+
+    from _demo_rag import rag_savings
 
     import tokenomy
     from tokenomy.testing import ProviderSimulator
@@ -203,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             console = Console(width=150)
         report.render(console, by=("feature", "user"), runs=6, top=5)
         hits = sum(1 for r in report.records if r.is_cache_hit)
+        console.print(rag_savings(report.records))
         console.print(
             f"\n[bold]{len(report)}[/bold] calls recorded, {hits} of them LangChain cache hits; the "
             f"provider simulator answered {simulated_calls} requests (LangChain's embedding calls "

@@ -27,6 +27,7 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
     assert "tokenomy report" in out.stdout
     assert "Spend by feature, user" in out.stdout
     assert str(ledger_path) in out.stdout.replace("\n", "")
+    assert "RAG budgeting: 8 queries sent" in out.stdout.replace("\n", " ")
 
     with SQLiteLedger(ledger_path) as ledger:
         records = ledger.query()
@@ -39,6 +40,16 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
         assert sum(1 for r in records if r.streamed) >= 2
         assert sum(r.usage.cache_read for r in records) > 0
         assert sum(r.usage.reasoning for r in records) > 0
+        # the RAG chain's and the query engine's model calls (not the query embeddings made
+        # before retrieval) carry their context budgeting report
+        budgeted = [
+            r
+            for r in records
+            if r.tags["feature"] in ("docs-qa", "support-search") and r.kind != "embedding"
+        ]
+        assert budgeted and all(
+            int(r.tags["rag_tokens_sent"]) < int(r.tags["rag_tokens_retrieved"]) for r in budgeted
+        )
         hits = ledger.query(RecordFilter(cache_hit=True))
         assert len(hits) >= 1
         assert all(h.cost is not None and h.cost.total == 0 for h in hits)

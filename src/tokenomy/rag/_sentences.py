@@ -98,12 +98,14 @@ def pick_sentences(
     units = []
     for vi, view in enumerate(views):
         rel = [max(0.0, x) / scale for x in view.scores]
+        values = []
         for j, r in enumerate(rel):
-            if view.tokens[j] <= 0:
-                continue
             # a sentence next to a relevant one often carries its subject or its answer
             near = max(rel[j - 1] if j > 0 else 0.0, rel[j + 1] if j + 1 < len(rel) else 0.0)
-            units.append((-(r + neighbour * near + weight * chunk_values[vi]), vi, j))
+            values.append(r + neighbour * near + weight * chunk_values[vi])
+        for j, value in enumerate(values):
+            if view.tokens[j] > 0:
+                units.append((-value, vi, j))
     units.sort()
     chosen: list[list[int]] = [[] for _ in views]
     used = 0
