@@ -34,6 +34,10 @@ __all__ = ["ChunkBudget", "ChunkBudgeter", "Order", "Packing", "TokenCounter"]
 #: +0.4 points of gold retention at 256 tokens, within noise at 512 and 1,024).
 NEIGHBOUR = 0.25
 
+#: Room (tokens) below which a chunk that does not fit is not worth trying to trim: hardly a
+#: sentence fits in less, and each try scores the chunk's sentences.
+MIN_TRIM_ROOM = 12
+
 Order = Literal["score", "source", "edges"]
 Packing = Literal["score", "density"]
 Compression = Literal["lexical", "embedding"]
@@ -320,9 +324,10 @@ class ChunkBudgeter:
                 kept.append(c)
                 room -= c.tokens
                 continue
-            if self.trim and room > 0:
-                if not views:
-                    views.update(self._views(query, candidates, count))
+            if self.trim and room >= MIN_TRIM_ROOM:
+                # only this chunk's sentences are scored (BM25 statistics from them alone)
+                if c.index not in views:
+                    views.update(self._views(query, [c], count))
                 cut = fit(views[c.index], room, count)
                 if cut is not None:
                     c.text, c.tokens, c.trimmed = cut[0], cut[1], True

@@ -1,14 +1,14 @@
 """Near-duplicate removal: of chunks that say the same thing, keep the most relevant one.
 
 With an embedding on every chunk, two chunks are near-duplicates when their cosine similarity
-reaches the threshold; otherwise when their 3-word shingle sets overlap that much (Jaccard).
+reaches the threshold; otherwise when their 3-word shingle sets overlap that much (Jaccard),
+candidates found through a bottom-k sketch (a MinHash variant) and checked exactly.
 Exact duplicates (same text but for case and spacing) are caught first, by a hash, at no cost.
 """
 
 from __future__ import annotations
 
 import operator
-from collections import Counter
 from collections.abc import Sequence
 
 from tokenomy.rag._embed import unit
@@ -19,6 +19,8 @@ __all__ = ["DEFAULT_COSINE", "DEFAULT_JACCARD", "duplicates"]
 #: Default thresholds: shingle overlap (Jaccard) and embedding cosine similarity.
 DEFAULT_JACCARD = 0.6
 DEFAULT_COSINE = 0.95
+#: Shingle hashes per kept text in the candidate index (bottom-k sketch).
+SKETCH = 24
 
 
 def duplicates(
@@ -69,21 +71,34 @@ def _by_embedding(
 
 
 def _by_shingles(texts: Sequence[str], order: Sequence[int], limit: float) -> set[int]:
-    # An inverted index from shingle to the kept texts holding it: a text is compared only
-    # with the kept texts it shares shingles with, so unrelated chunks cost one lookup each.
+    # Candidates come from an index over each kept text's bottom-k sketch (its SKETCH smallest
+    # shingle hashes, a MinHash variant): two texts overlapping as much as the limit almost
+    # surely share one of them. Each candidate is then checked on the full shingle sets, so a
+    # text is compared only with the few kept texts that may repeat it.
     rest, dropped = _exact(texts, order)
-    sizes: list[int] = []
+    sets: list[frozenset[int]] = []
     postings: dict[int, list[int]] = {}
     for i in rest:
         s = shingles(texts[i])
         if not s:
             continue
-        shared = Counter(k for g in s for k in postings.get(g, ()))
-        if any(n >= limit * (len(s) + sizes[k] - n) for k, n in shared.items()):
+        sketch = s if len(s) <= SKETCH else sorted(s)[:SKETCH]
+        candidates = {k for g in sketch for k in postings.get(g, ())}
+        if any(_overlaps(s, sets[k], limit) for k in candidates):
             dropped.add(i)
             continue
-        k = len(sizes)
-        sizes.append(len(s))
-        for g in s:
+        k = len(sets)
+        sets.append(s)
+        for g in sketch:
             postings.setdefault(g, []).append(k)
     return dropped
+
+
+def _overlaps(a: frozenset[int], b: frozenset[int], limit: float) -> bool:
+    """Whether the Jaccard similarity of ``a`` and ``b`` reaches ``limit``."""
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    # Jaccard <= |small| / |large|: sizes far apart cannot reach the limit, no set walk
+    if len(small) < limit * len(large):
+        return False
+    inter = len(small & large)
+    return inter >= limit * (len(a) + len(b) - inter)

@@ -81,7 +81,8 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for m in _SENTENCE_END.finditer(text):
         end = m.end()
-        if "\n" not in m.group() and _ABBREVIATION.search(text, start, end):
+        # abbreviations are short: look at the last few characters of the piece only
+        if "\n" not in m.group() and _ABBREVIATION.search(text, max(start, end - 24), end):
             continue
         if end > start and text[start:end].strip():
             pieces.append(text[start:end])
@@ -114,7 +115,7 @@ def _stem(word: str) -> str:
 def _raw_words(text: str) -> list[str]:
     # lower-cased words, CJK runs as overlapping character pairs; no stemming
     found = _WORD.findall(text.lower())
-    if not _CJK_RUN.search(text):
+    if text.isascii() or not _CJK_RUN.search(text):
         return found
     out: list[str] = []
     for w in found:
