@@ -16,7 +16,8 @@ class Chunk:
     """One retrieved chunk.
 
     * ``score``: its relevance to the query, higher is better, on any scale the retriever
-      uses (``None``: unknown; the budgeter then scores the chunk itself with BM25).
+      uses (``None``: unknown; when any chunk has none, the budgeter scores them all with
+      BM25 against the query, since scales cannot be mixed).
     * ``position``: where it sits in its source, for ``order="source"`` (default: its index
       in the list given).
     * ``embedding``: its vector, when the retriever has one (near-duplicates are then found
