@@ -33,6 +33,7 @@ def test_public_names_are_pinned() -> None:
         "TokenomyCallbackHandler",
         "TokenomyEventHandler",
         "TokenomyLLM",
+        "TokenomyNodePostprocessor",
         "TokenomySpanHandler",
         "__version__",
         "include_stream_usage",
