@@ -116,7 +116,7 @@ def speed_rows(*, data: Path = DATA, repetitions: int = 30) -> list[dict[str, An
         "no dedup": lambda: without.select(query, items),
     }
     try:
-        embedder = MiniLMEmbedder()
+        embedder = MiniLMEmbedder(threads=1)
         vectors = embedder.embed(texts)
         setups["minilm"] = lambda: [cosine(embedder.embed([query])[0], v) for v in vectors]
     except ImportError:  # MissingDependencyError: no tokenomy[embeddings]

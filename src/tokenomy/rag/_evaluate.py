@@ -170,7 +170,7 @@ def rank(
     if retriever == "minilm":
         from tokenomy.rag._embed import MiniLMEmbedder
 
-        cached = _Cached(embedder or MiniLMEmbedder())
+        cached = _Cached(embedder or MiniLMEmbedder(threads=1))
         texts = [t for q in questions for _, t in chunks.get(q.article, ())]
         cached.embed(texts)
         cached.embed([q.question for q in questions])
