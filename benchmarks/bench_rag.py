@@ -118,7 +118,12 @@ def speed_rows(*, data: Path = DATA, repetitions: int = 30) -> list[dict[str, An
     try:
         embedder = MiniLMEmbedder(threads=1)
         vectors = embedder.embed(texts)
-        setups["minilm"] = lambda: [cosine(embedder.embed([query])[0], v) for v in vectors]
+
+        def minilm() -> list[float]:
+            q = embedder.embed([query])[0]
+            return [cosine(q, v) for v in vectors]
+
+        setups["minilm"] = minilm
     except ImportError:  # MissingDependencyError: no tokenomy[embeddings]
         pass
     timed = _interleaved(setups, repetitions=repetitions)
