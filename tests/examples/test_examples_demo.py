@@ -33,6 +33,7 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
     # the budgets part (tokenomy_langchain/_demo_budget.py): a refusal and a downgrade, printed
     assert "refused mallory's call" in out.stdout and "budget 'chat-per-user-daily'" in out.stdout
     assert "downgraded feature 'weekly-summary' from gpt-4o to gpt-4o-mini" in out.stdout
+    assert "RAG budgeting: 8 queries sent" in out.stdout.replace("\n", " ")
 
     with SQLiteLedger(ledger_path) as ledger:
         records = ledger.query()
@@ -59,6 +60,16 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
         assert weekly[-1].tags["budget_downgraded_from"] == "gpt-4o"
         chat = [r for r in records if r.tags["feature"] == "support-chat"]
         assert sum((r.cost.total for r in chat if r.cost), Decimal(0)) <= Decimal("0.0002")
+        # the RAG chain's and the query engine's model calls (not the query embeddings made
+        # before retrieval) carry their context budgeting report
+        budgeted = [
+            r
+            for r in records
+            if r.tags["feature"] in ("docs-qa", "support-search") and r.kind != "embedding"
+        ]
+        assert budgeted and all(
+            int(r.tags["rag_tokens_sent"]) < int(r.tags["rag_tokens_retrieved"]) for r in budgeted
+        )
         hits = ledger.query(RecordFilter(cache_hit=True))
         assert len(hits) >= 1
         assert all(h.cost is not None and h.cost.total == 0 for h in hits)

@@ -37,6 +37,7 @@ def test_public_names_are_pinned() -> None:
         "TokenomyEventHandler",
         "TokenomyLLM",
         "TokenomyMemoryBuffer",
+        "TokenomyNodePostprocessor",
         "TokenomySpanHandler",
         "TokenomySummaryMemoryBuffer",
         "__version__",

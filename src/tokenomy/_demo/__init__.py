@@ -168,6 +168,9 @@ def _print(args: argparse.Namespace, ledger: Any, ledger_path: Path, simulated: 
         console = Console(width=150)
     report.render(console, by=("feature", "user"), runs=6, top=5)
     hits = ledger.count(RecordFilter(cache_hit=True))
+    from tokenomy._demo._rag import rag_savings
+
+    console.print(rag_savings(ledger.iter_records()))
     console.print(
         f"\n[bold]{len(report)}[/bold] calls recorded, {hits} of them LangChain cache hits; the "
         f"provider simulator answered {simulated} requests (LangChain's embedding calls "

@@ -31,6 +31,7 @@ from tokenomy.testing._answers import (
     template,
 )
 from tokenomy.testing._clock import FakeClock
+from tokenomy.testing._embedder import HashingEmbedder
 from tokenomy.testing._embeddings import embedding_vector
 from tokenomy.testing._faults import FAULT_HEADER, Fault, Injection
 from tokenomy.testing._pipeline import MockSender, RecordingPolicy
@@ -50,6 +51,7 @@ __all__ = [
     "FakeClock",
     "FakeSummarizer",
     "Fault",
+    "HashingEmbedder",
     "Injection",
     "MockSender",
     "ProviderSimulator",

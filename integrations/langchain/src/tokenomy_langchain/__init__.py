@@ -14,6 +14,10 @@
 * :class:`TokenomyChatHistory`: a ``BaseChatMessageHistory`` over any history store that
   returns the window (and running summary) of a :class:`tokenomy.ConversationMemory`, for
   ``RunnableWithMessageHistory``; :class:`ChatModelSummarizer` summarises with a chat model.
+* :class:`TokenomyContextCompressor` (a ``BaseDocumentCompressor``) and
+  :class:`TokenomyBudgetRetriever` (wraps a retriever): fit retrieved documents into a token
+  budget with :class:`tokenomy.ChunkBudgeter`; the per-query report goes into the records of
+  the model calls that follow in the ``track()`` block.
 * :class:`TokenomyMiddleware`: a ``langchain.agents.create_agent`` middleware running the
   same policies around the agent's model calls (needs ``tokenomy-langchain[agents]``).
 * :func:`with_resilience`: ``tokenomy.Retry``'s rules around any runnable (a chain), in
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
     from tokenomy_langchain._handler import TokenomyCallbackHandler
     from tokenomy_langchain._memory import ChatModelSummarizer, TokenomyChatHistory
     from tokenomy_langchain._middleware import TokenomyMiddleware
+    from tokenomy_langchain._rag import TokenomyBudgetRetriever, TokenomyContextCompressor
     from tokenomy_langchain._resilience import with_resilience
     from tokenomy_langchain._track import current_handler, track
 
@@ -44,9 +49,11 @@ __version__ = "0.1.0"
 __all__ = [
     "CascadeChatModel",
     "ChatModelSummarizer",
+    "TokenomyBudgetRetriever",
     "TokenomyCallbackHandler",
     "TokenomyChatHistory",
     "TokenomyChatModel",
+    "TokenomyContextCompressor",
     "TokenomyEmbeddings",
     "TokenomyMiddleware",
     "__version__",
@@ -58,9 +65,11 @@ __all__ = [
 _LAZY = {
     "CascadeChatModel": "tokenomy_langchain._cascade",
     "ChatModelSummarizer": "tokenomy_langchain._memory",
+    "TokenomyBudgetRetriever": "tokenomy_langchain._rag",
     "TokenomyCallbackHandler": "tokenomy_langchain._handler",
     "TokenomyChatHistory": "tokenomy_langchain._memory",
     "TokenomyChatModel": "tokenomy_langchain._chat_model",
+    "TokenomyContextCompressor": "tokenomy_langchain._rag",
     "TokenomyEmbeddings": "tokenomy_langchain._embeddings",
     "TokenomyMiddleware": "tokenomy_langchain._middleware",
     "current_handler": "tokenomy_langchain._track",

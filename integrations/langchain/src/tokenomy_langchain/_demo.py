@@ -47,7 +47,11 @@ def run(sim_url: str, docs: Sequence[Path], policy: str) -> None:
         model="text-embedding-3-small", check_embedding_ctx_length=False, **common
     )
     store = InMemoryVectorStore.from_texts([d.read_text() for d in docs], embeddings)
-    retriever = store.as_retriever(search_kwargs={"k": 2})
+    # the retrieved handbook pages are fitted into 160 tokens: only their relevant sentences
+    retriever = tokenomy_langchain.TokenomyBudgetRetriever(
+        retriever=store.as_retriever(search_kwargs={"k": 2}),
+        compressor=tokenomy_langchain.TokenomyContextCompressor(budget=160, compress="lexical"),
+    )
 
     def join(docs: list) -> str:  # type: ignore[type-arg]
         return "\n\n".join(d.page_content for d in docs)

@@ -25,6 +25,11 @@ wrapped LLM's are seen as without it)::
 
     Settings.llm = tli.TokenomyLLM(OpenAI(model="gpt-4o-mini"), policies=[tokenomy.MaxTokens(400)])
 
+To send less retrieved context, budget it: ``index.as_query_engine(node_postprocessors=[
+tli.TokenomyNodePostprocessor(model="gpt-4o-mini", budget=512)])`` keeps what answers the
+query within 512 tokens (``tokenomy.ChunkBudgeter``); the per-query report (tokens retrieved
+and sent, chunks dropped and why, $ saved) becomes ``rag_*`` tags of the LLM call's record.
+
 What a record holds:
 
 * one record per provider call, for ``complete``/``chat``/``stream_*`` and their async
@@ -74,6 +79,7 @@ if TYPE_CHECKING:
         TokenomyMemoryBuffer,
         TokenomySummaryMemoryBuffer,
     )
+    from tokenomy_llamaindex._rag import TokenomyNodePostprocessor
     from tokenomy_llamaindex._spans import TokenomySpanHandler
     from tokenomy_llamaindex._wrapper import TokenomyLLM
 
@@ -85,6 +91,7 @@ __all__ = [
     "TokenomyEventHandler",
     "TokenomyLLM",
     "TokenomyMemoryBuffer",
+    "TokenomyNodePostprocessor",
     "TokenomySpanHandler",
     "TokenomySummaryMemoryBuffer",
     "__version__",
@@ -101,6 +108,7 @@ _LAZY = {
     "TokenomyEventHandler": "tokenomy_llamaindex._events",
     "TokenomyLLM": "tokenomy_llamaindex._wrapper",
     "TokenomyMemoryBuffer": "tokenomy_llamaindex._memory",
+    "TokenomyNodePostprocessor": "tokenomy_llamaindex._rag",
     "TokenomySpanHandler": "tokenomy_llamaindex._spans",
     "TokenomySummaryMemoryBuffer": "tokenomy_llamaindex._memory",
     "include_stream_usage": "tokenomy_llamaindex._attach",

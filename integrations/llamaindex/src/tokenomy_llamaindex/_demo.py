@@ -37,11 +37,15 @@ def run(sim_url: str, docs: Sequence[Path], policy: str) -> None:
             [Document(text=d.read_text(), metadata={"file": d.name}) for d in docs],
             embed_model=embed,
         )
-    engine = index.as_query_engine(llm=llm, similarity_top_k=2)
+    # the retrieved nodes are fitted into 160 tokens: only their relevant sentences
+    budget = tokenomy_llamaindex.TokenomyNodePostprocessor(budget=160, compress="lexical")
+    engine = index.as_query_engine(llm=llm, similarity_top_k=2, node_postprocessors=[budget])
     for user, question in LLAMA_QUESTIONS:
         with tokenomy_llamaindex.track(user=user, feature="support-search"):
             engine.query(question)
-    streaming = index.as_query_engine(llm=llm, similarity_top_k=2, streaming=True)
+    streaming = index.as_query_engine(
+        llm=llm, similarity_top_k=2, streaming=True, node_postprocessors=[budget]
+    )
     with tokenomy_llamaindex.track(user="heidi", feature="support-search"):
         response = streaming.query("How long do shared links last?")
         "".join(response.response_gen)  # type: ignore[union-attr,arg-type]

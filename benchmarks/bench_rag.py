@@ -1,0 +1,189 @@
+"""RAG chunk budgeting on SQuAD (``../shared/data/retrieval/``): does the budgeter keep the
+evidence while sending fewer tokens, and how fast does it budget?
+
+Quality rows: each question's candidates are its article's paragraphs, ranked by a retriever
+(BM25, or the offline MiniLM embeddings); the gold chunk is the paragraph holding the answer.
+At each budget B (256, 512, 1,024 tokens) the budgeter (query-aware compression: lexical for
+BM25, embedding-scored for MiniLM) is set next to naive top-k (the best-ranked paragraphs,
+whole, while they fit) at B and at 2B. "Retained": the gold paragraph was sent and the text
+sent from it still holds an answer. Goal: the budgeter's retention at B >= naive top-k's at 2B.
+
+Speed rows: budgeting 100 retrieved chunks for one query (query-aware compression on), with
+and without near-duplicate removal, in chunks per second, next to the anchor "the retrieval
+itself" of the same 100 chunks: BM25 in pure Python, and MiniLM (query embedding on CPU plus
+cosine similarity), measured interleaved.
+
+``python benchmarks/bench_rag.py [--questions N] [--retriever bm25|minilm ...]``; in
+``./dev bench rag`` it uses 1,000 questions (a fixed seeded sample) and both retrievers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data" / "retrieval"
+BUDGETS = (256, 512, 1024)
+RETRIEVERS = ("bm25", "minilm")
+
+
+def _sample(questions: list[Any], n: int | None) -> list[Any]:
+    if n is None or n >= len(questions):
+        return questions
+    picked = list(questions)
+    random.Random(11).shuffle(picked)
+    return picked[:n]
+
+
+def quality_rows(
+    retriever: str, *, questions: int | None, data: Path = DATA, budgets: Sequence[int] = BUDGETS
+) -> list[dict[str, Any]]:
+    """Retention and tokens sent per budget for one retriever."""
+    from tokenomy.rag._evaluate import budgeter_for, evaluate, load_chunks, load_questions, rank
+
+    qs = _sample(load_questions(data / "squad-dev-questions.jsonl"), questions)
+    chunks = load_chunks(data / "squad-dev-chunks.jsonl")
+    ranked, embedder = rank(qs, chunks, retriever)  # type: ignore[arg-type]
+    naive: dict[int, dict[str, Any]] = {}
+    rows = []
+    for budget in budgets:
+        b = budgeter_for(retriever, budget, model="gpt-4o-mini", embedder=embedder)  # type: ignore[arg-type]
+        result = evaluate(ranked, budget, budgeter=b)
+        double = evaluate(ranked, 2 * budget, budgeter=b)["naive_top_k"]
+        naive[budget] = result["naive_top_k"]
+        ours = result["budgeter"]
+        rows.append(
+            {
+                "case": f"{retriever} B={budget}",
+                "questions": result["questions"],
+                "retained": f"{ours['gold_retention']:.3f}",
+                "tokens sent": f"{ours['tokens_sent_mean']:.0f}",
+                "top-k@B retained": f"{naive[budget]['gold_retention']:.3f}",
+                "top-k@B tokens": f"{naive[budget]['tokens_sent_mean']:.0f}",
+                "top-k@2B retained": f"{double['gold_retention']:.3f}",
+                "top-k@2B tokens": f"{double['tokens_sent_mean']:.0f}",
+                "anchor": "naive top-k at 2B",
+                "goal": "retained >= top-k@2B",
+                "met": "yes" if ours["gold_retention"] >= double["gold_retention"] else "NO",
+            }
+        )
+    return rows
+
+
+def _interleaved(
+    setups: dict[str, Callable[[], object]], *, repetitions: int, seed: int = 0
+) -> dict[str, float]:
+    """Median seconds per run of each setup, the setups run in a fresh random order in every
+    repetition (so a CPU changing speed every few seconds weighs on all alike)."""
+    rng = random.Random(seed)
+    names = list(setups)
+    times: dict[str, list[float]] = {k: [] for k in names}
+    for fn in setups.values():
+        fn()
+    for _ in range(repetitions):
+        rng.shuffle(names)
+        for name in names:
+            t0 = time.perf_counter()
+            setups[name]()
+            times[name].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def speed_rows(*, data: Path = DATA, repetitions: int = 30) -> list[dict[str, Any]]:
+    """Chunks per second budgeting 100 chunks (compression on, dedup on and off) next to two
+    retrievals of the same 100 chunks: BM25 (pure Python) and MiniLM (embedding the query
+    on CPU, then cosine similarity; needs tokenomy[embeddings], else that anchor is absent)."""
+    from tokenomy.rag import Chunk, ChunkBudgeter, MiniLMEmbedder, bm25_scores, cosine
+    from tokenomy.rag._evaluate import load_chunks, load_questions
+
+    chunks = load_chunks(data / "squad-dev-chunks.jsonl")
+    query = load_questions(data / "squad-dev-questions.jsonl", limit=1)[0].question
+    texts = [t for article in chunks.values() for _, t in article][:100]
+    scores = bm25_scores(query, texts)
+    items = [Chunk(text=t, score=s, position=i) for i, (t, s) in enumerate(zip(texts, scores))]
+    with_dedup = ChunkBudgeter(budget=512, compress="lexical", note=False)
+    without = ChunkBudgeter(budget=512, compress="lexical", dedup=False, note=False)
+    setups: dict[str, Callable[[], object]] = {
+        "bm25": lambda: bm25_scores(query, texts),
+        "dedup": lambda: with_dedup.select(query, items),
+        "no dedup": lambda: without.select(query, items),
+    }
+    try:
+        embedder = MiniLMEmbedder(threads=1)
+        vectors = embedder.embed(texts)
+
+        def minilm() -> list[float]:
+            q = embedder.embed([query])[0]
+            return [cosine(q, v) for v in vectors]
+
+        setups["minilm"] = minilm
+    except ImportError:  # MissingDependencyError: no tokenomy[embeddings]
+        pass
+    timed = _interleaved(setups, repetitions=repetitions)
+    rows = []
+    for name in ("dedup", "no dedup"):
+        seconds = timed[name]
+        row = {
+            "case": f"budget 100 chunks, {name}",
+            "ms per query": f"{seconds * 1e3:.1f}",
+            "chunks/s": f"{len(items) / seconds:,.0f}",
+            "anchor": "retrieving the same 100 chunks",
+            "BM25 ms": f"{timed['bm25'] * 1e3:.1f}",
+            "x BM25": f"{seconds / timed['bm25']:.2f}",
+        }
+        if "minilm" in timed:
+            row["MiniLM ms"] = f"{timed['minilm'] * 1e3:.1f}"
+            row["x MiniLM"] = f"{seconds / timed['minilm']:.2f}"
+        rows.append(row)
+    return rows
+
+
+def tables(
+    *, questions: int | None = 1000, retrievers: Sequence[str] = RETRIEVERS, data: Path = DATA
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """``(title, rows)`` per table: one per retriever, then the speed table."""
+    if not (data / "squad-dev-questions.jsonl").exists():
+        return [("skipped", [{"case": "skipped", "anchor": f"{data} is absent"}])]
+    out = [
+        (
+            f"{retriever}, {questions or 'all'} questions",
+            quality_rows(retriever, questions=questions, data=data),
+        )
+        for retriever in retrievers
+    ]
+    out.append(("budgeting 100 chunks for one query (interleaved)", speed_rows(data=data)))
+    return out
+
+
+def run(
+    *, questions: int | None = 1000, retrievers: Sequence[str] = RETRIEVERS, data: Path = DATA
+) -> list[dict[str, Any]]:
+    """Every row of :func:`tables`."""
+    return [
+        r for _, rows in tables(questions=questions, retrievers=retrievers, data=data) for r in rows
+    ]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--questions", type=int, default=1000, help="0: all 4,961")
+    parser.add_argument("--retriever", action="append", choices=RETRIEVERS)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _table import print_table
+
+    n = args.questions or None
+    for title, rows in tables(questions=n, retrievers=args.retriever or RETRIEVERS):
+        print_table(f"RAG chunk budgeting on SQuAD: {title}", rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,56 @@
+"""benchmarks/bench_rag.py, run quickly: its quality rows (budgeter vs naive top-k on SQuAD)
+and speed rows have the numbers they claim."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from shared_data import shared_file
+
+pytestmark = pytest.mark.shared_data
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_rag.py"
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_rag", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def test_quality_rows_on_a_sample() -> None:
+    """On 40 questions with BM25: one row per budget, tokens within the budget, the goal
+    verdict consistent with the numbers, and naive top-k at 2B at least as good as at B."""
+    data = shared_file("retrieval/squad-dev-questions.jsonl").parent
+    rows = _bench().quality_rows("bm25", questions=40, data=data, budgets=(256, 512))
+    assert [r["case"] for r in rows] == ["bm25 B=256", "bm25 B=512"]
+    for row, budget in zip(rows, (256, 512), strict=True):
+        assert row["questions"] == 40
+        assert 0 < float(row["tokens sent"]) <= budget
+        assert float(row["top-k@B tokens"]) <= budget < 2 * budget
+        assert float(row["top-k@2B retained"]) >= float(row["top-k@B retained"])
+        met = float(row["retained"]) >= float(row["top-k@2B retained"])
+        assert row["met"] == ("yes" if met else "NO")
+
+
+def test_speed_rows() -> None:
+    """Budgeting 100 chunks with and without dedup: chunks per second and both retrieval
+    anchors (BM25, MiniLM)."""
+    data = shared_file("retrieval/squad-dev-questions.jsonl").parent
+    rows = _bench().speed_rows(data=data, repetitions=2)
+    assert [r["case"] for r in rows] == [
+        "budget 100 chunks, dedup",
+        "budget 100 chunks, no dedup",
+    ]
+    for row in rows:
+        per_second = float(row["chunks/s"].replace(",", ""))
+        assert per_second == pytest.approx(100 / (float(row["ms per query"]) / 1e3), rel=0.05)
+        assert float(row["BM25 ms"]) > 0 and float(row["MiniLM ms"]) > 0
