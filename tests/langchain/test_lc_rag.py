@@ -21,7 +21,8 @@ from tokenomy import CostRecord, MemoryLedger
 from tokenomy.testing import ProviderSimulator
 from tokenomy_langchain import TokenomyBudgetRetriever, TokenomyContextCompressor
 
-DOCS = sorted((Path(__file__).resolve().parents[2] / "examples" / "docs").glob("*.md"))
+DOCS = sorted((Path(__file__).resolve().parents[2] / "src" / "tokenomy" / "_demo" / "docs").glob("*.md"))
+assert DOCS, "the demo handbook (src/tokenomy/_demo/docs) is missing"
 QUESTION = "How long are deleted files kept on the Team plan?"
 
 

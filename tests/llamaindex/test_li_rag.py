@@ -18,7 +18,8 @@ from tokenomy.testing import ProviderSimulator
 from tokenomy.testing.pytest_plugin import provider_simulator  # noqa: F401
 from tokenomy_llamaindex import TokenomyNodePostprocessor
 
-DOCS = sorted((Path(__file__).resolve().parents[2] / "examples" / "docs").glob("*.md"))
+DOCS = sorted((Path(__file__).resolve().parents[2] / "src" / "tokenomy" / "_demo" / "docs").glob("*.md"))
+assert DOCS, "the demo handbook (src/tokenomy/_demo/docs) is missing"
 QUESTION = "How is data encrypted at rest?"
 KEY = "sk-simulator-test"
 
