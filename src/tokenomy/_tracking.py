@@ -436,8 +436,12 @@ def store_call(
                     merged["run_name"] = label
     # run ids as stored: strings (and None) as they are, the rest through _run_ref
     run = run_id if type(run_id) is str else _run_ref(run_id)
-    parent = parent_run_id if type(parent_run_id) is str else _run_ref(parent_run_id)
-    root = root_run_id if type(root_run_id) is str else _run_ref(root_run_id)
+    parent = (
+        parent_run_id
+        if parent_run_id is None or type(parent_run_id) is str
+        else _run_ref(parent_run_id)
+    )
+    root = root_run_id if root_run_id is None or type(root_run_id) is str else _run_ref(root_run_id)
     # Built field by field, each named once, in declaration order. The same object through
     # StoredCall's 30-keyword __init__ costs about 1 us more per recorded call, all of it in
     # binding the keywords (docs/ARCHITECTURE.md, "Hot path"); a test pins that every field

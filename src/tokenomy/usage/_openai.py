@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tokenomy.exceptions import UsageParseError
-from tokenomy.usage._fast import fast_openai_chat
+from tokenomy.usage._fast import openai_chat_counts
 from tokenomy.usage._model import Usage, UsageExtra
 from tokenomy.usage._plain import as_mapping, count, first, make_usage, sub
 
@@ -64,7 +64,8 @@ def usage_from_openai_chat(obj: Any) -> Usage:
     ``cache_write_5m`` (OpenAI has one write rate). Also reads legacy completions and
     embeddings responses (no completion tokens: output 0).
     """
-    return fast_openai_chat(obj) or _full_openai_chat(obj)
+    counts = openai_chat_counts(obj)
+    return _full_openai_chat(obj) if counts is None else Usage(*counts)
 
 
 def _full_openai_chat(obj: Any) -> Usage:

@@ -267,13 +267,15 @@ class CallRecorder:
             return False  # a Mapping other than a dict: the general path
         else:
             usage = getattr(raw, "usage", None)  # an SDK object
-        if usage is None or not _has(usage, "prompt_tokens"):
+        if usage is None or not (
+            "prompt_tokens" in usage if type(usage) is dict else _has(usage, "prompt_tokens")
+        ):
             return False
         try:
             parsed = usage_from_openai_chat(usage)
         except UsageParseError:
             return False
-        if self._covered(call, response):
+        if (self._done or self._open) and self._covered(call, response):
             return True  # a call that started later (a delegate) recorded this very response
         facts = raw_facts(raw)
         self._record(call, response, parsed, facts.model or configured_model(call.model_dict), facts)
@@ -433,8 +435,14 @@ class CallRecorder:
         rule of :func:`tokenomy.store_call`). A call whose pricing failed is recorded
         unpriced; the error is counted in :attr:`failures` and logged in one line.
         """
-        first, span_id = call.first_chunk, call.span_id
+        first, span_id, root_id = call.first_chunk, call.span_id, call.root_id
         run_id = span_id or _new_id()
+        name = span_name(span_id)
+        # tag run_name: the root span's name (a lone call is its own root: named once)
+        base: dict[str, str] | None = None
+        if root_id is not None:
+            same = name is not None and root_id == span_id
+            base = {"run_name": name if same and name is not None else span_name(root_id)}
         try:
             store_call(
                 model=model,
@@ -446,14 +454,13 @@ class CallRecorder:
                 streamed=first is not None or getattr(response, "delta", None) is not None,
                 run_id=run_id,
                 parent_run_id=call.parent_id,
-                root_run_id=call.root_id,
-                base_tags=_run_name(call.root_id),
+                root_run_id=root_id,
+                base_tags=base,
                 error=error,
                 service_tier=facts.service_tier,
-                name=span_name(span_id),
+                name=name,
                 framework=FRAMEWORK,
                 truncated=facts.truncated,
-                billed_usd=None if usage.extra is None else usage.extra.billed_usd,
                 price_book=self.price_book,
                 ledger=self.ledger,
                 trackers=call.chain,

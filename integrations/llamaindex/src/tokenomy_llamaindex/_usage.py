@@ -137,6 +137,7 @@ class RawFacts(NamedTuple):
 
 
 _NO_FACTS = RawFacts(None, None, False)
+_new_facts = tuple.__new__
 
 
 def raw_facts(raw: Any) -> RawFacts:
@@ -158,10 +159,13 @@ def raw_facts(raw: Any) -> RawFacts:
         truncated = bool(choices) and _get(choices[0], "finish_reason") == "length"
     else:
         truncated = stop == "max_tokens"
-    return RawFacts(
-        model if isinstance(model, str) and model else None,
-        tier if isinstance(tier, str) and tier in PRICED_TIERS else None,
-        truncated,
+    return _new_facts(  # RawFacts built in C (its generated __new__ is a Python call)
+        RawFacts,
+        (
+            model if isinstance(model, str) and model else None,
+            tier if isinstance(tier, str) and tier in PRICED_TIERS else None,
+            truncated,
+        ),
     )
 
 
