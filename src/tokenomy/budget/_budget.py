@@ -24,13 +24,14 @@ import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from tokenomy.budget._alerts import BudgetAlert, alert_hooks, fire
+from tokenomy.budget._args import checked_fraction, checked_scope, checked_tokens, checked_usd
+from tokenomy.budget._call import actual_cost, capped, one_request, output_range, root_run
 from tokenomy.budget._memory import MemoryBudgetStore
 from tokenomy.budget._store import (
-    MAX_NANOS,
     BudgetStore,
     Line,
     Refusal,
@@ -54,7 +55,7 @@ from tokenomy.pipeline._response import ModelResponse
 if TYPE_CHECKING:
     from tokenomy.budget._group import BudgetGroup
 
-__all__ = ["Budget", "OnExceed", "actual_cost"]
+__all__ = ["Budget", "OnExceed"]
 
 LOG = logging.getLogger("tokenomy.budget")
 OnExceed = Literal["error", "end", "downgrade"]
@@ -82,59 +83,6 @@ def default_budget_store() -> BudgetStore:
             if not _default_store:
                 _default_store.append(MemoryBudgetStore())
     return _default_store[0]
-
-
-def _usd(value: object) -> Decimal | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Decimal | int | float | str):
-        raise ConfigurationError(f"Budget limit_usd must be a number of dollars, got {value!r}")
-    try:
-        amount = Decimal(str(value)) if not isinstance(value, Decimal) else value
-    except InvalidOperation as exc:
-        raise ConfigurationError(f"Budget limit_usd must be a number, got {value!r}") from exc
-    if not amount.is_finite() or amount <= 0:
-        raise ConfigurationError(
-            f"Budget limit_usd must be a positive, finite amount of dollars, got {value!r}"
-        )
-    if to_nanos(amount, up=False) >= MAX_NANOS:
-        raise ConfigurationError(
-            f"Budget limit_usd {value!r} is above the largest budget a store keeps exactly "
-            f"(${from_nanos(MAX_NANOS - 1)}); split it into several budgets"
-        )
-    if to_nanos(amount, up=False) < 1:
-        raise ConfigurationError(f"Budget limit_usd {value!r} is below $0.000000001")
-    return amount
-
-
-def _tokens(value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(f"Budget limit_tokens must be a whole number >= 1, got {value!r}")
-    return value
-
-
-def _scope(value: object) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    items = (value,) if isinstance(value, str) else value
-    if not isinstance(items, tuple | list) or not all(isinstance(t, str) and t for t in items):
-        raise ConfigurationError(
-            f"Budget scope must be None (global), a tag name ('user') or a tuple of tag names "
-            f"(('team', 'feature')), got {value!r}"
-        )
-    if len(set(items)) != len(items):
-        raise ConfigurationError(f"Budget scope names a tag twice: {value!r}")
-    return tuple(items)
-
-
-def _fraction(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigurationError(f"Budget {name} must be a fraction in (0, 1], got {value!r}")
-    if not 0 < value <= 1:
-        raise ConfigurationError(f"Budget {name} must be a fraction in (0, 1], got {value!r}")
-    return float(value)
 
 
 def _quote(text: str) -> str:
@@ -205,12 +153,12 @@ class Budget(Policy):
         fail_open: bool = False,
         end_message: str = DEFAULT_END_MESSAGE,
     ) -> None:
-        self.limit_usd = _usd(limit_usd)
-        self.limit_tokens = _tokens(limit_tokens)
+        self.limit_usd = checked_usd(limit_usd)
+        self.limit_tokens = checked_tokens(limit_tokens)
         if self.limit_usd is None and self.limit_tokens is None:
             raise ConfigurationError("a Budget needs limit_usd and/or limit_tokens")
         self.window: Window = parse_window(window, tz)
-        self.scope: tuple[str, ...] = _scope(scope)
+        self.scope: tuple[str, ...] = checked_scope(scope)
         if on_exceed not in _ON_EXCEED:
             raise ConfigurationError(
                 f"Budget on_exceed must be one of {', '.join(_ON_EXCEED)}, got {on_exceed!r}"
@@ -221,8 +169,8 @@ class Budget(Policy):
         if downgrade_to is not None and (not isinstance(downgrade_to, str) or not downgrade_to):
             raise ConfigurationError(f"Budget downgrade_to must be a model name, got {downgrade_to!r}")
         self.downgrade_to = downgrade_to
-        self.downgrade_at = None if downgrade_at is None else _fraction("downgrade_at", downgrade_at)
-        self.thresholds = tuple(sorted({_fraction("thresholds", t) for t in thresholds}))
+        self.downgrade_at = None if downgrade_at is None else checked_fraction("downgrade_at", downgrade_at)
+        self.thresholds = tuple(sorted({checked_fraction("thresholds", t) for t in thresholds}))
         if len(self.thresholds) > 30:
             raise ConfigurationError("a Budget takes at most 30 alert thresholds")
         self.hooks = alert_hooks(alerts)
@@ -356,7 +304,7 @@ class Budget(Policy):
         if self.window.kind == "request":
             key = rid
         elif self.window.kind == "run":
-            key = _root_run(request) or rid
+            key = root_run(request) or rid
         buckets = self.window.buckets(now(), key=key)
         limit_nanos = None if self.limit_usd is None else to_nanos(self.limit_usd, up=False)
         unit = "usd" if limit_nanos is not None else "tokens"
@@ -377,7 +325,7 @@ class Budget(Policy):
         worst = self.worst(request, model)
         max_out, min_out = output_range(request, worst, self.min_output_tokens)
         if self.window.kind == "request":
-            return worst, _one_request(plan.line, worst, min_out, max_out)
+            return worst, one_request(plan.line, worst, min_out, max_out)
         result = self.store.reserve(
             uuid.uuid4().hex,
             [plan.line],
@@ -586,71 +534,3 @@ class Budget(Policy):
             return self._after(held, plan, response)
         finally:
             _ACTIVE.reset(token)
-
-
-def output_range(request: ModelRequest, worst: Worst, min_output_tokens: int) -> tuple[int, int]:
-    """``(max_out, min_out)`` output tokens a call may reserve: up to the caller's
-    ``max_tokens`` or the model's limit, at least ``min_output_tokens`` (none for embeddings)."""
-    if request.kind == "embedding":
-        return 0, 0
-    asked = request.max_tokens
-    max_out = asked if asked is not None else worst.output_limit
-    return max_out, min(min_output_tokens, max_out)
-
-
-def capped(request: ModelRequest, held: Reservation) -> ModelRequest:
-    """``request`` with ``max_tokens`` set to what ``held`` reserved (not for embeddings)."""
-    if request.kind == "embedding" or request.max_tokens == held.out_tokens:
-        return request
-    return request.with_params(max_tokens=held.out_tokens)
-
-
-def actual_cost(name: str, held: Reservation, response: ModelResponse | None) -> tuple[int, int]:
-    """What a call cost, to settle ``held`` with: the pipeline's record of it (``nanos``,
-    ``tokens``); unpriced → the reserved amount; no record → nothing (never sent)."""
-    record = None if response is None else response.record
-    if record is None:
-        return 0, 0
-    usage = record.usage
-    tokens = int(usage.input + usage.output)
-    cost = record.cost_total
-    nanos = held.nanos if cost is None else to_nanos(cost)
-    if nanos > held.nanos or tokens > held.tokens:
-        LOG.warning(
-            "budget %r: a call to %s cost more than its reservation ($%s > $%s, %d > %d "
-            "tokens); the estimate for such requests is too low",
-            name, record.model, from_nanos(nanos), from_nanos(held.nanos), tokens, held.tokens,
-        )
-    return nanos, tokens
-
-
-def _one_request(line: Line, worst: Worst, min_out: int, max_out: int) -> Reservation | Refusal:
-    """A per-request budget: the call against its limit alone, nothing kept in a store."""
-    from tokenomy.budget._store import decide
-
-    n = decide(
-        [line],
-        [(0, 0, 0, 0)],
-        fixed_nanos=worst.fixed_nanos,
-        rate_pico=worst.rate_pico,
-        fixed_tokens=worst.prompt_tokens,
-        min_out=min_out,
-        max_out=max_out,
-    )
-    if isinstance(n, Refusal):
-        return n
-    return Reservation("", (), n, worst.nanos(n), worst.prompt_tokens + n)
-
-
-def _root_run(request: ModelRequest) -> str | None:
-    """The run a ``window="run"`` budget counts this call in: the root run the framework
-    names, else the outermost enclosing ``track()`` block, else the call's parent run (a
-    LangChain wrapper knows only its parent), else the call alone."""
-    run = request.run
-    root = run.root_run_id
-    if root is None:
-        from tokenomy._tracking import current_trackers
-
-        trackers = current_trackers()
-        root = trackers[0].run_id if trackers else (run.parent_run_id or run.run_id)
-    return None if root is None else str(root)

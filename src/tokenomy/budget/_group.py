@@ -19,7 +19,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from tokenomy.budget._budget import _ACTIVE, Budget, _Plan, actual_cost, capped, output_range
+from tokenomy.budget._budget import _ACTIVE, Budget, _Plan
+from tokenomy.budget._call import actual_cost, capped, output_range
 from tokenomy.budget._memory import MemoryBudgetStore
 from tokenomy.budget._store import BudgetStore, Refusal, Reservation
 from tokenomy.budget._worst import Worst

@@ -11,7 +11,7 @@ Every name here is also exported by :mod:`tokenomy`.
 from __future__ import annotations
 
 from tokenomy.memory._counter import MessageCounter, MessageInfo, message_key
-from tokenomy.memory._memory import SUMMARY_PREFIX, ConversationMemory, MemoryView
+from tokenomy.memory._memory import ConversationMemory
 from tokenomy.memory._sequence import is_valid_sequence, sequence_problems
 from tokenomy.memory._stats import MemoryStats
 from tokenomy.memory._summarizer import (
@@ -20,6 +20,7 @@ from tokenomy.memory._summarizer import (
     summary_request,
     transcript,
 )
+from tokenomy.memory._view import SUMMARY_PREFIX, MemoryView
 from tokenomy.memory._window import WindowPlan, plan_window, required_tokens
 
 __all__ = [

@@ -41,60 +41,16 @@ from tokenomy.exceptions import ConfigurationError, MemoryBudgetError
 from tokenomy.memory._counter import MessageCounter, MessageInfo
 from tokenomy.memory._stats import MemoryStats
 from tokenomy.memory._summarizer import Summarizer, summary_request
+from tokenomy.memory._view import SUMMARY_PREFIX, MemoryView, replaced, with_messages
 from tokenomy.memory._window import WindowPlan, plan_window, required_tokens
 from tokenomy.pipeline import AsyncCallNext, CallNext, Message, ModelRequest, ModelResponse, Policy
 
-__all__ = ["SUMMARY_PREFIX", "ConversationMemory", "MemoryView"]
+__all__ = ["ConversationMemory"]
 
-#: Put before the summary text in the summary message.
-SUMMARY_PREFIX = "Summary of the earlier conversation:\n"
 #: Tokens of slack added to the summary's reservation (token boundaries around the prefix).
 _SLACK = 2
 
 MessagesBetween = Callable[[int, int], Sequence[Message]]
-
-
-@dataclass(frozen=True, slots=True)
-class MemoryView:
-    """One windowed read.
-
-    * ``keep``/``start``: the history's messages to send (indices) and the first kept
-      non-system one; the summary message goes just before it.
-    * ``summary_message``: the summary as a message dict (``None``: no summary yet).
-    * ``tokens``: input tokens of what is sent (summary included); ``full_tokens``: of the
-      whole history.
-    * ``messages``: the messages to send, when the history was given as dicts.
-    """
-
-    keep: tuple[int, ...]
-    start: int
-    summary_message: Message | None
-    tokens: int
-    full_tokens: int
-    conversation: str | None = None
-    history_len: int = 0
-    messages: list[Message] = field(default_factory=list)
-
-    @property
-    def summary(self) -> str | None:
-        """The summary text (without the prefix)."""
-        if self.summary_message is None:
-            return None
-        return str(self.summary_message["content"])[len(SUMMARY_PREFIX) :]
-
-    def arrange(self, items: Sequence[Any], summary: Any = None) -> list[Any]:
-        """``items`` (the history, any message type) windowed: kept items in order, with
-        ``summary`` (the summary as that type) before the first kept non-system one."""
-        out = [items[i] for i in self.keep if i < self.start]
-        if summary is not None:
-            out.append(summary)
-        out.extend(items[i] for i in self.keep if i >= self.start)
-        return out
-
-    @property
-    def changed(self) -> bool:
-        """False when the whole history is sent as it is."""
-        return self.summary_message is not None or len(self.keep) != self.history_len
 
 
 @dataclass(slots=True)
@@ -297,7 +253,7 @@ class ConversationMemory(Policy):
         view = self.select(
             infos, lambda a, b: messages[a:b], counter=counter, conversation=conversation
         )
-        return _with_messages(view, messages)
+        return with_messages(view, messages)
 
     async def awindow(
         self,
@@ -313,7 +269,7 @@ class ConversationMemory(Policy):
         view = await self.aselect(
             infos, lambda a, b: messages[a:b], counter=counter, conversation=conversation
         )
-        return _with_messages(view, messages)
+        return with_messages(view, messages)
 
     def select(
         self,
@@ -372,7 +328,7 @@ class ConversationMemory(Policy):
             model=request.model,
             provider=request.provider,
         )
-        return _replaced(request, view)
+        return replaced(request, view)
 
     async def ahandle(self, request: ModelRequest, call_next: AsyncCallNext) -> ModelResponse:
         if request.kind == "chat" and request.messages:
@@ -382,7 +338,7 @@ class ConversationMemory(Policy):
                 model=request.model,
                 provider=request.provider,
             )
-            request = _replaced(request, view)
+            request = replaced(request, view)
         return await call_next(request)
 
     def handle(self, request: ModelRequest, call_next: CallNext) -> ModelResponse:
@@ -625,14 +581,3 @@ class ConversationMemory(Policy):
 
 def _has_turns(infos: Sequence[MessageInfo], start: int, end: int) -> bool:
     return any(infos[i].role != "system" for i in range(start, end))
-
-
-def _with_messages(view: MemoryView, messages: Sequence[Message]) -> MemoryView:
-    view.messages.extend(view.arrange(messages, view.summary_message))
-    return view
-
-
-def _replaced(request: ModelRequest, view: MemoryView) -> ModelRequest:
-    if not view.changed:
-        return request
-    return request.replace(messages=tuple(view.messages))
