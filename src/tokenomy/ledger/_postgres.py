@@ -9,7 +9,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tokenomy.exceptions import ConfigurationError, LedgerError, MissingDependencyError
-from tokenomy.ledger._aggregate import GroupTotals
 from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
 from tokenomy.ledger._postgres_schema import (
@@ -30,8 +29,8 @@ from tokenomy.ledger._rows import (
     to_row,
 )
 from tokenomy.ledger._sql_filter import postgres_tags, where_clause
-from tokenomy.ledger._sql_report import SqlAggregator, SqlDialect, tagset_filter
-from tokenomy.ledger._store import RunPage, check_limit
+from tokenomy.ledger._sql_report import AggregatedInSql, SqlAggregator, SqlDialect, tagset_filter
+from tokenomy.ledger._store import check_limit
 from tokenomy.ledger._stored import StoredCall
 from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit
 
@@ -126,7 +125,7 @@ def _shutdown(writer: BatchWriter | None, *conns: _Connection) -> None:
             conn.close()
 
 
-class PostgresLedger(BatchedStore):
+class PostgresLedger(AggregatedInSql, BatchedStore):
     """Records in a PostgreSQL table (money as ``NUMERIC``, tags as ``JSONB``).
 
     ``schema`` (created if missing) and ``table`` name where the records go; ``schema=None``
@@ -316,22 +315,6 @@ class PostgresLedger(BatchedStore):
         except psycopg.Error as exc:
             raise LedgerError(f"could not read the ledger {self._where}: {exc}") from exc
 
-    def aggregate(
-        self, by: Sequence[str] = (), where: RecordFilter | None = None
-    ) -> list[GroupTotals]:
-        """Totals per group, computed in SQL (see ``ledger/_sql_report.py``)."""
-        if not self._fast:
-            return super().aggregate(by, where)
-        return self._agg().aggregate(by, where)
-
-    def aggregate_many(
-        self, bys: Sequence[Sequence[str]], where: RecordFilter | None = None
-    ) -> list[list[GroupTotals]]:
-        """Several groupings from one SQL query."""
-        if not self._fast:
-            return super().aggregate_many(bys, where)
-        return self._agg().aggregate_many(bys, where)
-
     def iter_records(
         self, where: RecordFilter | None = None, *, newest_first: bool = False
     ) -> Iterator[CostRecord]:
@@ -358,26 +341,6 @@ class PostgresLedger(BatchedStore):
             raise LedgerError(f"could not read the ledger {self._where}: {exc}") from exc
         finally:
             conn.close()
-
-    def most_expensive(self, n: int = 10, where: RecordFilter | None = None) -> list[CostRecord]:
-        """The ``n`` costliest priced records, from the cost index."""
-        if not self._fast:
-            return super().most_expensive(n, where)
-        return self._agg().most_expensive(n, where)
-
-    def run_page(
-        self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
-    ) -> RunPage:
-        """The runs count and the latest ``limit`` runs' records, found in SQL."""
-        if not self._fast:
-            return super().run_page(where, limit, total=total)
-        return self._agg().run_page(where, limit, total=total)
-
-    def unpriced_models(self, where: RecordFilter | None = None) -> dict[str, int]:
-        """Unpriced models and their counts."""
-        if not self._fast:
-            return super().unpriced_models(where)
-        return self._agg().unpriced_models(where)
 
     def mark_usable(self, record_id: str, usable: bool) -> bool:
         """Set ``usable`` on a stored record (after a flush); False when the id is unknown."""

@@ -29,7 +29,7 @@ from tokenomy.ledger._aggregate import (
 )
 from tokenomy.ledger._rows import MONEY_COLUMNS, bucket_value, from_pico
 from tokenomy.ledger._sql_filter import where_clause
-from tokenomy.ledger._store import RunPage, latest_runs, top_costs
+from tokenomy.ledger._store import LedgerStore, RunPage, latest_runs, top_costs
 from tokenomy.pricing._model import COST_DIMENSIONS
 from tokenomy.usage._model import Usage
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from tokenomy.ledger._filter import RecordFilter
     from tokenomy.ledger._record import CostRecord
 
-__all__ = ["SqlAggregator", "SqlDialect", "tagset_filter"]
+__all__ = ["AggregatedInSql", "SqlAggregator", "SqlDialect", "tagset_filter"]
 
 _ZERO = Decimal(0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -500,3 +500,53 @@ class SqlAggregator:
         clause, params = self.where(where, "cost_total IS NULL")
         rows = self._fetch(f"SELECT model, COUNT(*) FROM {self.d.table}{clause} GROUP BY model", params)
         return {str(m): int(c) for m, c in rows}
+
+
+class AggregatedInSql(LedgerStore):
+    """The report queries of a SQL store (SQLite, PostgreSQL): answered by its
+    :class:`SqlAggregator` when the ledger has the aggregation layout (``_fast``), else by
+    :class:`LedgerStore`'s defaults over its records (a ledger of an older schema, read as
+    it is)."""
+
+    @property
+    def _fast(self) -> bool:
+        raise NotImplementedError
+
+    def _agg(self) -> SqlAggregator:
+        raise NotImplementedError
+
+    def aggregate(
+        self, by: Sequence[str] = (), where: RecordFilter | None = None
+    ) -> list[GroupTotals]:
+        """Totals per group, computed in SQL."""
+        if not self._fast:
+            return super().aggregate(by, where)
+        return self._agg().aggregate(by, where)
+
+    def aggregate_many(
+        self, bys: Sequence[Sequence[str]], where: RecordFilter | None = None
+    ) -> list[list[GroupTotals]]:
+        """Several groupings from one SQL query."""
+        if not self._fast:
+            return super().aggregate_many(bys, where)
+        return self._agg().aggregate_many(bys, where)
+
+    def most_expensive(self, n: int = 10, where: RecordFilter | None = None) -> list[CostRecord]:
+        """The ``n`` costliest priced records, from the cost index."""
+        if not self._fast:
+            return super().most_expensive(n, where)
+        return self._agg().most_expensive(n, where)
+
+    def run_page(
+        self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
+    ) -> RunPage:
+        """The runs count and the latest ``limit`` runs' records, found in SQL."""
+        if not self._fast:
+            return super().run_page(where, limit, total=total)
+        return self._agg().run_page(where, limit, total=total)
+
+    def unpriced_models(self, where: RecordFilter | None = None) -> dict[str, int]:
+        """Unpriced models and their counts, from the unpriced index."""
+        if not self._fast:
+            return super().unpriced_models(where)
+        return self._agg().unpriced_models(where)

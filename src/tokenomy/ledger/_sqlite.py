@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from tokenomy.exceptions import ConfigurationError, LedgerError, LedgerFileError
-from tokenomy.ledger._aggregate import GroupTotals
 from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
 from tokenomy.ledger._record import CostRecord
@@ -24,7 +23,13 @@ from tokenomy.ledger._rows import (
     to_row,
 )
 from tokenomy.ledger._sql_filter import sqlite_tags, where_clause
-from tokenomy.ledger._sql_report import MoneyOverflowError, SqlAggregator, SqlDialect, tagset_filter
+from tokenomy.ledger._sql_report import (
+    AggregatedInSql,
+    MoneyOverflowError,
+    SqlAggregator,
+    SqlDialect,
+    tagset_filter,
+)
 from tokenomy.ledger._sqlite_schema import (
     AGGREGATE_VERSION,
     SCHEMA_VERSION,
@@ -37,7 +42,7 @@ from tokenomy.ledger._sqlite_schema import (
     probe,
     read_only_uri,
 )
-from tokenomy.ledger._store import RunPage, check_limit
+from tokenomy.ledger._store import check_limit
 from tokenomy.ledger._stored import StoredCall
 from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit
 
@@ -86,7 +91,7 @@ def _shutdown(writer: BatchWriter | None, *conns: sqlite3.Connection) -> None:
             conn.close()
 
 
-class SQLiteLedger(BatchedStore):
+class SQLiteLedger(AggregatedInSql, BatchedStore):
     """Records in a SQLite file (created on first use), shared safely by threads and processes.
 
     * Default mode: :meth:`add` only queues the record; a background thread commits queued
@@ -261,22 +266,6 @@ class SQLiteLedger(BatchedStore):
 
     # -- aggregation in SQL -----------------------------------------------------------------
 
-    def aggregate(
-        self, by: Sequence[str] = (), where: RecordFilter | None = None
-    ) -> list[GroupTotals]:
-        """Totals per group, computed in SQL (see ``ledger/_sql_report.py``)."""
-        if not self._fast:
-            return super().aggregate(by, where)
-        return self._agg().aggregate(by, where)
-
-    def aggregate_many(
-        self, bys: Sequence[Sequence[str]], where: RecordFilter | None = None
-    ) -> list[list[GroupTotals]]:
-        """Several groupings from one SQL query."""
-        if not self._fast:
-            return super().aggregate_many(bys, where)
-        return self._agg().aggregate_many(bys, where)
-
     def iter_records(
         self, where: RecordFilter | None = None, *, newest_first: bool = False
     ) -> Iterator[CostRecord]:
@@ -309,26 +298,6 @@ class SQLiteLedger(BatchedStore):
             raise LedgerError(f"could not read the ledger {self.path}: {exc}") from exc
         finally:
             conn.close()
-
-    def most_expensive(self, n: int = 10, where: RecordFilter | None = None) -> list[CostRecord]:
-        """The ``n`` costliest priced records, from the cost index."""
-        if not self._fast:
-            return super().most_expensive(n, where)
-        return self._agg().most_expensive(n, where)
-
-    def run_page(
-        self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
-    ) -> RunPage:
-        """The runs count and the latest ``limit`` runs' records, found in SQL."""
-        if not self._fast:
-            return super().run_page(where, limit, total=total)
-        return self._agg().run_page(where, limit, total=total)
-
-    def unpriced_models(self, where: RecordFilter | None = None) -> dict[str, int]:
-        """Unpriced models and their counts, from the unpriced index."""
-        if not self._fast:
-            return super().unpriced_models(where)
-        return self._agg().unpriced_models(where)
 
     def mark_usable(self, record_id: str, usable: bool) -> bool:
         """Set ``usable`` on a stored record (after a flush); False when the id is unknown."""
