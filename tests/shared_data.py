@@ -6,8 +6,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,3 +31,23 @@ def shared_file(relative: str) -> Path:
             pytest.fail(reason + " and CI=true, where it must be present", pytrace=False)
         pytest.skip(reason)
     return path
+
+
+def response_events(body: Any) -> Iterator[dict[str, Any]]:
+    """The JSON body, or every JSON ``data:`` event of an SSE stream."""
+    if isinstance(body, dict):
+        yield body
+        return
+    try:
+        yield json.loads(body)
+        return
+    except (TypeError, ValueError):
+        pass
+    for line in str(body).splitlines():
+        if line.startswith("data:"):
+            try:
+                event = json.loads(line[5:])
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                yield event

@@ -7,40 +7,20 @@ Anthropic requests are turned into that shape first; requests that do not transl
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from shared_data import shared_file
+from shared_data import response_events, shared_file
 from tokenomy import Budget, MemoryBudgetStore, ModelRequest
 
 pytestmark = pytest.mark.shared_data
 
 
-def _events(body: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(body, dict):
-        yield body
-        return
-    try:
-        yield json.loads(body)
-        return
-    except (TypeError, ValueError):
-        pass
-    for line in str(body).splitlines():
-        if line.startswith("data:"):
-            try:
-                event = json.loads(line[5:])
-            except ValueError:
-                continue
-            if isinstance(event, dict):
-                yield event
-
-
 def _reported(api: str, body: Any) -> int | None:
     """Prompt tokens the provider billed (cache reads and writes included)."""
     found = None
-    for event in _events(body):
+    for event in response_events(body):
         if api == "chat.completions":
             usage = event.get("usage") or {}
             found = usage.get("prompt_tokens", found)

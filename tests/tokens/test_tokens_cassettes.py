@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from shared_data import shared_file
+from shared_data import response_events, shared_file
 from tokenomy.tokens import estimate_request
 
 pytestmark = pytest.mark.shared_data
@@ -32,30 +32,10 @@ def _records(api: str) -> Iterator[dict[str, Any]]:
                 yield record
 
 
-def _events(body: Any) -> Iterator[dict[str, Any]]:
-    """The JSON body, or every JSON ``data:`` event of an SSE stream."""
-    if isinstance(body, dict):
-        yield body
-        return
-    try:
-        yield json.loads(body)
-        return
-    except (TypeError, ValueError):
-        pass
-    for line in str(body).splitlines():
-        if line.startswith("data:"):
-            try:
-                event = json.loads(line[5:])
-            except ValueError:
-                continue
-            if isinstance(event, dict):
-                yield event
-
-
 def _reported(record: dict[str, Any]) -> int | None:
     """Prompt tokens the provider reported (the last usage seen; Anthropic: message_start)."""
     found = None
-    for event in _events(record["response_body"]):
+    for event in response_events(record["response_body"]):
         if record["api"] == "chat.completions":
             usage = event.get("usage") or {}
             found = usage.get("prompt_tokens", found)
