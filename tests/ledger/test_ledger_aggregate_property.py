@@ -2,7 +2,7 @@
 
 For random records (money with 0 to 14 decimal places, so some amounts do not fit the SQL
 stores' picodollar columns; cost parts of other dimensions; random tags, zones, latencies,
-cache outcomes), random filters and random groupings, each store's ``aggregate``,
+cache outcomes, provider bills equal to, near or far from the price-book cost), random filters and random groupings, each store's ``aggregate``,
 ``aggregate_many``, ``most_expensive``, ``run_page`` and ``unpriced_models`` equal the pure
 functions over the records the filter keeps: every figure exactly (money as the exact
 ``Decimal`` sum), the latency percentiles exactly or, where the store says they are
@@ -42,7 +42,15 @@ MODELS = ("gpt-4o", "claude-sonnet-4", "gemini-2.5-pro")
 PROVIDERS = ("openai", "anthropic", None)
 TAG_KEYS = ("feature", "user", "model")
 TAG_VALUES = ("a", "b", "c ✓", "")
-DIMENSIONS = ("input", "cache_read", "cache_write_5m", "output", "reasoning", "request", "web_search")
+DIMENSIONS = (
+    "input",
+    "cache_read",
+    "cache_write_5m",
+    "output",
+    "reasoning",
+    "request",
+    "web_search",
+)
 BY_NAMES = (
     "model", "provider", "kind", "hour", "day", "month", "run", "feature", "user", "tag:model",
 )  # fmt: skip
@@ -77,6 +85,16 @@ def records(draw: st.DrawFn) -> list[CostRecord]:
         outcome = draw(st.sampled_from(("miss", "miss", "exact", "semantic")))
         saved = draw(st.none() | money())
         offset = timezone(timedelta(hours=draw(st.integers(-11, 12))))
+        # a provider's bill: none, any amount, the cost itself, or at/over the 3% tolerance
+        book = None if cost is None else cost.total
+        billed = draw(
+            st.none()
+            | st.none()
+            | money()
+            | st.sampled_from(
+                [None] if book is None else [book, book * Decimal("1.03"), book / Decimal("0.96")]
+            )
+        )
         ts = T0 + timedelta(minutes=draw(st.integers(0, 60 * 24 * 5)), microseconds=i)
         root = draw(st.sampled_from((None, "root-1", "root-2", "root-3")))
         out.append(
@@ -93,11 +111,10 @@ def records(draw: st.DrawFn) -> list[CostRecord]:
                 priced=cost is not None,
                 estimated=draw(st.booleans()),
                 latency_ms=draw(st.none() | st.floats(0, 100_000, allow_nan=False)),
-                tags=draw(
-                    st.dictionaries(st.sampled_from(TAG_KEYS), st.sampled_from(TAG_VALUES))
-                ),
+                tags=draw(st.dictionaries(st.sampled_from(TAG_KEYS), st.sampled_from(TAG_VALUES))),
                 cache=CacheInfo(outcome=outcome, saved=saved),
                 truncated=draw(st.booleans()),
+                billed_usd=billed,
             )
         )
     return out
@@ -152,11 +169,13 @@ def _clear(store: LedgerStore) -> None:
     if isinstance(store, SQLiteLedger):
         assert store._wconn is not None
         store._wconn.execute("DELETE FROM cost_records")
+        store._wconn.execute("DELETE FROM cost_runs")
     elif isinstance(store, PostgresLedger):
         from psycopg import sql
 
         with store._wconn.lock:
             store._wconn.get().execute(sql.SQL("DELETE FROM {}").format(store._ident))
+            store._wconn.get().execute(f"DELETE FROM {store._dialect.runs}")
 
 
 _SETTINGS = settings(
@@ -167,7 +186,9 @@ _SETTINGS = settings(
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
-def reopenable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], LedgerStore]]:
+def reopenable(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], LedgerStore]]:
     """A function giving an empty store of each kind (the same one, emptied, each time)."""
     kind = request.param
     if kind == "memory":

@@ -59,20 +59,22 @@ def write_v2_sqlite(path: Path) -> None:
 
 
 def test_v3_is_the_version_with_a_python_backfill() -> None:
-    """The aggregation layout is schema v3, and its step fills the rows already stored."""
-    assert SCHEMA_VERSION == 3
+    """The aggregation layout starts at schema v3, whose step fills the rows already stored
+    (v4 adds the bills and the runs table, its own step filling ``billed_p``)."""
+    assert SCHEMA_VERSION >= 4
     assert 3 in _PYTHON_STEPS
+    assert 4 in _PYTHON_STEPS
 
 
 def test_sqlite_v2_ledger_migrates_keeping_every_record(tmp_path: Path) -> None:
-    """Opening a v2 ledger migrates it to v3: every record reads back as written, the derived
+    """Opening a v2 ledger migrates it to the current version: every record reads back as written, the derived
     columns are filled (money in picodollars, tag sets), and the SQL aggregation equals the
     exact Python aggregation of the records."""
     path = tmp_path / "old.db"
     write_v2_sqlite(path)
     records = make_records()
     with SQLiteLedger(path) as store:
-        assert store.schema_version == 3
+        assert store.schema_version == SCHEMA_VERSION
         got = {r.record_id: r for r in store.query()}
         assert got == {r.record_id: r for r in records}
         for by in BYS:
@@ -83,7 +85,7 @@ def test_sqlite_v2_ledger_migrates_keeping_every_record(tmp_path: Path) -> None:
             aggregate_records([r for r in records if where.matches(r)], ("team",)),
         )
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     unfilled = conn.execute(
         f"SELECT COUNT(*) FROM {TABLE} WHERE run_key IS NULL "
         "OR (cost_total IS NOT NULL AND cost_p IS NULL AND money_inexact = 0)"
@@ -114,7 +116,7 @@ def test_postgres_v2_ledger_migrates_keeping_every_record() -> None:
     import psycopg
     from psycopg import sql
 
-    from tokenomy.ledger._postgres_schema import PG_MIGRATIONS
+    from tokenomy.ledger._postgres_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
 
     url = require_postgres()
     schema = f"tkn_mig_{uuid.uuid4().hex[:10]}"
@@ -150,7 +152,7 @@ def test_postgres_v2_ledger_migrates_keeping_every_record() -> None:
             assert reader.schema_version == 2
             assert len(reader.query()) == len(records)
         with PostgresLedger(url, schema=schema) as store:
-            assert store.schema_version == 3
+            assert store.schema_version == PG_SCHEMA_VERSION
             assert {r.record_id: r for r in store.query()} == {r.record_id: r for r in records}
             for by in BYS:
                 assert_same_totals(store.aggregate(by), aggregate_records(records, by))

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tokenomy.exceptions import ConfigurationError
+from tokenomy.ledger._billed import billed_mismatch
 from tokenomy.ledger._filter import epoch_us, is_estimated, utc
 from tokenomy.pricing._model import COST_DIMENSIONS
 from tokenomy.usage._model import Usage
@@ -124,6 +125,12 @@ class GroupTotals:
     (read from a histogram of 2%-wide buckets instead of every latency).
     ``first``/``last`` are the earliest and latest timestamps, in UTC. ``truncated`` counts the
     responses cut by their output-token limit (:attr:`truncation_rate` is their share).
+
+    ``cost`` is the price book's; where the provider reported what it billed (OpenRouter's
+    ``usage.cost``), :attr:`charged` counts the bill instead (what reports show as the cost):
+    ``billed`` calls had a bill summing to ``billed_usd``, against a price-book cost of
+    ``billed_cost`` (over the ``billed - billed_unpriced`` of them the book priced), and
+    ``billed_mismatch`` of them differ from the book by more than ``BILLED_TOLERANCE``.
     """
 
     key: dict[str, str | None]
@@ -142,6 +149,24 @@ class GroupTotals:
     first: datetime | None = None
     last: datetime | None = None
     latency_approximate: bool = False
+    billed: int = 0
+    billed_usd: Decimal = _ZERO
+    billed_cost: Decimal = _ZERO
+    billed_unpriced: int = 0
+    billed_mismatch: int = 0
+
+    @property
+    def charged(self) -> Decimal:
+        """What the calls cost as charged: the provider's bill where it reported one, else the
+        price book's cost (the exact sum of ``CostRecord.charged_usd``)."""
+        if not self.billed:
+            return self.cost
+        return self.cost - self.billed_cost + self.billed_usd
+
+    @property
+    def uncharged(self) -> int:
+        """Calls with neither a price nor a bill: :attr:`charged` leaves them out."""
+        return self.unpriced - self.billed_unpriced
 
     @property
     def truncation_rate(self) -> float | None:
@@ -150,16 +175,25 @@ class GroupTotals:
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready dict: Decimals as plain decimal strings (see :func:`decimal_text`),
-        timestamps as ISO 8601. ``cost`` is ``null`` when every call of the group is unpriced
-        (its cost is unknown, not $0)."""
+        timestamps as ISO 8601. ``cost`` is what was charged (:attr:`charged`: the provider's
+        bill where there is one), ``null`` when no call of the group has a price or a bill (its
+        cost is unknown, not $0); ``price_book_cost`` is the price book's (``null`` when every
+        call is unpriced), which ``cost_by_dimension`` breaks down."""
         unknown = self.count > 0 and self.unpriced == self.count
         return {
             "key": dict(self.key),
             "count": self.count,
-            "cost": None if unknown else decimal_text(self.cost),
-            "cost_by_dimension": {
-                k: decimal_text(v) for k, v in self.cost_by_dimension.items()
-            },
+            "cost": (
+                None
+                if self.count > 0 and self.uncharged == self.count
+                else decimal_text(self.charged)
+            ),
+            "price_book_cost": None if unknown else decimal_text(self.cost),
+            "billed": self.billed,
+            "billed_usd": decimal_text(self.billed_usd),
+            "billed_mismatch": self.billed_mismatch,
+            "uncharged": self.uncharged,
+            "cost_by_dimension": {k: decimal_text(v) for k, v in self.cost_by_dimension.items()},
             "unpriced": self.unpriced,
             "estimated": self.estimated,
             "usage": self.usage.counts(),
@@ -177,6 +211,11 @@ class GroupTotals:
 
 class _Acc:
     __slots__ = (
+        "billed",
+        "billed_cost",
+        "billed_mismatch",
+        "billed_unpriced",
+        "billed_usd",
         "cache_hits",
         "cost",
         "count",
@@ -210,6 +249,22 @@ class _Acc:
         self.last: datetime | None = None
         self.first_us = 0
         self.last_us = 0
+        self.billed = 0
+        self.billed_usd = _ZERO
+        self.billed_cost = _ZERO
+        self.billed_unpriced = 0
+        self.billed_mismatch = 0
+
+    def add_bill(self, billed: Decimal, cost: Decimal | None) -> None:
+        """Count a call the provider billed ``billed`` (price-book ``cost``)."""
+        self.billed += 1
+        self.billed_usd += billed
+        if cost is None:
+            self.billed_unpriced += 1
+        else:
+            self.billed_cost += cost
+        if billed_mismatch(billed, cost):
+            self.billed_mismatch += 1
 
     def add(self, r: CostRecord) -> None:
         self.count += 1
@@ -246,6 +301,8 @@ class _Acc:
             self.first, self.first_us = r.timestamp, ts
         if self.last is None or ts > self.last_us:
             self.last, self.last_us = r.timestamp, ts
+        if r.billed_usd is not None:
+            self.add_bill(r.billed_usd, None if cost is None else cost.total)
 
     def add_stored(self, s: StoredCall) -> None:
         """:meth:`add` for a stored call, read as it is (no :class:`CostRecord` built)."""
@@ -291,6 +348,8 @@ class _Acc:
             self.first, self.first_us = s.when, ts
         if self.last is None or ts > self.last_us:
             self.last, self.last_us = s.when, ts
+        if s.billed_usd is not None:
+            self.add_bill(s.billed_usd, total)
 
     def totals(self, key: dict[str, str | None]) -> GroupTotals:
         lat = sorted(self.latencies)
@@ -313,6 +372,11 @@ class _Acc:
             latency_p99_ms=percentile(lat, 99),
             first=None if self.first is None else utc(self.first),
             last=None if self.last is None else utc(self.last),
+            billed=self.billed,
+            billed_usd=self.billed_usd,
+            billed_cost=self.billed_cost,
+            billed_unpriced=self.billed_unpriced,
+            billed_mismatch=self.billed_mismatch,
         )
 
 
@@ -356,9 +420,7 @@ def _stored_key_getter(name: str) -> Callable[[StoredCall], str | None]:
     if name == "month":
         return lambda s: utc(s.when).strftime("%Y-%m")
     if name == "run":
-        return lambda s: (
-            run_id_text(s.root_run_id) or run_id_text(s.run_id) or s.record_id
-        )
+        return lambda s: run_id_text(s.root_run_id) or run_id_text(s.run_id) or s.record_id
     tag = name[4:] if name.startswith("tag:") else name
     return lambda s: s.tags.get(tag)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ADDED_COLUMNS", "AddedColumn", "migration_steps"]
+__all__ = ["ADDED_COLUMNS", "AddedColumn", "derived_until", "migration_steps"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +65,13 @@ ADDED_COLUMNS: tuple[AddedColumn, ...] = (
         3, "money_inexact", "INTEGER NOT NULL DEFAULT 0", "INTEGER NOT NULL DEFAULT 0", derived=True
     ),
     AddedColumn(3, "lat_bucket", "INTEGER", "INTEGER", derived=True),
-    AddedColumn(3, "tagset", "INTEGER NOT NULL DEFAULT 0", "BIGINT NOT NULL DEFAULT 0", derived=True),
+    AddedColumn(
+        3, "tagset", "INTEGER NOT NULL DEFAULT 0", "BIGINT NOT NULL DEFAULT 0", derived=True
+    ),
     AddedColumn(3, "run_key", "TEXT", "TEXT", derived=True),
+    # v4: the provider's bill (billed_usd) as integer picodollars, so that what was charged
+    # sums exactly in SQL (NULL without a bill; a bill needing more places sets money_inexact)
+    AddedColumn(4, "billed_p", "INTEGER", "BIGINT", derived=True),
 )
 
 
@@ -80,3 +85,9 @@ def migration_steps(dialect: str, table: str) -> tuple[tuple[int, str], ...]:
             f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"
         )
     return tuple((version, ";\n".join(sql)) for version, sql in sorted(steps.items()))
+
+
+def derived_until(version: int) -> tuple[str, ...]:
+    """The derived columns a table at schema ``version`` has (a migration's Python step fills
+    only those of its own version and before)."""
+    return tuple(c.name for c in ADDED_COLUMNS if c.derived and c.version <= version)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tokenomy.exceptions import ConfigurationError
-from tokenomy.ledger._memory import MemoryLedger
 from tokenomy.ledger._store import LedgerStore
+
+if TYPE_CHECKING:
+    from tokenomy.ledger._memory import MemoryLedger
 
 __all__ = [
     "ENV_VAR",
@@ -28,14 +31,22 @@ ENV_VAR = "TOKENOMY_LEDGER"
 PROCESS_MEMORY_RECORDS = 100_000
 
 
-class _ProcessMemoryLedger(MemoryLedger):
-    """The process-wide MemoryLedger: shared by everyone who opens it, so close() keeps it."""
+def _process_memory_class() -> type[MemoryLedger]:
+    # Defined on first use: the memory ledger (and pydantic's records) is not imported by
+    # the command line's reads of a SQL ledger.
+    from tokenomy.ledger._memory import MemoryLedger
 
-    def close(self) -> None:
-        """No-op: other code holds this same ledger (``with open_ledger(None)`` is safe)."""
+    class _ProcessMemoryLedger(MemoryLedger):
+        """The process-wide MemoryLedger: shared by everyone who opens it, so close() keeps
+        it."""
 
-    def __repr__(self) -> str:
-        return f"process MemoryLedger({len(self._items)} records)"
+        def close(self) -> None:
+            """No-op: other code holds this same ledger (``with open_ledger(None)`` is safe)."""
+
+        def __repr__(self) -> str:
+            return f"process MemoryLedger({len(self._items)} records)"
+
+    return _ProcessMemoryLedger
 
 
 _lock = threading.Lock()
@@ -47,7 +58,7 @@ def _process_memory_ledger() -> MemoryLedger:
     global _shared_memory
     with _lock:
         if _shared_memory is None:
-            _shared_memory = _ProcessMemoryLedger(max_records=PROCESS_MEMORY_RECORDS)
+            _shared_memory = _process_memory_class()(max_records=PROCESS_MEMORY_RECORDS)
         return _shared_memory
 
 
@@ -80,6 +91,8 @@ def open_ledger(spec: str | os.PathLike[str] | None) -> LedgerStore:
     if not text:
         return _process_memory_ledger()
     if text == ":memory:":
+        from tokenomy.ledger._memory import MemoryLedger
+
         return MemoryLedger()
     if _is_postgres(text):
         from tokenomy.ledger._postgres import PostgresLedger

@@ -14,6 +14,7 @@ from tokenomy.ledger._filter import RecordFilter
 from tokenomy.ledger._postgres_schema import (
     PG_AGGREGATE_VERSION,
     PG_SCHEMA_VERSION,
+    PG_TAGSET_VERSION,
     PgTagsets,
     migrate_postgres,
     read_version,
@@ -90,14 +91,18 @@ class _Connection:
 
 
 _STREAM_BATCH = 2_000
-_READ_SESSION = ("SET jit = off", "SET work_mem = '64MB'")
-# For the report's GROUP BY only: prefer the covering aggregation index (a parallel
-# index-only scan in group order) to a scan of the wide table.
+# One round trip each.
+_READ_SESSION = ("SELECT set_config('jit', 'off', false), set_config('work_mem', '64MB', false)",)
+# For the report's GROUP BY only: read the covering aggregation index (a parallel index-only
+# scan) rather than the wide table, and add up in a hash table (its groups are few: the
+# planner, unaware that model, provider and kind follow the tag set, expects many and sorts).
 _GROUP_SETTINGS = (
-    "SET LOCAL enable_seqscan = off",
-    "SET LOCAL parallel_setup_cost = 0",
-    "SET LOCAL parallel_tuple_cost = 0",
+    "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_sort', 'off', true), "
+    "set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true)",
 )
+
+
+_RUN_KEY = ROW_COLUMNS.index("run_key")
 
 
 def _write(
@@ -105,14 +110,18 @@ def _write(
     insert: Any,
     tagsets: PgTagsets,
     records: Sequence[CostRecord | StoredCall],
+    insert_runs: str,
 ) -> None:
-    """Insert ``records`` in one transaction (the writer's sink; also used by sync mode)."""
+    """Insert ``records`` in one transaction (the writer's sink; also used by sync mode), and
+    their runs into the runs table (read back from the records: a duplicate record ignored
+    adds no run of its own)."""
     rows = [to_row(r) for r in records]
     with conn.lock:
         c = conn.get()
         with c.transaction(), c.cursor() as cur:
             resolved, new = tagsets.resolve(cur, rows, TAGSET_INDEX)
             cur.executemany(insert, resolved)
+            cur.execute(insert_runs, [list(dict.fromkeys(r[_RUN_KEY] for r in rows))])
         tagsets.learn(new)
 
 
@@ -165,20 +174,23 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
         self._rconn = _Connection(url, connect_timeout, self._where, _READ_SESSION)
         try:
             with self._wconn.lock:
-                if self.read_only:
-                    self.schema_version = read_version(
-                        self._wconn.get(), self.schema, table, self._where
-                    )
-                    self._wconn.close()
+                if self.read_only:  # the read connection looks: one connection in all
+                    with self._rconn.lock:
+                        self.schema_version = read_version(
+                            self._rconn.get(), self.schema, table, self._where
+                        )
                 else:
                     migrate_postgres(self._wconn.get(), self.schema, table, self._where)
                     self.schema_version = PG_SCHEMA_VERSION
         except psycopg.Error as exc:
             self._wconn.close()
+            self._rconn.close()
             raise LedgerError(f"cannot prepare the PostgreSQL ledger {self._where}: {exc}") from exc
         except BaseException:
             self._wconn.close()
+            self._rconn.close()
             raise
+
         def qualified(name: str) -> Any:
             return sql.Identifier(self.schema, name) if self.schema else sql.Identifier(name)
 
@@ -197,6 +209,7 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
             "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (record_id) DO NOTHING"
         ).format(ident, row_cols, values)
         self._select = sql.SQL("SELECT {} FROM {}").format(cols, ident)
+
         # plain strings of the names, for the report queries (psycopg quotes them)
         def text(part: Any) -> str:
             return str(part.as_string(None))
@@ -207,6 +220,11 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
             items=text(qualified(f"{table}_tag_items")),
             order="seq",
             pg=True,
+            runs=text(qualified(f"{table}_runs")),
+        )
+        self._insert_runs = (
+            f"INSERT INTO {self._dialect.runs} (run_key) SELECT DISTINCT run_key FROM "
+            f"{self._dialect.table} WHERE run_key = ANY(%s) ON CONFLICT DO NOTHING"
         )
         self._select_text = text(self._select)
         self._tags_sql = tagset_filter(self._dialect)
@@ -217,7 +235,9 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
             self.sync = True
         elif not self.sync:
             self._writer = BatchWriter(
-                partial(_write, self._wconn, self._insert, self._tagsets),
+                partial(
+                    _write, self._wconn, self._insert, self._tagsets, insert_runs=self._insert_runs
+                ),
                 batch_size=batch_size,
                 flush_interval=flush_interval,
                 name=f"tokenomy-ledger-writer[postgres:{table}]",
@@ -233,7 +253,7 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
             raise LedgerError(f"the ledger {self._where} was opened read-only; nothing is written")
         psycopg = _import_psycopg()
         try:
-            _write(self._wconn, self._insert, self._tagsets, records)
+            _write(self._wconn, self._insert, self._tagsets, records, self._insert_runs)
         except psycopg.Error as exc:
             raise LedgerError(f"could not write to the ledger {self._where}: {exc}") from exc
 
@@ -281,7 +301,7 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
         return int(rows[0][0]) if rows else 0
 
     def _clause(self, where: RecordFilter | None) -> tuple[str, list[Any]]:
-        tags = self._tags_sql if self.schema_version >= PG_AGGREGATE_VERSION else postgres_tags
+        tags = self._tags_sql if self.schema_version >= PG_TAGSET_VERSION else postgres_tags
         return where_clause(where, ph="%s", tags_sql=tags)
 
     # -- aggregation in SQL -----------------------------------------------------------------

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tokenomy.exceptions import LedgerFileError
-from tokenomy.ledger._columns import migration_steps
+from tokenomy.ledger._columns import derived_until, migration_steps
 
 if TYPE_CHECKING:
     import psycopg
@@ -107,18 +107,51 @@ CREATE INDEX {ix_agg} ON {records} (tagset, model, provider, kind, lat_bucket) I
 )
 """
 
+# v4: one row per run (its run_key), kept by the writer in the transaction adding the run's
+# records, so that counting the runs reads it, not every record; the aggregation index again with every column the report sums (v3's lacked the audio
+# and web-search dimensions added after it, so the report read the table too); the one on
+# tagset alone goes (the aggregation index leads with it); the bills get a partial index (the
+# report sums them apart); billed_p is filled for the rows already stored, exactly (NUMERIC).
+_V4_EXTRA = """
+CREATE TABLE {runs} (run_key TEXT PRIMARY KEY);
+INSERT INTO {runs} (run_key)
+    SELECT DISTINCT run_key FROM {records} WHERE run_key IS NOT NULL ON CONFLICT DO NOTHING;
+DROP INDEX {ix_agg_q};
+DROP INDEX {ix_tagset_q};
+CREATE INDEX {ix_agg4} ON {records} (tagset, model, provider, kind, lat_bucket) INCLUDE (
+    ts_us, cost_p, cost_input_p, cost_cache_read_p, cost_cache_write_5m_p,
+    cost_cache_write_1h_p, cost_output_p, cost_reasoning_p, cost_audio_input_p,
+    cost_audio_output_p, cost_request_p, cost_web_search_p, saved_p, money_inexact,
+    estimated, usage_estimated, input_tokens, output_tokens, cache_read_tokens,
+    cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, cache_outcome, truncated
+);
+CREATE INDEX {ix_billed} ON {records} (ts_us) WHERE billed_p IS NOT NULL;
+UPDATE {records} SET
+    billed_p = CASE WHEN billed_usd * 1000000000000 = trunc(billed_usd * 1000000000000)
+        AND abs(billed_usd * 1000000000000) <= 9223372036854775807
+        THEN (billed_usd * 1000000000000)::bigint END,
+    money_inexact = CASE WHEN billed_usd * 1000000000000 = trunc(billed_usd * 1000000000000)
+        AND abs(billed_usd * 1000000000000) <= 9223372036854775807
+        THEN money_inexact ELSE 1 END
+    WHERE billed_usd IS NOT NULL
+"""
+_EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA}
+
 #: Ordered ``(version, SQL)`` steps; never edit a released step, append a new one.
-#: Steps after the first come from ``ledger/_columns.py`` (plus v3's side tables).
+#: Steps after the first come from ``ledger/_columns.py`` (plus the side tables and indexes
+#: of ``_EXTRA``).
 PG_MIGRATIONS: tuple[tuple[int, str], ...] = (
     (1, _V1),
     *(
-        (v, sql + ";\n" + _V3_EXTRA if v == 3 else sql)
+        (v, sql + ";\n" + _EXTRA[v] if v in _EXTRA else sql)
         for v, sql in migration_steps("postgres", "{records}")
     ),
 )
 PG_SCHEMA_VERSION = PG_MIGRATIONS[-1][0]
-#: The first version whose derived columns the SQL aggregation reads.
-PG_AGGREGATE_VERSION = 3
+#: The first version with the tag sets (tag filters read them).
+PG_TAGSET_VERSION = 3
+#: The first version whose derived columns the SQL aggregation reads (v4: the bills).
+PG_AGGREGATE_VERSION = 4
 
 
 class PgTagsets:
@@ -170,7 +203,6 @@ def backfill_postgres(
     transaction); returns how many rows were filled."""
     from tokenomy.ledger._rows import (
         COLUMNS,
-        DERIVED,
         TAGSET_INDEX,
         read_columns,
         row_to_record,
@@ -181,7 +213,8 @@ def backfill_postgres(
     first = len(COLUMNS)
     # the record columns as of v3, the version whose step this is
     cols = ", ".join(f'"{c}"' if present else f'NULL AS "{c}"' for c, present in read_columns(3))
-    sets = ", ".join(f"{c} = %s" for c in DERIVED)
+    derived = derived_until(3)  # the columns of v3 (a later step fills its own)
+    sets = ", ".join(f"{c} = %s" for c in derived)
     select = f"SELECT seq, {cols} FROM {records} WHERE seq > %s ORDER BY seq LIMIT %s"
     last, done = -1, 0
     with conn.cursor() as cur:
@@ -194,7 +227,10 @@ def backfill_postgres(
             cache.learn(new)
             cur.executemany(
                 f"UPDATE {records} SET {sets} WHERE seq = %s",
-                [(*w[first:], r[0]) for w, r in zip(resolved, rows, strict=True)],
+                [
+                    (*w[first : first + len(derived)], r[0])
+                    for w, r in zip(resolved, rows, strict=True)
+                ],
             )
             done += len(rows)
             last = rows[-1][0]
@@ -232,6 +268,8 @@ def read_version(conn: psycopg.Connection[Any], schema: str | None, table: str, 
             f"{PG_SCHEMA_VERSION}; upgrade tokenomy to read it",
         )
     return version
+
+
 _APPLICATION = "tokenomy"
 
 
@@ -295,10 +333,24 @@ def migrate_postgres(
             "ix_tags": sql.Identifier(f"{table}_tags"),
             "tagsets": qualified(f"{table}_tagsets"),
             "items": qualified(f"{table}_tag_items"),
+            "runs": qualified(f"{table}_runs"),
             **{
                 f"ix_{ix}": sql.Identifier(f"{table}_{ix}")
-                for ix in ("tagset", "cost", "run_key", "unpriced", "inexact", "items_tagset", "agg")
-            },
+                for ix in (
+                    "tagset",
+                    "cost",
+                    "run_key",
+                    "unpriced",
+                    "inexact",
+                    "items_tagset",
+                    "agg",
+                    "agg4",
+                    "billed",
+                )
+            },  # fmt: skip
+            # an index to drop is named with its schema (it lives in the table's)
+            "ix_agg_q": qualified(f"{table}_agg"),
+            "ix_tagset_q": qualified(f"{table}_tagset"),
         }
         for step, template in PG_MIGRATIONS:
             if step > version:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from tokenomy.ledger._billed import BILLED_TOLERANCE, billed_mismatch
 from tokenomy.pricing._model import Cost
 from tokenomy.usage._model import USAGE_FIELDS, Usage
 
@@ -26,22 +27,6 @@ def new_id() -> str:
     """
     h = os.urandom(16).hex()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
-
-
-#: How far the price-book cost may be from the provider's bill before a call is flagged
-#: (``CostRecord.billed_mismatch``, tag ``billed_mismatch``): 3% of the bill.
-BILLED_TOLERANCE = Decimal("0.03")
-
-
-def billed_mismatch(billed: Decimal | None, cost: Decimal | None) -> bool:
-    """True when a provider's bill ``billed`` and the price-book ``cost`` of the same call
-    differ by more than :data:`BILLED_TOLERANCE` of the bill; an unpriced call with a
-    non-zero bill differs; nothing billed (``None``) never does."""
-    if billed is None:
-        return False
-    if cost is None:
-        return billed != 0
-    return abs(cost - billed) > billed * BILLED_TOLERANCE
 
 
 def _now() -> datetime:

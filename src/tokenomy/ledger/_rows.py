@@ -96,9 +96,12 @@ MONEY_COLUMNS: dict[str, str] = {d: f"cost_{d}_p" for d in COST_DIMENSIONS}
 #: Where a written row holds its tag set: the tags' JSON text, which the store's writer swaps
 #: for the tag set's id (``tagset`` column) before inserting.
 TAGSET_INDEX = ROW_COLUMNS.index("tagset")
-if set(ROW_COLUMNS) != _V1_COLUMNS | {c.name for c in ADDED_COLUMNS} or DERIVED[
-    : len(COST_DIMENSIONS) + 2
-] != ("cost_p", *MONEY_COLUMNS.values(), "saved_p"):  # pragma: no cover
+if (
+    set(ROW_COLUMNS) != _V1_COLUMNS | {c.name for c in ADDED_COLUMNS}
+    or DERIVED[: len(COST_DIMENSIONS) + 2] != ("cost_p", *MONEY_COLUMNS.values(), "saved_p")
+    or DERIVED[len(COST_DIMENSIONS) + 2 :]
+    != ("money_inexact", "lat_bucket", "tagset", "run_key", "billed_p")
+):  # pragma: no cover
     raise RuntimeError(
         "ledger columns and record fields disagree: add the field's column to "
         f"ledger/_columns.py (row columns {sorted(set(COLUMNS))})"
@@ -179,10 +182,14 @@ def bucket_value(bucket: int) -> float:
 
 
 def _derived(
-    total: Decimal | None, parts: Mapping[str, Any] | None, saved: Decimal | None
+    total: Decimal | None,
+    parts: Mapping[str, Any] | None,
+    saved: Decimal | None,
+    billed: Decimal | None,
 ) -> tuple[Any, ...]:
-    """The money columns of a row: total, one per dimension, saved, inexact flag."""
-    inexact = 0
+    """The money columns of a row: total, one per dimension, saved, inexact flag (set too
+    when the bill is not exact in picodollars; ``billed_p`` is the row's last column)."""
+    inexact = 1 if billed is not None and pico(billed) is None else 0
     total_p = pico(total)
     if total is not None and total_p is None:
         inexact = 1
@@ -283,10 +290,11 @@ def stored_to_row(s: StoredCall) -> tuple[Any, ...]:
         None if saved is None else str(saved),
         cache.similarity,
         *plain,
-        *_derived(total, parts, saved),
+        *_derived(total, parts, saved, s.billed_usd),
         lat_bucket(s.latency_ms),
         tags_text,
         root_run_id or run_id or record_id,
+        pico(s.billed_usd),
     )
 
 

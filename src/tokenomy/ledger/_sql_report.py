@@ -27,6 +27,7 @@ from tokenomy.ledger._aggregate import (
     check_by,
     histogram_percentile,
 )
+from tokenomy.ledger._billed import BILLED_TOLERANCE
 from tokenomy.ledger._rows import MONEY_COLUMNS, bucket_value, from_pico
 from tokenomy.ledger._sql_filter import where_clause
 from tokenomy.ledger._store import LedgerStore, RunPage, latest_runs, top_costs
@@ -60,6 +61,7 @@ class SqlDialect:
     items: str
     order: str  # the insertion-order column: rowid (SQLite) or seq (PostgreSQL)
     pg: bool = False
+    runs: str = ""  # the runs side table (one row per run_key, schema v4)
 
 
 def tagset_filter(dialect: SqlDialect) -> Callable[[Mapping[str, str]], tuple[str, list[Any]]]:
@@ -163,6 +165,23 @@ def _sums(pg: bool) -> tuple[str, ...]:
     )
 
 
+def _billed_sums(pg: bool) -> tuple[str, ...]:
+    """The aggregates over the billed rows (``billed_p IS NOT NULL``, a partial index: the
+    usual ledger has none, and its main query pays nothing for bills): how many, their bills,
+    the price book's cost of them, how many it priced, how many differ by more than
+    ``BILLED_TOLERANCE`` of the bill (``ledger/_billed.py``, in exact integers)."""
+    num, den = BILLED_TOLERANCE.as_integer_ratio()
+    diff = "abs(cost_p - billed_p)" + ("::numeric" if pg else "")
+    odd = f"CASE WHEN cost_p IS NULL THEN billed_p <> 0 ELSE {diff} * {den} > billed_p * {num} END"
+    return (
+        "COUNT(*)",
+        "SUM(billed_p)",
+        "SUM(cost_p)",
+        "COUNT(cost_p)",
+        f"SUM(({odd}){'::int' if pg else ''})",
+    )
+
+
 # positions in a partial row (after the key columns and the bucket)
 _COUNT, _COST, _DIM0 = 0, 1, 2
 _SAVED = _DIM0 + _NDIM
@@ -177,12 +196,19 @@ _UEST, _HITS, _TRUNC, _FIRST, _LAST = (
 
 
 class _Merged:
-    __slots__ = ("buckets", "ints", "money")
+    __slots__ = ("billed", "buckets", "ints", "money")
 
     def __init__(self) -> None:
         self.ints = [0] * 12  # count, unpriced, est, tokens x6, uest, hits, trunc
         self.money: list[int | None] = [None] * (2 + _NDIM)  # cost, dims..., saved
         self.buckets: dict[int, int] = {}
+        self.billed = [0, 0, 0, 0, 0]  # count, bills, their book cost, priced, mismatched
+
+    def add_billed(self, v: Sequence[Any]) -> None:
+        b = self.billed
+        for i in range(5):
+            if v[i] is not None:
+                b[i] += int(v[i])
 
     def add(self, bucket: int | None, v: Sequence[Any], first_last: list[int | None]) -> None:
         ints = self.ints
@@ -213,7 +239,9 @@ class _Merged:
     def totals(self, key: dict[str, str | None], first_last: list[int | None]) -> GroupTotals:
         ints, money = self.ints, self.money
         parts = {
-            d: from_pico(money[1 + i]) for i, d in enumerate(COST_DIMENSIONS) if money[1 + i] is not None
+            d: from_pico(money[1 + i])
+            for i, d in enumerate(COST_DIMENSIONS)
+            if money[1 + i] is not None
         }
         hist = sorted(self.buckets.items())
         values = [(bucket_value(b), n) for b, n in hist]
@@ -238,6 +266,11 @@ class _Merged:
             first=None if f is None else _EPOCH + timedelta(microseconds=f),
             last=None if la is None else _EPOCH + timedelta(microseconds=la),
             latency_approximate=n_lat > 0,
+            billed=self.billed[0],
+            billed_usd=from_pico(self.billed[1]) if self.billed[0] else _ZERO,
+            billed_cost=from_pico(self.billed[2]) if self.billed[0] else _ZERO,
+            billed_unpriced=self.billed[0] - self.billed[3],
+            billed_mismatch=self.billed[4],
         )
 
 
@@ -263,6 +296,7 @@ class SqlAggregator:
         self._fetch_groups = fetch_groups or fetch
         self._tags_sql = tagset_filter(dialect)
         self._sums = _sums(dialect.pg)
+        self._bill_sums = _billed_sums(dialect.pg)
 
     def where(self, where: RecordFilter | None, *extra: str) -> tuple[str, list[Any]]:
         """``(" WHERE ...", params)`` of ``where`` plus ``extra`` conditions."""
@@ -289,16 +323,14 @@ class SqlAggregator:
         return bool(self._fetch(f"SELECT 1 FROM {self.d.table}{clause} LIMIT 1", params))
 
     def _cube(
-        self, names: tuple[str, ...], clause: str, params: list[Any]
+        self, names: tuple[str, ...], clause: str, params: list[Any], sums: tuple[str, ...]
     ) -> tuple[str, list[Any], list[str]]:
         """Grouping by tags, model, provider or kind: an inner GROUP BY over the columns the
         aggregation index leads with (scanned in order: no sort), then the groups asked for
         from its few rows, tag values joined from the tag items."""
-        inner_cols = ", ".join(f"{agg} AS a{i}" for i, agg in enumerate(self._sums))
+        inner_cols = ", ".join(f"{agg} AS a{i}" for i, agg in enumerate(sums))
         cube = "tagset, model, provider, kind, lat_bucket"
-        inner = (
-            f"SELECT {cube}, {inner_cols} FROM {self.d.table}{clause} GROUP BY {cube}"
-        )
+        inner = f"SELECT {cube}, {inner_cols} FROM {self.d.table}{clause} GROUP BY {cube}"
         outer_keys: list[str] = []
         joins: list[str] = []
         join_params: list[Any] = []
@@ -317,7 +349,7 @@ class SqlAggregator:
         outer_keys = list(dict.fromkeys(outer_keys))
         outer_aggs = ", ".join(
             f"{agg.split('(', 1)[0] if agg.startswith(('MIN', 'MAX')) else 'SUM'}(c.a{i})"
-            for i, agg in enumerate(self._sums)
+            for i, agg in enumerate(sums)
         )
         keys = "".join(f"{k}, " for k in outer_keys)
         sql = (
@@ -337,24 +369,31 @@ class SqlAggregator:
         each grouping merged from its rows)."""
         groupings = [check_by(by) for by in bys]
         names = tuple(dict.fromkeys(n for g in groupings for n in g))
-        clause, params = self.where(where)
-        if all(n in ("model", "provider", "kind") or _tag(n) is not None for n in names):
-            sql, params, sql_keys = self._cube(names, clause, params)
-            direct = True
-        else:
+        direct = all(n in ("model", "provider", "kind") or _tag(n) is not None for n in names)
+
+        def query(sums: tuple[str, ...], *extra: str) -> tuple[str, list[Any], list[str]]:
+            clause, params = self.where(where, *extra)
+            if direct:
+                return self._cube(names, clause, params, sums)
             sql_keys = list(dict.fromkeys(_sql_key(n) for n in names))
             keys = "".join(f"{k}, " for k in sql_keys)
             sql = (
-                f"SELECT {keys}lat_bucket, {', '.join(self._sums)} FROM {self.d.table}{clause} "
+                f"SELECT {keys}lat_bucket, {', '.join(sums)} FROM {self.d.table}{clause} "
                 f"GROUP BY {keys}lat_bucket"
             )
-            direct = False
+            return sql, params, sql_keys
+
+        sql, params, sql_keys = query(self._sums)
+        bill_sql, bill_params, _ = query(self._bill_sums, "billed_p IS NOT NULL")
         try:
-            rows = None if self._inexact(where) else self._fetch_groups(sql, params)
+            rows = bills = None
+            if not self._inexact(where):
+                rows = self._fetch_groups(sql, params)
+                bills = self._fetch_groups(bill_sql, bill_params)
         except MoneyOverflowError:
             rows = None
         nk = len(sql_keys)
-        if rows is None:
+        if rows is None or bills is None:
             return [aggregate_records(self.stream(where), g) for g in groupings]
         convs = self._direct(names, sql_keys) if direct else self._converters(names, sql_keys)
         by_name = dict(zip(names, convs, strict=True))
@@ -368,6 +407,8 @@ class SqlAggregator:
                 if slot is None:
                     slot = merged[key] = (_Merged(), [None, None])
                 slot[0].add(row[nk], row[nk + 1 :], slot[1])
+            for row in bills:  # every billed row is in a group of ``rows`` too
+                merged[tuple(conv(row) for conv in converters)][0].add_billed(row[nk + 1 :])
             out.append(
                 [
                     merged[k][0].totals(dict(zip(grouping, k, strict=True)), merged[k][1])
@@ -400,7 +441,9 @@ class SqlAggregator:
         return out
 
     def _tag_values(self, key: str) -> dict[int, str]:
-        rows = self._fetch(f"SELECT tagset, value FROM {self.d.items} WHERE key = {self.d.ph}", [key])
+        rows = self._fetch(
+            f"SELECT tagset, value FROM {self.d.items} WHERE key = {self.d.ph}", [key]
+        )
         return {int(t): v for t, v in rows}
 
     # -- call-outs --------------------------------------------------------------------------
@@ -439,6 +482,8 @@ class SqlAggregator:
         return self._page_of(where, limit, total)
 
     def _count_runs(self, clause: str, params: list[Any]) -> int:
+        if not clause and self.d.runs:  # every run: the runs table has one row each
+            return int(self._fetch(f"SELECT COUNT(*) FROM {self.d.runs}", [])[0][0])
         return int(
             self._fetch(
                 f"SELECT COUNT(*) FROM (SELECT DISTINCT run_key FROM {self.d.table}{clause}) d",
@@ -498,7 +543,9 @@ class SqlAggregator:
     def unpriced_models(self, where: RecordFilter | None) -> dict[str, int]:
         """Models of the unpriced records, with their counts."""
         clause, params = self.where(where, "cost_total IS NULL")
-        rows = self._fetch(f"SELECT model, COUNT(*) FROM {self.d.table}{clause} GROUP BY model", params)
+        rows = self._fetch(
+            f"SELECT model, COUNT(*) FROM {self.d.table}{clause} GROUP BY model", params
+        )
         return {str(m): int(c) for m, c in rows}
 
 
@@ -538,7 +585,11 @@ class AggregatedInSql(LedgerStore):
         return self._agg().most_expensive(n, where)
 
     def run_page(
-        self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
+        self,
+        where: RecordFilter | None = None,
+        limit: int | None = None,
+        *,
+        total: int | None = None,
     ) -> RunPage:
         """The runs count and the latest ``limit`` runs' records, found in SQL."""
         if not self._fast:

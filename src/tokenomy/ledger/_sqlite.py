@@ -32,9 +32,11 @@ from tokenomy.ledger._sql_report import (
 )
 from tokenomy.ledger._sqlite_schema import (
     AGGREGATE_VERSION,
+    RUNS,
     SCHEMA_VERSION,
     TABLE,
     TAG_ITEMS,
+    TAGSET_VERSION,
     TagsetCache,
     connect,
     migrate,
@@ -60,7 +62,13 @@ def _select(version: int) -> str:
     return f"SELECT {cols} FROM {TABLE}"
 
 
-_DIALECT = SqlDialect(ph="?", table=TABLE, items=TAG_ITEMS, order="rowid")
+_DIALECT = SqlDialect(ph="?", table=TABLE, items=TAG_ITEMS, order="rowid", runs=RUNS)
+_RUN_KEY = ROW_COLUMNS.index("run_key")
+# the run of each inserted record (read back from the table: a record ignored as a duplicate
+# adds no run of its own)
+_INSERT_RUN = (
+    f"INSERT OR IGNORE INTO {RUNS} (run_key) SELECT run_key FROM {TABLE} WHERE run_key = ? LIMIT 1"
+)
 _TAGS_SQL = tagset_filter(_DIALECT)
 _STREAM_BATCH = 2_000
 
@@ -74,6 +82,7 @@ def _write(
     try:
         resolved, new = tagsets.resolve(conn, rows, TAGSET_INDEX)
         conn.executemany(_INSERT, resolved)
+        conn.executemany(_INSERT_RUN, [(k,) for k in dict.fromkeys(r[_RUN_KEY] for r in rows)])
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -261,7 +270,7 @@ class SQLiteLedger(AggregatedInSql, BatchedStore):
         return int(rows[0][0]) if rows else 0
 
     def _clause(self, where: RecordFilter | None) -> tuple[str, list[Any]]:
-        tags = _TAGS_SQL if self.schema_version >= AGGREGATE_VERSION else sqlite_tags
+        tags = _TAGS_SQL if self.schema_version >= TAGSET_VERSION else sqlite_tags
         return where_clause(where, ph="?", tags_sql=tags)
 
     # -- aggregation in SQL -----------------------------------------------------------------

@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from tokenomy.exceptions import LedgerFileError
-from tokenomy.ledger._columns import migration_steps
+from tokenomy.ledger._columns import derived_until, migration_steps
 
 __all__ = [
     "APPLICATION_ID",
     "MIGRATIONS",
+    "RUNS",
     "SCHEMA_VERSION",
     "TABLE",
     "TAGSETS",
@@ -123,8 +124,34 @@ CREATE INDEX {TABLE}_agg ON {TABLE} ({", ".join(AGG_INDEX)})
 """
 
 
+#: v4's aggregation index: v3's, plus the cost dimensions added after it (audio, web search),
+#: so that the report's GROUP BY reads the index alone (``tests`` check it covers every column
+#: ``ledger/_sql_report.py`` sums: a new one needs a new migration step). The bills get a
+#: partial index: the report sums them apart, over the billed rows only.
+AGG_INDEX_V4: tuple[str, ...] = (
+    "tagset", "model", "provider", "kind", "lat_bucket", "ts_us", "cost_p", "cost_input_p",
+    "cost_cache_read_p", "cost_cache_write_5m_p", "cost_cache_write_1h_p", "cost_output_p",
+    "cost_reasoning_p", "cost_audio_input_p", "cost_audio_output_p", "cost_request_p",
+    "cost_web_search_p", "saved_p", "money_inexact", "estimated", "usage_estimated",
+    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens",
+    "cache_write_1h_tokens", "reasoning_tokens", "cache_outcome", "truncated",
+)  # fmt: skip
+#: v4: one row per run (its ``run_key``), kept by the writer in the transaction that adds
+#: the run's records, so that counting the runs reads this table, not every record.
+RUNS = "cost_runs"
+_V4_EXTRA = f"""
+CREATE TABLE {RUNS} (run_key TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO {RUNS} (run_key)
+    SELECT DISTINCT run_key FROM {TABLE} WHERE run_key IS NOT NULL;
+DROP INDEX {TABLE}_agg;
+CREATE INDEX {TABLE}_agg4 ON {TABLE} ({", ".join(AGG_INDEX_V4)});
+CREATE INDEX {TABLE}_billed ON {TABLE} (ts_us) WHERE billed_p IS NOT NULL
+"""
+_EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA}
+
+
 def _with_extra(steps: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
-    return tuple((v, sql + ";\n" + _V3_EXTRA if v == 3 else sql) for v, sql in steps)
+    return tuple((v, sql + ";\n" + _EXTRA[v] if v in _EXTRA else sql) for v, sql in steps)
 
 
 #: Ordered ``(version, SQL)`` steps; never edit a released step, append a new one.
@@ -134,8 +161,10 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     *_with_extra(migration_steps("sqlite", TABLE)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
-#: The first version whose derived columns the SQL aggregation reads.
-AGGREGATE_VERSION = 3
+#: The first version with the tag sets (tag filters read them).
+TAGSET_VERSION = 3
+#: The first version whose derived columns the SQL aggregation reads (v4: the bills).
+AGGREGATE_VERSION = 4
 
 _MAGIC = b"SQLite format 3\x00"
 
@@ -225,9 +254,7 @@ def probe(path: Path) -> None:
         if app_id != APPLICATION_ID:
             conn.execute("PRAGMA quick_check(1)").fetchall()
     except sqlite3.DatabaseError as exc:
-        raise LedgerFileError(
-            str(path), f"it is damaged or truncated: SQLite says {exc}"
-        ) from exc
+        raise LedgerFileError(str(path), f"it is damaged or truncated: SQLite says {exc}") from exc
     finally:
         conn.close()
     _check_marker(path, app_id, tables, version)
@@ -301,7 +328,8 @@ def backfill(conn: sqlite3.Connection, batch: int = 5_000) -> int:
 
     cache = TagsetCache()
     first = len(COLUMNS)
-    sets = ", ".join(f"{c} = ?" for c in DERIVED)
+    derived = derived_until(3)  # the columns of v3 (a later step fills its own)
+    sets = ", ".join(f"{c} = ?" for c in derived)
     cols = ", ".join(c if present else f"NULL AS {c}" for c, present in read_columns(3))
     select = f"SELECT rowid, {cols} FROM {TABLE} WHERE rowid > ? ORDER BY rowid LIMIT ?"
     last, done = -1, 0
@@ -314,15 +342,37 @@ def backfill(conn: sqlite3.Connection, batch: int = 5_000) -> int:
         cache.learn(new)
         conn.executemany(
             f"UPDATE {TABLE} SET {sets} WHERE rowid = ?",
-            [(*w[first:], r[0]) for w, r in zip(resolved, rows, strict=True)],
+            [(*w[first : first + len(derived)], r[0]) for w, r in zip(resolved, rows, strict=True)],
         )
         assert len(ROW_COLUMNS) == first + len(DERIVED)
+        assert DERIVED[: len(derived)] == derived
         done += len(rows)
         last = rows[-1][0]
 
 
+def backfill_billed(conn: sqlite3.Connection) -> int:
+    """Fill v4's ``billed_p`` of the rows with a bill (inside the migration's transaction; a
+    bill not exact in picodollars marks the row ``money_inexact``); returns how many."""
+    from decimal import Decimal
+
+    from tokenomy.ledger._rows import pico
+
+    rows = conn.execute(
+        f"SELECT rowid, billed_usd FROM {TABLE} WHERE billed_usd IS NOT NULL"
+    ).fetchall()
+    updates = []
+    for rowid, text in rows:
+        p = pico(Decimal(str(text)))
+        updates.append((p, 1 if p is None else 0, rowid))
+    conn.executemany(
+        f"UPDATE {TABLE} SET billed_p = ?, money_inexact = MAX(money_inexact, ?) WHERE rowid = ?",
+        updates,
+    )
+    return len(updates)
+
+
 #: Python steps run right after the SQL of their version (filling what SQL cannot compute).
-_PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], Any]] = {3: backfill}
+_PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], Any]] = {3: backfill, 4: backfill_billed}
 
 
 def read_only_uri(path: Path) -> str:
