@@ -126,6 +126,7 @@ class RecordFilter:
                     return False
         return True
 
+
     def matches_stored(self, s: StoredCall) -> bool:
         """:meth:`matches` for a stored call, read as it is (no record built)."""
         from tokenomy.ledger._stored import run_id_text

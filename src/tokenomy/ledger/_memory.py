@@ -38,15 +38,11 @@ class MemoryLedger(LedgerStore):
     :class:`CostRecord` objects the first time they are read.
     """
 
-    def __init__(
-        self, records: Iterable[CostRecord] = (), *, max_records: int | None = None
-    ) -> None:
+    def __init__(self, records: Iterable[CostRecord] = (), *, max_records: int | None = None) -> None:
         if max_records is not None and (
             isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 1
         ):
-            raise ConfigurationError(
-                f"max_records must be None or an int >= 1, got {max_records!r}"
-            )
+            raise ConfigurationError(f"max_records must be None or an int >= 1, got {max_records!r}")
         self.max_records = max_records
         self.dropped = 0
         self._lock = threading.Lock()
@@ -220,9 +216,7 @@ class MemoryLedger(LedgerStore):
         if where is None:
             return items
         return [
-            x
-            for x in items
-            if (where.matches_stored(x) if type(x) is StoredCall else where.matches(x))
+            x for x in items if (where.matches_stored(x) if type(x) is StoredCall else where.matches(x))
         ]
 
     def _materialize(self, items: Iterable[Any]) -> list[CostRecord]:
@@ -245,11 +239,7 @@ class MemoryLedger(LedgerStore):
         return top_costs(self._materialize(items[i] for _, i in ranked[: max(n, 0)]), n)
 
     def run_page(
-        self,
-        where: RecordFilter | None = None,
-        limit: int | None = None,
-        *,
-        total: int | None = None,
+        self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
     ) -> RunPage:
         """The runs count and the records of the latest ``limit`` runs (only those are built)."""
         items = self._matching(where)

@@ -347,7 +347,7 @@ def migrate_postgres(
                     "agg4",
                     "billed",
                 )
-            },  # fmt: skip
+            },
             # an index to drop is named with its schema (it lives in the table's)
             "ix_agg_q": qualified(f"{table}_agg"),
             "ix_tagset_q": qualified(f"{table}_tagset"),

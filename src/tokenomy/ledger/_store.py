@@ -150,11 +150,7 @@ class LedgerStore(ABC):
         return top_costs(self.query(where), n)
 
     def run_page(
-        self,
-        where: RecordFilter | None = None,
-        limit: int | None = None,
-        *,
-        total: int | None = None,
+        self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
     ) -> RunPage:
         """How many root runs match, and the records (oldest first) of the ``limit`` latest
         (by start; ``None``: all). A run is the records sharing a root: ``root_run_id``, else
