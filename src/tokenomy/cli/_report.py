@@ -130,7 +130,7 @@ def _report(args: argparse.Namespace, store: Any, where: Any, spec: str) -> int:
     from tokenomy.report import Report
 
     report = Report.from_ledger(store, where)
-    report.prepare(args.by)  # the totals and the groups from one query
+    report.prepare(args.by, ("model",))  # totals, groups and unpriced models: one query
     runs = _TABLE_RUNS if args.runs is None else args.runs
     if not report:
         matching = " matching the filters" if where is not None else ""

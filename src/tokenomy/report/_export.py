@@ -10,6 +10,13 @@ JSON shape version 2 (``schema``): ``prompt_cache`` is the provider's prompt cac
 ``by`` and model (apart from ``cache_hits``/``saved``, the response caches); ``runs`` holds the shown page of runs (``runs_total``
 counts them all), ``unpriced`` and ``estimated`` list at most ``LISTED`` records, newest
 (their counts are in ``totals``), and group totals carry ``latency_approximate``.
+
+Version 3: ``cost`` is what was charged: the provider's bill where it reported one (OpenRouter's
+``usage.cost``), else the price book's cost; ``price_book_cost`` is the price book's alone
+(``cost_by_dimension`` breaks it down), ``billed`` counts the calls with a bill,
+``billed_usd`` sums their bills and ``billed_mismatch`` counts those whose bill and price-book
+cost differ by more than ``BILLED_TOLERANCE`` (3%); ``cost_complete`` is false while a call
+has neither a price nor a bill. Records carry ``charged_usd`` and ``billed_mismatch``.
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ __all__ = [
 ]
 
 #: Version of the ``to_dict`` / ``--format json`` shape.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _TOKEN_COLUMNS = tuple(f"{k}_tokens" for k in USAGE_FIELDS)
 _COST_COLUMNS = tuple(f"cost_{d}" for d in COST_DIMENSIONS)
@@ -52,6 +59,10 @@ _TOTALS_COLUMNS = (
     "cost_complete",
     "unpriced",
     "estimated",
+    "price_book_cost",
+    "billed",
+    "billed_usd",
+    "billed_mismatch",
     *_COST_COLUMNS,
     *_TOKEN_COLUMNS,
     "cache_hits",
@@ -86,6 +97,9 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "cost",
     "priced",
     "estimated",
+    "price_book_cost",
+    "billed_usd",
+    "billed_mismatch",
     *_COST_COLUMNS,
     *_TOKEN_COLUMNS,
     "latency_ms",
@@ -106,6 +120,11 @@ RECORD_COLUMNS: tuple[str, ...] = (
 def record_json(r: CostRecord) -> dict[str, Any]:
     """A record in report JSON: its export dict, money written the report's one way."""
     out = r.to_json_dict()
+    charged = r.charged_usd
+    out["charged_usd"] = None if charged is None else decimal_text(charged)
+    out["billed_mismatch"] = r.billed_mismatch
+    if r.billed_usd is not None:
+        out["billed_usd"] = decimal_text(r.billed_usd)
     cost = out.get("cost")
     if cost is not None:
         out["cost"] = {k: decimal_text(Decimal(v)) for k, v in cost.items()}
@@ -127,7 +146,7 @@ def _prompt_cache_dict(report: Report, by: tuple[str, ...]) -> dict[str, Any]:
 
 def _totals_dict(g: GroupTotals) -> dict[str, Any]:
     out = g.to_json_dict()
-    out["cost_complete"] = g.unpriced == 0
+    out["cost_complete"] = g.uncharged == 0
     return out
 
 
@@ -137,7 +156,7 @@ def report_dict(
     """The JSON-ready dict of ``report``: stable keys, Decimals as strings."""
     from tokenomy.report._report import LISTED
 
-    report.prepare(by)
+    report.prepare(by, ("model",))  # one query: the totals, the groups, the unpriced models
     totals = _totals_dict(report.totals)
     del totals["key"]
     return {
@@ -167,10 +186,14 @@ def _totals_row(g: GroupTotals) -> dict[str, Any]:
     unknown = g.count > 0 and g.unpriced == g.count
     row: dict[str, Any] = {
         "calls": g.count,
-        "cost": None if unknown else decimal_text(g.cost),
-        "cost_complete": g.unpriced == 0,
+        "cost": None if g.count > 0 and g.uncharged == g.count else decimal_text(g.charged),
+        "cost_complete": g.uncharged == 0,
         "unpriced": g.unpriced,
         "estimated": g.estimated,
+        "price_book_cost": None if unknown else decimal_text(g.cost),
+        "billed": g.billed,
+        "billed_usd": decimal_text(g.billed_usd),
+        "billed_mismatch": g.billed_mismatch,
     }
     for d, col in zip(COST_DIMENSIONS, _COST_COLUMNS, strict=True):
         part = g.cost_by_dimension.get(d)
@@ -217,9 +240,12 @@ def _record_row(r: CostRecord) -> dict[str, Any]:
         "model": r.model,
         "kind": r.kind,
         "name": r.name,
-        "cost": None if r.cost is None else decimal_text(r.cost.total),
+        "cost": None if r.charged_usd is None else decimal_text(r.charged_usd),
         "priced": r.cost is not None,
         "estimated": r.estimated or r.usage.estimated,
+        "price_book_cost": None if r.cost is None else decimal_text(r.cost.total),
+        "billed_usd": None if r.billed_usd is None else decimal_text(r.billed_usd),
+        "billed_mismatch": r.billed_mismatch,
     }
     for d, col in zip(COST_DIMENSIONS, _COST_COLUMNS, strict=True):
         row[col] = None if r.cost is None else decimal_text(r.cost.parts.get(d, Decimal(0)))

@@ -34,10 +34,30 @@ def _plural(n: int, word: str) -> str:
 
 
 def _call_cost(r: CostRecord) -> str:
-    if r.cost is None:
+    charged = r.charged_usd
+    if charged is None:
         return "unpriced"
-    text = format_usd(r.cost.total)
+    text = format_usd(charged)
+    if r.billed_mismatch:  # the bill, flagged: the price book says otherwise
+        book = "unpriced" if r.cost is None else format_usd(r.cost.total)
+        text = f"{text} (billed; book {book})"
     return f"{text} (est.)" if r.estimated or r.usage.estimated else text
+
+
+def _bills_text(t: GroupTotals) -> str:
+    """The calls the provider billed: what it billed against the price book, and how many
+    differ by more than the tolerance (their bill is what the cost counts)."""
+    from tokenomy.ledger._billed import BILLED_TOLERANCE
+
+    book = format_usd(t.billed_cost)
+    if t.billed_unpriced:
+        book += f" + {t.billed_unpriced} unpriced"
+    text = f"{_plural(t.billed, 'call')} billed {format_usd(t.billed_usd)} (price book {book})"
+    if t.billed_mismatch:
+        pct = format((BILLED_TOLERANCE * 100).normalize(), "f") + "%"
+        verb = "differs" if t.billed_mismatch == 1 else "differ"
+        text += f"; [bold]{_plural(t.billed_mismatch, 'call')} {verb} by more than {pct}[/bold]"
+    return text
 
 
 def _table(title: str) -> Table:
@@ -54,7 +74,9 @@ def _totals_table(report: Report) -> Table:
     grid.add_column(style="bold")
     grid.add_column()
     grid.add_row("Calls", f"{t.count:,} in {_plural(report.run_count, 'run')}")
-    grid.add_row("Cost", format_cost(t.cost, t.unpriced))
+    grid.add_row("Cost", format_cost(t.charged, t.uncharged))
+    if t.billed:
+        grid.add_row("Provider bills", _bills_text(t))
     dims = [
         f"{d} {format_usd(t.cost_by_dimension[d])}"
         for d in COST_DIMENSIONS
@@ -229,11 +251,11 @@ def _groups_table(
     heads += [("p50", "right", False), ("p95", "right", False)]
     rows: list[list[str] | None] = []
     for g in groups:
-        share = f"{(g.cost * _HUNDRED / total):.1f}%" if total else "-"
+        share = f"{(g.charged * _HUNDRED / total):.1f}%" if total else "-"
         rows.append([
             *(_key_text(name, g.key.get(name)) for name in by),
             f"{g.count:,}",
-            format_cost(g.cost, g.unpriced),
+            format_cost(g.charged, g.uncharged),
             share,
             format_tokens(g.usage.input),
             format_tokens(g.usage.cache_read),
@@ -325,7 +347,7 @@ def render_report(
 
     out = console if console is not None else default_console()
     wide = out.width >= WIDE
-    report.prepare(by)
+    report.prepare(by, ("model",))  # one query: the totals, the groups, the unpriced models
     if not report:
         out.print("No records: nothing to report.")
         return
@@ -337,7 +359,7 @@ def render_report(
         out.print(_runs_table(shown, report.run_count, wide))
     if by:
         out.print()
-        out.print(_groups_table(report.by(*by), by, report.totals.cost, wide))
+        out.print(_groups_table(report.by(*by), by, report.totals.charged, wide))
     prompt = report.prompt_cache(*dict.fromkeys((*by, "model")))
     if any(g.cache_read or g.cache_write for g in prompt):
         out.print()

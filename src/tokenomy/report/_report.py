@@ -170,13 +170,14 @@ class Report:
         Names are tag keys or the built-ins ``model``, ``provider``, ``kind``, ``hour``,
         ``day``, ``month`` and ``run`` (see :func:`~tokenomy.ledger.aggregate_records`);
         ``"feature,user"`` works too. Records lacking a tag fall in the group whose key value
-        is ``None``. Ties on cost put the group with more unpriced calls first, then keep key
-        order.
+        is ``None``. The cost ranked is what was charged (``GroupTotals.charged``: the provider's
+        bill where there is one); ties put the group with more calls of unknown cost first,
+        then keep key order.
         """
         keys: tuple[str, ...] = ()
         for n in names:
             keys += _names(n)
-        return sorted(self._aggregate(keys), key=lambda g: (-g.cost, -g.unpriced))
+        return sorted(self._aggregate(keys), key=lambda g: (-g.charged, -g.uncharged))
 
     # -- runs and calls ---------------------------------------------------------------------
 
@@ -256,7 +257,11 @@ class Report:
         """Models that need a price, with how many calls each made (most calls first)."""
         if not self.totals.unpriced:
             return {}
-        counts = self._store.unpriced_models(self._where)
+        per_model = self._groups.get(("model",))
+        if per_model is not None:  # prepared with the totals: no query of its own
+            counts = {str(g.key["model"]): g.unpriced for g in per_model if g.unpriced}
+        else:
+            counts = self._store.unpriced_models(self._where)
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     # -- output -----------------------------------------------------------------------------

@@ -63,13 +63,14 @@ class RunReport:
 
     @property
     def cost(self) -> Decimal:
-        """USD spent by the run's priced calls."""
-        return self.totals.cost
+        """USD the run's calls were charged: the provider's bill where it reported one, else
+        the price book's cost (``totals.charged``)."""
+        return self.totals.charged
 
     @property
     def unpriced(self) -> int:
-        """How many of the run's calls have no known price."""
-        return self.totals.unpriced
+        """How many of the run's calls have neither a known price nor a bill."""
+        return self.totals.uncharged
 
     @property
     def latency_ms(self) -> float | None:
@@ -139,7 +140,7 @@ class RunReport:
             "label": self.label,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
-            "cost_complete": self.totals.unpriced == 0,
+            "cost_complete": self.totals.uncharged == 0,
             "latency_ms": self.latency_ms,
             "totals": totals,
             "duration_ms": self.duration_ms,
