@@ -19,8 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from services import drop_schema, require_postgres
 
+from services import drop_schema, require_postgres
 from tokenomy import store_call
 from tokenomy.ledger import CostRecord, LedgerStore, MemoryLedger, PostgresLedger, SQLiteLedger
 from tokenomy.usage import parse_response
