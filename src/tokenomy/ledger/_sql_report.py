@@ -195,13 +195,40 @@ _UEST, _HITS, _TRUNC, _FIRST, _LAST = (
 )
 
 
+def _sum(col: Sequence[Any]) -> int | None:
+    """The exact sum of a column of partial sums (ints, or PostgreSQL's NUMERIC); ``None`` when
+    every one is NULL (no amount at all)."""
+    present = [x for x in col if x is not None]
+    return int(sum(present)) if present else None
+
+
 class _Merged:
+    """The partial rows of one group, merged column by column (``sum`` over each column:
+    the rows of a million-call report are a few thousand, merged per grouping)."""
+
     __slots__ = ("billed", "buckets", "ints", "money")
 
-    def __init__(self) -> None:
-        self.ints = [0] * 12  # count, unpriced, est, tokens x6, uest, hits, trunc
-        self.money: list[int | None] = [None] * (2 + _NDIM)  # cost, dims..., saved
-        self.buckets: dict[int, int] = {}
+    def __init__(self, rows: Sequence[Sequence[Any]], nk: int) -> None:
+        cols = list(zip(*rows, strict=True))
+        v = cols[nk + 1 :]
+        count = _sum(v[_COUNT]) or 0
+        self.ints = [
+            count,
+            count - (_sum(v[_PRICED]) or 0),
+            _sum(v[_EST]) or 0,
+            *(_sum(v[_TOK0 + i]) or 0 for i in range(6)),
+            max(int(x) for x in v[_UEST]),
+            _sum(v[_HITS]) or 0,
+            _sum(v[_TRUNC]) or 0,
+            min(int(x) for x in v[_FIRST]),
+            max(int(x) for x in v[_LAST]),
+        ]  # count, unpriced, est, tokens x6, uest, hits, trunc, first, last
+        self.money = [_sum(v[pos]) for pos in (_COST, *range(_DIM0, _DIM0 + _NDIM), _SAVED)]
+        buckets: dict[int, int] = {}
+        for b, n in zip(cols[nk], v[_COUNT], strict=True):
+            if b is not None:
+                buckets[int(b)] = buckets.get(int(b), 0) + int(n)
+        self.buckets = buckets
         self.billed = [0, 0, 0, 0, 0]  # count, bills, their book cost, priced, mismatched
 
     def add_billed(self, v: Sequence[Any]) -> None:
@@ -210,34 +237,9 @@ class _Merged:
             if v[i] is not None:
                 b[i] += int(v[i])
 
-    def add(self, bucket: int | None, v: Sequence[Any], first_last: list[int | None]) -> None:
-        ints = self.ints
-        count = int(v[_COUNT])
-        ints[0] += count
-        ints[1] += count - int(v[_PRICED])
-        ints[2] += int(v[_EST])
-        for i in range(6):
-            ints[3 + i] += int(v[_TOK0 + i])
-        ints[9] = max(ints[9], int(v[_UEST]))
-        ints[10] += int(v[_HITS])
-        ints[11] += int(v[_TRUNC])
-        money = self.money
-        for i, pos in enumerate((_COST, *range(_DIM0, _DIM0 + _NDIM), _SAVED)):
-            x = v[pos]
-            if x is not None:
-                m = money[i]
-                money[i] = int(x) if m is None else m + int(x)
-        if bucket is not None:
-            bucket = int(bucket)
-            self.buckets[bucket] = self.buckets.get(bucket, 0) + count
-        f, la = int(v[_FIRST]), int(v[_LAST])
-        if first_last[0] is None or f < first_last[0]:
-            first_last[0] = f
-        if first_last[1] is None or la > first_last[1]:
-            first_last[1] = la
-
-    def totals(self, key: dict[str, str | None], first_last: list[int | None]) -> GroupTotals:
+    def totals(self, key: dict[str, str | None]) -> GroupTotals:
         ints, money = self.ints, self.money
+        first_last = ints[12:14]
         parts = {
             d: from_pico(money[1 + i])
             for i, d in enumerate(COST_DIMENSIONS)
@@ -400,18 +402,20 @@ class SqlAggregator:
         out = []
         for grouping in groupings:
             converters = [by_name[n] for n in grouping]
-            merged: dict[tuple[str | None, ...], tuple[_Merged, list[int | None]]] = {}
+            parts: dict[tuple[str | None, ...], list[Any]] = {}
             for row in rows:
-                key = tuple(conv(row) for conv in converters)
-                slot = merged.get(key)
-                if slot is None:
-                    slot = merged[key] = (_Merged(), [None, None])
-                slot[0].add(row[nk], row[nk + 1 :], slot[1])
+                key = tuple([conv(row) for conv in converters])
+                group = parts.get(key)
+                if group is None:
+                    parts[key] = [row]
+                else:
+                    group.append(row)
+            merged = {k: _Merged(group, nk) for k, group in parts.items()}
             for row in bills:  # every billed row is in a group of ``rows`` too
-                merged[tuple(conv(row) for conv in converters)][0].add_billed(row[nk + 1 :])
+                merged[tuple(conv(row) for conv in converters)].add_billed(row[nk + 1 :])
             out.append(
                 [
-                    merged[k][0].totals(dict(zip(grouping, k, strict=True)), merged[k][1])
+                    merged[k].totals(dict(zip(grouping, k, strict=True)))
                     for k in sorted(merged, key=_sort_key)
                 ]
             )
