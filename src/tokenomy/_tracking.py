@@ -554,10 +554,9 @@ def _extra_facts(
                 f"per-search rate for {entry[0]}"
             )
         if extra.image_generations:
-            notes.append(
-                f"{extra.image_generations} image generation call(s) unpriced: the response "
-                "does not report the image tokens they are billed by"
-            )
+            from tokenomy.pricing._images import price_images
+
+            costing = price_images(extra, costing, entry, usage, service_tier, notes)
         if notes:
             tags["price_note"] = "; ".join(notes)
     if billed is not None:

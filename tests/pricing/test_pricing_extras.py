@@ -229,18 +229,45 @@ def test_audio_tokens_are_priced_at_the_audio_rates_like_litellm() -> None:
 
 
 @pytest.mark.shared_data
-def test_recorded_image_generation_calls_are_counted() -> None:
-    """The shared traffic's gpt-4.1 Responses with the image-generation tool count their
-    ``image_generation_call`` items (1, 1 and, streamed, 1) in ``extra.image_generations``;
-    they are not priced (see docs/ARCHITECTURE.md) and the record says so (``price_note``)."""
-    counts = []
+def test_recorded_image_generation_calls_are_priced_per_image() -> None:
+    """The shared traffic's gpt-4.1 Responses with the image-generation tool (1, 1 and,
+    streamed, 1 ``image_generation_call``) report each image's quality and size (low,
+    1024x1024) and name no image model (the tool's default, gpt-image-1): each is priced at
+    the price map's $0.011 per image as the ``image_generation`` part, added to the tokens'
+    cost, with no ``price_note``."""
+    found = []
     for rec in _records():
         if "image_generation_call" in rec["response_body"] and rec["status"] == 200:
             record = _record(rec["response_body"])
             extra = record.usage.extra
-            counts.append(0 if extra is None else extra.image_generations)
-            assert "image generation call(s) unpriced" in record.tags["price_note"]
-    assert counts == [1, 1, 1]
+            assert extra is not None and extra.images == (("", "low", "1024x1024"),)
+            assert record.cost is not None
+            parts = dict(record.cost.parts)
+            assert parts["image_generation"] == Decimal("0.011")
+            assert record.cost.total == sum(parts.values())
+            assert "price_note" not in record.tags
+            found.append(extra.image_generations)
+    assert found == [1, 1, 1]
+
+
+def test_image_model_named_by_the_tool_and_unknown_sizes() -> None:
+    """A Responses body whose ``tools`` name the image model prices its images at that
+    model's rates (gpt-image-1-mini, medium, 1536x1024: $0.015); an image whose size is not
+    one the price map lists (``auto``) is left out and named in ``price_note``."""
+    body = {
+        "id": "resp_fixture", "object": "response", "model": "gpt-4.1",
+        "tools": [{"type": "image_generation", "model": "gpt-image-1-mini"}],
+        "output": [
+            {"type": "image_generation_call", "quality": "medium", "size": "1536x1024"},
+            {"type": "image_generation_call", "quality": "medium", "size": "auto"},
+        ],
+        "usage": {"input_tokens": 100, "output_tokens": 20},
+    }  # fmt: skip
+    record = _record(json.dumps(body))
+    assert record.cost is not None
+    assert dict(record.cost.parts)["image_generation"] == Decimal("0.015")
+    assert "1 image generation call(s) unpriced" in record.tags["price_note"]
+    assert "gpt-image-1-mini medium auto" in record.tags["price_note"]
 
 
 def test_new_dimensions_flow_through_cost_parts_and_the_usual_call_keeps_its_fast_path() -> None:

@@ -30,10 +30,10 @@ class AddedColumn:
     derived: bool = False
 
 
-def _money(name: str) -> AddedColumn:
+def _money(name: str, version: int = 3) -> AddedColumn:
     # Integer picodollars (1e-12 USD): sums are exact integers (PostgreSQL's SUM(bigint) is a
     # NUMERIC, never overflowing); NULL when the amount is absent or needs more than 12 places.
-    return AddedColumn(3, name, "INTEGER", "BIGINT", derived=True)
+    return AddedColumn(version, name, "INTEGER", "BIGINT", derived=True)
 
 
 ADDED_COLUMNS: tuple[AddedColumn, ...] = (
@@ -45,8 +45,9 @@ ADDED_COLUMNS: tuple[AddedColumn, ...] = (
     ),
     # v3: what the provider says it billed (OpenRouter's usage.cost), an exact decimal
     AddedColumn(3, "billed_usd", "TEXT", "NUMERIC"),
-    # v3: what aggregating in SQL needs (see ledger/_sql_report.py): the money columns in
-    # COST_DIMENSIONS order (ledger/_rows.py checks it), between cost_p and saved_p
+    # v3: what aggregating in SQL needs (see ledger/_sql_report.py): the money columns of
+    # the COST_DIMENSIONS of then, between cost_p and saved_p (a later one is appended with
+    # its version; ledger/_rows.py checks every dimension has its column)
     _money("cost_p"),
     _money("cost_input_p"),
     _money("cost_cache_read_p"),
@@ -72,6 +73,8 @@ ADDED_COLUMNS: tuple[AddedColumn, ...] = (
     # v4: the provider's bill (billed_usd) as integer picodollars, so that what was charged
     # sums exactly in SQL (NULL without a bill; a bill needing more places sets money_inexact)
     AddedColumn(4, "billed_p", "INTEGER", "BIGINT", derived=True),
+    # v4: the cost dimension of image generation (priced per image by quality and size)
+    _money("cost_image_generation_p", 4),
 )
 
 

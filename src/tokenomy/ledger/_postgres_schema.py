@@ -121,7 +121,8 @@ DROP INDEX {ix_tagset_q};
 CREATE INDEX {ix_agg4} ON {records} (tagset, model, provider, kind, lat_bucket) INCLUDE (
     ts_us, cost_p, cost_input_p, cost_cache_read_p, cost_cache_write_5m_p,
     cost_cache_write_1h_p, cost_output_p, cost_reasoning_p, cost_audio_input_p,
-    cost_audio_output_p, cost_request_p, cost_web_search_p, saved_p, money_inexact,
+    cost_audio_output_p, cost_request_p, cost_web_search_p, cost_image_generation_p, saved_p,
+    money_inexact,
     estimated, usage_estimated, input_tokens, output_tokens, cache_read_tokens,
     cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, cache_outcome, truncated
 );

@@ -96,16 +96,22 @@ MONEY_COLUMNS: dict[str, str] = {d: f"cost_{d}_p" for d in COST_DIMENSIONS}
 #: Where a written row holds its tag set: the tags' JSON text, which the store's writer swaps
 #: for the tag set's id (``tagset`` column) before inserting.
 TAGSET_INDEX = ROW_COLUMNS.index("tagset")
-if (
-    set(ROW_COLUMNS) != _V1_COLUMNS | {c.name for c in ADDED_COLUMNS}
-    or DERIVED[: len(COST_DIMENSIONS) + 2] != ("cost_p", *MONEY_COLUMNS.values(), "saved_p")
-    or DERIVED[len(COST_DIMENSIONS) + 2 :]
-    != ("money_inexact", "lat_bucket", "tagset", "run_key", "billed_p")
+# The derived values in the order :func:`stored_to_row` computes them; DERIVED (the columns'
+# order, by the version that added them) is a permutation of it.
+_NATURAL = (
+    "cost_p", *MONEY_COLUMNS.values(), "saved_p", "money_inexact", "lat_bucket", "tagset",
+    "run_key", "billed_p",
+)  # fmt: skip
+if set(ROW_COLUMNS) != _V1_COLUMNS | {c.name for c in ADDED_COLUMNS} or sorted(DERIVED) != sorted(
+    _NATURAL
 ):  # pragma: no cover
     raise RuntimeError(
-        "ledger columns and record fields disagree: add the field's column to "
-        f"ledger/_columns.py (row columns {sorted(set(COLUMNS))})"
+        "ledger columns and record fields disagree: add the field's column (or the cost "
+        f"dimension's) to ledger/_columns.py (row columns {sorted(set(COLUMNS))})"
     )
+_PERM: tuple[int, ...] | None = (
+    None if DERIVED == _NATURAL else tuple(_NATURAL.index(c) for c in DERIVED)
+)
 
 _ADDED_IN = {c.name: c.version for c in ADDED_COLUMNS}
 
@@ -266,7 +272,7 @@ def stored_to_row(s: StoredCall) -> tuple[Any, ...]:
     run_id = run_id_text(s.run_id)
     root_run_id = run_id_text(s.root_run_id)
     record_id = s.record_id
-    return (
+    row = (
         record_id,
         epoch_us(ts),
         ts.isoformat(),
@@ -296,6 +302,10 @@ def stored_to_row(s: StoredCall) -> tuple[Any, ...]:
         root_run_id or run_id or record_id,
         pico(s.billed_usd),
     )
+    if _PERM is None:
+        return row
+    derived = row[_NCOL:]
+    return row[:_NCOL] + tuple([derived[i] for i in _PERM])
 
 
 _CACHE_MAX = 4096

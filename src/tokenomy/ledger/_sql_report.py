@@ -62,6 +62,10 @@ class SqlDialect:
     order: str  # the insertion-order column: rowid (SQLite) or seq (PostgreSQL)
     pg: bool = False
     runs: str = ""  # the runs side table (one row per run_key, schema v4)
+    # how the billed rows' query names the table: SQLite is told to read the partial index
+    # of the billed rows (else it scans the aggregation index for its group order and looks
+    # up every row for billed_p)
+    billed_source: str = ""
 
 
 def tagset_filter(dialect: SqlDialect) -> Callable[[Mapping[str, str]], tuple[str, list[Any]]]:
@@ -325,14 +329,19 @@ class SqlAggregator:
         return bool(self._fetch(f"SELECT 1 FROM {self.d.table}{clause} LIMIT 1", params))
 
     def _cube(
-        self, names: tuple[str, ...], clause: str, params: list[Any], sums: tuple[str, ...]
+        self,
+        names: tuple[str, ...],
+        clause: str,
+        params: list[Any],
+        sums: tuple[str, ...],
+        source: str,
     ) -> tuple[str, list[Any], list[str]]:
         """Grouping by tags, model, provider or kind: an inner GROUP BY over the columns the
         aggregation index leads with (scanned in order: no sort), then the groups asked for
         from its few rows, tag values joined from the tag items."""
         inner_cols = ", ".join(f"{agg} AS a{i}" for i, agg in enumerate(sums))
         cube = "tagset, model, provider, kind, lat_bucket"
-        inner = f"SELECT {cube}, {inner_cols} FROM {self.d.table}{clause} GROUP BY {cube}"
+        inner = f"SELECT {cube}, {inner_cols} FROM {source}{clause} GROUP BY {cube}"
         outer_keys: list[str] = []
         joins: list[str] = []
         join_params: list[Any] = []
@@ -373,20 +382,24 @@ class SqlAggregator:
         names = tuple(dict.fromkeys(n for g in groupings for n in g))
         direct = all(n in ("model", "provider", "kind") or _tag(n) is not None for n in names)
 
-        def query(sums: tuple[str, ...], *extra: str) -> tuple[str, list[Any], list[str]]:
+        def query(
+            sums: tuple[str, ...], source: str, *extra: str
+        ) -> tuple[str, list[Any], list[str]]:
             clause, params = self.where(where, *extra)
             if direct:
-                return self._cube(names, clause, params, sums)
+                return self._cube(names, clause, params, sums, source)
             sql_keys = list(dict.fromkeys(_sql_key(n) for n in names))
             keys = "".join(f"{k}, " for k in sql_keys)
             sql = (
-                f"SELECT {keys}lat_bucket, {', '.join(sums)} FROM {self.d.table}{clause} "
+                f"SELECT {keys}lat_bucket, {', '.join(sums)} FROM {source}{clause} "
                 f"GROUP BY {keys}lat_bucket"
             )
             return sql, params, sql_keys
 
-        sql, params, sql_keys = query(self._sums)
-        bill_sql, bill_params, _ = query(self._bill_sums, "billed_p IS NOT NULL")
+        sql, params, sql_keys = query(self._sums, self.d.table)
+        bill_sql, bill_params, _ = query(
+            self._bill_sums, self.d.billed_source or self.d.table, "billed_p IS NOT NULL"
+        )
         try:
             rows = bills = None
             if not self._inexact(where):

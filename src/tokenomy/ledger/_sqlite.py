@@ -62,7 +62,14 @@ def _select(version: int) -> str:
     return f"SELECT {cols} FROM {TABLE}"
 
 
-_DIALECT = SqlDialect(ph="?", table=TABLE, items=TAG_ITEMS, order="rowid", runs=RUNS)
+_DIALECT = SqlDialect(
+    ph="?",
+    table=TABLE,
+    items=TAG_ITEMS,
+    order="rowid",
+    runs=RUNS,
+    billed_source=f"{TABLE} INDEXED BY {TABLE}_billed",
+)
 _RUN_KEY = ROW_COLUMNS.index("run_key")
 # the run of each inserted record (read back from the table: a record ignored as a duplicate
 # adds no run of its own)

@@ -24,6 +24,7 @@ COST_DIMENSIONS: tuple[str, ...] = (
     "audio_output",
     "request",
     "web_search",
+    "image_generation",
 )
 
 _ZERO = Decimal(0)

@@ -45,5 +45,7 @@ def usage_extra(obj: Any) -> UsageExtra | None:
         return None
     searches, images = tool_calls(data)
     if searches or images:
-        extra = extra + UsageExtra(web_searches=searches, image_generations=images)
+        extra = extra + UsageExtra(
+            web_searches=searches, image_generations=len(images), images=images
+        )
     return None if extra.is_empty() else extra

@@ -31,7 +31,9 @@ class UsageExtra:
     * ``web_searches``: built-in web-search calls billed per call (OpenAI Responses
       ``web_search_call`` items, Anthropic ``server_tool_use.web_search_requests``);
     * ``image_generations``: built-in image-generation calls (OpenAI Responses
-      ``image_generation_call`` items); counted, not priced (see docs/ARCHITECTURE.md);
+      ``image_generation_call`` items); ``images`` holds ``(image model, quality, size)`` of
+      each (the model ``""`` when the response names none: the tool's default), priced per
+      image (``pricing/_images.py``);
     * ``steps``: ``(model, Usage)`` of sampling steps run on a model named in the response
       (Anthropic ``usage.iterations`` of type ``advisor_message`` / ``fallback_message``),
       each priced at its own model's rates; their tokens are INCLUDED in the Usage's counts;
@@ -45,6 +47,7 @@ class UsageExtra:
     audio_output: int = 0
     web_searches: int = 0
     image_generations: int = 0
+    images: tuple[tuple[str, str, str], ...] = ()
     steps: tuple[tuple[str, Usage], ...] = ()
     billed_usd: Decimal | None = None
     note: str | None = None
@@ -65,6 +68,7 @@ class UsageExtra:
             audio_output=self.audio_output + other.audio_output,
             web_searches=self.web_searches + other.web_searches,
             image_generations=self.image_generations + other.image_generations,
+            images=self.images + other.images,
             steps=self.steps + other.steps,
             billed_usd=billed,
             note="; ".join(notes) if notes else None,

@@ -164,28 +164,50 @@ def usage_from_openai_responses(obj: Any) -> Usage:
     )
     searches, images = tool_calls(obj)
     extra = UsageExtra(
-        web_searches=searches, image_generations=images, billed_usd=billed_of(u), note=note
+        web_searches=searches,
+        image_generations=len(images),
+        images=images,
+        billed_usd=billed_of(u),
+        note=note,
     )
     return usage.with_extra(extra, estimated=True if note is not None else None)
 
 
-def tool_calls(obj: Any) -> tuple[int, int]:
-    """``(web_search_call, image_generation_call)`` items in a Responses response's
-    ``output`` (each billed per call; 0 when ``obj`` is only the usage)."""
+def _field(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+
+
+def tool_calls(obj: Any) -> tuple[int, tuple[tuple[str, str, str], ...]]:
+    """The ``web_search_call`` items in a Responses response's ``output`` (each billed per
+    call), and ``(image model, quality, size)`` of each ``image_generation_call`` item (billed
+    per image: the item reports its quality and size, the response's ``tools`` the image model
+    when not the default, else ``""``); nothing when ``obj`` is only the usage."""
     data = as_mapping(obj)
     if data is None:
-        return 0, 0
+        return 0, ()
     inner = data.get("response")
     if isinstance(inner, Mapping):
         data = inner
     output = data.get("output")
     if not isinstance(output, list):
-        return 0, 0
-    searches = images = 0
+        return 0, ()
+    searches = 0
+    images: list[tuple[str, str, str]] = []
     for item in output:
-        kind = item.get("type") if isinstance(item, Mapping) else getattr(item, "type", None)
+        kind = _field(item, "type")
         if kind == "web_search_call":
             searches += 1
         elif kind == "image_generation_call":
-            images += 1
-    return searches, images
+            images.append(("", str(_field(item, "quality") or ""), str(_field(item, "size") or "")))
+    if images:
+        tools = data.get("tools")
+        model = next(
+            (
+                str(_field(t, "model"))
+                for t in (tools if isinstance(tools, list) else ())
+                if _field(t, "type") == "image_generation" and _field(t, "model")
+            ),
+            "",
+        )
+        images = [(model, q, s) for _, q, s in images]
+    return searches, tuple(images)

@@ -73,6 +73,7 @@ class StreamUsage:
         self._usage: dict[str, Any] | None = None
         self._bedrock: Mapping[str, Any] | None = None
         self._output: list[Any] | None = None  # a Responses response's output items
+        self._tools: list[Any] | None = None  # ... and its tools (the image model, if named)
 
     def feed(self, event: Any) -> None:
         """Take one chunk or event into account (``None`` and ``"[DONE]"`` are ignored)."""
@@ -141,6 +142,9 @@ class StreamUsage:
         output = resp.get("output")
         if isinstance(output, list) and output:
             self._output = output
+        tools = resp.get("tools")
+        if isinstance(tools, list) and tools:
+            self._tools = tools
         status = resp.get("status")
         if kind in _TERMINAL or (kind is None and status not in (None, "in_progress", "queued")):
             details = resp.get("incomplete_details")
@@ -229,7 +233,9 @@ class StreamUsage:
         if self.api == "responses":
             if self._usage is None:
                 return None
-            return usage_from_openai_responses({"usage": self._usage, "output": self._output or []})
+            return usage_from_openai_responses(
+                {"usage": self._usage, "output": self._output or [], "tools": self._tools or []}
+            )
         if self.api == "messages":
             if self._usage is not None:
                 return anthropic_usage(self._usage)
