@@ -466,6 +466,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--no-postgres", action="store_true", help="SQLite only")
     p.add_argument("--pg-10m", action="store_true", help="also 10,000,000 calls in PostgreSQL")
     p.add_argument("--pg-10m-only", action="store_true", help="only the 10,000,000-call row")
+    p.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = p.parse_args(argv)
     only = args.pg_10m_only
     rows = run(
@@ -473,7 +474,7 @@ def main(argv: list[str]) -> int:
         rounds=args.rounds,
         postgres=not (args.no_postgres or only),
         pg_10m=args.pg_10m or only,
-        sqlite=not only,
+        sqlite=not (only or args.no_sqlite),
     )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print_table(f"tokenomy report on a big ledger vs one SQL aggregate (load {load})", rows)
