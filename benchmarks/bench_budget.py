@@ -40,7 +40,10 @@ def _line() -> Line:
     )
 
 
-def _reserve_settle(store: BudgetStore) -> Callable[[], None]:
+def _reserve_settle(store: BudgetStore, *, now: bool = False) -> Callable[[], None]:
+    """One budgeted call's store work as ``Budget`` does it: reserve, then ``settle_later``
+    (Redis: carried by the next reserve's round trip); ``now=True``: ``settle`` in a round
+    trip of its own, for comparison."""
     lines = [_line()]
     counter = [0]
 
@@ -50,7 +53,10 @@ def _reserve_settle(store: BudgetStore) -> Callable[[], None]:
             f"r{counter[0]}", lines, fixed_nanos=150_000, rate_pico=600_000,
             fixed_tokens=1000, min_out=16, max_out=500, ttl=600.0,
         )
-        store.settle(held, nanos=200_000, tokens=1200)  # type: ignore[arg-type]
+        if now:
+            store.settle(held, nanos=200_000, tokens=1200)  # type: ignore[arg-type]
+        else:
+            store.settle_later(held, nanos=200_000, tokens=1200)  # type: ignore[arg-type]
 
     return op
 
