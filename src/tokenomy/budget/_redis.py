@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -42,7 +43,12 @@ from tokenomy.exceptions import BudgetStoreError, ConfigurationError, MissingDep
 
 __all__ = ["RedisBudgetStore"]
 
+_RID = re.compile(r"\S+")
+
 _LIB = r"""
+-- every argument arrives in ARGV[1], space-separated (one string to encode and send)
+local A = {}
+for w in string.gmatch(ARGV[1], '%S+') do A[#A + 1] = w end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function fmt(x) return string.format('%d', x) end
@@ -76,19 +82,19 @@ end
 
 _SETTLES = r"""
 local function settle_one(ki, ai, s, fired)
-  local rid = ARGV[ai]
-  local nanos = ARGV[ai + 1]
-  local tokens = ARGV[ai + 2]
-  local hn, ht = ARGV[ai + 3], ARGV[ai + 4]
+  local rid = A[ai]
+  local nanos = A[ai + 1]
+  local tokens = A[ai + 2]
+  local hn, ht = A[ai + 3], A[ai + 4]
   local member = rid .. ':' .. hn .. ':' .. ht
-  local nlines = tonumber(ARGV[ai + 5])
+  local nlines = tonumber(A[ai + 5])
   ai = ai + 6
   for i = 1, nlines do
     local c, z = KEYS[ki], KEYS[ki + 1]
     ki = ki + 2
-    local exp = ARGV[ai]
-    local unit = ARGV[ai + 1]
-    local nthr = tonumber(ARGV[ai + 2])
+    local exp = A[ai]
+    local unit = A[ai + 1]
+    local nthr = tonumber(A[ai + 2])
     ai = ai + 3
     if redis.call('ZREM', z, member) == 1 then
       redis.call('HINCRBY', c, 'rusd', fmt(-tonumber(hn)))
@@ -104,7 +110,7 @@ local function settle_one(ki, ai, s, fired)
     local al = nil
     local changed = false
     for j = 1, nthr do
-      local thr = tonumber(ARGV[ai])
+      local thr = tonumber(A[ai])
       ai = ai + 1
       if base >= thr then
         if al == nil then al = tonumber(redis.call('HGET', c, 'al') or '0') end
@@ -123,11 +129,11 @@ local function settle_one(ki, ai, s, fired)
   end
   return ki, ai
 end
--- ARGV[1] settles, each: rid, nanos, tokens, held nanos, held tokens, nlines, then per line
+-- A[1] settles, each: rid, nanos, tokens, held nanos, held tokens, nlines, then per line
 -- exp, unit, nthr, thresholds...; KEYS: c, z per line
 local function settle_all(fired)
   local ki, ai = 1, 2
-  for s = 1, tonumber(ARGV[1]) do
+  for s = 1, tonumber(A[1]) do
     ki, ai = settle_one(ki, ai, s - 1, fired)
   end
   return ki, ai
@@ -138,22 +144,22 @@ end
 RESERVE = _LIB + _SETTLES + r"""
 local fired = {}
 local ki, ai = settle_all(fired)
-local rid = ARGV[ai]
-local ttl = tonumber(ARGV[ai + 1])
-local fixed = tonumber(ARGV[ai + 2])
-local rate = tonumber(ARGV[ai + 3])
-local ftok = tonumber(ARGV[ai + 4])
-local minout = tonumber(ARGV[ai + 5])
-local n = tonumber(ARGV[ai + 6])
-local nlines = tonumber(ARGV[ai + 7])
+local rid = A[ai]
+local ttl = tonumber(A[ai + 1])
+local fixed = tonumber(A[ai + 2])
+local rate = tonumber(A[ai + 3])
+local ftok = tonumber(A[ai + 4])
+local minout = tonumber(A[ai + 5])
+local n = tonumber(A[ai + 6])
+local nlines = tonumber(A[ai + 7])
 ai = ai + 8
 local lines = {}
 local used = {}
 for i = 1, nlines do
-  local nb = tonumber(ARGV[ai])
-  local lim = tonumber(ARGV[ai + 1])
-  local limt = tonumber(ARGV[ai + 2])
-  local exp = ARGV[ai + 3]
+  local nb = tonumber(A[ai])
+  local lim = tonumber(A[ai + 1])
+  local limt = tonumber(A[ai + 2])
+  local exp = A[ai + 3]
   ai = ai + 4
   local first = ki
   local spent, res, tspent, tres = 0, 0, 0, 0
@@ -307,8 +313,8 @@ class RedisBudgetStore(BudgetStore):
         return f"{p}:c:{key}", f"{p}:z:{key}"
 
     def _run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
-        try:
-            return script(keys=keys, args=args)
+        try:  # the arguments as one space-separated string (what the scripts split)
+            return script(keys=keys, args=[" ".join(map(str, args))] if args else [])
         except Exception as exc:
             import redis
 
@@ -354,6 +360,8 @@ class RedisBudgetStore(BudgetStore):
                 f"a reservation of {max_out} output tokens at {rate_pico} pico-dollars each "
                 "is beyond what a Redis budget counts exactly; lower max_tokens"
             )
+        if _RID.fullmatch(rid) is None:
+            raise ConfigurationError(f"a reservation id must be non-empty, without spaces, got {rid!r}")
         batch = self._queue.take()
         keys, args = self._settle_args(batch)
         args.extend((rid, int(ttl * 1000), fixed_nanos, rate_pico, fixed_tokens, min_out,

@@ -76,8 +76,8 @@ class SettleQueue:
         self._send = send
         self.delay = float(delay)
         self._items: list[Pending] = []
-        self._cond = threading.Condition(threading.Lock())
-        self._parked = False
+        self._lock = threading.Lock()
+        self._added = 0
         self._closed = False
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
@@ -98,22 +98,20 @@ class SettleQueue:
         return len(self._items)
 
     def add(self, item: Pending) -> None:
-        """Queue ``item``; sent with the next reservation or by the flusher."""
-        with self._cond:
+        """Queue ``item``; sent with the next reservation or by the flusher (no wake-up per
+        item: the flusher polls every ``delay`` seconds while settles keep coming)."""
+        with self._lock:
             if self._pid != os.getpid():  # forked: the parent's settles are the parent's
                 self._items, self._thread, self._pid = [], None, os.getpid()
-            if self._closed:
-                closed = True
-            else:
-                closed = False
+            closed = self._closed
+            if not closed:
                 self._items.append(item)
+                self._added += 1
                 if self._thread is None:
                     self._thread = threading.Thread(
                         target=self._run, name="tokenomy-budget-settles", daemon=True
                     )
                     self._thread.start()
-                elif self._parked:
-                    self._cond.notify()
         if closed:  # after close(): sent at once
             self._flush_batch([item])
 
@@ -121,7 +119,7 @@ class SettleQueue:
         """Everything queued (up to :data:`BATCH`), for the caller's round trip to carry."""
         if not self._items:
             return []
-        with self._cond:
+        with self._lock:
             if self._pid != os.getpid():
                 self._items, self._thread, self._pid = [], None, os.getpid()
             items, self._items = self._items[:BATCH], self._items[BATCH:]
@@ -143,23 +141,24 @@ class SettleQueue:
 
     def close(self) -> None:
         """Send what is queued and stop the flusher; later settles are sent at once."""
-        with self._cond:
+        with self._lock:
             self._closed = True
-            self._cond.notify()
         self.flush()
 
     def _run(self) -> None:
+        idle, seen = 0.0, -1
         while True:
-            with self._cond:
-                woken = True
-                if not self._items and not self._closed:
-                    self._parked = True
-                    woken = self._cond.wait(IDLE)
-                    self._parked = False
-                if self._closed or not woken:  # closed, or idle: end (add restarts one)
+            time.sleep(self.delay)
+            if self._items:
+                self.flush()
+            with self._lock:
+                if self._closed:
                     self._thread = None
                     return
-                if not self._items:  # a reservation carried them meanwhile
-                    continue
-            time.sleep(self.delay)  # let more settles, or a reservation to carry them, come
-            self.flush()
+                if self._added != seen:
+                    idle, seen = 0.0, self._added
+                else:
+                    idle += self.delay
+                    if idle >= IDLE and not self._items:  # idle: end (add starts another)
+                        self._thread = None
+                        return
