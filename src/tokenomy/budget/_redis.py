@@ -307,14 +307,15 @@ class RedisBudgetStore(BudgetStore):
         self._settle = client.register_script(SETTLE)
         self._counters = client.register_script(_COUNTERS)
         self._queue = SettleQueue(self._send_settles, delay=settle_delay)
+        self._parts: dict[Line, tuple[list[str], str, list[str], str]] = {}
 
     def _keys(self, key: str) -> tuple[str, str]:
         p = self.prefix
         return f"{p}:c:{key}", f"{p}:z:{key}"
 
-    def _run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+    def _run(self, script: Any, keys: list[str], args: list[str]) -> Any:
         try:  # the arguments as one space-separated string (what the scripts split)
-            return script(keys=keys, args=[" ".join(map(str, args))] if args else [])
+            return script(keys=keys, args=[" ".join(args)] if args else [])
         except Exception as exc:
             import redis
 
@@ -322,18 +323,40 @@ class RedisBudgetStore(BudgetStore):
                 raise BudgetStoreError(self.url, f"{type(exc).__name__}: {exc}") from exc
             raise
 
-    def _settle_args(self, batch: Sequence[Pending]) -> tuple[list[str], list[Any]]:
-        """KEYS and ARGV of ``batch`` (``_SETTLES``' layout)."""
+    def _line_parts(self, line: Line) -> tuple[list[str], str, list[str], str]:
+        """What every script call on ``line`` sends (cached per line, a frozen value): the
+        settle's keys and argument text, the reserve's keys and argument text."""
+        parts = self._parts.get(line)
+        if parts is None:
+            if len(self._parts) >= 1024:
+                self._parts.clear()
+            exp = int(line.expire_at) + 1
+            reserve_keys = [k for b in line.buckets for k in self._keys(line.key(b))]
+            parts = self._parts[line] = (
+                reserve_keys[:2],
+                " ".join(map(str, (exp, line.alert_unit, len(line.alert_at), *line.alert_at))),
+                reserve_keys,
+                " ".join(map(str, (
+                    len(line.buckets),
+                    -1 if line.limit_nanos is None else line.limit_nanos,
+                    -1 if line.limit_tokens is None else line.limit_tokens,
+                    exp,
+                ))),
+            )
+        return parts
+
+    def _settle_args(self, batch: Sequence[Pending]) -> tuple[list[str], list[str]]:
+        """KEYS and ARGV pieces of ``batch`` (``_SETTLES``' layout)."""
         keys: list[str] = []
-        args: list[Any] = [len(batch)]
+        args: list[str] = [str(len(batch))]
         for item in batch:
             held = item.reservation
-            args.extend((held.rid, item.nanos, item.tokens, held.nanos, held.tokens,
-                         len(held.lines)))
+            args.append(f"{held.rid} {item.nanos} {item.tokens} {held.nanos} {held.tokens} "
+                        f"{len(held.lines)}")
             for line in held.lines:
-                keys.extend(self._keys(line.key(line.buckets[0])))
-                args.extend((int(line.expire_at) + 1, line.alert_unit, len(line.alert_at)))
-                args.extend(line.alert_at)
+                settle_keys, settle_text, _, _ = self._line_parts(line)
+                keys.extend(settle_keys)
+                args.append(settle_text)
         return keys, args
 
     def _send_settles(self, batch: Sequence[Pending]) -> None:
@@ -364,19 +387,12 @@ class RedisBudgetStore(BudgetStore):
             raise ConfigurationError(f"a reservation id must be non-empty, without spaces, got {rid!r}")
         batch = self._queue.take()
         keys, args = self._settle_args(batch)
-        args.extend((rid, int(ttl * 1000), fixed_nanos, rate_pico, fixed_tokens, min_out,
-                     max_out, len(lines)))
+        args.append(f"{rid} {int(ttl * 1000)} {fixed_nanos} {rate_pico} {fixed_tokens} "
+                    f"{min_out} {max_out} {len(lines)}")
         for line in lines:
-            for bucket in line.buckets:
-                keys.extend(self._keys(line.key(bucket)))
-            args.extend(
-                (
-                    len(line.buckets),
-                    -1 if line.limit_nanos is None else line.limit_nanos,
-                    -1 if line.limit_tokens is None else line.limit_tokens,
-                    int(line.expire_at) + 1,
-                )
-            )
+            _, _, reserve_keys, reserve_text = self._line_parts(line)
+            keys.extend(reserve_keys)
+            args.append(reserve_text)
         try:
             out, fired = self._run(self._reserve, keys, args)
         except BudgetStoreError as exc:
