@@ -119,7 +119,13 @@ class TokenomyChatModel(BaseChatModel):
     def model_post_init(self, context: Any, /) -> None:
         super().model_post_init(context)
         policies = list(self.policies)
-        if policies:
+        if policies and type(self)._wrapped_for is not TokenomyChatModel._wrapped_for:
+            from tokenomy import warn_hidden_retries
+
+            # a subclass that picks among several models (a cascade's tiers) keeps them as
+            # given: warn once when their clients retry on their own (see tokenomy.Retry)
+            warn_hidden_retries(self.model, policies)
+        elif policies:
             from tokenomy import take_over_sdk_retries
 
             # the wrapped client's own retries would reach no ledger: a copy of the model whose

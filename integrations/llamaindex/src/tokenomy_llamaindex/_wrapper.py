@@ -124,7 +124,13 @@ class TokenomyLLM(FunctionCallingLLM):
         }
         fields.update(kwargs)
         policies = list(policies)
-        if policies:
+        if policies and type(self)._target is not TokenomyLLM._target:
+            from tokenomy import warn_hidden_retries
+
+            # a subclass that picks among several LLMs (a cascade's tiers) keeps them as
+            # given: warn once when their clients retry on their own (see tokenomy.Retry)
+            warn_hidden_retries(llm, policies)
+        elif policies:
             from tokenomy import take_over_sdk_retries
 
             # the wrapped client's own retries would reach no ledger: a copy of the LLM whose
