@@ -133,6 +133,7 @@ if TYPE_CHECKING:
         request_key,
         retry_after_of,
         retry_summary,
+        take_over_sdk_retries,
         warn_hidden_retries,
     )
     from tokenomy.routing import (
@@ -275,6 +276,7 @@ _LAZY: dict[str, str] = {
     "sequence_problems": "tokenomy.memory",
     "set_default_ledger": "tokenomy.ledger",
     "store_call": "tokenomy._tracking",
+    "take_over_sdk_retries": "tokenomy.resilience",
     "track": "tokenomy._tracking",
     "warn_hidden_retries": "tokenomy.resilience",
     "warn_once": "tokenomy._warn_once",
@@ -406,6 +408,7 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/core/test_co
     "sequence_problems",
     "set_default_ledger",
     "store_call",
+    "take_over_sdk_retries",
     "track",
     "warn_hidden_retries",
     "warn_once",

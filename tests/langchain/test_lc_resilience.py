@@ -1,11 +1,10 @@
 """LangChain: tokenomy.Retry as a TokenomyChatModel policy and with_resilience around a chain,
-through real ChatOpenAI clients (max_retries=0) against the simulator's faults; the hidden
-SDK retries warning."""
+through real ChatOpenAI clients (max_retries=0) against the simulator's faults. The SDK
+clients' own hidden retries are in test_lc_hidden_retries.py."""
 
 from __future__ import annotations
 
 import random
-import warnings
 
 import anthropic
 import openai
@@ -14,7 +13,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from lc_sim import openai_chat
 
-from tokenomy import MemoryLedger, Retry, TokenomyWarning, classify
+from tokenomy import MemoryLedger, Retry, classify
 from tokenomy.testing import FakeClock, Fault, ProviderSimulator
 from tokenomy_langchain import TokenomyChatModel, with_resilience
 
@@ -60,22 +59,6 @@ def test_with_resilience_never_retries_a_400(provider_simulator: ProviderSimulat
     assert len(sim.requests) == 1 and clock.sleeps == []
 
 
-def test_hidden_sdk_retries_warn_once(provider_simulator: ProviderSimulator) -> None:
-    """A ChatOpenAI with max_retries=2 wrapped with Retry in the policies: a TokenomyWarning
-    naming max_retries, once; max_retries=0 gives none."""
-    sim = provider_simulator
-    from tokenomy.resilience._hidden import _WARNED
-
-    _WARNED.forget(("hidden_retries", "ChatOpenAI"))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        TokenomyChatModel(openai_chat(sim), policies=[Retry()])
-        TokenomyChatModel(openai_chat(sim, max_retries=2), policies=[Retry()])
-        TokenomyChatModel(openai_chat(sim, max_retries=2), policies=[Retry()])
-    hits = [w for w in caught if issubclass(w.category, TokenomyWarning)]
-    assert len(hits) == 1 and "max_retries=2" in str(hits[0].message)
-
-
 def test_langchain_context_overflow_is_fatal(provider_simulator: ProviderSimulator) -> None:
     """A context-length 400 through ChatOpenAI (langchain-openai raises its
     OpenAIContextOverflowError): classified fatal/context_length, not retried."""
@@ -108,3 +91,28 @@ def test_chat_anthropic_errors_are_classified(provider_simulator: ProviderSimula
 
     assert (classify(info.value).kind, classify(info.value).reason) == ("fatal", "auth")
     assert len(sim.requests) == 3
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_attempt_timeout_reaches_the_client(
+    provider_simulator: ProviderSimulator, provider: str
+) -> None:
+    """Retry(attempt_timeout=3) in a TokenomyChatModel: the timeout goes to ChatOpenAI's /
+    ChatAnthropic's SDK call as its per-request timeout (the model's own is 120 s), so a
+    request the simulator holds for 120 s fails after ~3 s and is retried."""
+    import time
+
+    from lc_sim import anthropic as chat_anthropic
+
+    sim = provider_simulator
+    clock, ledger = FakeClock(), MemoryLedger()
+    chat = (openai_chat(sim, timeout=120) if provider == "openai"
+            else chat_anthropic(sim, timeout=120))
+    policy = Retry(attempt_timeout=3, clock=clock, sleep=clock.sleep, rng=random.Random(1))
+    model = TokenomyChatModel(chat, policies=[policy], ledger=ledger)
+    sim.inject(Fault.timeout(hold=120), times=1)
+    started = time.monotonic()
+    assert model.invoke("hi").content
+    assert 3.0 <= time.monotonic() - started < 60.0
+    got = sorted((r.attempt, r.error) for r in ledger.query())
+    assert [a for a, _ in got] == [1, 2] and "Timeout" in str(got[0][1]) and got[1][1] is None

@@ -148,6 +148,10 @@ FILTER_CASES: list[tuple[str, RecordFilter, Callable[[CostRecord], bool]]] = [
     ("estimated", RecordFilter(estimated=True), _est),
     ("not_estimated", RecordFilter(estimated=False), lambda r: not _est(r)),
     ("cache_hit", RecordFilter(cache_hit=True), lambda r: r.cache.outcome != "miss"),
+    ("failed", RecordFilter(failed=True), lambda r: r.error is not None),
+    ("not_failed", RecordFilter(failed=False), lambda r: r.error is None),
+    ("retry", RecordFilter(retry=True), lambda r: r.attempt > 1),
+    ("first_attempt", RecordFilter(retry=False), lambda r: r.attempt == 1),
     ("cache_miss", RecordFilter(cache_hit=False), lambda r: r.cache.outcome == "miss"),
     (
         "combined",

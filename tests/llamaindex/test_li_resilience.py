@@ -55,3 +55,55 @@ def test_breaker_opens_on_repeated_503(provider_simulator: ProviderSimulator) ->
     with pytest.raises(CircuitOpenError):
         llm.chat(HI)
     assert len(sim.requests) == 2
+
+
+def test_hidden_client_retries_are_taken_over(provider_simulator: ProviderSimulator) -> None:
+    """llama-index OpenAI (default max_retries=3) and Anthropic (default 10) wrapped with a
+    Retry: their clients stop retrying, so two 503s then an answer are 3 requests and 3
+    ledger records each, sync and async; the user's LLMs keep their own settings."""
+    import asyncio
+
+    from llama_index.llms.anthropic import Anthropic
+    from llama_index.llms.openai import OpenAI
+
+    from tokenomy import hidden_retries
+    from tokenomy_llamaindex import TokenomyLLM
+
+    sim = provider_simulator
+    users = [OpenAI(model="gpt-4o-mini", api_base=sim.openai_base_url, api_key="t"),
+             Anthropic(model="claude-haiku-4-5", base_url=sim.anthropic_base_url, api_key="t")]
+    for user_llm, retries in zip(users, (3, 10), strict=True):
+        assert hidden_retries(user_llm) == retries
+        for run_async in (False, True):
+            clock, ledger = FakeClock(), MemoryLedger()
+            llm = TokenomyLLM(user_llm, policies=[retry(clock)], ledger=ledger)
+            assert hidden_retries(llm.llm) == 0
+            before = len(sim.requests)
+            sim.inject(Fault.unavailable(), times=2)
+            chat = asyncio.run(llm.achat(HI)) if run_async else llm.chat(HI)
+            assert chat.message.content
+            assert len(sim.requests) - before == 3
+            assert sorted((r.attempt, r.error) for r in ledger.query()) == [
+                (1, "InternalServerError"), (2, "InternalServerError"), (3, None)]
+        assert hidden_retries(user_llm) == retries
+
+
+def test_hidden_client_retries_counted_without_a_retry_policy(
+    provider_simulator: ProviderSimulator,
+) -> None:
+    """No Retry in the policies: Retry.like_sdk(3) stands in for llama-index OpenAI's own 3
+    retries, so a 429 that never clears is 4 requests, each a ledger record."""
+    from llama_index.llms.openai import OpenAI
+
+    from tokenomy import MaxTokens
+    from tokenomy_llamaindex import TokenomyLLM
+
+    sim = provider_simulator
+    ledger = MemoryLedger()
+    llm = TokenomyLLM(OpenAI(model="gpt-4o-mini", api_base=sim.openai_base_url, api_key="t"),
+                      policies=[MaxTokens(64)], ledger=ledger)
+    sim.inject(Fault.rate_limit(retry_after=0.01), times=None)
+    with pytest.raises(openai.RateLimitError):
+        llm.chat(HI)
+    assert len(sim.requests) == 4
+    assert sorted(r.attempt for r in ledger.query()) == [1, 2, 3, 4]

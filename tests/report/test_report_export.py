@@ -35,6 +35,7 @@ def test_json_round_trips_decimals_as_strings(sample: Sample) -> None:
         "runs",
         "most_expensive",
         "prompt_cache",
+        "retries",
         "unpriced_models",
         "unpriced",
         "estimated",

@@ -1,6 +1,8 @@
 """Senders for the resilience tests: the real ``openai``/``anthropic`` SDK clients, talking
 HTTP to the provider simulator, with their own retries off (``max_retries=0``) so that every
-attempt is the pipeline's and reaches the ledger."""
+attempt is the pipeline's and reaches the ledger. A ``timeout`` in the request's params (what
+``Retry(attempt_timeout=..., total_timeout=...)`` sets) goes to the SDK call's own ``timeout``
+option, as the LangChain/LlamaIndex wrappers pass it."""
 
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ def openai_send(sim: ProviderSimulator, timeout: float = 5.0) -> Any:
 
     def send(req: ModelRequest) -> ModelResponse:
         raw = client.chat.completions.create(
-            model=req.model or "gpt-4o-mini", messages=list(req.messages)  # type: ignore[arg-type]
+            model=req.model or "gpt-4o-mini", messages=list(req.messages),  # type: ignore[arg-type]
+            timeout=req.params.get("timeout", client.timeout),
         )
         parsed = parse_response(raw)
         return ModelResponse(
@@ -51,7 +54,8 @@ def openai_asend(sim: ProviderSimulator, timeout: float = 5.0) -> Any:
 
     async def send(req: ModelRequest) -> ModelResponse:
         raw = await client.chat.completions.create(
-            model=req.model or "gpt-4o-mini", messages=list(req.messages)  # type: ignore[arg-type]
+            model=req.model or "gpt-4o-mini", messages=list(req.messages),  # type: ignore[arg-type]
+            timeout=req.params.get("timeout", client.timeout),
         )
         parsed = parse_response(raw)
         return ModelResponse(
@@ -73,6 +77,7 @@ def anthropic_send(sim: ProviderSimulator, timeout: float = 5.0) -> Any:
         raw = client.messages.create(
             model=req.model or "claude-haiku-4-5", max_tokens=100,
             messages=list(req.messages),  # type: ignore[arg-type]
+            timeout=req.params.get("timeout", client.timeout),
         )
         parsed = parse_response(raw)
         text = "".join(getattr(b, "text", "") for b in raw.content)

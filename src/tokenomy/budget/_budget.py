@@ -36,6 +36,7 @@ from tokenomy.budget._store import (
     Line,
     Refusal,
     Reservation,
+    Settled,
     from_nanos,
     now,
     to_nanos,
@@ -403,14 +404,16 @@ class Budget(Policy):
 
     def _settle(self, held: Reservation, plan: _Plan, response: ModelResponse | None) -> None:
         nanos, tokens = actual_cost(self.budget_name, held, response)
-        try:
-            settled = self.store.settle(held, nanos=nanos, tokens=tokens)
+
+        def fire_alerts(settled: Settled) -> None:
+            for _, j, spent in settled.fired:
+                self._alert(plan, j, spent)
+
+        try:  # off the caller's path where the store can (its hold counts until then)
+            self.store.settle_later(held, nanos=nanos, tokens=tokens, then=fire_alerts)
         except BudgetStoreError as exc:
             LOG.error("budget %r: could not settle a call (its reservation will lapse): %s",
                       self.budget_name, exc)
-            return
-        for _, j, spent in settled.fired:
-            self._alert(plan, j, spent)
 
     def _alert(self, plan: _Plan, j: int, spent: int) -> None:
         """Fire this budget's hooks: threshold ``j`` crossed at ``spent`` (nanos or tokens)."""
@@ -460,7 +463,7 @@ class Budget(Policy):
 
     def _release(self, held: Reservation) -> None:
         try:
-            self.store.settle(held, nanos=0, tokens=0)
+            self.store.settle_later(held, nanos=0, tokens=0)
         except BudgetStoreError as exc:
             LOG.error("budget %r: could not release a reservation (it will lapse): %s",
                       self.budget_name, exc)

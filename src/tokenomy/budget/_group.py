@@ -22,7 +22,7 @@ from typing import Any
 from tokenomy.budget._budget import _ACTIVE, Budget, _Plan
 from tokenomy.budget._call import actual_cost, capped, output_range
 from tokenomy.budget._memory import MemoryBudgetStore
-from tokenomy.budget._store import BudgetStore, Refusal, Reservation
+from tokenomy.budget._store import BudgetStore, Refusal, Reservation, Settled
 from tokenomy.budget._worst import Worst
 from tokenomy.exceptions import BudgetStoreError, ConfigurationError
 from tokenomy.pipeline._policy import AsyncCallNext, CallNext, Policy
@@ -166,18 +166,20 @@ class BudgetGroup(Policy):
 
     def _settle(self, held: Reservation, applied: _Applied, response: ModelResponse | None) -> None:
         nanos, tokens = actual_cost(" & ".join(b.budget_name for b, _ in applied), held, response)
-        try:
-            settled = self.store.settle(held, nanos=nanos, tokens=tokens)
+
+        def fire_alerts(settled: Settled) -> None:
+            for i, j, spent in settled.fired:
+                budget, plan = applied[i]
+                budget._alert(plan, j, spent)
+
+        try:  # off the caller's path where the store can (its hold counts until then)
+            self.store.settle_later(held, nanos=nanos, tokens=tokens, then=fire_alerts)
         except BudgetStoreError as exc:
             LOG.error("budgets: could not settle a call (its reservation will lapse): %s", exc)
-            return
-        for i, j, spent in settled.fired:
-            budget, plan = applied[i]
-            budget._alert(plan, j, spent)
 
     def _release(self, held: Reservation) -> None:
         try:
-            self.store.settle(held, nanos=0, tokens=0)
+            self.store.settle_later(held, nanos=0, tokens=0)
         except BudgetStoreError as exc:
             LOG.error("budgets: could not release a reservation (it will lapse): %s", exc)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Protocol
@@ -203,6 +203,28 @@ class BudgetStore(ABC):
     @abstractmethod
     def settle(self, reservation: Reservation, *, nanos: int, tokens: int) -> Settled:
         """Atomically drop ``reservation`` and add what the call cost (``0`` releases it)."""
+
+    def settle_later(
+        self,
+        reservation: Reservation,
+        *,
+        nanos: int,
+        tokens: int,
+        then: Callable[[Settled], None] | None = None,
+    ) -> None:
+        """Settle ``reservation`` now or soon, off the caller's path where the store can:
+        ``then(settled)`` runs once it is applied (on whichever thread applied it). Until
+        then the reservation's hold stays counted, so a pending settle never lets a budget
+        be passed. The default settles at once (errors raise, as :meth:`settle`'s);
+        :class:`RedisBudgetStore` queues it for its next reserve's round trip or its
+        background flusher. :meth:`flush` and :meth:`close` apply whatever is queued."""
+        settled = self.settle(reservation, nanos=nanos, tokens=tokens)
+        if then is not None:
+            then(settled)
+
+    def flush(self) -> None:  # noqa: B027 - optional hook
+        """Apply every settle :meth:`settle_later` queued (a no-op for stores that queue
+        none)."""
 
     @abstractmethod
     def define(self, name: str, definition: dict[str, Any]) -> None:

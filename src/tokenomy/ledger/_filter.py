@@ -57,7 +57,10 @@ class RecordFilter:
     * ``run_id`` / ``root_run_id``: equality;
     * ``priced``: has a cost (true) or is unpriced, ``cost`` ``None`` (false);
     * ``estimated``: the record or its usage is flagged estimated;
-    * ``cache_hit``: the answer came from a cache (outcome other than ``"miss"``).
+    * ``cache_hit``: the answer came from a cache (outcome other than ``"miss"``);
+    * ``failed``: the attempt raised (its ``error`` is set) or not;
+    * ``retry``: a retried attempt (``attempt`` > 1, true) or a first one (``attempt`` 1,
+      false); answers served without a provider call (``attempt`` 0) are neither.
     """
 
     since: datetime | None = None
@@ -70,6 +73,8 @@ class RecordFilter:
     priced: bool | None = None
     estimated: bool | None = None
     cache_hit: bool | None = None
+    failed: bool | None = None
+    retry: bool | None = None
 
     def __post_init__(self) -> None:
         tags = dict(self.tags or {})
@@ -119,6 +124,8 @@ class RecordFilter:
             return False
         if self.cache_hit is not None and record.is_cache_hit != self.cache_hit:
             return False
+        if not _attempt_matches(self, record.attempt, record.error):
+            return False
         if self.tags:
             rec_tags = record.tags
             for k, v in self.tags.items():
@@ -154,6 +161,8 @@ class RecordFilter:
             hit = s.cache is not None and s.cache.outcome != "miss"
             if hit != self.cache_hit:
                 return False
+        if not _attempt_matches(self, s.attempt, s.error):
+            return False
         if self.tags:
             rec_tags = s.tags
             for k, v in self.tags.items():
@@ -171,6 +180,13 @@ class RecordFilter:
             if current is not None and current != value:
                 return None
         return replace(self, **criteria)  # type: ignore[arg-type]
+
+
+def _attempt_matches(where: RecordFilter, attempt: int, error: str | None) -> bool:
+    """The ``failed`` and ``retry`` criteria."""
+    if where.failed is not None and (error is not None) != where.failed:
+        return False
+    return where.retry is None or (attempt > 1 if where.retry else attempt == 1)
 
 
 def is_estimated(record: CostRecord) -> bool:

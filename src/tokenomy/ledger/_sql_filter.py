@@ -51,6 +51,10 @@ def where_clause(
         parts.append(both if where.estimated else f"NOT {both}")
     if where.cache_hit is not None:
         parts.append(f"cache_outcome {'<>' if where.cache_hit else '='} 'miss'")
+    if where.failed is not None:
+        parts.append("error IS NOT NULL" if where.failed else "error IS NULL")
+    if where.retry is not None:
+        parts.append("attempt > 1" if where.retry else "attempt = 1")
     if where.tags:
         sql, tag_params = tags_sql(where.tags)
         parts.append(sql)

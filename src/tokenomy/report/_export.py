@@ -168,10 +168,17 @@ def report_dict(
         "runs": [run.to_json_dict() for run in report.runs(runs)],
         "most_expensive": [record_json(r) for r in report.most_expensive(top)],
         "prompt_cache": _prompt_cache_dict(report, by),
+        "retries": _retries_dict(report),
         "unpriced_models": report.unpriced_models(),
         "unpriced": [record_json(r) for r in report.unpriced(LISTED)],
         "estimated": [record_json(r) for r in report.estimated(LISTED)],
     }
+
+
+def _retries_dict(report: Report) -> dict[str, Any]:
+    from tokenomy.report._retries import retries_dict
+
+    return retries_dict(report.retries)
 
 
 def _cell(value: Any) -> Any:

@@ -364,6 +364,12 @@ def render_report(
     if any(g.cache_read or g.cache_write for g in prompt):
         out.print()
         out.print(_prompt_table(prompt, wide))
+    retries = report.retries
+    if retries.retries or retries.failed_attempts:
+        from tokenomy.report._retries import retries_table
+
+        out.print()
+        out.print(retries_table(retries))
     expensive = report.most_expensive(top)
     if expensive:
         out.print()

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from tokenomy.ledger import CostRecord
     from tokenomy.report._prompt_cache import PromptCache
+    from tokenomy.resilience import RetrySummary
 
 __all__ = ["CsvKind", "Report"]
 
@@ -252,6 +253,16 @@ class Report:
         if not self.totals.estimated:
             return []
         return self._listed(limit, estimated=True)
+
+    @cached_property
+    def retries(self) -> RetrySummary:
+        """Retries and failures: calls (first attempts), retries and the retry rate, failed
+        attempts by error class and the failure rate, calls failed in the end, and what the
+        failed attempts (``wasted_usd``) and the retries (``retries_usd``) cost; read with
+        the store's aggregation (see ``report/_retries.py``)."""
+        from tokenomy.report._retries import retry_totals
+
+        return retry_totals(self)
 
     def unpriced_models(self) -> dict[str, int]:
         """Models that need a price, with how many calls each made (most calls first)."""

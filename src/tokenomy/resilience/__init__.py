@@ -21,7 +21,11 @@ from tokenomy.resilience._breaker_store import (
 )
 from tokenomy.resilience._budget import RedisRetryBudget, RetryBudget, RetryBudgetExhausted
 from tokenomy.resilience._classify import AttemptFailure, ErrorClass, classify, retry_after_of
-from tokenomy.resilience._hidden import hidden_retries, warn_hidden_retries
+from tokenomy.resilience._hidden import (
+    hidden_retries,
+    take_over_sdk_retries,
+    warn_hidden_retries,
+)
 from tokenomy.resilience._retry import Retry
 from tokenomy.resilience._single_flight import IDEMPOTENCY_TAG, SingleFlight, request_key
 from tokenomy.resilience._summary import RetrySummary, retry_summary
@@ -47,5 +51,6 @@ __all__ = [
     "request_key",
     "retry_after_of",
     "retry_summary",
+    "take_over_sdk_retries",
     "warn_hidden_retries",
 ]

@@ -9,12 +9,23 @@ provider asked for (``Retry-After`` / ``retry-after-ms``); the call gives up rat
 wait past ``max_time``. A :class:`RetryBudget` caps retries at ``budget_ratio`` of requests
 over a sliding window.
 
+Timeouts of its own, per operation: ``attempt_timeout`` (seconds one attempt may take) and
+``total_timeout`` (seconds for the whole call, attempts and waits together). Each attempt is
+sent with ``timeout = min(attempt_timeout, total_timeout - elapsed)`` in the request's
+``params``, which the wrappers hand to the SDK client's own per-request ``timeout`` option
+(the client then raises its timeout error, retried like any timeout); an async attempt is
+also bounded by ``asyncio.timeout`` as a backstop for a client that ignores it (after a grace
+of max(1 s, 50%), since a client's timeout applies per phase: connect, write, read). No
+attempt starts once the total is spent.
+
 Every attempt is its own ledger record (the pipeline's attempt step records it with its
 attempt number and error class), so the retries' cost is in the ledger, not hidden.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import random
 import threading
 from collections import Counter
@@ -55,12 +66,15 @@ class Retry(Policy):
       ``max_wait_retry_after`` (or past ``max_time``) ends the call instead;
     * ``budget_ratio``/``budget_window``/``budget_min_retries``: the retry budget (or pass
       ``budget=RetryBudget(...)`` to share one); ``on_budget_exhausted(event)`` is its alert;
+    * ``attempt_timeout``/``total_timeout``: seconds per attempt and for the whole call
+      (``None``: no limit of the policy's own; the client's ``timeout`` applies);
     * ``clock``/``sleep``/``async_sleep``/``rng``: injectable for tests
       (:class:`tokenomy.testing.FakeClock`).
 
     The SDK clients retry on their own (``max_retries``, 2 by default) and those attempts
-    reach no ledger: build the client with ``max_retries=0`` when using this policy (the
-    LangChain/LlamaIndex wrappers warn once when they see a wrapped client that retries).
+    would reach no ledger: the LangChain/LlamaIndex wrappers rebuild the wrapped model's
+    clients with ``max_retries=0`` (:func:`tokenomy.take_over_sdk_retries`), so this policy
+    owns every retry; with a bare pipeline, build the client with ``max_retries=0``.
     """
 
     def __init__(
@@ -77,6 +91,8 @@ class Retry(Policy):
         initial_wait: float = 0.5,
         max_wait: float = 20.0,
         max_wait_retry_after: float = 60.0,
+        attempt_timeout: float | None = None,
+        total_timeout: float | None = None,
         clock: Clock | None = None,
         sleep: Sleep | None = None,
         async_sleep: AsyncSleep | None = None,
@@ -92,6 +108,14 @@ class Retry(Policy):
                 "max_time must be > 0 and the waits >= 0 seconds, got "
                 f"max_time={max_time!r}, initial_wait={initial_wait!r}, max_wait={max_wait!r}"
             )
+        for name, value in (("attempt_timeout", attempt_timeout),
+                            ("total_timeout", total_timeout)):
+            if value is not None and not (value > 0 and math.isfinite(value)):
+                raise ConfigurationError(
+                    f"{name} must be a positive number of seconds (or None), got {value!r}"
+                )
+        self.attempt_timeout = None if attempt_timeout is None else float(attempt_timeout)
+        self.total_timeout = None if total_timeout is None else float(total_timeout)
         self.max_attempts = int(max_attempts)
         self.ambiguous_attempts = min(int(ambiguous_attempts), self.max_attempts)
         self.max_time = float(max_time)
@@ -165,6 +189,12 @@ class Retry(Policy):
                                  f"{self.max_wait_retry_after:g}s)")
                 self._count("gave_up", "retry_after")
                 return True
+            if self.total_timeout is not None and waited >= self.total_timeout:
+                if isinstance(error, BaseException):
+                    _note(error, f"tokenomy.Retry: gave up, the next attempt would start past "
+                                 f"total_timeout={self.total_timeout:g}s")
+                self._count("gave_up", "total_timeout")
+                return True
             if waited > self.max_time:
                 if isinstance(error, BaseException):
                     _note(error, f"tokenomy.Retry: gave up, the next attempt would start past "
@@ -179,6 +209,28 @@ class Retry(Policy):
             return False
 
         return {"retry": should_retry, "wait": wait, "stop": stop, "reraise": True}
+
+    def attempt_budget(self, start: float) -> float | None:
+        """Seconds the next attempt may take (``None``: no limit of this policy's), from the
+        per-attempt and total timeouts and the time since ``start`` (the policy's clock)."""
+        limits = [t for t in (self.attempt_timeout,) if t is not None]
+        if self.total_timeout is not None:
+            limits.append(max(self.total_timeout - (self.clock() - start), 0.001))
+        return min(limits) if limits else None
+
+    @classmethod
+    def like_sdk(cls, max_retries: int = 2) -> Retry:
+        """The retries an ``openai``/``anthropic`` client makes on its own (``max_retries``),
+        as a policy, so each attempt is a ledger record: 408/409/429/5xx, timeouts and
+        connection errors retried ``max_retries`` times, waits of up to
+        ``min(8 s, 0.5 s × 2^(n-1))`` (full jitter) or the provider's ``Retry-After`` up to
+        60 s, no retry budget. What the wrappers add when they turn a client's retries off
+        and the policies hold no :class:`Retry`."""
+        n = max(int(max_retries), 0) + 1
+        return cls(
+            max_attempts=n, ambiguous_attempts=n, max_time=math.inf, initial_wait=0.5,
+            max_wait=8.0, max_wait_retry_after=60.0, budget=_NoBudget(),
+        )
 
     def _count(self, which: str, key: str) -> None:
         with self._lock:
@@ -205,10 +257,53 @@ class Retry(Policy):
     # -- the policy -------------------------------------------------------------------------
 
     def handle(self, request: ModelRequest, call_next: CallNext) -> ModelResponse:
-        return self.run(call_next, request)
+        if self.attempt_timeout is None and self.total_timeout is None:
+            return self.run(call_next, request)
+        start = self.clock()
+
+        def attempt(req: ModelRequest) -> ModelResponse:
+            return call_next(req.with_params(timeout=self.attempt_budget(start)))
+
+        return self._run_from(start, attempt, request)
 
     async def ahandle(self, request: ModelRequest, call_next: AsyncCallNext) -> ModelResponse:
-        return await self.arun(call_next, request)
+        if self.attempt_timeout is None and self.total_timeout is None:
+            return await self.arun(call_next, request)
+        start = self.clock()
+
+        async def attempt(req: ModelRequest) -> ModelResponse:
+            seconds = self.attempt_budget(start)
+            # the client's timeout is per phase (connect, write, read): the backstop leaves it
+            # a grace of max(1 s, 50%) so that it fires only for a client that ignores it
+            grace = None if seconds is None else seconds + max(1.0, seconds / 2)
+            async with asyncio.timeout(grace):
+                return await call_next(req.with_params(timeout=seconds))
+
+        self.budget.record_request()
+        retrying = tenacity.AsyncRetrying(sleep=self.async_sleep, **self._retrying_kw(start))
+        result: ModelResponse = await retrying(attempt, request)
+        return result
+
+    def _run_from(self, start: float, fn: Callable[..., T], /, *args: Any) -> T:
+        self.budget.record_request()
+        retrying = tenacity.Retrying(sleep=self.sleep, **self._retrying_kw(start))
+        return retrying(fn, *args)
+
+
+class _NoBudget(RetryBudget):
+    """A retry budget that never refuses (what an SDK client's own retries had)."""
+
+    def __init__(self) -> None:
+        super().__init__(ratio=1.0, min_retries=0)
+
+    def __repr__(self) -> str:
+        return "RetryBudget(unlimited)"
+
+    def record_request(self) -> None:
+        return None
+
+    def try_retry(self) -> bool:
+        return True
 
 
 def _note(error: BaseException, note: str) -> None:

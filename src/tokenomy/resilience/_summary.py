@@ -20,8 +20,9 @@ __all__ = ["RetrySummary", "retry_summary"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RetrySummary:
     """Calls (distinct runs that reached a provider), attempts, retries (attempts after the
-    first), failed attempts and calls that failed in the end, failures by error class, and
-    ``wasted_usd``: the cost of the failed attempts (unpriced ones count 0)."""
+    first), failed attempts and calls that failed in the end, failures by error class,
+    ``wasted_usd``: the cost of the failed attempts, and ``retries_usd``: the cost of the
+    retried attempts, failed or not (unpriced ones count 0)."""
 
     calls: int
     attempts: int
@@ -30,6 +31,7 @@ class RetrySummary:
     failed_calls: int
     failures_by_error: dict[str, int] = field(default_factory=dict)
     wasted_usd: Decimal = Decimal(0)
+    retries_usd: Decimal = Decimal(0)
 
     @property
     def retry_rate(self) -> float:
@@ -48,18 +50,20 @@ def retry_summary(records: Iterable[Any]) -> RetrySummary:
     last: dict[Any, tuple[int, bool]] = {}
     attempts = retries = failed = 0
     errors: Counter[str] = Counter()
-    wasted = Decimal(0)
+    wasted = retried = Decimal(0)
     for r in records:
         n = int(getattr(r, "attempt", 1) or 0)
         if n < 1:
             continue
         attempts += 1
         retries += n > 1
+        cost = getattr(r, "total_cost", None)
+        if n > 1 and isinstance(cost, Decimal):
+            retried += cost
         error = getattr(r, "error", None)
         if error:
             failed += 1
             errors[str(error)] += 1
-            cost = getattr(r, "total_cost", None)
             wasted += cost if isinstance(cost, Decimal) else Decimal(0)
         run = getattr(r, "run_id", None) or id(r)
         if run not in last or last[run][0] < n:
@@ -72,4 +76,5 @@ def retry_summary(records: Iterable[Any]) -> RetrySummary:
         failed_calls=sum(1 for _, bad in last.values() if bad),
         failures_by_error=dict(errors.most_common()),
         wasted_usd=wasted,
+        retries_usd=retried,
     )

@@ -118,12 +118,22 @@ class TokenomyChatModel(BaseChatModel):
 
     def model_post_init(self, context: Any, /) -> None:
         super().model_post_init(context)
-        self._pipeline = Pipeline(self.policies, ledger=self.ledger, price_book=self.price_book)
-        if self.policies:
+        policies = list(self.policies)
+        if policies and type(self)._wrapped_for is not TokenomyChatModel._wrapped_for:
             from tokenomy import warn_hidden_retries
 
-            # the wrapped client's own retries reach no ledger: warn once (see tokenomy.Retry)
-            warn_hidden_retries(self.model, self.policies)
+            # a subclass that picks among several models (a cascade's tiers) keeps them as
+            # given: warn once when their clients retry on their own (see tokenomy.Retry)
+            warn_hidden_retries(self.model, policies)
+        elif policies:
+            from tokenomy import take_over_sdk_retries
+
+            # the wrapped client's own retries would reach no ledger: a copy of the model whose
+            # SDK clients do not retry, and Retry.like_sdk() unless a Retry is in the policies
+            model, policies = take_over_sdk_retries(self.model, policies)
+            if model is not self.model:
+                self.__dict__["model"] = model
+        self._pipeline = Pipeline(policies, ledger=self.ledger, price_book=self.price_book)
 
     # -- what tracers see --------------------------------------------------------------------
 

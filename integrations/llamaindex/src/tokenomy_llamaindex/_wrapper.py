@@ -123,13 +123,21 @@ class TokenomyLLM(FunctionCallingLLM):
             "query_wrapper_prompt": llm.query_wrapper_prompt,
         }
         fields.update(kwargs)
-        super().__init__(llm=llm, **fields)
-        self._pipeline = Pipeline(policies, ledger=ledger, price_book=price_book, tags=tags)
-        if policies:
+        policies = list(policies)
+        if policies and type(self)._target is not TokenomyLLM._target:
             from tokenomy import warn_hidden_retries
 
-            # the wrapped client's own retries reach no ledger: warn once (see tokenomy.Retry)
+            # a subclass that picks among several LLMs (a cascade's tiers) keeps them as
+            # given: warn once when their clients retry on their own (see tokenomy.Retry)
             warn_hidden_retries(llm, policies)
+        elif policies:
+            from tokenomy import take_over_sdk_retries
+
+            # the wrapped client's own retries would reach no ledger: a copy of the LLM whose
+            # SDK clients do not retry, and Retry.like_sdk() unless a Retry is in the policies
+            llm, policies = take_over_sdk_retries(llm, policies)
+        super().__init__(llm=llm, **fields)
+        self._pipeline = Pipeline(policies, ledger=ledger, price_book=price_book, tags=tags)
         self._provider = provider_of({"class_name": llm.class_name()})
         self._name = type(llm).__name__
 
