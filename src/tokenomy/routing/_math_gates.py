@@ -23,6 +23,8 @@ __all__ = [
     "FinalNumber",
     "PromptChars",
     "UsesPromptNumbers",
+    "calculate",
+    "calculations",
     "final_number",
     "prompt_text",
 ]
@@ -133,6 +135,23 @@ _WRITTEN = re.compile(
 )
 
 
+def calculations(text: str) -> list[tuple[str, float, float]]:
+    """The calculations ``text`` writes down, in text order: ``(expression, computed value,
+    stated result)`` for each ``<<a*b=c>>`` annotation and each written ``a x b = c`` (the
+    text around annotations only), those that are plain arithmetic."""
+    found: list[tuple[int, str, str]] = [
+        (m.start(), m.group(1), m.group(2)) for m in _ANNOTATED.finditer(text)
+    ]
+    rest = _ANNOTATED.sub(lambda m: " " * len(m.group(0)), text)
+    found.extend((m.start(), m.group(1), m.group(2)) for m in _WRITTEN.finditer(rest))
+    out = []
+    for _, expression, stated in sorted(found):
+        value, claim = calculate(expression), _number(stated.strip().rstrip("."))
+        if value is not None and claim is not None:
+            out.append((expression.strip(), value, claim))
+    return out
+
+
 class ArithmeticCheck(Gate):
     """Every calculation the answer writes (``<<a*b=c>>`` annotations and ``a x b = c``) is
     right within ``tolerance`` (relative; rounding to cents passes). Score: the share right
@@ -146,16 +165,11 @@ class ArithmeticCheck(Gate):
     def check(self, request: ModelRequest, response: ModelResponse) -> Verdict:
         checked = wrong = 0
         first = ""
-        text = response.text
-        for pattern, source in ((_ANNOTATED, text), (_WRITTEN, _ANNOTATED.sub(" ", text))):
-            for expression, stated in pattern.findall(source):
-                value, claim = calculate(expression), _number(stated.strip().rstrip("."))
-                if value is None or claim is None:
-                    continue
-                checked += 1
-                if abs(value - claim) > self.tolerance * max(1.0, abs(value)):
-                    wrong += 1
-                    first = first or f"{expression.strip()} = {stated.strip()}"
+        for expression, value, claim in calculations(response.text):
+            checked += 1
+            if abs(value - claim) > self.tolerance * max(1.0, abs(value)):
+                wrong += 1
+                first = first or f"{expression} = {claim:g}"
         if not checked:
             return Verdict(True, 1.0, "no calculation shown")
         score = 1.0 - wrong / checked
