@@ -105,7 +105,8 @@ def test_cli_calibrate_then_evaluate(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_benchmark_rows() -> None:
     """bench_routing runs quickly on a slice: a cascade row with a goal verdict next to the
-    three baselines, the seeds table with its mean, and the MMLU pre-router rows."""
+    three baselines, the seeds table with its mean and worst, a cross-fitted row, and the
+    MMLU pre-router rows."""
     shared_file("routing/gsm8k-dev.jsonl")
     spec = importlib.util.spec_from_file_location("bench_routing", BENCH)
     assert spec is not None and spec.loader is not None
@@ -118,7 +119,9 @@ def test_benchmark_rows() -> None:
     assert rows[0]["goal"].split()[0] in ("PASS", "MISS")
     assert rows[2]["saving vs strong"] == "0.0%"
     seeds = bench.run_seeds(seeds=2, limit=120)
-    assert [r["router"] for r in seeds] == ["seed 0", "seed 1", "mean of 2"]
+    assert [r["router"] for r in seeds] == ["seed 0", "seed 1", "mean of 2", "worst of 2"]
+    fit = bench.run_crossfit(folds=2, repeats=1, limit=120)
+    assert fit[0]["router"] == "2-fold, shuffle 0" and fit[0]["goal"].split()[0] in ("PASS", "MISS")
     mmlu = bench.run_mmlu(limit=600)
     assert mmlu[0]["router"].startswith("pre-router: ")
 

@@ -129,6 +129,7 @@ def calculate(expression: str) -> float | None:
 
 
 _ANNOTATED = re.compile(r"<<([^=<>]+)=([^<>]+)>>")
+_REPEATED = re.compile(r"<<[^=<>]+=[^<>]+>>\s*[\d,]*(?:\.\d+)?")
 _WRITTEN = re.compile(
     r"(?<![\w.])((?:\$?\d[\d,]*(?:\.\d+)?\s*[-+*/x×÷]\s*)+\$?\d[\d,]*(?:\.\d+)?)"
     r"\s*=\s*\$?(-?\d[\d,]*(?:\.\d+)?)"
@@ -137,12 +138,13 @@ _WRITTEN = re.compile(
 
 def calculations(text: str) -> list[tuple[str, float, float]]:
     """The calculations ``text`` writes down, in text order: ``(expression, computed value,
-    stated result)`` for each ``<<a*b=c>>`` annotation and each written ``a x b = c`` (the
-    text around annotations only), those that are plain arithmetic."""
+    stated result)`` for each ``<<a*b=c>>`` annotation and each written ``a x b = c`` (one an
+    annotation repeats counted once), those that are plain arithmetic."""
     found: list[tuple[int, str, str]] = [
         (m.start(), m.group(1), m.group(2)) for m in _ANNOTATED.finditer(text)
     ]
-    rest = _ANNOTATED.sub(lambda m: " " * len(m.group(0)), text)
+    # a written step an annotation repeats (``13 - 4 = <<13-4=9>>9``) is counted once
+    rest = _REPEATED.sub(lambda m: " " * len(m.group(0)), text)
     found.extend((m.start(), m.group(1), m.group(2)) for m in _WRITTEN.finditer(rest))
     out = []
     for _, expression, stated in sorted(found):
