@@ -81,8 +81,8 @@ def test_mmlu_pre_routing_and_split() -> None:
 
 def test_cli_calibrate_then_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """route calibrate writes a config (and refuses to replace it without --force); route
-    evaluate prints JSON for the held-out rows with the three baselines; bad input is one
-    line on stderr and exit code 2."""
+    evaluate prints JSON for the held-out rows with the three baselines; bad input (a
+    missing file, a --margin out of range) is one line on stderr and exit code 2."""
     data = shared_file("routing/gsm8k-dev.jsonl")
     small = tmp_path / "small.jsonl"
     small.write_text("".join(data.read_text(encoding="utf-8").splitlines(True)[:80]))
@@ -90,9 +90,15 @@ def test_cli_calibrate_then_evaluate(tmp_path: Path, capsys: pytest.CaptureFixtu
     args = ["route", "calibrate", "--data", str(small), "--target-quality", "0.95",
             "--out", str(out), "--tier", "cheap=0.60/0.60", "--tier", "strong=10/30"]
     assert main(args) == 0
-    assert json.loads(out.read_text())["split"]["seed"] == 0
+    written = json.loads(out.read_text())
+    assert written["split"]["seed"] == 0
+    assert "margin" in written["calibration"]
+    printed_cal = json.loads(capsys.readouterr().out)
+    assert printed_cal["calibration"] == written["calibration"]
     assert main(args) == 2
     assert "--force" in capsys.readouterr().err
+    assert main([*args, "--force", "--margin", "1.5"]) == 2
+    assert "--margin must be in [0, 1)" in capsys.readouterr().err
     assert main(["route", "evaluate", "--data", str(small), "--config", str(out)]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["part"] == "held-out" and printed["rows"] == 40
@@ -105,7 +111,8 @@ def test_cli_calibrate_then_evaluate(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_benchmark_rows() -> None:
     """bench_routing runs quickly on a slice: a cascade row with a goal verdict next to the
-    three baselines, the seeds table with its mean, and the MMLU pre-router rows."""
+    three baselines, the seeds table with its mean and worst, a cross-fitted row, and the
+    MMLU pre-router rows."""
     shared_file("routing/gsm8k-dev.jsonl")
     spec = importlib.util.spec_from_file_location("bench_routing", BENCH)
     assert spec is not None and spec.loader is not None
@@ -118,7 +125,9 @@ def test_benchmark_rows() -> None:
     assert rows[0]["goal"].split()[0] in ("PASS", "MISS")
     assert rows[2]["saving vs strong"] == "0.0%"
     seeds = bench.run_seeds(seeds=2, limit=120)
-    assert [r["router"] for r in seeds] == ["seed 0", "seed 1", "mean of 2"]
+    assert [r["router"] for r in seeds] == ["seed 0", "seed 1", "mean of 2", "worst of 2"]
+    fit = bench.run_crossfit(folds=2, repeats=1, limit=120)
+    assert fit[0]["router"] == "2-fold, shuffle 0" and fit[0]["goal"].split()[0] in ("PASS", "MISS")
     mmlu = bench.run_mmlu(limit=600)
     assert mmlu[0]["router"].startswith("pre-router: ")
 

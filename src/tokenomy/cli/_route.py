@@ -17,8 +17,13 @@ labelled replay set: the cheapest whose quality reaches --target-quality x the s
 model's, on the calibration part of the rows (a seeded shuffle; the rest is held out for
 evaluate). Each row: {"id", "prompt", "<key>": {"model", "response", "correct"}, ...}; the
 first --tier is the cheap one. Prices per million tokens come from --tier KEY=IN/OUT, else
-from the price book for the model named in the data. Writes CONFIG (--force to replace a file
-that exists) and prints it. Exit codes: 0 written, 2 bad input.
+from the price book for the model named in the data. The gate is a weighted score of model-free
+checks of the cheap answer (final number, arithmetic, the final number's consistency with the
+work shown, the answer line, grounded operands, steps shown, ...), its threshold chosen on
+out-of-fold chances with a safety --margin; the printed "calibration" block holds the figures
+on the calibration rows and the out-of-fold estimate ("cross_validated") for unseen rows.
+Writes CONFIG (--force to replace a file that exists) and prints it. Exit codes: 0 written,
+2 bad input.
 """
 
 _EVALUATE = """\
@@ -46,6 +51,10 @@ def register(subparsers: Any) -> None:
     )
     cal.add_argument("--holdout", type=float, default=0.5, help="share held out (default 0.5)")
     cal.add_argument("--seed", type=int, default=0, help="shuffle seed (default 0)")
+    cal.add_argument(
+        "--margin", type=float, default=None, metavar="SHARE",
+        help="share of rows added to the quality target (default: half a standard error)",
+    )
     cal.add_argument("--pre-route", action="store_true", help="calibrate a pre-router only")
     cal.add_argument("--force", action="store_true", help="replace CONFIG if it exists")
     cal.set_defaults(func=run_calibrate)
@@ -133,6 +142,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
         return _fail("calibrate", f"{out} exists: pass --force to replace it")
     if not 0.0 <= args.holdout < 1.0:
         return _fail("calibrate", f"--holdout must be in [0, 1), got {args.holdout}")
+    if args.margin is not None and not 0.0 <= args.margin < 1.0:
+        return _fail("calibrate", f"--margin must be in [0, 1), got {args.margin}")
     try:
         rows = load_replay(args.data)
         if not rows:
@@ -142,9 +153,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
         no_text = any(r.answers.get(tiers[0]["key"]) is None for r in part)
         if args.pre_route or no_text:
             config = calibrate_prerouter(part, target=args.target_quality, tiers=tiers,
-                                         seed=args.seed)
+                                         seed=args.seed, margin=args.margin)
         else:
-            config = calibrate(part, target=args.target_quality, tiers=tiers)
+            config = calibrate(part, target=args.target_quality, tiers=tiers,
+                               seed=args.seed, margin=args.margin)
     except (OSError, ConfigurationError, _BadInputError) as exc:
         return _fail("calibrate", str(exc))
     config["split"] = {"calibration_fraction": 1.0 - args.holdout, "seed": args.seed,

@@ -11,6 +11,14 @@ pre-router names are also exported by :mod:`tokenomy`.
 
 from __future__ import annotations
 
+from tokenomy.routing._answer_gates import (
+    AnswerLine,
+    ConsistentAnswer,
+    GroundedSteps,
+    ShowsWork,
+    given_numbers,
+)
+from tokenomy.routing._calibrate import calibrate
 from tokenomy.routing._cascade import RETRY_INSTRUCTION, Cascade, Tier
 from tokenomy.routing._config import cascade_from_config, gate_from_config
 from tokenomy.routing._gate import AllOf, AnyOf, Gate, Scored, Verdict
@@ -19,6 +27,7 @@ from tokenomy.routing._math_gates import (
     FinalNumber,
     PromptChars,
     UsesPromptNumbers,
+    calculations,
     final_number,
 )
 from tokenomy.routing._model_gates import JUDGE_PROMPT, Agreement, Judge, normalized_answer
@@ -26,7 +35,6 @@ from tokenomy.routing._prerouter import LogisticPreRouter, PreRouter, RulePreRou
 from tokenomy.routing._replay import (
     ReplayRow,
     ReplaySender,
-    calibrate,
     calibrate_prerouter,
     evaluate_prerouter,
     evaluate_replay,
@@ -57,11 +65,14 @@ __all__ = [
     "UNCERTAIN_INSTRUCTION",
     "Agreement",
     "AllOf",
+    "AnswerLine",
     "AnyOf",
     "ArithmeticCheck",
     "Cascade",
+    "ConsistentAnswer",
     "FinalNumber",
     "Gate",
+    "GroundedSteps",
     "Judge",
     "LogisticPreRouter",
     "Logprobs",
@@ -76,12 +87,14 @@ __all__ = [
     "RulePreRouter",
     "Scored",
     "SelfConfidence",
+    "ShowsWork",
     "StructuredOutput",
     "Tier",
     "Uncertain",
     "UsesPromptNumbers",
     "Verdict",
     "Verifier",
+    "calculations",
     "calibrate",
     "calibrate_prerouter",
     "cascade_from_config",
@@ -89,6 +102,7 @@ __all__ = [
     "evaluate_replay",
     "final_number",
     "gate_from_config",
+    "given_numbers",
     "load_replay",
     "logprobs_of",
     "normalized_answer",

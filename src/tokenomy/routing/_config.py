@@ -3,7 +3,8 @@
 A gate spec is ``{"gate": NAME, ...options}``, or a composite: ``{"all": [spec, ...]}``,
 ``{"any": [spec, ...]}``, ``{"scored": [[spec, weight], ...], "threshold": T}``. Names:
 ``final_number`` (marked, whole), ``arithmetic`` (tolerance), ``markers``, ``uncertain``,
-``uses_prompt_numbers`` (max_unused), ``prompt_chars`` (limit), ``matches`` (pattern, absent),
+``uses_prompt_numbers`` (max_unused), ``prompt_chars`` (limit), ``consistent_answer``,
+``answer_line``, ``grounded_steps``, ``shows_work`` (min_steps), ``matches`` (pattern, absent),
 ``not_truncated``, ``self_confidence`` (minimum, ask), ``logprobs`` (minimum),
 ``structured_output`` (schema: a JSON schema). A cascade config::
 
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tokenomy.exceptions import ConfigurationError
+from tokenomy.routing._answer_gates import AnswerLine, ConsistentAnswer, GroundedSteps, ShowsWork
 from tokenomy.routing._cascade import Cascade, Tier
 from tokenomy.routing._gate import AllOf, AnyOf, Gate, Scored
 from tokenomy.routing._math_gates import (
@@ -46,6 +48,10 @@ _GATES: dict[str, Callable[..., Gate]] = {
     "uncertain": Uncertain,
     "uses_prompt_numbers": UsesPromptNumbers,
     "prompt_chars": PromptChars,
+    "consistent_answer": ConsistentAnswer,
+    "answer_line": AnswerLine,
+    "grounded_steps": GroundedSteps,
+    "shows_work": ShowsWork,
     "matches": Matches,
     "not_truncated": NotTruncated,
     "self_confidence": SelfConfidence,

@@ -23,6 +23,8 @@ __all__ = [
     "FinalNumber",
     "PromptChars",
     "UsesPromptNumbers",
+    "calculate",
+    "calculations",
     "final_number",
     "prompt_text",
 ]
@@ -127,10 +129,29 @@ def calculate(expression: str) -> float | None:
 
 
 _ANNOTATED = re.compile(r"<<([^=<>]+)=([^<>]+)>>")
+_REPEATED = re.compile(r"<<[^=<>]+=[^<>]+>>\s*[\d,]*(?:\.\d+)?")
 _WRITTEN = re.compile(
     r"(?<![\w.])((?:\$?\d[\d,]*(?:\.\d+)?\s*[-+*/x×÷]\s*)+\$?\d[\d,]*(?:\.\d+)?)"
     r"\s*=\s*\$?(-?\d[\d,]*(?:\.\d+)?)"
 )
+
+
+def calculations(text: str) -> list[tuple[str, float, float]]:
+    """The calculations ``text`` writes down, in text order: ``(expression, computed value,
+    stated result)`` for each ``<<a*b=c>>`` annotation and each written ``a x b = c`` (one an
+    annotation repeats counted once), those that are plain arithmetic."""
+    found: list[tuple[int, str, str]] = [
+        (m.start(), m.group(1), m.group(2)) for m in _ANNOTATED.finditer(text)
+    ]
+    # a written step an annotation repeats (``13 - 4 = <<13-4=9>>9``) is counted once
+    rest = _REPEATED.sub(lambda m: " " * len(m.group(0)), text)
+    found.extend((m.start(), m.group(1), m.group(2)) for m in _WRITTEN.finditer(rest))
+    out = []
+    for _, expression, stated in sorted(found):
+        value, claim = calculate(expression), _number(stated.strip().rstrip("."))
+        if value is not None and claim is not None:
+            out.append((expression.strip(), value, claim))
+    return out
 
 
 class ArithmeticCheck(Gate):
@@ -146,16 +167,11 @@ class ArithmeticCheck(Gate):
     def check(self, request: ModelRequest, response: ModelResponse) -> Verdict:
         checked = wrong = 0
         first = ""
-        text = response.text
-        for pattern, source in ((_ANNOTATED, text), (_WRITTEN, _ANNOTATED.sub(" ", text))):
-            for expression, stated in pattern.findall(source):
-                value, claim = calculate(expression), _number(stated.strip().rstrip("."))
-                if value is None or claim is None:
-                    continue
-                checked += 1
-                if abs(value - claim) > self.tolerance * max(1.0, abs(value)):
-                    wrong += 1
-                    first = first or f"{expression.strip()} = {stated.strip()}"
+        for expression, value, claim in calculations(response.text):
+            checked += 1
+            if abs(value - claim) > self.tolerance * max(1.0, abs(value)):
+                wrong += 1
+                first = first or f"{expression} = {claim:g}"
         if not checked:
             return Verdict(True, 1.0, "no calculation shown")
         score = 1.0 - wrong / checked

@@ -9,15 +9,12 @@ row's recorded answer (usage counted with ``cl100k_base``: no provider call), so
 baselines (always-cheap, always-strong, the oracle router: the cheap model when it is right)
 are computed from the same token counts and prices.
 
-:func:`calibrate` chooses the gate: every AND-combination of a small family of model-free
-checks (final number, arithmetic, markers, prompt numbers used, prompt length), evaluated
-once per row with the same :class:`Gate` code, keeping the cheapest whose quality reaches
-``target`` x the strongest model's.
+:func:`~tokenomy.routing.calibrate` (``_calibrate.py``) chooses a cascade's gate from such
+rows; :func:`calibrate_prerouter` a pre-router for rows without answer text.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import random
@@ -29,14 +26,12 @@ from typing import Any
 
 from tokenomy.exceptions import ConfigurationError
 from tokenomy.pipeline import ModelRequest, ModelResponse
-from tokenomy.routing._config import cascade_from_config, gate_from_config
-from tokenomy.routing._gate import Gate
+from tokenomy.routing._config import cascade_from_config
 from tokenomy.routing._prerouter import LogisticPreRouter, PreRouter, RulePreRouter
 
 __all__ = [
     "ReplayRow",
     "ReplaySender",
-    "calibrate",
     "calibrate_prerouter",
     "evaluate_prerouter",
     "evaluate_replay",
@@ -45,7 +40,7 @@ __all__ = [
 ]
 
 _MILLION = Decimal(1_000_000)
-#: standard errors of quality added to the calibration target by default
+#: standard errors of quality added to the pre-router calibration target by default
 MARGIN_Z = 0.5
 #: output tokens of an answer a replay set does not hold (MMLU: one letter)
 NO_TEXT_OUTPUT_TOKENS = 1
@@ -289,165 +284,6 @@ def evaluate_replay(rows: Sequence[ReplayRow], config: Mapping[str, Any]) -> dic
         "cascade": _relative(result, base["always_strong"]),
         **base,
     }
-
-
-# -- calibration -------------------------------------------------------------------------------
-
-#: the model-free checks calibration combines (each an optional AND term)
-CANDIDATE_TERMS: tuple[tuple[str, tuple[Mapping[str, Any] | None, ...]], ...] = (
-    ("final_number", (None, {"gate": "final_number"}, {"gate": "final_number", "whole": True})),
-    ("arithmetic", (None, {"gate": "arithmetic"})),
-    ("markers", (None, {"gate": "markers"})),
-    (
-        "uses_prompt_numbers",
-        (None, {"gate": "uses_prompt_numbers", "max_unused": 0},
-         {"gate": "uses_prompt_numbers", "max_unused": 1}),
-    ),
-    (
-        "prompt_chars",
-        (None, *({"gate": "prompt_chars", "limit": n} for n in (150, 200, 250, 300, 400))),
-    ),
-)
-
-
-def _candidate_specs() -> list[list[Mapping[str, Any]]]:
-    choices = [options for _, options in CANDIDATE_TERMS]
-    return [[s for s in combo if s is not None] for combo in itertools.product(*choices)]
-
-
-def calibrate(
-    rows: Sequence[ReplayRow],
-    *,
-    target: float,
-    tiers: Sequence[Mapping[str, Any]],
-    context: str = "none",
-    margin: float | None = None,
-) -> dict[str, Any]:
-    """The cascade config (two tiers) whose gate reaches ``target`` x the strongest model's
-    quality on ``rows`` plus ``margin`` (a share of rows; default ``z`` standard errors of that
-    quality on ``len(rows)`` rows, so the choice holds on data not seen here) at the lowest
-    cost (ties: the higher quality); its expected figures on ``rows`` under
-    ``"calibration"``."""
-    if not 0.0 < target <= 1.0:
-        raise ConfigurationError(f"target quality must be in (0, 1], got {target!r}")
-    config: dict[str, Any] = {"tiers": [dict(t) for t in tiers], "gate": None, "context": context}
-    built = _tiers(config)
-    cheap, strong = built[0], built[-1]
-    if any(r.answers.get(cheap.key) is None for r in rows):
-        raise ConfigurationError(
-            f"the {cheap.key!r} answers have no text: a gate cannot judge them "
-            "(use pre-routing: calibrate_prerouter)"
-        )
-    # each distinct check once per row, with the same Gate code the cascade runs
-    verdicts: dict[str, list[bool]] = {}
-    for _, options in CANDIDATE_TERMS:
-        for spec in options:
-            if spec is not None:
-                gate = gate_from_config(spec)
-                verdicts[json.dumps(spec, sort_keys=True)] = [
-                    _passes(gate, row, cheap) for row in rows
-                ]
-    cost_cheap = [_call_cost(r, cheap) for r in rows]
-    cost_strong = [_call_cost(r, strong) for r in rows]
-    share = target * sum(r.correct[strong.key] for r in rows) / max(len(rows), 1)
-    if margin is None:
-        margin = MARGIN_Z * math.sqrt(share * (1 - share) / max(len(rows), 1))
-    goal = (share + margin) * len(rows)
-    best: tuple[Decimal, int, Mapping[str, Any] | None] | None = None
-    for specs in _candidate_specs():
-        columns = [verdicts[json.dumps(s, sort_keys=True)] for s in specs]
-        cost, right = Decimal(0), 0
-        for i, row in enumerate(rows):
-            ok = all(col[i] for col in columns)
-            cost += cost_cheap[i] if ok else cost_cheap[i] + cost_strong[i]
-            right += row.correct[cheap.key] if ok else row.correct[strong.key]
-        if right >= goal and (best is None or (cost, -right) < (best[0], -best[1])):
-            best = (cost, right, {"all": list(specs)} if specs else None)
-    for cost, right, spec in _scored_candidates(rows, cheap, strong, cost_cheap, cost_strong):
-        if right >= goal and (best is None or (cost, -right) < (best[0], -best[1])):
-            best = (cost, right, spec)
-    if best is None:  # nothing reaches the target: send everything to the strongest
-        config["gate"] = {"gate": "matches", "pattern": "(?!)"}
-        config["calibration"] = {"rows": len(rows), "target": target, "reached": False}
-        return config
-    cost, right, spec = best
-    config["gate"] = spec
-    config["calibration"] = {
-        "rows": len(rows),
-        "target": target,
-        "reached": True,
-        "expected_cost_usd": str(cost.quantize(Decimal("0.000001"))),
-        "expected_quality": round(right / max(len(rows), 1), 4),
-        "margin": round(margin, 4),
-        "strong_quality": round(sum(r.correct[strong.key] for r in rows) / max(len(rows), 1), 4),
-    }
-    return config
-
-
-def _verdict(gate: Gate, row: ReplayRow, tier: _Tier) -> Any:
-    request = _request(row).replace(model=tier.model)
-    response = ModelResponse(
-        message={"role": "assistant", "content": row.answers.get(tier.key) or ""},
-        finish_reason="stop",
-        model=tier.model,
-    )
-    return gate.check(request, response)
-
-
-def _passes(gate: Gate, row: ReplayRow, tier: _Tier) -> bool:
-    return bool(_verdict(gate, row, tier).passed)
-
-
-#: the checks whose scores a calibrated :class:`Scored` gate weighs
-SCORED_TERMS: tuple[Mapping[str, Any], ...] = (
-    {"gate": "final_number", "whole": True},
-    {"gate": "arithmetic"},
-    {"gate": "uses_prompt_numbers", "max_unused": 0},
-    {"gate": "prompt_chars", "limit": 150},
-    {"gate": "prompt_chars", "limit": 250},
-    {"gate": "prompt_chars", "limit": 400},
-)
-
-
-def _scored_candidates(
-    rows: Sequence[ReplayRow],
-    cheap: _Tier,
-    strong: _Tier,
-    cost_cheap: Sequence[Decimal],
-    cost_strong: Sequence[Decimal],
-) -> list[tuple[Decimal, int, Mapping[str, Any]]]:
-    """:class:`Scored` gates over :data:`SCORED_TERMS`: weights from a logistic regression of
-    the cheap answer's correctness on the checks' scores (numpy, deterministic; terms with a
-    weight <= 0 dropped), one candidate per distinct score on ``rows`` as the threshold."""
-    import numpy as np
-
-    scores = np.array(
-        [[_verdict(gate_from_config(t), r, cheap).score for t in SCORED_TERMS] for r in rows]
-    )
-    y = np.array([1.0 if r.correct[cheap.key] else 0.0 for r in rows])
-    w, b = np.zeros(len(SCORED_TERMS)), 0.0
-    for _ in range(3000):
-        g = 1.0 / (1.0 + np.exp(-(scores @ w + b))) - y
-        w -= 0.5 * (scores.T @ g / len(y) + 1e-3 * w)
-        b -= 0.5 * float(g.mean())
-    keep = [i for i in range(len(SCORED_TERMS)) if w[i] > 0.01]
-    if not keep:
-        return []
-    weights = [round(float(w[i]), 3) for i in keep]
-    mean = (scores[:, keep] @ np.array(weights)) / sum(weights)
-    out: list[tuple[Decimal, int, Mapping[str, Any]]] = []
-    for threshold in sorted({round(float(m), 4) for m in mean}):
-        cost, right = Decimal(0), 0
-        for i, row in enumerate(rows):
-            ok = mean[i] >= threshold - 1e-9
-            cost += cost_cheap[i] if ok else cost_cheap[i] + cost_strong[i]
-            right += row.correct[cheap.key] if ok else row.correct[strong.key]
-        spec = {
-            "scored": [[dict(SCORED_TERMS[i]), wt] for i, wt in zip(keep, weights, strict=True)],
-            "threshold": max(0.0, threshold - 1e-6),
-        }
-        out.append((cost, right, spec))
-    return out
 
 
 # -- pre-routing (no answer text) -------------------------------------------------------------
