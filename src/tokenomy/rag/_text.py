@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["shingles", "split_sentences", "words"]
+__all__ = ["raw_words", "shingles", "split_sentences", "stem_all", "words"]
 
 # A sentence ends at . ! ? (and the CJK full stops), possibly followed by closing quotes or
 # brackets, then whitespace; a blank line or a CJK full stop ends one even without whitespace.
@@ -123,6 +123,21 @@ def _raw_words(text: str) -> list[str]:
             out.extend([w] if len(w) == 1 else [w[i : i + 2] for i in range(len(w) - 1)])
         else:
             out.append(w)
+    return out
+
+
+def raw_words(text: str) -> list[str]:
+    """Lower-cased words of ``text``, unstemmed (CJK runs as overlapping character pairs)."""
+    return _raw_words(text)
+
+
+def stem_all(found: list[str]) -> list[str]:
+    """Each of ``found`` (from :func:`raw_words`) lightly stemmed."""
+    stem = _STEMS.get
+    out = []
+    for w in found:
+        s = stem(w)
+        out.append(s if s is not None else _stem(w))
     return out
 
 
