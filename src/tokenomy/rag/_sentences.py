@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tokenomy.rag._embed import Embedder, unit
-from tokenomy.rag._facts import text_facts
-from tokenomy.rag._lexical import bm25_bags, query_terms
+from tokenomy.rag._facts import sentence_terms, text_facts
+from tokenomy.rag._lexical import bm25_bags
 
 __all__ = ["SentenceView", "fit", "pick_sentences", "sentence_views"]
 
@@ -56,7 +56,7 @@ def sentence_views(
         scores = [sum(map(operator.mul, q, unit(v))) for v in vectors[1:]]
     else:
         scores = bm25_bags(
-            query_terms(query),
+            sentence_terms(query),
             [bag for f in facts for bag in f.bags],
             [n for f in facts for n in f.lengths],
         )

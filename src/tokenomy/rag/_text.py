@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["raw_words", "shingles", "split_sentences", "stem_all", "words"]
+__all__ = ["STOPWORDS", "raw_words", "shingles", "split_sentences", "words"]
 
 # A sentence ends at . ! ? (and the CJK full stops), possibly followed by closing quotes or
 # brackets, then whitespace; a blank line or a CJK full stop ends one even without whitespace.
@@ -24,7 +24,7 @@ _ABBREVIATION = re.compile(
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _WORD = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
 _CJK_RUN = re.compile(rf"[{_CJK}]")
-_STOP = frozenset(
+STOPWORDS = frozenset(
     [
         "a",
         "an",
@@ -131,23 +131,13 @@ def raw_words(text: str) -> list[str]:
     return _raw_words(text)
 
 
-def stem_all(found: list[str]) -> list[str]:
-    """Each of ``found`` (from :func:`raw_words`) lightly stemmed."""
-    stem = _STEMS.get
-    out = []
-    for w in found:
-        s = stem(w)
-        out.append(s if s is not None else _stem(w))
-    return out
-
-
 def words(text: str, *, drop_stopwords: bool = False) -> list[str]:
     """Lower-cased, lightly stemmed words of ``text`` (CJK runs as overlapping character
     pairs)."""
     stem = _STEMS.get
     out = []
     for w in _raw_words(text):
-        if drop_stopwords and w in _STOP:
+        if drop_stopwords and w in STOPWORDS:
             continue
         s = stem(w)
         out.append(s if s is not None else _stem(w))
