@@ -25,12 +25,13 @@ replies for every strategy), so the table shows where the billed gap comes from:
 set as a share of the final full history, a sliding window sends about twice that share of the
 full history's tokens over the session (the full history is short early on), and as billed the
 full history gets most of its tokens at half price (>= 1,024-token repeated prefix) while a
-window under 1,024 tokens gets none. Measured (2026-12-02, in the report): at 50 turns 64% of
+window under 1,024 tokens gets none. Measured (2026-12-02, in the report): at 50 turns 80% of
 the full history's input is cached and none of any window's; at 200 turns (``--turns 200``:
-budget 1,378, over the cache minimum) 94% of the full history's against 68% of the summarising
-memory's with ``evict_to=0.8`` (its stable prefix between evictions hits the cache; the call
-after an eviction misses), billed 27%, list 21%; with one whole dialogue per turn instead of one
-message (50 calls, 6.7k tokens in full at turn 50, budget 808) it is 34% billed, 19% list.
+budget 1,378, over the cache minimum) 94% of the full history's against 50% of the summarising
+memory's with ``evict_to=0.6`` (billed 27%, list 19%) and 68% with 0.8 (27%, 21%): its stable
+prefix between evictions hits the cache, the call after an eviction misses; with one whole
+dialogue per turn instead of one message (50 calls, 6.7k tokens in full at turn 50, budget 808)
+``evict_to=0.6`` is 34% billed, 19% list.
 
 **Time per history read** at 200 messages and a 4,000-token budget, warm (each message already
 counted, as in a running conversation where a read adds one or two new messages): tokenomy's
