@@ -16,7 +16,8 @@ def test_benchmark_rows() -> None:
     """run_session gives a row per strategy (full, window, summarising sliding and with
     evict_to, trim_messages, ChatMemoryBuffer) with tokenomy's windows under the budget at every reported turn and the
     summarising memory's summary calls counted; run_reads gives a row per reader with ratios
-    against trim_messages (1.0 for itself) and a verdict for each tokenomy reader."""
+    against trim_messages (1.0 for itself) and a verdict for each tokenomy reader; the cost
+    breakdown columns (input cached, output $) are there, the replies costing the same."""
     path = shared_file("chat/hh-rlhf-harmless.jsonl")
     spec = importlib.util.spec_from_file_location("bench_memory", BENCH)
     assert spec is not None and spec.loader is not None
@@ -40,6 +41,9 @@ def test_benchmark_rows() -> None:
     assert 0 < chunked["summary calls"] <= summarising["summary calls"]
     assert float(summarising["summary cost $"]) > 0
     assert full["fewer input@12"] == "0%" and window["met"] in ("yes", "no")
+    # the cost breakdown: every strategy gets the same replies; cached shares are percentages
+    assert len({r["output $"] for r in session}) == 1 and float(full["output $"]) > 0
+    assert all(r["input cached"].endswith("%") for r in session)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reads = bench.run_reads(40, 500, repetitions=2, path=path)

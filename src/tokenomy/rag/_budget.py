@@ -24,6 +24,7 @@ from typing import Literal
 from tokenomy.exceptions import ConfigurationError, TokenomyError
 from tokenomy.rag._chunk import BudgetedChunks, Chunk, KeptChunk
 from tokenomy.rag._embed import Embedder
+from tokenomy.rag._facts import count_tokens, piece_tokens
 from tokenomy.rag._lexical import bm25_scores
 from tokenomy.rag._report import DROP_REASONS, RagReport, note_report
 from tokenomy.rag._sentences import SentenceView, fit, pick_sentences, sentence_views
@@ -90,29 +91,21 @@ def context_window(model: str) -> int | None:
 
 
 class TokenCounter:
-    """Token counts for one model, memoised for one query's texts."""
+    """Token counts for one model (cached across queries: ``tokenomy.rag._facts``)."""
 
     def __init__(self, model: str) -> None:
         from tokenomy.tokens import encoding_for_model
 
         self.encoding = encoding_for_model(model)
-        self.cache: dict[str, int] = {}
 
     def __call__(self, text: str) -> int:
-        n = self.cache.get(text)
-        if n is None:
-            n = len(self.encoding.encode(text, disallowed_special=())) if text else 0
-            self.cache[text] = n
-        return n
+        return count_tokens(self.encoding, text)
 
     def pieces(self, pieces: Sequence[str]) -> list[int]:
         """Estimated tokens of each piece of one text: the text's exact count shared out by
         length (one encoding instead of one per piece; whoever joins pieces counts the
         result exactly)."""
-        text = "".join(pieces)
-        total = self(text)
-        size = len(text) or 1
-        return [max(1, round(total * len(p) / size)) if p.strip() else 0 for p in pieces]
+        return list(piece_tokens(self.encoding, tuple(pieces)))
 
 
 @dataclass(slots=True)

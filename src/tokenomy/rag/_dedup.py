@@ -12,15 +12,13 @@ import operator
 from collections.abc import Sequence
 
 from tokenomy.rag._embed import unit
-from tokenomy.rag._text import shingles
+from tokenomy.rag._facts import text_facts
 
 __all__ = ["DEFAULT_COSINE", "DEFAULT_JACCARD", "duplicates"]
 
 #: Default thresholds: shingle overlap (Jaccard) and embedding cosine similarity.
 DEFAULT_JACCARD = 0.6
 DEFAULT_COSINE = 0.95
-#: Shingle hashes per kept text in the candidate index (bottom-k sketch).
-SKETCH = 24
 
 
 def duplicates(
@@ -44,7 +42,7 @@ def _exact(texts: Sequence[str], order: Sequence[int]) -> tuple[list[int], set[i
     rest: list[int] = []
     dropped: set[int] = set()
     for i in order:
-        key = " ".join(texts[i].lower().split())
+        key = text_facts(texts[i]).key
         if key in seen:
             dropped.add(i)
         else:
@@ -78,11 +76,12 @@ def _by_shingles(texts: Sequence[str], order: Sequence[int], limit: float) -> se
     rest, dropped = _exact(texts, order)
     sets: list[frozenset[int]] = []
     postings: dict[int, list[int]] = {}
+    # each text's shingles and sketch come from its cached analysis (tokenomy.rag._facts)
     for i in rest:
-        s = shingles(texts[i])
+        facts = text_facts(texts[i])
+        s, sketch = facts.shingles, facts.sketch
         if not s:
             continue
-        sketch = s if len(s) <= SKETCH else sorted(s)[:SKETCH]
         candidates = {k for g in sketch for k in postings.get(g, ())}
         if any(_overlaps(s, sets[k], limit) for k in candidates):
             dropped.add(i)

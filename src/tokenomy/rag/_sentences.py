@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tokenomy.rag._embed import Embedder, unit
-from tokenomy.rag._lexical import bm25_scores
-from tokenomy.rag._text import split_sentences
+from tokenomy.rag._facts import sentence_terms, text_facts
+from tokenomy.rag._lexical import bm25_bags
 
 __all__ = ["SentenceView", "fit", "pick_sentences", "sentence_views"]
 
@@ -47,14 +47,19 @@ def sentence_views(
 ) -> list[SentenceView]:
     """A :class:`SentenceView` of each of ``texts``, scored together for ``query``;
     ``tokens`` counts the tokens of each piece of one text."""
-    split = [split_sentences(t) or [t] for t in texts]
-    flat = [p for pieces in split for p in pieces]
-    if embedder is not None and flat:
+    facts = [text_facts(t) for t in texts]
+    split = [list(f.pieces) for f in facts]
+    if embedder is not None:
+        flat = [p for pieces in split for p in pieces]
         vectors = embedder.embed([query, *flat])
         q = unit(vectors[0])
         scores = [sum(map(operator.mul, q, unit(v))) for v in vectors[1:]]
     else:
-        scores = bm25_scores(query, flat)
+        scores = bm25_bags(
+            sentence_terms(query),
+            [bag for f in facts for bag in f.bags],
+            [n for f in facts for n in f.lengths],
+        )
     views: list[SentenceView] = []
     at = 0
     for pieces in split:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["shingles", "split_sentences", "words"]
+__all__ = ["STOPWORDS", "raw_words", "shingles", "split_sentences", "words"]
 
 # A sentence ends at . ! ? (and the CJK full stops), possibly followed by closing quotes or
 # brackets, then whitespace; a blank line or a CJK full stop ends one even without whitespace.
@@ -24,7 +24,7 @@ _ABBREVIATION = re.compile(
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _WORD = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
 _CJK_RUN = re.compile(rf"[{_CJK}]")
-_STOP = frozenset(
+STOPWORDS = frozenset(
     [
         "a",
         "an",
@@ -126,13 +126,18 @@ def _raw_words(text: str) -> list[str]:
     return out
 
 
+def raw_words(text: str) -> list[str]:
+    """Lower-cased words of ``text``, unstemmed (CJK runs as overlapping character pairs)."""
+    return _raw_words(text)
+
+
 def words(text: str, *, drop_stopwords: bool = False) -> list[str]:
     """Lower-cased, lightly stemmed words of ``text`` (CJK runs as overlapping character
     pairs)."""
     stem = _STEMS.get
     out = []
     for w in _raw_words(text):
-        if drop_stopwords and w in _STOP:
+        if drop_stopwords and w in STOPWORDS:
             continue
         s = stem(w)
         out.append(s if s is not None else _stem(w))
