@@ -67,6 +67,14 @@ ADDED_COLUMNS: tuple[AddedColumn, ...] = (
     AddedColumn(3, "lat_bucket", "INTEGER", "INTEGER", derived=True),
     AddedColumn(3, "tagset", "INTEGER NOT NULL DEFAULT 0", "BIGINT NOT NULL DEFAULT 0", derived=True),
     AddedColumn(3, "run_key", "TEXT", "TEXT", derived=True),
+    # v4 (issue 15, the cost review): what the request was, without its text
+    # (tokenomy/_request_hash.py): the stable prefix's and the whole request's hashes, the
+    # prefix's size, the message count, and the last user message only on opt-in
+    AddedColumn(4, "prefix_hash", "TEXT", "TEXT"),
+    AddedColumn(4, "request_hash", "TEXT", "TEXT"),
+    AddedColumn(4, "prefix_tokens", "INTEGER", "BIGINT"),
+    AddedColumn(4, "message_count", "INTEGER", "INTEGER"),
+    AddedColumn(4, "prompt_text", "TEXT", "TEXT"),
 )
 
 

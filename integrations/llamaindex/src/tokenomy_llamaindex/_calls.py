@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tokenomy import (
+    NormalisedRequest,
     Tracker,
     UnpricedCallError,
     WarnOnce,
@@ -50,6 +51,7 @@ from tokenomy.exceptions import EstimatedUsageWarning, UsageParseError
 from tokenomy.usage import Usage, usage_from_openai_chat
 from tokenomy_llamaindex._spans import SpanTree, span_name
 from tokenomy_llamaindex._usage import (
+    normalised_request,
     RawFacts,
     configured_model,
     embedding_usage,
@@ -108,6 +110,11 @@ class _Call:
     delegated: bool = False
     first_chunk: float | None = None
     last: Any = None
+
+    def request(self) -> NormalisedRequest:
+        """What the call sent, normalised for the record's request hashes
+        (:func:`tokenomy.request_hashes`): called when the record is stored or first read."""
+        return normalised_request(self.messages, self.prompt, self.tools)
 
 
 @dataclass(slots=True, eq=False)
@@ -464,6 +471,7 @@ class CallRecorder:
                 price_book=self.price_book,
                 ledger=self.ledger,
                 trackers=call.chain,
+                request=call.request,
             )
         except UnpricedCallError as exc:
             self._priced_failure(run_id, exc)

@@ -1,0 +1,33 @@
+"""What a LangChain model run sent, in the core's normalised shape, for the record's request
+hashes (:func:`tokenomy.request_hashes`). Built only when the call is stored or first read
+(``store_call(request=...)``), never on the calling thread's record path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
+from tokenomy import NormalisedRequest
+
+__all__ = ["request_source"]
+
+
+def request_source(
+    inputs: Any, kind: str, params: Mapping[str, Any] | None
+) -> Callable[[], NormalisedRequest]:
+    """A callable returning the run's normalised request (``inputs``: the start event's
+    messages, a list of message lists, or prompts; ``params``: its ``invocation_params``)."""
+    return partial(_normalise, inputs, kind, params)
+
+
+def _normalise(inputs: Any, kind: str, params: Mapping[str, Any] | None) -> NormalisedRequest:
+    tools = (params or {}).get("tools")
+    tool_list = list(tools) if isinstance(tools, list) else None
+    if kind != "chat":
+        prompt = inputs[0] if len(inputs) == 1 else "\n".join(inputs)
+        return NormalisedRequest(prompt, tool_list, params)
+    from langchain_core.messages import convert_to_openai_messages
+
+    messages = inputs[0] if len(inputs) == 1 else [m for ms in inputs for m in ms]
+    return NormalisedRequest(convert_to_openai_messages(list(messages)), tool_list, params)
