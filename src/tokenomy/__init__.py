@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from tokenomy._request_hash import NormalisedRequest, RequestHashes, record_prompt_text, request_hashes
+    from tokenomy._request_hash import (
+        NormalisedRequest,
+        RequestHashes,
+        record_prompt_text,
+        request_hashes,
+    )
     from tokenomy._response import ResponseCost, cost_of_response
     from tokenomy._run_tree import RunNode, RunTree, with_run_name
     from tokenomy._tracking import (

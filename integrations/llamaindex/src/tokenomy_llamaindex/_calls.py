@@ -51,12 +51,12 @@ from tokenomy.exceptions import EstimatedUsageWarning, UsageParseError
 from tokenomy.usage import Usage, usage_from_openai_chat
 from tokenomy_llamaindex._spans import SpanTree, span_name
 from tokenomy_llamaindex._usage import (
-    normalised_request,
     RawFacts,
     configured_model,
     embedding_usage,
     estimate_usage,
     is_mapping,
+    normalised_request,
     provider_of,
     provider_usage,
     raw_facts,
