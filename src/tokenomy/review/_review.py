@@ -1,0 +1,246 @@
+"""The cost review of a period: :func:`build_review` → :class:`Review` (JSON-ready sections,
+recommendations, forecast, scenarios, anomalies), all from store aggregates (``_facts.py`` and
+the store's ``aggregate``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from tokenomy.review._anomaly import Anomaly, find_anomalies
+from tokenomy.review._facts import Facts, TagNames, read_facts
+from tokenomy.review._forecast import Forecast, apply_scenario, forecast_daily, parse_scenario
+from tokenomy.review._recommend import Recommendation, recommend
+
+if TYPE_CHECKING:
+    from tokenomy.ledger import LedgerStore, RecordFilter
+    from tokenomy.pricing import PriceBook
+
+__all__ = ["Review", "build_review"]
+
+_ZERO = Decimal(0)
+
+
+def _money(value: Decimal) -> str:
+    from tokenomy.ledger._aggregate import decimal_text
+
+    return decimal_text(value.quantize(Decimal("1e-9")) if value.as_tuple().exponent < -12 else value)  # type: ignore[operator]
+
+
+@dataclass(slots=True)
+class Review:
+    """A period's review: ``sections`` (JSON-ready dicts), recommendations, the forecast,
+    scenarios and anomalies."""
+
+    since: datetime
+    until: datetime
+    sections: dict[str, Any]
+    recommendations: list[Recommendation]
+    forecast: Forecast
+    scenarios: list[dict[str, Any]]
+    anomalies: list[Anomaly]
+    daily: list[tuple[str, int, Decimal]] = field(default_factory=list)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            **self.sections,
+            "daily": [{"day": d, "calls": n, "cost_usd": _money(c)} for d, n, c in self.daily],
+            "recommendations": [r.to_json_dict() for r in self.recommendations],
+            "projected_monthly_saving_usd": _money(
+                sum((r.monthly_saving for r in self.recommendations), _ZERO)
+            ),
+            "forecast": self.forecast.to_json_dict(),
+            "scenarios": self.scenarios,
+            "anomalies": [a.to_json_dict() for a in self.anomalies],
+        }
+
+
+def _top(rows: dict[str | None, list[Any]], total: Decimal, n: int) -> list[dict[str, Any]]:
+    """The ``n`` costliest keys and the rest, with their shares of ``total``."""
+    ordered = sorted(rows.items(), key=lambda kv: (-kv[1][1], str(kv[0])))
+    out = []
+    for key, (calls, cost, *_) in ordered[:n]:
+        out.append(
+            {"key": key, "calls": calls, "cost_usd": _money(cost),
+             "share": float(cost / total) if total else 0.0}
+        )
+    rest = ordered[n:]
+    if rest:
+        calls = sum(v[0] for _, v in rest)
+        cost = sum((v[1] for _, v in rest), _ZERO)
+        out.append(
+            {"key": f"(other {len(rest)})", "calls": calls, "cost_usd": _money(cost),
+             "share": float(cost / total) if total else 0.0}
+        )
+    return out
+
+
+def _pareto(rows: dict[str | None, list[Any]], total: Decimal) -> dict[str, Any] | None:
+    """How few keys make 80% of the cost."""
+    costs = sorted((v[1] for k, v in rows.items() if k is not None), reverse=True)
+    if not costs or not total:
+        return None
+    run = _ZERO
+    for i, c in enumerate(costs, 1):
+        run += c
+        if run >= total * Decimal("0.8"):
+            return {"keys": i, "of": len(costs), "key_share": i / len(costs),
+                    "cost_share": float(run / total)}
+    return None  # pragma: no cover - the costs add up to total
+
+
+def _rate(a: int, b: int) -> float | None:
+    return a / b if b else None
+
+
+def build_review(
+    store: LedgerStore,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    names: TagNames | None = None,
+    top: int = 8,
+    book: PriceBook | None = None,
+    scenarios: tuple[str, ...] = (),
+    factor: float = 2.0,
+    now: datetime | None = None,
+    where: RecordFilter | None = None,
+) -> Review:
+    """The review of the records of ``store`` in ``[since, until)`` (default: the 30 days up to
+    now), narrowed by ``where``'s tags, models and providers when given."""
+    from dataclasses import replace
+
+    from tokenomy.ledger import RecordFilter
+    from tokenomy.pricing import get_price_book
+    from tokenomy.report import Report
+
+    names = names or TagNames()
+    book = book or get_price_book()
+    until = until or (now or datetime.now(UTC))
+    since = since or until - timedelta(days=30)
+    parsed = [parse_scenario(s) for s in scenarios]
+    base = where or RecordFilter()
+    where = replace(base, since=since, until=until)
+    facts = read_facts(store, where, names)
+    days = max((until - since).total_seconds() / 86400, 1 / 24)
+    sections, calls, cost, hits = _sections(facts, names, top)
+    by_model = store.aggregate(("model",), where)
+    sections["latency_by_model"] = [
+        {"model": g.key["model"], "calls": g.count, "p50_ms": g.latency_p50_ms,
+         "p95_ms": g.latency_p95_ms, "p99_ms": g.latency_p99_ms}
+        for g in sorted(by_model, key=lambda g: -g.cost)
+    ]
+    pc = Report.from_ledger(store, where).prompt_cache()
+    read = sum(g.cache_read for g in pc)
+    inp = sections.pop("_input_tokens")
+    saved = sum((g.saved for g in pc if g.saved is not None), _ZERO)
+    sections["prompt_cache"] = {"input_tokens": inp, "cache_read_tokens": read,
+                                "hit_rate": _rate(read, inp), "saved_usd": _money(saved)}
+    length = until - since
+    previous = store.totals(replace(base, since=since - length, until=since))
+    sections["previous_period"] = {
+        "since": (since - length).isoformat(), "calls": previous.count,
+        "cost_usd": _money(previous.cost),
+        "change": float((cost - previous.cost) / previous.cost) if previous.cost else None,
+    }
+    daily = _daily(facts, since, until)
+    first_weekday = date.fromisoformat(daily[0][0]).weekday() if daily else 0
+    forecast = forecast_daily([float(c) for _, _, c in daily], first_weekday)
+    monthly = Decimal(str(round(forecast.total, 6)))
+    scen = [apply_scenario(s, monthly_spend=monthly, calls=calls, cache_hits=hits) for s in parsed]
+    return Review(
+        since=since,
+        until=until,
+        sections=sections,
+        recommendations=recommend(facts, book, days),
+        forecast=forecast,
+        scenarios=scen,
+        anomalies=find_anomalies(facts, factor=factor),
+        daily=daily,
+    )
+
+
+def _daily(facts: Facts, since: datetime, until: datetime) -> list[tuple[str, int, Decimal]]:
+    per: dict[int, list[Any]] = {}
+    for (h, _key), (n, c) in facts.hourly.items():
+        slot = per.setdefault(h // 24, [0, _ZERO])
+        slot[0] += n
+        slot[1] += c
+    if not per:
+        return []
+    first = int(since.timestamp() // 86400) if since.timestamp() > 0 else min(per)
+    first = max(first, min(per))
+    last = int((until.timestamp() - 1e-6) // 86400)
+    last = min(last, max(per)) if per else last
+    out = []
+    for d in range(first, last + 1):
+        n, c = per.get(d, [0, _ZERO])
+        out.append(((date(1970, 1, 1) + timedelta(days=d)).isoformat(), n, c))
+    return out
+
+
+def _sections(facts: Facts, names: TagNames, top: int) -> tuple[dict[str, Any], int, Decimal, int]:
+    g = [0] * 17
+    money = [_ZERO] * 17
+    by: dict[str, dict[str | None, list[Any]]] = {"feature": {}, "model": {}, "user": {}}
+    kinds: dict[str | None, list[Any]] = {}
+    routes: dict[str | None, list[int]] = {}
+    downgraded = [0, _ZERO]
+    for (model, _provider, key, _b), v in facts.groups.items():
+        for i, x in enumerate(v):
+            if isinstance(x, Decimal):
+                money[i] += x
+            else:
+                g[i] += x
+        for dim, k in (("feature", key[0]), ("model", model), ("user", key[1])):
+            slot = by[dim].setdefault(k, [0, _ZERO, 0, 0])
+            slot[0] += v[0]
+            slot[1] += v[1]
+            slot[2] += v[8]
+            slot[3] += v[9]
+        tier, start = key[2], key[3]
+        if tier is not None:
+            r = routes.setdefault(key[0], [0, 0])
+            if tier == (start or "0"):
+                r[0] += v[0]
+            elif start is not None and tier.isdigit() and start.isdigit() and int(tier) > int(start):
+                r[1] += v[0]
+        if key[5] is not None:
+            downgraded[0] += v[0]
+            downgraded[1] += v[1]
+    calls, cost = g[0], money[1]
+    per_type = []
+    for feature, (n, c, labelled, usable) in sorted(by["feature"].items(), key=lambda kv: -kv[1][1]):
+        per_type.append(
+            {"feature": feature, "calls": n, "cost_per_call_usd": _money(c / n) if n else None,
+             "usable": usable, "labelled": labelled,
+             "cost_per_usable_usd": _money(c / usable) if usable else None}
+        )
+    del kinds
+    sections: dict[str, Any] = {
+        "_input_tokens": g[12],
+        "tags": {"feature": names.feature, "user": names.user},
+        "totals": {"calls": calls, "cost_usd": _money(cost), "unpriced": g[2]},
+        "by_feature": _top(by["feature"], cost, top),
+        "by_model": _top(by["model"], cost, top),
+        "by_user": _top(by["user"], cost, top),
+        "pareto": {"feature": _pareto(by["feature"], cost), "user": _pareto(by["user"], cost)},
+        "per_request_type": per_type,
+        "response_cache": {"hits": g[10], "hit_rate": _rate(g[10], calls),
+                           "saved_usd": _money(money[11])},
+        "truncation": {"truncated": g[6], "rate": _rate(g[6], calls),
+                       "wasted_usd": _money(money[7])},
+        "retries": {"retried_attempts": g[5], "retry_rate": _rate(g[5], calls), "failed": g[3],
+                    "failure_rate": _rate(g[3], calls), "wasted_usd": _money(money[4])},
+        "cascade": [
+            {"feature": f, "requests": r[0], "escalations": r[1], "escalation_rate": _rate(r[1], r[0])}
+            for f, r in sorted(routes.items(), key=lambda kv: str(kv[0]))
+        ],
+        "budget": {"downgraded_calls": downgraded[0], "downgraded_cost_usd": _money(downgraded[1]),
+                   "note": "refused calls are not sent, so not in the ledger: see `tokenomy budget status`"},
+    }
+    return sections, calls, cost, g[10]
