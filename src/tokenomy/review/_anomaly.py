@@ -95,7 +95,7 @@ def find_anomalies(
                 slot = per[dim].setdefault(key[i], {})
                 slot[day] = slot.get(day, 0.0) + c
             days[dim][day] = 0.0
-    if hours:
+    if hours and max(hours) - min(hours) >= 47:  # "usual" needs two days of history
         first, last = min(hours), max(hours)
         series = {h: hours.get(h, 0.0) for h in range(first, last + 1)}
         for h, spend in sorted(series.items()):
