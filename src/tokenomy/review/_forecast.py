@@ -1,11 +1,14 @@
 """Next month's spend from the daily series, and what-if scenarios.
 
-The model (numpy least squares): ``spend(day) = a + b * t + s[weekday]`` (a linear trend and a
-weekly season, the season's seven terms summing to zero), fitted on the days of the period.
-A day's 95% prediction interval is ``point +- t(0.975, dof) * sigma * sqrt(1 + x (X'X)^-1 x')``
-(``sigma`` the residuals' standard error), the month total's ``sum +- t * sigma *
-sqrt(days + 1' X_f (X'X)^-1 X_f' 1)`` over its days (errors independent). With fewer than 14
-days the season is dropped (trend only); with fewer than 3, the mean is carried forward.
+The model (numpy): ``spend(day) = (a + b * t) * s[weekday]``, a linear trend times a weekly
+season. The seven factors ``s`` (mean 1) are each weekday's mean ratio to the centred 7-day
+moving average; ``a + b * t`` is fitted by least squares to the deseasonalised days
+``spend / s``. A day's 95% prediction interval is ``point +- t(0.975, dof) * sqrt((sigma * s)^2
+* (1 + x (X'X)^-1 x') + (trend * se)^2)`` (``sigma`` the residuals' standard error, ``se`` the
+factor's standard error, ``dof = days - 8``); the total's is ``sum +- t * sqrt(sigma^2 *
+(sum(s^2) + w (X'X)^-1 w') + sum((trend * se)^2))`` with ``w = sum(s * x)`` (day errors
+independent). With fewer than 14 days the season is dropped (trend only); with fewer
+than 3, the mean is carried forward.
 
 Scenarios (``--scenario``): ``"traffic x3"`` (every call times 3), ``"spend x0.8"``, ``"cache
 hit rate -20 points"`` (the response cache's hit rate moved by that many points: the calls it
@@ -69,15 +72,24 @@ def _t975(dof: int) -> float:
     return z + g1 / dof + g2 / dof**2 + g3 / dof**3
 
 
-def _design(t: Any, weekday: Any, season: bool) -> Any:
+def _season(y: Any, weekday: Any) -> tuple[Any, Any]:
+    """Seven weekday factors (mean 1), each weekday's mean ratio to the centred 7-day moving
+    average, and their standard errors."""
     import numpy as np
 
-    cols = [np.ones_like(t, dtype=float), t.astype(float)]
-    if season:
-        # sum-to-zero coding of the seven weekdays (six columns)
-        for k in range(6):
-            cols.append((weekday == k).astype(float) - (weekday == 6).astype(float))
-    return np.column_stack(cols)
+    ma = np.convolve(y, np.ones(7) / 7, mode="valid")  # centred on index 3 .. n - 4
+    ratios: list[list[float]] = [[] for _ in range(7)]
+    for i, m in enumerate(ma):
+        if m > 0:
+            ratios[int(weekday[i + 3])].append(float(y[i + 3] / m))
+    factors = np.array([float(np.mean(r)) if r else 1.0 for r in ratios])
+    errors = np.array(
+        [float(np.std(r, ddof=1) / math.sqrt(len(r))) if len(r) > 1 else 0.0 for r in ratios]
+    )
+    mean = float(factors.mean())
+    if mean <= 0:
+        return np.ones(7), np.zeros(7)
+    return factors / mean, errors / mean
 
 
 def forecast_daily(values: list[float], first_weekday: int, horizon: int = 30) -> Forecast:
@@ -90,32 +102,39 @@ def forecast_daily(values: list[float], first_weekday: int, horizon: int = 30) -
         mean = float(sum(values) / n) if n else 0.0
         days = [DayForecast(i + 1, mean, 0.0, mean * 3) for i in range(horizon)]
         return Forecast(days, mean * horizon, 0.0, mean * 3 * horizon, "mean")
-    season = n >= 14
+    y = np.asarray(values, dtype=float)
     t = np.arange(n)
     wd = (first_weekday + t) % 7
-    x = _design(t, wd, season)
-    y = np.asarray(values, dtype=float)
-    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
-    resid = y - x @ beta
-    dof = max(1, n - x.shape[1])
+    season = n >= 14
+    factors, errors = _season(y, wd) if season else (np.ones(7), np.zeros(7))
+    d = y / factors[wd]
+    x = np.column_stack([np.ones(n), t.astype(float)])
+    beta, *_ = np.linalg.lstsq(x, d, rcond=None)
+    resid = d - x @ beta
+    dof = max(1, n - 2 - (6 if season else 0))
     sigma = float(math.sqrt(float(resid @ resid) / dof))
-    xtx_inv = np.linalg.pinv(x.T @ x)
+    xtx_inv = np.linalg.inv(x.T @ x)
     tf = np.arange(n, n + horizon)
-    xf = _design(tf, (first_weekday + tf) % 7, season)
-    points = xf @ beta
+    sf = factors[(first_weekday + tf) % 7]
+    se = errors[(first_weekday + tf) % 7]
+    xf = np.column_stack([np.ones(horizon), tf.astype(float)])
+    points = sf * (xf @ beta)
     lev = np.einsum("ij,jk,ik->i", xf, xtx_inv, xf)
     q = _t975(dof)
-    half = q * sigma * np.sqrt(1 + lev)
+    trend = xf @ beta
+    half = q * np.sqrt((sigma * sf) ** 2 * (1 + lev) + (trend * se) ** 2)
     days = [
-        DayForecast(i + 1, float(points[i]), float(max(0.0, points[i] - half[i])), float(points[i] + half[i]))
+        DayForecast(i + 1, float(max(0.0, points[i])), float(max(0.0, points[i] - half[i])),
+                    float(max(0.0, points[i] + half[i])))
         for i in range(horizon)
     ]
-    ones = np.ones(horizon)
+    w = sf @ xf
     total = float(points.sum())
-    total_var = sigma**2 * (horizon + float(ones @ xf @ xtx_inv @ xf.T @ ones))
-    total_half = q * math.sqrt(total_var)
-    model = "trend + weekly season" if season else "trend"
-    return Forecast(days, total, max(0.0, total - total_half), total + total_half, model)
+    total_half = q * math.sqrt(
+        sigma**2 * (float(sf @ sf) + float(w @ xtx_inv @ w)) + float(((trend * se) ** 2).sum())
+    )
+    model = "trend x weekly season" if season else "trend"
+    return Forecast(days, max(0.0, total), max(0.0, total - total_half), max(0.0, total + total_half), model)
 
 
 @dataclass(frozen=True, slots=True)
