@@ -6,7 +6,7 @@ In a reviewed period (:func:`find_anomalies`, ``tokenomy review --alerts``):
   of the day (the median of the same hour on the period's other days; with fewer than 3 of
   them, the median of every other hour) and at least ``min_usd``;
 * ``feature_jump`` / ``user_jump``: a feature or user whose spend on the period's last day
-  exceeds ``factor`` x its mean over the days before (at least 3) and ``min_usd``;
+  exceeds ``factor`` x its mean over the days before (at least 2) and ``min_usd``;
 * ``runaway``: a run (root run) with more than ``max(runaway_factor x median, median + 20)``
   calls, the median over the runs of the same feature (or ``run_name``) in the period.
 
@@ -108,7 +108,7 @@ def find_anomalies(
                 )
     for dim in ("feature", "user"):
         all_days = sorted(days[dim])
-        if len(all_days) < 4:
+        if len(all_days) < 3:
             continue
         last_day = all_days[-1]
         for name, series_d in sorted(per[dim].items()):
