@@ -13,9 +13,13 @@ The parts (``Facts``):
   and user over time);
 * ``groups``: per (model, provider, tags, output bucket of 16 tokens): :data:`SUMS`;
 * ``prefixes``: per (model, provider, prefix_hash): calls, the smallest ``prefix_tokens``,
-  the distinct hours it was seen in, cache-read and input tokens;
-* ``repeats``: per (model, provider, request_hash) seen more than once (cache misses only):
-  calls and cost;
+  the distinct hours it was seen in, cache-read and input tokens (SQL groups them by hour too,
+  rather than counting distinct hours);
+* ``repeats``: per (model, provider, n), over the request hashes seen ``n`` > 1 times (cache
+  misses only): how many such hashes and their calls' cost (a cache would serve ``n - 1`` of
+  each hash's ``n`` calls: ``cost x (n - 1) / n`` exactly, without listing every hash);
+* ``latency``: per (model, latency): calls (SQL: per latency bucket, within 1%, as the
+  report's percentiles);
 * ``run_sizes``: per (tags of the run's first tag set, calls in the run): runs, cost,
   streamed runs; ``big_runs``: the runs of at least :data:`BIG_RUN` calls;
 * ``texts``: the opted-in prompt texts (``prompt_text``), newest first, at most 20,000.
@@ -29,6 +33,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tokenomy.ledger._filter import epoch_us
+from tokenomy.ledger._rows import bucket_value
 
 if TYPE_CHECKING:
     from tokenomy.ledger import CostRecord, LedgerStore, RecordFilter
@@ -54,6 +59,8 @@ SUMS: tuple[str, ...] = (
     "cache_read",
     "streamed",
     "history_tokens",
+    "cache_write_5m",
+    "cache_write_1h",
 )
 _MONEY_SUMS = frozenset({"cost", "error_cost", "truncated_cost", "saved"})
 #: A run with at least this many calls is listed in ``big_runs``.
@@ -102,7 +109,8 @@ class Facts:
     hourly: dict[tuple[int, TagKey], list[Any]] = field(default_factory=dict)
     groups: dict[tuple[str, str | None, TagKey, int], list[Any]] = field(default_factory=dict)
     prefixes: dict[tuple[str, str | None, str], list[Any]] = field(default_factory=dict)
-    repeats: dict[tuple[str, str | None, str], list[Any]] = field(default_factory=dict)
+    repeats: dict[tuple[str, str | None, int], list[Any]] = field(default_factory=dict)
+    latency: dict[tuple[str, float], int] = field(default_factory=dict)
     run_sizes: dict[tuple[TagKey, int], list[Any]] = field(default_factory=dict)
     big_runs: list[tuple[str, TagKey, int, Decimal, int, int]] = field(default_factory=list)
     texts: list[tuple[str, str | None, str, Decimal]] = field(default_factory=list)
@@ -118,11 +126,17 @@ def read_facts(store: LedgerStore, where: RecordFilter | None, names: TagNames) 
     """The review's facts of the records of ``store`` matching ``where``."""
     from tokenomy.ledger._sql_report import AggregatedInSql
 
+    from tokenomy.ledger._sql_report import MoneyOverflowError
+
     tags = review_tags(names)
+    store.flush()
     if isinstance(store, AggregatedInSql) and store._fast:
         agg = store._agg()
         if not agg._inexact(where):
-            return _sql_parts(store, agg, where, names, tags)
+            try:
+                return _sql_parts(store, agg, where, names, tags)
+            except MoneyOverflowError:  # a sum past SQLite's 64 bits: the exact path
+                pass
     return _python_parts(store.iter_records(where), names, tags)
 
 
@@ -153,7 +167,7 @@ def _python_parts(records: Iterable[CostRecord], names: TagNames, tags: tuple[st
         u = r.usage
         hit = r.cache.outcome != "miss"
         gkey = (r.model, r.provider, key, u.output // _OUT_BUCKET)
-        g = facts.groups.setdefault(gkey, [0, _ZERO, *([0] * 9), _ZERO, *([0] * 5)])
+        g = facts.groups.setdefault(gkey, [0, _ZERO, *([0] * 9), _ZERO, *([0] * 7)])
         _add(
             g,
             (
@@ -174,6 +188,8 @@ def _python_parts(records: Iterable[CostRecord], names: TagNames, tags: tuple[st
                 u.cache_read,
                 1 if r.streamed else 0,
                 _history(r, names),
+                u.cache_write_5m,
+                u.cache_write_1h,
             ),
         )
         if r.prefix_hash is not None:
@@ -202,11 +218,16 @@ def _python_parts(records: Iterable[CostRecord], names: TagNames, tags: tuple[st
                 run[3], run[6] = key, ts_us
             run[4] = min(run[4], ts_us)
             run[5] = max(run[5], ts_us)
+        if r.latency_ms is not None:
+            lk = (r.model, r.latency_ms)
+            facts.latency[lk] = facts.latency.get(lk, 0) + 1
         if r.prompt_text is not None:
             texts.append((ts_us, r.model, r.provider, r.prompt_text, cost))
     for pkey, hours in prefix_hours.items():
         facts.prefixes[pkey][2] = len(hours)
-    facts.repeats = {k: v for k, v in request_groups.items() if v[0] > 1}
+    for (model, provider, _h), (n, cost) in request_groups.items():
+        if n > 1:
+            _add(facts.repeats.setdefault((model, provider, n), [0, _ZERO]), (1, cost))
     _runs_into(facts, ((k, *v[:6]) for k, v in runs.items()))
     texts.sort(key=lambda t: -t[0])
     facts.texts = [t[1:] for t in texts[:_TEXTS]]
@@ -255,15 +276,11 @@ def _sql_parts(
         return empty if found is None else tuple(found)
 
     hour = "(ts_us / 3600000000)"
-    for h, tagset, n, cost in fetch(
-        f"SELECT {hour}, tagset, COUNT(*), SUM(cost_p) FROM {d.table}{clause} "
-        f"GROUP BY {hour}, tagset",
-        params,
-    ):
-        _add(facts.hourly.setdefault((int(h), key_of(tagset)), [0, _ZERO]), (int(n), _usd(cost)))
+    sqlite = not d.pg
 
     def flag(expr: str) -> str:
-        return f"SUM(CASE WHEN {expr} THEN 1 ELSE 0 END)"
+        # SQLite's comparisons are 0/1 integers already; PostgreSQL's are booleans
+        return f"SUM({expr})" if sqlite else f"SUM(CASE WHEN {expr} THEN 1 ELSE 0 END)"
 
     def money_if(expr: str) -> str:
         return f"SUM(CASE WHEN {expr} THEN cost_p ELSE 0 END)"
@@ -278,31 +295,89 @@ def _sql_parts(
     sums = [
         "COUNT(*)",
         "SUM(cost_p)",
-        flag("cost_p IS NULL AND cost_total IS NULL"),
-        flag("error IS NOT NULL"),
+        flag("(cost_p IS NULL AND cost_total IS NULL)"),
+        flag("(error IS NOT NULL)"),
         money_if("error IS NOT NULL"),
-        flag("attempt > 1"),
-        flag("truncated"),
+        flag("(attempt > 1)"),
+        flag("(truncated)" if not sqlite else "truncated"),
         money_if("truncated"),
-        flag("usable IS NOT NULL"),
-        flag("usable"),
-        flag("cache_outcome <> 'miss'"),
+        flag("(usable IS NOT NULL)"),
+        flag("(usable)" if not sqlite else "usable"),
+        flag("(cache_outcome <> 'miss')"),
         "SUM(saved_p)",
         "SUM(input_tokens)",
         "SUM(output_tokens)",
         "SUM(cache_read_tokens)",
-        flag("streamed"),
+        flag("(streamed)" if not sqlite else "streamed"),
         history,
+        "SUM(cache_write_5m_tokens)",
+        "SUM(cache_write_1h_tokens)",
+        flag("(prompt_text IS NOT NULL)") if v4 else "0",
     ]
     out_b = f"(output_tokens / {_OUT_BUCKET})"
-    for row in fetch(
-        f"SELECT model, provider, tagset, {out_b}, {', '.join(sums)} FROM {d.table}{clause} "
-        f"GROUP BY model, provider, tagset, {out_b}",
-        params,
-    ):
+    # runs: the tag set of each run's earliest record (ties: the smaller id), sizes and the
+    # runs of at least BIG_RUN calls
+    if d.pg:
+        first_set = "SUBSTRING(MIN(LPAD(ts_us::text, 20, '0') || ':' || tagset::text) FROM 22)"
+    else:
+        first_set = "SUBSTR(MIN(printf('%020d:%d', ts_us, tagset)), 22)"
+    streamed_max = "MAX(streamed)" if sqlite else "MAX(CASE WHEN streamed THEN 1 ELSE 0 END)"
+    runs_sql = (
+        f"SELECT run_key, COUNT(*) AS n, SUM(cost_p) AS c, {streamed_max} AS s, "
+        f"{first_set} AS ts, MIN(ts_us) AS t0, MAX(ts_us) AS t1 FROM {d.table}{clause} "
+        f"GROUP BY run_key"
+    )
+    pclause, pparams = agg.where(where, "prefix_hash IS NOT NULL")
+    rclause, rparams = agg.where(where, "request_hash IS NOT NULL", "cache_outcome = 'miss'")
+    jobs: list[tuple[str, list[Any]]] = [
+        (
+            f"SELECT model, provider, tagset, {out_b}, {', '.join(sums)} FROM {d.table}{clause} "
+            f"GROUP BY model, provider, tagset, {out_b}",
+            params,
+        ),
+        (
+            f"SELECT {hour}, tagset, COUNT(*), SUM(cost_p) FROM {d.table}{clause} "
+            f"GROUP BY {hour}, tagset",
+            params,
+        ),
+        (
+            f"WITH r AS MATERIALIZED ({runs_sql}) "
+            f"SELECT NULL, n, COUNT(*), SUM(c), SUM(s), ts, 0, 0 FROM r GROUP BY ts, n "
+            f"UNION ALL SELECT run_key, n, 1, c, s, ts, t0, t1 FROM r WHERE n >= {BIG_RUN}",
+            params,
+        ),
+        (
+            f"SELECT model, lat_bucket, COUNT(*) FROM {d.table}{clause} "
+            f"GROUP BY model, lat_bucket",
+            params,
+        ),
+    ]
+    if v4:
+        jobs += [
+            (
+                f"SELECT model, provider, prefix_hash, {hour}, COUNT(*), MIN(prefix_tokens), "
+                f"SUM(cache_read_tokens), SUM(input_tokens) FROM {d.table}{pclause} "
+                f"GROUP BY model, provider, prefix_hash, {hour}",
+                pparams,
+            ),
+            (
+                f"SELECT model, provider, n, COUNT(*), SUM(c) FROM (SELECT model, provider, "
+                f"COUNT(*) AS n, SUM(cost_p) AS c FROM {d.table}{rclause} "
+                f"GROUP BY model, provider, request_hash HAVING COUNT(*) > 1) q "
+                f"GROUP BY model, provider, n",
+                rparams,
+            ),
+        ]
+    results = _run_all(store, fetch, jobs)
+    group_rows, hour_rows, run_rows, lat_rows = results[:4]
+    for h, tagset, n, cost in hour_rows:
+        _add(facts.hourly.setdefault((int(h), key_of(tagset)), [0, _ZERO]), (int(n), _usd(cost)))
+    texts_seen = 0
+    for row in group_rows:
         model, provider, tagset, bucket = row[:4]
+        texts_seen += int(row[-1] or 0)
         values = [
-            _usd(v) if SUMS[i] in _MONEY_SUMS else int(v or 0) for i, v in enumerate(row[4:])
+            _usd(v) if SUMS[i] in _MONEY_SUMS else int(v or 0) for i, v in enumerate(row[4:-1])
         ]
         gkey = (model, provider, key_of(tagset), int(bucket))
         slot = facts.groups.get(gkey)
@@ -310,53 +385,38 @@ def _sql_parts(
             facts.groups[gkey] = values
         else:
             _add(slot, values)
+    for model, bucket, n in lat_rows:
+        if bucket is not None:
+            lk = (model, bucket_value(int(bucket)))
+            facts.latency[lk] = facts.latency.get(lk, 0) + int(n)
     if v4:
-        pclause, pparams = agg.where(where, "prefix_hash IS NOT NULL")
-        for model, provider, prefix, n, tokens, hours, cache_read, inp in fetch(
-            f"SELECT model, provider, prefix_hash, COUNT(*), MIN(prefix_tokens), "
-            f"COUNT(DISTINCT {hour}), SUM(cache_read_tokens), SUM(input_tokens) "
-            f"FROM {d.table}{pclause} GROUP BY model, provider, prefix_hash",
-            pparams,
-        ):
-            facts.prefixes[(model, provider, prefix)] = [
-                int(n), None if tokens is None else int(tokens), int(hours), int(cache_read),
-                int(inp),
+        hours_of: dict[tuple[str, str | None, str], int] = {}
+        for model, provider, prefix, _h, n, tokens, cache_read, inp in results[4]:
+            pkey = (model, provider, prefix)
+            p = facts.prefixes.get(pkey)
+            if p is None:
+                p = facts.prefixes[pkey] = [0, None, 0, 0, 0]
+            p[0] += int(n)
+            if tokens is not None and (p[1] is None or int(tokens) < p[1]):
+                p[1] = int(tokens)
+            hours_of[pkey] = hours_of.get(pkey, 0) + 1
+            p[3] += int(cache_read)
+            p[4] += int(inp)
+        for pkey, hours in hours_of.items():
+            facts.prefixes[pkey][2] = hours
+        for model, provider, n, hashes, cost in results[5]:
+            facts.repeats[(model, provider, int(n))] = [int(hashes), _usd(cost)]
+        if texts_seen:
+            tclause, tparams = agg.where(where, "prompt_text IS NOT NULL")
+            facts.texts = [
+                (m, p, t, _usd(c))
+                for m, p, t, c in fetch(
+                    f"SELECT model, provider, prompt_text, cost_p FROM {d.table}{tclause} "
+                    f"ORDER BY ts_us DESC LIMIT {_TEXTS}",
+                    tparams,
+                )
             ]
-        rclause, rparams = agg.where(where, "request_hash IS NOT NULL", "cache_outcome = 'miss'")
-        for model, provider, request, n, cost in fetch(
-            f"SELECT model, provider, request_hash, COUNT(*), SUM(cost_p) FROM {d.table}"
-            f"{rclause} GROUP BY model, provider, request_hash HAVING COUNT(*) > 1",
-            rparams,
-        ):
-            facts.repeats[(model, provider, request)] = [int(n), _usd(cost)]
-        tclause, tparams = agg.where(where, "prompt_text IS NOT NULL")
-        facts.texts = [
-            (m, p, t, _usd(c))
-            for m, p, t, c in fetch(
-                f"SELECT model, provider, prompt_text, cost_p FROM {d.table}{tclause} "
-                f"ORDER BY ts_us DESC LIMIT {_TEXTS}",
-                tparams,
-            )
-        ]
-    # runs: the tag set of each run's earliest record (ties: the smaller id), sizes and the
-    # runs of at least BIG_RUN calls
-    if d.pg:
-        first_set = "SUBSTRING(MIN(LPAD(ts_us::text, 20, '0') || ':' || tagset::text) FROM 22)"
-    else:
-        first_set = "SUBSTR(MIN(printf('%020d:%d', ts_us, tagset)), 22)"
-    runs_sql = (
-        f"SELECT run_key, COUNT(*) AS n, SUM(cost_p) AS c, "
-        f"MAX(CASE WHEN streamed THEN 1 ELSE 0 END) AS s, {first_set} AS ts, "
-        f"MIN(ts_us) AS t0, MAX(ts_us) AS t1 FROM {d.table}{clause} GROUP BY run_key"
-    )
-    mat = "MATERIALIZED "
-    rows = fetch(
-        f"WITH r AS {mat}({runs_sql}) "
-        f"SELECT NULL, n, COUNT(*), SUM(c), SUM(s), ts, 0, 0 FROM r GROUP BY ts, n "
-        f"UNION ALL SELECT run_key, n, 1, c, s, ts, t0, t1 FROM r WHERE n >= {BIG_RUN}",
-        params,
-    )
-    for run_key, n, runs, cost, streamed, tagset, t0, t1 in rows:
+    for run_key, n, runs, cost, streamed, tagset, t0, t1 in run_rows:
         key = key_of(tagset)
         if run_key is None:
             _add(
@@ -367,3 +427,47 @@ def _sql_parts(
             facts.big_runs.append((run_key, key, int(n), _usd(cost), int(t0), int(t1)))
     facts.big_runs.sort(key=lambda b: (-b[2], b[0]))
     return facts
+
+
+def _run_all(store: Any, fetch: Any, jobs: list[tuple[str, list[Any]]]) -> list[list[Any]]:
+    """The rows of each ``(sql, params)`` job. A SQLite file's jobs run two at a time, each
+    thread on a read-only connection of its own (SQLite releases the GIL while it reads), the
+    rest one after another through the store's ``fetch``."""
+    from tokenomy.ledger._sqlite import SQLiteLedger
+
+    path = getattr(store, "path", None)
+    if not isinstance(store, SQLiteLedger) or path is None or len(jobs) < 2:
+        return [fetch(sql, params) for sql, params in jobs]
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tokenomy.ledger._sql_report import MoneyOverflowError
+    from tokenomy.ledger._sqlite_schema import open_read_only
+
+    local = threading.local()
+    opened: list[Any] = []
+    lock = threading.Lock()
+
+    def one(job: tuple[str, list[Any]]) -> list[Any]:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn, _v = open_read_only(path, busy_timeout=5.0)
+            local.conn = conn
+            with lock:
+                opened.append(conn)
+        if conn is None:  # pragma: no cover - the file was checked by the store
+            return fetch(*job)
+        try:
+            rows: list[Any] = conn.execute(*job).fetchall()
+        except Exception as exc:
+            if "integer overflow" in str(exc):
+                raise MoneyOverflowError(str(exc)) from exc
+            raise
+        return rows
+
+    try:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="tokenomy-review") as pool:
+            return list(pool.map(one, jobs))
+    finally:
+        for conn in opened:
+            conn.close()

@@ -257,10 +257,10 @@ def _max_tokens(facts: Facts, book: PriceBook) -> list[Recommendation]:
 
 def _response_cache(facts: Facts) -> list[Recommendation]:
     by_model: dict[str, list[Any]] = {}
-    for (model, _provider, _h), (n, cost) in facts.repeats.items():
+    for (model, _provider, n), (hashes, cost) in facts.repeats.items():
         slot = by_model.setdefault(model, [0, 0, _ZERO, _ZERO])
-        slot[0] += 1
-        slot[1] += n
+        slot[0] += hashes
+        slot[1] += hashes * n
         slot[2] += cost
         slot[3] += cost * (n - 1) / n
     return [

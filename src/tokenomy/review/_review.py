@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from tokenomy.ledger._aggregate import GroupTotals
 from tokenomy.review._anomaly import Anomaly, find_anomalies
-from tokenomy.review._facts import Facts, TagNames, read_facts
+from tokenomy.review._facts import SUMS, Facts, TagNames, read_facts
 from tokenomy.review._forecast import Forecast, apply_scenario, forecast_daily, parse_scenario
 from tokenomy.review._recommend import Recommendation, recommend
 
@@ -116,7 +117,6 @@ def build_review(
 
     from tokenomy.ledger import RecordFilter
     from tokenomy.pricing import get_price_book
-    from tokenomy.report import Report
 
     names = names or TagNames()
     book = book or get_price_book()
@@ -128,20 +128,11 @@ def build_review(
     facts = read_facts(store, where, names)
     days = max((until - since).total_seconds() / 86400, 1 / 24)
     sections, calls, cost, hits = _sections(facts, names, top)
-    by_model = store.aggregate(("model",), where)
-    sections["latency_by_model"] = [
-        {"model": g.key["model"], "calls": g.count, "p50_ms": g.latency_p50_ms,
-         "p95_ms": g.latency_p95_ms, "p99_ms": g.latency_p99_ms}
-        for g in sorted(by_model, key=lambda g: -g.cost)
-    ]
-    pc = Report.from_ledger(store, where).prompt_cache()
-    read = sum(g.cache_read for g in pc)
-    inp = sections.pop("_input_tokens")
-    saved = sum((g.saved for g in pc if g.saved is not None), _ZERO)
-    sections["prompt_cache"] = {"input_tokens": inp, "cache_read_tokens": read,
-                                "hit_rate": _rate(read, inp), "saved_usd": _money(saved)}
+    sections["latency_by_model"] = _latency(facts)
+    sections["prompt_cache"] = _prompt_cache(facts, book, sections.pop("_input_tokens"))
     length = until - since
-    previous = store.totals(replace(base, since=since - length, until=since))
+    before = replace(base, since=since - length, until=since)
+    previous = store.totals(before) if store.count(before) else GroupTotals(key={})
     sections["previous_period"] = {
         "since": (since - length).isoformat(), "calls": previous.count,
         "cost_usd": _money(previous.cost),
@@ -164,6 +155,61 @@ def build_review(
     )
 
 
+def _prompt_cache(facts: Facts, book: PriceBook, input_tokens: int) -> dict[str, Any]:
+    """Provider prompt caching over the period: the share of input tokens read from the cache
+    and what reads saved less what writes cost, at the book's rates (the rule of
+    ``tokenomy report``'s prompt-cache figure)."""
+    per: dict[tuple[str, str | None], list[int]] = {}
+    for (model, provider, _key, _b), v in facts.groups.items():
+        slot = per.setdefault((model, provider), [0, 0, 0])
+        slot[0] += v[14]
+        slot[1] += v[17]
+        slot[2] += v[18]
+    saved = _ZERO
+    unknown = False
+    for (model, provider), (read, w5, w1) in per.items():
+        if not (read or w5 or w1):
+            continue
+        price = book.lookup(model, provider)
+        if price is None:
+            unknown = True
+            continue
+        base = price.input
+        r = price.cache_read if price.cache_read is not None else base
+        c5 = price.cache_write_5m if price.cache_write_5m is not None else base
+        c1 = price.cache_write_1h if price.cache_write_1h is not None else base
+        saved += read * (base - r) - w5 * (c5 - base) - w1 * (c1 - base)
+    read_total = sum(v[0] for v in per.values())
+    return {
+        "input_tokens": input_tokens,
+        "cache_read_tokens": read_total,
+        "cache_write_tokens": sum(v[1] + v[2] for v in per.values()),
+        "hit_rate": _rate(read_total, input_tokens),
+        "saved_usd": _money(saved),
+        "saved_is_lower_bound": unknown,
+    }
+
+
+def _latency(facts: Facts) -> list[dict[str, Any]]:
+    """p50/p95/p99 per model (nearest rank over the latencies, or the SQL store's buckets)."""
+    from tokenomy.ledger._aggregate import histogram_percentile
+
+    per: dict[str, list[tuple[float, int]]] = {}
+    for (model, value), n in facts.latency.items():
+        per.setdefault(model, []).append((value, n))
+    out = []
+    for model, buckets in per.items():
+        buckets.sort()
+        total = sum(n for _, n in buckets)
+        out.append(
+            {"model": model, "calls": total,
+             **{f"p{p}_ms": histogram_percentile(buckets, total, p) for p in (50, 95, 99)},
+             "approximate": facts.exact}
+        )
+    out.sort(key=lambda r: (-r["calls"], r["model"]))
+    return out
+
+
 def _daily(facts: Facts, since: datetime, until: datetime) -> list[tuple[str, int, Decimal]]:
     per: dict[int, list[Any]] = {}
     for (h, _key), (n, c) in facts.hourly.items():
@@ -184,8 +230,8 @@ def _daily(facts: Facts, since: datetime, until: datetime) -> list[tuple[str, in
 
 
 def _sections(facts: Facts, names: TagNames, top: int) -> tuple[dict[str, Any], int, Decimal, int]:
-    g = [0] * 17
-    money = [_ZERO] * 17
+    g = [0] * len(SUMS)
+    money = [_ZERO] * len(SUMS)
     by: dict[str, dict[str | None, list[Any]]] = {"feature": {}, "model": {}, "user": {}}
     kinds: dict[str | None, list[Any]] = {}
     routes: dict[str | None, list[int]] = {}
