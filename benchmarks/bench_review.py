@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_report  # noqa: E402
+import bench_report
 
 GOAL_RATIO = 3.0
 SINCE, UNTIL = "2025-12-01", "2025-12-31"

@@ -11,10 +11,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from services import drop_schema, require_postgres
 
 import tokenomy
-from tokenomy import CacheInfo, LedgerStore, MemoryLedger, PostgresLedger, RequestHashes, SQLiteLedger, Usage
+from services import drop_schema, require_postgres
+from tokenomy import (
+    CacheInfo,
+    LedgerStore,
+    MemoryLedger,
+    PostgresLedger,
+    RequestHashes,
+    SQLiteLedger,
+    Usage,
+)
 from tokenomy.ledger import RecordFilter
 from tokenomy.review import TagNames, build_review, read_facts
 

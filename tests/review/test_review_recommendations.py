@@ -5,7 +5,6 @@ ledger (facts from SQL GROUP BYs)."""
 
 from __future__ import annotations
 
-
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path

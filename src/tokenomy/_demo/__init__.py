@@ -166,14 +166,17 @@ def _write_review(args: argparse.Namespace, ledger: Any, ledger_path: Path) -> N
     from tokenomy.cli._review import MARKER, write_review_html
 
     path = Path(args.review) if args.review else ledger_path.parent / "review.html"
-    if path.exists() and not args.force:
-        if path.read_text("utf-8", errors="replace")[: len(MARKER)] != MARKER:
-            print(
-                f"tokenomy demo: not writing the review: {path} exists and is not an earlier "
-                f"review (pass --force, or --review FILE)",
-                file=sys.stderr,
-            )
-            return
+    if (
+        path.exists()
+        and not args.force
+        and path.read_text("utf-8", errors="replace")[: len(MARKER)] != MARKER
+    ):
+        print(
+            f"tokenomy demo: not writing the review: {path} exists and is not an earlier "
+            f"review (pass --force, or --review FILE)",
+            file=sys.stderr,
+        )
+        return
     try:
         from tokenomy.review import build_review
 

@@ -51,7 +51,28 @@ _LAZY = {
     "render_terminal": "tokenomy.review._terminal",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "AlertingLedger",
+    "Anomaly",
+    "Facts",
+    "Forecast",
+    "Recommendation",
+    "Review",
+    "Scenario",
+    "SpendMonitor",
+    "TagNames",
+    "apply_scenario",
+    "build_review",
+    "export_otel",
+    "find_anomalies",
+    "forecast_daily",
+    "parse_scenario",
+    "prometheus_text",
+    "read_facts",
+    "recommend",
+    "render_html",
+    "render_terminal",
+]
 
 
 def __getattr__(name: str) -> Any:

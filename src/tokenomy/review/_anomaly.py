@@ -91,8 +91,9 @@ def find_anomalies(
         hours[h] = hours.get(h, 0.0) + c
         day = h // 24
         for i, dim in ((0, "feature"), (1, "user")):
-            if key[i] is not None:
-                slot = per[dim].setdefault(key[i], {})
+            name = key[i]
+            if name is not None:
+                slot = per[dim].setdefault(name, {})
                 slot[day] = slot.get(day, 0.0) + c
             days[dim][day] = 0.0
     if hours and max(hours) - min(hours) >= 47:  # "usual" needs two days of history

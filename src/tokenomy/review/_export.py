@@ -45,7 +45,7 @@ def export_otel(
         from opentelemetry import metrics, trace
         from opentelemetry.trace import SpanKind, Status, StatusCode
     except ImportError as exc:  # pragma: no cover - the extra is installed in the project
-        raise MissingDependencyError("OpenTelemetry export needs: pip install 'tokenomy[otel]'") from exc
+        raise MissingDependencyError("opentelemetry-sdk", "otel", "OpenTelemetry export") from exc
     tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("tokenomy")
     meter = (meter_provider or metrics.get_meter_provider()).get_meter("tokenomy")
     tokens = meter.create_histogram(
@@ -120,7 +120,7 @@ def prometheus_text(
         from prometheus_client import CollectorRegistry, generate_latest
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
     except ImportError as exc:  # pragma: no cover - the extra is installed in the project
-        raise MissingDependencyError("Prometheus export needs: pip install 'tokenomy[prometheus]'") from exc
+        raise MissingDependencyError("prometheus-client", "prometheus", "Prometheus export") from exc
     names = ["model", *labels]
     groups = store.aggregate(tuple(names), where)
     maps: list[dict[str | None, str]] = []
@@ -167,6 +167,6 @@ def prometheus_text(
                 yield from (spent, limit)
 
     registry = CollectorRegistry()
-    registry.register(_Collector())  # type: ignore[arg-type]
+    registry.register(_Collector())
     text: bytes = generate_latest(registry)
     return text.decode("utf-8")

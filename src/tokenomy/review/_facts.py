@@ -124,9 +124,7 @@ def _add(slot: list[Any], values: Sequence[Any]) -> None:
 
 def read_facts(store: LedgerStore, where: RecordFilter | None, names: TagNames) -> Facts:
     """The review's facts of the records of ``store`` matching ``where``."""
-    from tokenomy.ledger._sql_report import AggregatedInSql
-
-    from tokenomy.ledger._sql_report import MoneyOverflowError
+    from tokenomy.ledger._sql_report import AggregatedInSql, MoneyOverflowError
 
     tags = review_tags(names)
     store.flush()
@@ -456,7 +454,8 @@ def _run_all(store: Any, fetch: Any, jobs: list[tuple[str, list[Any]]]) -> list[
             with lock:
                 opened.append(conn)
         if conn is None:  # pragma: no cover - the file was checked by the store
-            return fetch(*job)
+            found: list[Any] = fetch(*job)
+            return found
         try:
             rows: list[Any] = conn.execute(*job).fetchall()
         except Exception as exc:

@@ -41,9 +41,7 @@ def _plotly() -> Any:
         import plotly.graph_objects as go
         import plotly.offline
     except ImportError as exc:  # pragma: no cover - the extra is installed in the project
-        raise MissingDependencyError(
-            "the HTML review needs plotly: pip install 'tokenomy[review]'"
-        ) from exc
+        raise MissingDependencyError("plotly", "review", "the HTML review") from exc
     return go, plotly.offline
 
 

@@ -128,7 +128,7 @@ def _cheaper_model(facts: Facts, book: PriceBook, min_labelled: int) -> list[Rec
     features = sorted({f for f, _, _ in stats})
     for feature in features:
         rows = [(k, s) for k, s in stats.items() if k[0] == feature and s[0] >= min_labelled]
-        for (_, dear, dear_p), ds in rows:
+        for (_, dear, _dear_p), ds in rows:
             best: tuple[Decimal, str, str | None, list[Any]] | None = None
             for (_, cheap, cheap_p), cs in rows:
                 if cheap == dear:
@@ -171,7 +171,7 @@ def _cheaper_model(facts: Facts, book: PriceBook, min_labelled: int) -> list[Rec
 
 def _prompt_cache(facts: Facts, book: PriceBook) -> list[Recommendation]:
     out = []
-    for (model, provider, prefix), (n, tokens, hours, cache_read, inp) in sorted(
+    for (model, provider, prefix), (n, tokens, hours, cache_read, _inp) in sorted(
         facts.prefixes.items(), key=lambda kv: (kv[0][0], str(kv[0][1]), kv[0][2])
     ):
         if tokens is None or tokens < 1024 or n < 10 or cache_read * 10 >= tokens * n:

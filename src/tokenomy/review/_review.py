@@ -206,7 +206,7 @@ def _latency(facts: Facts) -> list[dict[str, Any]]:
              **{f"p{p}_ms": histogram_percentile(buckets, total, p) for p in (50, 95, 99)},
              "approximate": facts.exact}
         )
-    out.sort(key=lambda r: (-r["calls"], r["model"]))
+    out.sort(key=lambda r: (-r["calls"], str(r["model"])))  # type: ignore[operator]
     return out
 
 
@@ -235,7 +235,7 @@ def _sections(facts: Facts, names: TagNames, top: int) -> tuple[dict[str, Any], 
     by: dict[str, dict[str | None, list[Any]]] = {"feature": {}, "model": {}, "user": {}}
     kinds: dict[str | None, list[Any]] = {}
     routes: dict[str | None, list[int]] = {}
-    downgraded = [0, _ZERO]
+    downgraded: list[Any] = [0, _ZERO]
     for (model, _provider, key, _b), v in facts.groups.items():
         for i, x in enumerate(v):
             if isinstance(x, Decimal):

@@ -114,7 +114,8 @@ class _Call:
     def request(self) -> NormalisedRequest:
         """What the call sent, normalised for the record's request hashes
         (:func:`tokenomy.request_hashes`): called when the record is stored or first read."""
-        return normalised_request(self.messages, self.prompt, self.tools)
+        request: NormalisedRequest = normalised_request(self.messages, self.prompt, self.tools)
+        return request
 
 
 @dataclass(slots=True, eq=False)
