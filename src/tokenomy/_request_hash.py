@@ -110,10 +110,15 @@ def _text_enabled() -> bool:
     return os.environ.get("TOKENOMY_RECORD_PROMPTS", "").strip().lower() in ("1", "true", "yes")
 
 
+# json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str),
+# with the encoder built once (building it is most of the time of a small request's dump)
+_ENCODE = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+).encode
+
+
 def _canonical(value: Any) -> bytes:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    ).encode("utf-8")
+    return _ENCODE(value).encode("utf-8")
 
 
 def _message(m: Mapping[str, Any]) -> dict[str, Any]:

@@ -63,3 +63,25 @@ def test_hashes_reach_sqlite_and_text_only_on_opt_in(
         tokenomy.record_prompt_text(None)
     assert record.prompt_text == "hello there"
     assert record.request_hash is not None and len(record.request_hash) == 32
+
+
+def test_fast_path_equals_convert_to_openai_messages() -> None:
+    """The handler's quick normalisation of plain messages hashes as convert_to_openai_messages
+    would; messages it does not cover (tool calls, content blocks) go through the latter."""
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    from tokenomy_langchain._request import request_source
+
+    cases = [
+        [SystemMessage("S", name="policy"), HumanMessage("Hi"), AIMessage("Hello"), HumanMessage("Bye")],
+        [HumanMessage([{"type": "text", "text": "blocks"}])],
+        [
+            HumanMessage("weather?"),
+            AIMessage("", tool_calls=[{"name": "w", "args": {"c": "Paris"}, "id": "t1"}]),
+            ToolMessage("Sunny", tool_call_id="t1"),
+        ],
+    ]
+    for messages in cases:
+        got = request_source([messages], "chat", {"temperature": 0})()
+        want = tokenomy.request_hashes(convert_to_openai_messages(messages), params={"temperature": 0})
+        assert tokenomy.request_hashes(got.messages, params=got.params) == want
