@@ -13,6 +13,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from tokenomy._request_hash import (
+        NormalisedRequest,
+        RequestHashes,
+        record_prompt_text,
+        request_hashes,
+    )
     from tokenomy._response import ResponseCost, cost_of_response
     from tokenomy._run_tree import RunNode, RunTree, with_run_name
     from tokenomy._tracking import (
@@ -153,6 +159,10 @@ if TYPE_CHECKING:
     from tokenomy.usage import Usage, parse_response
 
 _LAZY: dict[str, str] = {
+    "NormalisedRequest": "tokenomy._request_hash",
+    "RequestHashes": "tokenomy._request_hash",
+    "record_prompt_text": "tokenomy._request_hash",
+    "request_hashes": "tokenomy._request_hash",
     "AllOf": "tokenomy.routing",
     "AnyOf": "tokenomy.routing",
     "AsyncCallNext": "tokenomy.pipeline",
@@ -337,6 +347,7 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/core/test_co
     "ModelPrice",
     "ModelRequest",
     "ModelResponse",
+    "NormalisedRequest",
     "Pipeline",
     "Policy",
     "PostgresLedger",
@@ -351,6 +362,7 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/core/test_co
     "RedisBudgetStore",
     "RedisRetryBudget",
     "Report",
+    "RequestHashes",
     "ResponseCost",
     "Retry",
     "RetryBudget",
@@ -400,6 +412,8 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/core/test_co
     "open_ledger",
     "parse_response",
     "record_call",
+    "record_prompt_text",
+    "request_hashes",
     "request_key",
     "retry_after_of",
     "retry_summary",

@@ -282,6 +282,7 @@ def record_call(
     timestamp: datetime | None = None,
     price_book: PriceBook | None = None,
     ledger: LedgerStore | None = None,
+    request: Any = None,
 ) -> CostRecord:
     """Price, attribute and store one model call; returns the record.
 
@@ -296,6 +297,7 @@ def record_call(
     * ``billed_usd``: what the provider says it billed (OpenRouter's ``usage.cost``); taken
       from ``usage.extra.billed_usd`` when not given. Kept next to the price-book cost; a
       call whose two figures differ by more than 3% is tagged ``billed_mismatch``.
+    * ``request``: what was sent (see :func:`store_call`), for the request hashes.
     """
     return store_call(
         model=model,
@@ -320,6 +322,7 @@ def record_call(
         timestamp=timestamp,
         price_book=price_book,
         ledger=ledger,
+        request=request,
     ).to_record()
 
 
@@ -358,6 +361,7 @@ def store_call(
     price_book: PriceBook | None = None,
     ledger: LedgerStore | None = None,
     trackers: tuple[Tracker, ...] | None = None,
+    request: Any = None,
 ) -> StoredCall:
     """Price, attribute and store one model call; returns the :class:`StoredCall`.
 
@@ -380,6 +384,10 @@ def store_call(
       ``note`` (an oddity of the provider's report, read as well as it could be) becomes tag
       ``usage_note``; its ``steps`` on other models are priced at their own rates, here
       (tag ``price_note`` names a step model with no known price, priced at the call's).
+    * ``request``: what the call sent, for the record's request hashes
+      (``tokenomy/_request_hash.py``): a zero-argument callable returning a
+      :class:`~tokenomy._request_hash.NormalisedRequest` (called when the call is stored or
+      first read, never here), the request itself, or :class:`RequestHashes`.
       A call with a bill is priced here too, and tagged ``billed_mismatch`` (the
       price-book cost minus the bill, relative to the bill) when they differ by more than 3%.
 
@@ -473,6 +481,9 @@ def store_call(
     call.framework = framework
     call.truncated = bool(truncated)
     call.billed_usd = billed_usd
+    call.prefix_hash = call.request_hash = call.prefix_tokens = None
+    call.message_count = call.prompt_text = None
+    call.request = request
     store = ledger if ledger is not None else (inner.ledger if inner else None)
     if store is None:
         store = _default_ledger()

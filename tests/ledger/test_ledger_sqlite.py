@@ -336,12 +336,18 @@ def test_every_record_field_has_a_column() -> None:
         framework="langchain",
         truncated=True,
         billed_usd=Decimal("1.5123"),
+        prefix_hash="p" * 32,
+        request_hash="r" * 32,
+        prefix_tokens=1200,
+        message_count=4,
+        prompt_text="how do I reset my password?",
     )
     assert set(CostRecord.model_fields) == {
         "record_id", "run_id", "parent_run_id", "root_run_id", "timestamp", "provider", "model",
         "kind", "usage", "cost", "priced", "estimated", "latency_ms", "ttft_ms", "streamed",
         "tags", "cache", "attempt", "error", "usable", "service_tier", "name", "framework",
-        "truncated", "billed_usd",
+        "truncated", "billed_usd", "prefix_hash", "request_hash", "prefix_tokens",
+        "message_count", "prompt_text",
     }  # fmt: skip
     row = record_to_row(full)
     assert len(row) == len(ROW_COLUMNS)

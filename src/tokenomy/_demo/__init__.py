@@ -101,6 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ledger", default=str(Path(".tokenomy") / "demo.sqlite"))
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--force", action="store_true", help="replace a file at --ledger")
+    parser.add_argument(
+        "--review",
+        default=None,
+        metavar="FILE",
+        help="where to write the HTML cost review (default: review.html beside the ledger)",
+    )
     args = parser.parse_args(argv)
 
     ledger_path = Path(args.ledger)
@@ -147,10 +153,45 @@ def _run(args: argparse.Namespace, ledger_path: Path, halves: list[Any]) -> int:
             simulated_calls = len(sim.calls)
         ledger.flush()
         _print(args, ledger, ledger_path, simulated_calls)
+        _write_review(args, ledger, ledger_path)
     finally:
         tokenomy.set_default_ledger(previous)
         ledger.close()
     return 0
+
+
+def _write_review(args: argparse.Namespace, ledger: Any, ledger_path: Path) -> None:
+    """End with the HTML cost review of the demo's ledger (``tokenomy review``), and say where
+    it is. A file there that is not an earlier review is kept (unless ``--force``)."""
+    from tokenomy.cli._review import MARKER, write_review_html
+
+    path = Path(args.review) if args.review else ledger_path.parent / "review.html"
+    if (
+        path.exists()
+        and not args.force
+        and path.read_text("utf-8", errors="replace")[: len(MARKER)] != MARKER
+    ):
+        print(
+            f"tokenomy demo: not writing the review: {path} exists and is not an earlier "
+            f"review (pass --force, or --review FILE)",
+            file=sys.stderr,
+        )
+        return
+    try:
+        from tokenomy.review import build_review
+
+        review = build_review(ledger)
+        write_review_html(review, path)
+    except ImportError as exc:  # the review extra is missing
+        print(f"tokenomy demo: no HTML review ({exc})", file=sys.stderr)
+        return
+    stream = sys.stderr if args.format == "json" else sys.stdout
+    print(
+        f"Cost review with charts, recommendations and the forecast: {path.resolve()} "
+        f"(open it in a browser; it needs no network). Next: tokenomy review --ledger "
+        f"{ledger_path}",
+        file=stream,
+    )
 
 
 def _print(args: argparse.Namespace, ledger: Any, ledger_path: Path, simulated: int) -> None:

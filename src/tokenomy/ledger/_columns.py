@@ -75,7 +75,18 @@ ADDED_COLUMNS: tuple[AddedColumn, ...] = (
     AddedColumn(4, "billed_p", "INTEGER", "BIGINT", derived=True),
     # v4: the cost dimension of image generation (priced per image by quality and size)
     _money("cost_image_generation_p", 4),
+    # v5 (issue 15, the cost review): what the request was, without its text
+    # (tokenomy/_request_hash.py): the stable prefix's and the whole request's hashes, the
+    # prefix's size, the message count, and the last user message only on opt-in
+    AddedColumn(5, "prefix_hash", "TEXT", "TEXT"),
+    AddedColumn(5, "request_hash", "TEXT", "TEXT"),
+    AddedColumn(5, "prefix_tokens", "INTEGER", "BIGINT"),
+    AddedColumn(5, "message_count", "INTEGER", "INTEGER"),
+    AddedColumn(5, "prompt_text", "TEXT", "TEXT"),
 )
+
+#: The first version whose records carry the request hashes (the cost review reads them).
+REQUEST_HASH_VERSION = 5
 
 
 def migration_steps(dialect: str, table: str) -> tuple[tuple[int, str], ...]:

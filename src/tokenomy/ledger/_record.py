@@ -89,6 +89,12 @@ class CostRecord(BaseModel):
     framework: str | None = None
     truncated: bool = False
     billed_usd: Decimal | None = None
+    # what the request was (tokenomy/_request_hash.py): hashes, never text unless opted in
+    prefix_hash: str | None = None
+    request_hash: str | None = None
+    prefix_tokens: int | None = None
+    message_count: int | None = None
+    prompt_text: str | None = None
 
     # -- (de)serialisation of the two dataclass fields in the export shape ---------------
 

@@ -240,6 +240,8 @@ def record_to_row(r: CostRecord) -> tuple[Any, ...]:
 def stored_to_row(s: StoredCall) -> tuple[Any, ...]:
     """The row of a stored call, in :data:`ROW_COLUMNS` order (the SQL writer thread's path);
     the ``tagset`` column holds the tags' JSON text, for the writer to swap for its id."""
+    if s.request is not None:
+        s.resolve_request()  # the request's hashes (tokenomy/_request_hash.py), off the caller
     ts = s.when
     total = s.cost_total
     parts: dict[str, Any] | None = None

@@ -136,6 +136,14 @@ class StoredCall:
     framework: str | None = None
     truncated: bool = False
     billed_usd: Decimal | None = None
+    prefix_hash: str | None = None
+    request_hash: str | None = None
+    prefix_tokens: int | None = None
+    message_count: int | None = None
+    prompt_text: str | None = None
+    #: what the five fields above are computed from, when first needed (the call is stored
+    #: or read): ``store_call(request=...)``, see tokenomy/_request_hash.py; then ``None``
+    request: Any = None
 
     # -- named reads ---------------------------------------------------------------------
 
@@ -236,8 +244,28 @@ class StoredCall:
 
     # -- the record ----------------------------------------------------------------------
 
+    def resolve_request(self) -> None:
+        """Compute the request's hashes from :attr:`request` (once; a no-op without one)."""
+        source = self.request
+        if source is None:
+            return
+        from tokenomy._request_hash import resolve_request
+
+        found = resolve_request(source)
+        if found is not None:
+            (
+                self.prefix_hash,
+                self.request_hash,
+                self.prefix_tokens,
+                self.message_count,
+                self.prompt_text,
+            ) = found
+        self.request = None
+
     def to_record(self) -> CostRecord:
         """The :class:`CostRecord` this call reads as (a new, equal one on every call)."""
+        if self.request is not None:
+            self.resolve_request()
         values = {name: getattr(self, name) for name in PLAIN_FIELDS}
         values["record_id"] = self.record_id
         values["run_id"] = run_id_text(self.run_id)

@@ -158,6 +158,7 @@ def store(
         price_book=price_book,
         ledger=ledger,
         trackers=trackers,
+        request=None if request.kind == "embedding" else _request_source(request),
     )
 
 
@@ -165,3 +166,16 @@ def _consumer_stopped(error: BaseException) -> bool:
     import asyncio
 
     return isinstance(error, GeneratorExit | asyncio.CancelledError)
+
+
+def _request_source(request: ModelRequest) -> Any:
+    """What the record's request hashes are computed from when the call is stored
+    (``tokenomy/_request_hash.py``): the request's messages (a copy of the list: a caller may
+    append to its own) or prompt, tools and parameters."""
+    from tokenomy._request_hash import NormalisedRequest
+
+    params = request.params
+    tools = request.tools or None
+    if request.prompt is not None and not request.messages:
+        return NormalisedRequest(request.prompt, tools, params)
+    return NormalisedRequest(tuple(request.messages), tools, params)

@@ -24,6 +24,7 @@ from tokenomy.usage import Usage
 from tokenomy_langchain._estimate import estimate_call, warn_estimated
 from tokenomy_langchain._model_run import (
     CHAIN,
+    INPUTS,
     KIND,
     KWARGS,
     MAX_OPEN_RUNS,
@@ -42,6 +43,7 @@ from tokenomy_langchain._model_run import (
     serialized_name,
 )
 from tokenomy_langchain._read import cache_kind, output_text, read_result
+from tokenomy_langchain._request import request_source
 from tokenomy_langchain._tags import langchain_tags
 from tokenomy_langchain._tree_events import RunTreeEvents
 from tokenomy_langchain._wrapped import WRAPPER_LLM_TYPE
@@ -363,6 +365,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
                 price_book=self.price_book,
                 ledger=self.ledger,
                 trackers=chain,
+                request=request_source(run[INPUTS], run[KIND], kwargs.get("invocation_params")),
             )
         except UnpricedCallError:
             self._count_recorded()  # recorded unpriced; _fail reports the pricing error

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tokenomy import (
+    NormalisedRequest,
     Tracker,
     UnpricedCallError,
     WarnOnce,
@@ -55,6 +56,7 @@ from tokenomy_llamaindex._usage import (
     embedding_usage,
     estimate_usage,
     is_mapping,
+    normalised_request,
     provider_of,
     provider_usage,
     raw_facts,
@@ -108,6 +110,12 @@ class _Call:
     delegated: bool = False
     first_chunk: float | None = None
     last: Any = None
+
+    def request(self) -> NormalisedRequest:
+        """What the call sent, normalised for the record's request hashes
+        (:func:`tokenomy.request_hashes`): called when the record is stored or first read."""
+        request: NormalisedRequest = normalised_request(self.messages, self.prompt, self.tools)
+        return request
 
 
 @dataclass(slots=True, eq=False)
@@ -464,6 +472,7 @@ class CallRecorder:
                 price_book=self.price_book,
                 ledger=self.ledger,
                 trackers=call.chain,
+                request=call.request,
             )
         except UnpricedCallError as exc:
             self._priced_failure(run_id, exc)

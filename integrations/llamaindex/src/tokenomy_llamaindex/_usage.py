@@ -34,6 +34,7 @@ __all__ = [
     "is_mapping",
     "message_dict",
     "model_of",
+    "normalised_request",
     "output_message",
     "provider_of",
     "provider_usage",
@@ -305,6 +306,20 @@ def estimate_usage(
     return estimate_call(
         request, output_message(response), model=model, provider=provider, tools=specs
     )
+
+
+def normalised_request(messages: Sequence[Any] | None, prompt: str | None, tools: Any) -> Any:
+    """The call's request in the core's normalised shape (a
+    :class:`tokenomy.NormalisedRequest`), for the record's request hashes; tool definitions
+    that are not dicts are left out."""
+    from tokenomy import NormalisedRequest
+
+    specs = None
+    if isinstance(tools, Sequence) and tools and all(isinstance(t, Mapping) for t in tools):
+        specs = list(tools)
+    if messages is not None:
+        return NormalisedRequest([message_dict(m) for m in messages], specs)
+    return NormalisedRequest(prompt or "", specs)
 
 
 def embedding_usage(chunks: Sequence[str], model_dict: Mapping[str, Any] | None) -> Usage:

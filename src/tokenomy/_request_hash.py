@@ -1,0 +1,204 @@
+"""What a request was, without its text: the hashes every record carries (issue 15).
+
+A record keeps two hashes of the request that produced it, so a review can count repeated
+prefixes (a provider prompt cache would have served them) and exact repeats (a response cache
+would have) without storing any prompt:
+
+* ``prefix_hash``: the request's **stable prefix**, its tool definitions and its leading
+  system (or developer) messages. ``None`` when the request has neither.
+* ``request_hash``: the **whole request**: the messages, the tools and the sampling parameters
+  that change the answer (:data:`HASHED_PARAMS`). The model is not in either hash (it is its
+  own column): group by ``(model, request_hash)`` to count what a cache keyed on both would serve.
+
+Both are computed by :func:`request_hashes` from the request in the normalised shape the
+pipeline uses (OpenAI chat message dicts, OpenAI tool dicts), so a call recorded by a handler
+and the same call through a wrapper hash the same. The exact definition (stable: other code
+and older ledgers rely on it; documented in ``docs/ARCHITECTURE.md``, "The cost review"):
+
+    canonical(x) = json.dumps(x, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              default=str).encode("utf-8")
+    message(m)   = {k: m[k] for k in ("role", "content", "name", "tool_calls", "tool_call_id")
+                    if m.get(k) is not None}, role "developer" read as "system"
+    prefix_hash  = blake2b(b"tokenomy-prefix-v1\\0" + canonical({"tools": tools or [],
+                   "system": [message(m) for the leading messages whose role is system]}),
+                   digest_size=16).hexdigest()
+    request_hash = blake2b(b"tokenomy-request-v1\\0" + canonical({"messages": [message(m)
+                   for every message], "tools": tools or [], "params": {k: params[k] for k in
+                   HASHED_PARAMS if params.get(k) is not None}}), digest_size=16).hexdigest()
+
+A completion prompt is the one message ``{"role": "user", "content": prompt}``.
+``prefix_tokens`` is the prefix's size in tokens (``o200k_base`` over ``canonical`` of the
+prefix's contents: an estimate, within a few tokens of what a provider bills),
+``message_count`` the number of messages. Prompt text is kept only when the user opts in
+(:func:`record_prompt_text` or ``TOKENOMY_RECORD_PROMPTS=1``): then ``prompt_text`` is the
+last user message's text (at most 2,000 characters), from which the review counts
+near-duplicate prompts.
+
+Hashing costs tens of microseconds, so the record path never does it on the calling thread:
+handlers and wrappers pass :func:`tokenomy.store_call` a zero-argument callable returning the
+normalised request (``request=``), and the hashes are computed when the call is stored (a SQL
+store's writer thread) or first read (a memory ledger).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+__all__ = [
+    "HASHED_PARAMS",
+    "NormalisedRequest",
+    "RequestHashes",
+    "record_prompt_text",
+    "request_hashes",
+    "resolve_request",
+]
+
+#: The sampling parameters in ``request_hash`` (those that change the answer).
+HASHED_PARAMS: tuple[str, ...] = (
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "stop",
+    "seed",
+    "n",
+    "response_format",
+    "tool_choice",
+    "presence_penalty",
+    "frequency_penalty",
+)
+_MESSAGE_KEYS = ("role", "content", "name", "tool_calls", "tool_call_id")
+_TEXT_MAX = 2000
+
+
+class NormalisedRequest(NamedTuple):
+    """A request in the pipeline's shape: messages (OpenAI chat dicts) or a prompt string,
+    tool definitions (OpenAI tool dicts) and call parameters."""
+
+    messages: Sequence[Mapping[str, Any]] | str
+    tools: Sequence[Any] | None = None
+    params: Mapping[str, Any] | None = None
+
+
+class RequestHashes(NamedTuple):
+    """What a record keeps of its request (see the module docstring)."""
+
+    prefix_hash: str | None
+    request_hash: str
+    prefix_tokens: int | None
+    message_count: int
+    prompt_text: str | None
+
+
+_record_text: bool | None = None
+
+
+def record_prompt_text(enabled: bool | None = True) -> None:
+    """Opt in (or out) of keeping the last user message's text on each record (for the
+    review's near-duplicate count). ``None`` goes back to ``TOKENOMY_RECORD_PROMPTS``."""
+    global _record_text
+    _record_text = enabled
+
+
+def _text_enabled() -> bool:
+    if _record_text is not None:
+        return _record_text
+    return os.environ.get("TOKENOMY_RECORD_PROMPTS", "").strip().lower() in ("1", "true", "yes")
+
+
+# json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str),
+# with the encoder built once (building it is most of the time of a small request's dump)
+_ENCODE = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+).encode
+
+
+def _canonical(value: Any) -> bytes:
+    return _ENCODE(value).encode("utf-8")
+
+
+def _message(m: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: m[k] for k in _MESSAGE_KEYS if m.get(k) is not None}
+    if out.get("role") == "developer":
+        out["role"] = "system"
+    return out
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Sequence):
+        return " ".join(
+            str(p.get("text", "")) if isinstance(p, Mapping) else str(p) for p in content
+        )
+    return "" if content is None else str(content)
+
+
+def request_hashes(
+    messages: Sequence[Mapping[str, Any]] | str,
+    *,
+    tools: Sequence[Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> RequestHashes:
+    """The :class:`RequestHashes` of a normalised request (see the module docstring)."""
+    if isinstance(messages, str):
+        msgs = [{"role": "user", "content": messages}]
+    else:
+        msgs = [_message(m) for m in messages]
+    system: list[dict[str, Any]] = []
+    for m in msgs:
+        if m.get("role") != "system":
+            break
+        system.append(m)
+    tool_list = list(tools or ())
+    prefix_hash: str | None = None
+    prefix_tokens: int | None = None
+    if system or tool_list:
+        prefix = _canonical({"tools": tool_list, "system": system})
+        prefix_hash = hashlib.blake2b(
+            b"tokenomy-prefix-v1\0" + prefix, digest_size=16
+        ).hexdigest()
+        prefix_tokens = _count(
+            "\n".join(_text_of(m.get("content")) for m in system)
+            + ("\n" + _canonical(tool_list).decode("utf-8") if tool_list else "")
+        )
+    hashed = {k: params[k] for k in HASHED_PARAMS if params and params.get(k) is not None}
+    whole = _canonical({"messages": msgs, "tools": tool_list, "params": hashed})
+    request_hash = hashlib.blake2b(b"tokenomy-request-v1\0" + whole, digest_size=16).hexdigest()
+    text: str | None = None
+    if _text_enabled():
+        users = [m for m in msgs if m.get("role") == "user"]
+        if users:
+            text = _text_of(users[-1].get("content"))[:_TEXT_MAX]
+    return RequestHashes(prefix_hash, request_hash, prefix_tokens, len(msgs), text)
+
+
+def _count(text: str) -> int:
+    from tokenomy.tokens._encoding import encoding_for_model
+
+    try:
+        return len(encoding_for_model("gpt-4o").encode(text, disallowed_special=()))
+    except Exception:  # no tokenizer files: about four characters a token
+        return (len(text) + 3) // 4
+
+
+def resolve_request(
+    source: Callable[[], NormalisedRequest | None] | NormalisedRequest | RequestHashes | None,
+) -> RequestHashes | None:
+    """The hashes of what a handler or wrapper passed as ``store_call(request=...)``: a
+    callable returning the normalised request (called now), the request itself, or hashes
+    already computed. ``None`` when there is none or normalising it fails (a record is never
+    lost over its hashes)."""
+    if source is None or isinstance(source, RequestHashes):
+        return source
+    try:
+        req = source if isinstance(source, NormalisedRequest) else source()
+        if req is None:
+            return None
+        return request_hashes(req.messages, tools=req.tools, params=req.params)
+    except Exception:
+        return None
