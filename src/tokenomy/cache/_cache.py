@@ -223,8 +223,10 @@ class ResponseCache(Policy):
         key: str | None = None,
         scope: str | None = None,
         vector: bytes | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> bool:
-        """Store ``response`` (complete) as the answer to ``request``; whether it was stored."""
+        """Store ``response`` (complete) as the answer to ``request``; whether it was stored.
+        ``extra``: more JSON kept with the answer (an integration's own serialization)."""
         ns = namespace if namespace is not None else self.namespace_of(request)
         if ns is None:
             return False
@@ -242,7 +244,7 @@ class ResponseCache(Policy):
                 namespace=ns,
                 key=key or exact_key(request),
                 scope=scope or scope_key(request, history=self.history),
-                answer=answer_of(response),
+                answer=answer_of(response) | (extra or {}),
                 text=text,
                 vector=vector if text is not None else None,
                 created=now,
