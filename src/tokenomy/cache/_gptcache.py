@@ -129,7 +129,7 @@ class GPTCacheBackend(CacheBackend):
         for _, ident, entry in self._results(_key_vector(namespace, key, self.dimension), 4):
             if entry.namespace == namespace and entry.key == key:
                 if entry.expired(now):
-                    self._drop([ident])
+                    self.delete(namespace, key)
                     return None
                 return entry
         return None
@@ -152,8 +152,15 @@ class GPTCacheBackend(CacheBackend):
         self, namespace: str, scope: str, vector: bytes, k: int = 4
     ) -> list[tuple[str, float]]:
         out: list[tuple[str, float]] = []
+        seen: set[str] = set()
         for distance, _, entry in self._results(vector, max(k, self.top_k)):
-            if entry.namespace == namespace and entry.scope == scope and entry.text is not None:
+            if (
+                entry.namespace == namespace
+                and entry.scope == scope
+                and entry.text is not None
+                and entry.key not in seen
+            ):
+                seen.add(entry.key)  # best first; the entry's key-vector copy comes later
                 out.append((entry.key, 1.0 - distance / 2.0))  # faiss L2² of unit vectors
         return out[:k]
 

@@ -10,6 +10,7 @@ recall of near-duplicates stays at 99% or more (``benchmarks/bench_cache.py`` me
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -43,6 +44,23 @@ def to_bytes(vector: Any) -> bytes:
     return bytes(v.astype(np.float32).tobytes())
 
 
+def load_usearch() -> None:
+    """Import usearch, importing faiss first when it is installed: with faiss-cpu 1.15 and
+    usearch 2.26, a faiss index built after usearch's library loaded crashes the process
+    (segmentation fault in faiss's constructors); loaded in this order both work (GPTCache's
+    sqlite+faiss store and these indexes in one process)."""
+    import importlib.util
+
+    if "usearch.index" in sys.modules:
+        return
+    if "faiss" not in sys.modules and importlib.util.find_spec("faiss") is not None:
+        import faiss  # noqa: F401
+    try:
+        import usearch.index  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - a declared dependency of the extra
+        raise MissingDependencyError("usearch", "cache", "the semantic cache") from exc
+
+
 class ScopeIndexes:
     """usearch indexes by (namespace, scope), with entry keys mapped to integer labels.
     Thread-safe (one lock)."""
@@ -55,10 +73,7 @@ class ScopeIndexes:
         expansion_search: int = 128,
         exact_below: int = 2048,
     ) -> None:
-        try:
-            import usearch.index  # noqa: F401
-        except ImportError as exc:  # pragma: no cover - a declared dependency of the extra
-            raise MissingDependencyError("usearch", "cache", "the semantic cache") from exc
+        load_usearch()
         self.connectivity = connectivity
         self.expansion_add = expansion_add
         self.expansion_search = expansion_search
