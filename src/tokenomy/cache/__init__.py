@@ -9,6 +9,7 @@
 * Embedders: :class:`LexicalFallbackEmbedder`, :class:`CachedEmbedder`; the offline MiniLM is
   :class:`tokenomy.MiniLMEmbedder`.
 * Guards (:class:`Guard`: :class:`NumberGuard`, :class:`NegationGuard`, :class:`RoleGuard`,
+  :class:`OppositeGuard`, :class:`CodeGuard`,
   :class:`EntityGuard`), :class:`CacheRules`, and calibration on labelled pairs
   (:func:`read_pairs`, :func:`score_pairs`, :func:`calibrate`, :func:`evaluate`).
 
@@ -36,10 +37,12 @@ if TYPE_CHECKING:
     from tokenomy.cache._gptcache import GPTCacheBackend
     from tokenomy.cache._guards import (
         DEFAULT_GUARDS,
+        CodeGuard,
         EntityGuard,
         Guard,
         NegationGuard,
         NumberGuard,
+        OppositeGuard,
         RoleGuard,
     )
     from tokenomy.cache._normalize import exact_key, normalize_text, scope_key, semantic_text
@@ -66,6 +69,8 @@ _LAZY = {
     "CacheEntry": "tokenomy.cache._entry",
     "GPTCacheBackend": "tokenomy.cache._gptcache",
     "DEFAULT_GUARDS": "tokenomy.cache._guards",
+    "CodeGuard": "tokenomy.cache._guards",
+    "OppositeGuard": "tokenomy.cache._guards",
     "EntityGuard": "tokenomy.cache._guards",
     "Guard": "tokenomy.cache._guards",
     "NegationGuard": "tokenomy.cache._guards",

@@ -181,7 +181,7 @@ def wilson_lower(true: int, n: int, z: float) -> float:
 
 
 def calibrate(
-    scores: PairScores, target_precision: float, *, guards: bool = True, z: float = 1.0
+    scores: PairScores, target_precision: float, *, guards: bool = True, z: float = 1.5
 ) -> tuple[ThresholdPoint | None, list[ThresholdPoint]]:
     """``(chosen point, curve)``: the lowest threshold whose hits' precision has a Wilson
     lower bound (``z``) at or above ``target_precision`` (``None`` when no threshold

@@ -2,7 +2,9 @@
 
 Measured on the shared Quora pairs, the most confident wrong hits of MiniLM cosine are pairs
 that differ in a number ("class 10" / "class 12"), in a negation ("is it safe" / "is it not
-safe"), or in who does what to whom ("convert dollars to rupees" / "rupees to dollars"). A
+safe"), in who does what to whom ("are cats afraid of tigers" / "tigers afraid of cats"), in
+taking the opposite side ("the best gift you've given" / "received"), or in a code or initial
+("m605x" / "m605n", "h.w. bush" / "w. bush"). A
 guard looks at the two normalised texts and names the difference that makes a hit unsafe, or
 returns ``None``; a semantic hit must pass every guard. Cheap (a regex pass per text) and
 deterministic, so ``tokenomy cache calibrate`` measures exactly what runs.
@@ -17,10 +19,12 @@ from collections.abc import Sequence
 
 __all__ = [
     "DEFAULT_GUARDS",
+    "CodeGuard",
     "EntityGuard",
     "Guard",
     "NegationGuard",
     "NumberGuard",
+    "OppositeGuard",
     "RoleGuard",
     "check_guards",
     "tokens",
@@ -118,20 +122,78 @@ def content(words: list[str]) -> list[str]:
 
 
 class RoleGuard(Guard):
-    """Who does what to whom changed: the same content words, in another order around a
-    directional word (``to``, ``from``, ``into``, ``than``, ``vs``...): "convert dollars to
-    rupees" against "rupees to dollars"."""
+    """Who does what to whom changed: the same content words in another order ("are cats
+    afraid of tigers" / "are tigers afraid of cats", "convert dollars to rupees" / "rupees
+    to dollars")."""
 
     name = "roles"
-    _DIRECTIONAL = frozenset({"to", "from", "into", "than", "over", "for", "by", "after", "before"})
 
     def reject(self, query: list[str], stored: list[str]) -> bool:
         cq, cs = content(query), content(stored)
-        if cq == cs or sorted(cq) != sorted(cs):
-            return False
-        return any(w in self._DIRECTIONAL for w in query) or any(
-            w in self._DIRECTIONAL for w in stored
-        )
+        return cq != cs and sorted(cq) == sorted(cs)
+
+
+_OPPOSITES = (
+    ("best good better great", "worst bad worse terrible"),
+    ("positive pros advantage advantages benefit benefits", "negative cons disadvantage "
+     "disadvantages drawback drawbacks"),
+    ("give given gave giving", "receive received receiving get got"),
+    ("buy buying bought", "sell selling sold"),
+    ("before", "after"),
+    ("increase increasing rise", "decrease decreasing fall"),
+    ("rich", "poor"),
+    ("love", "hate"),
+    ("like likes", "dislike dislikes"),
+    ("men man male boy boys husband father", "women woman female girl girls wife mother"),
+    ("start starting begin", "stop stopping end quit"),
+    ("most", "least"),
+    ("more", "less fewer"),
+    ("true", "false"),
+    ("win", "lose"),
+    ("up", "down"),
+    ("old older", "new newer young younger"),
+    ("easy", "hard difficult"),
+    ("high highest", "low lowest"),
+    ("big biggest large", "small smallest"),
+    ("fast", "slow"),
+    ("cheap cheapest", "expensive"),
+    ("first", "last"),
+    ("pass", "fail"),
+)
+_POLE: dict[str, tuple[int, int]] = {}
+for _axis, (_plus, _minus) in enumerate(_OPPOSITES):
+    _POLE.update({w: (_axis, 1) for w in _plus.split()})
+    _POLE.update({w: (_axis, -1) for w in _minus.split()})
+
+
+class OppositeGuard(Guard):
+    """The texts take opposite sides of one axis: best/worst, advantages/disadvantages,
+    given/received, before/after, men/women... ("the best and worst film" against "the worst
+    film" differ too)."""
+
+    name = "opposites"
+
+    def reject(self, query: list[str], stored: list[str]) -> bool:
+        q = {_POLE[w] for w in query if w in _POLE}
+        s = {_POLE[w] for w in stored if w in _POLE}
+        for axis in {a for a, _ in q} & {a for a, _ in s}:
+            if {v for a, v in q if a == axis} != {v for a, v in s if a == axis}:
+                return True
+        return False
+
+
+class CodeGuard(Guard):
+    """The texts name different codes: words with digits ("m605x" / "m605n",
+    "farms2stores") or single letters ("george h.w. bush" / "george w. bush")."""
+
+    name = "codes"
+
+    @staticmethod
+    def codes(words: list[str]) -> set[str]:
+        return {w for w in words if (len(w) == 1 and w not in "ais") or any(c.isdigit() for c in w)}
+
+    def reject(self, query: list[str], stored: list[str]) -> bool:
+        return self.codes(query) != self.codes(stored)
 
 
 class EntityGuard(Guard):
@@ -153,8 +215,13 @@ def _same_stem(a: str, b: str) -> bool:
     return n >= 4 and a[: max(4, n - 2)] == b[: max(4, n - 2)]
 
 
-#: the guards a semantic hit must pass unless told otherwise
-DEFAULT_GUARDS: tuple[Guard, ...] = (NumberGuard(), NegationGuard(), RoleGuard())
+#: the guards a semantic hit must pass unless told otherwise (chosen on the shared Quora
+#: pairs: with them, a threshold calibrated for 90% precision keeps it on unseen pairs while
+#: catching 12-13% of duplicates, against about 1% for cosine alone; ``EntityGuard`` is not
+#: among them: it rejected as many true paraphrases as false hits there)
+DEFAULT_GUARDS: tuple[Guard, ...] = (
+    NumberGuard(), NegationGuard(), RoleGuard(), OppositeGuard(), CodeGuard()
+)
 
 
 def check_guards(guards: Sequence[Guard], query: str, stored: str) -> str | None:

