@@ -187,7 +187,15 @@ class ResponseCache(Policy):
         ns = namespace if namespace is not None else self.namespace_of(request)
         if ns is None or self.rules.skip_request(request) is not None:
             return None
-        return self._lookup(request, ns)[0]
+        hit = self._lookup(request, ns)[0]
+        self._count(hit)
+        return hit
+
+    def _count(self, hit: CacheHit | None) -> None:
+        if hit is None:
+            self.stats.count("misses")
+        else:
+            self.stats.count("exact_hits" if hit.outcome == "exact" else "semantic_hits")
 
     def _lookup(
         self, request: ModelRequest, ns: str
@@ -267,7 +275,7 @@ class ResponseCache(Policy):
     def _replay(self, request: ModelRequest, hit: CacheHit) -> ModelResponse:
         from tokenomy.ledger._record import CacheInfo
 
-        self.stats.count("exact_hits" if hit.outcome == "exact" else "semantic_hits")
+        self._count(hit)
         info = CacheInfo(outcome=hit.outcome, similarity=round(hit.similarity, 6))  # type: ignore[arg-type]
         return ModelResponse.replay(response_of(hit.entry.answer), stream=request.stream, cache=info)
 
@@ -283,7 +291,7 @@ class ResponseCache(Policy):
         return ns, self._lookup(request, ns)
 
     def _after_miss(self, request: ModelRequest, response: ModelResponse, ns: str, found: Any) -> None:
-        self.stats.count("misses")
+        self._count(None)
         _, key, scope, vector = found
 
         def stored(resp: ModelResponse, error: BaseException | None) -> None:

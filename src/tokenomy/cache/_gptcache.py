@@ -94,8 +94,9 @@ class GPTCacheBackend(CacheBackend):
             data_manager = manager_factory(
                 "sqlite,faiss",
                 data_dir=data_dir,
-                max_size=max_entries,
                 vector_params={"dimension": dimension},
+                # GPTCache 0.1.44 ignores max_size: the memory eviction's size is here
+                eviction_params={"max_size": max_entries},
             )
         self.dm = data_manager
         self.dimension = dimension

@@ -69,8 +69,8 @@ class ScopeIndexes:
         self,
         *,
         connectivity: int = 16,
-        expansion_add: int = 128,
-        expansion_search: int = 128,
+        expansion_add: int = 64,
+        expansion_search: int = 64,
         exact_below: int = 2048,
     ) -> None:
         load_usearch()
@@ -109,7 +109,7 @@ class ScopeIndexes:
                 index = self._indexes[(namespace, scope)] = self._index(int(v.shape[0]))
             label = self._next
             self._next += 1
-            index.add(label, v)
+            index.add(label, v, threads=1)
             self._labels[(namespace, key)] = label
             self._keys[label] = (namespace, scope, key)
 

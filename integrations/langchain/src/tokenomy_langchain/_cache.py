@@ -18,14 +18,20 @@ Note: LangChain's ``stream()`` does not consult this seam; ``TokenomyChatModel``
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.embeddings import Embeddings
 from langchain_core.load import dumps, loads
-from langchain_core.messages import BaseMessage, convert_to_openai_messages
-from langchain_core.outputs import ChatGeneration
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    convert_to_openai_messages,
+)
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, Generation, GenerationChunk
 
 from tokenomy import ModelRequest, ModelResponse
 from tokenomy.cache import ResponseCache
@@ -48,7 +54,7 @@ class TokenomyLLMCache(BaseCache):
     @staticmethod
     def _request(prompt: str, llm_string: str) -> ModelRequest:
         try:
-            value = loads(prompt)
+            value = _loads(prompt, "messages")
         except Exception:
             value = prompt
         if isinstance(value, list) and all(isinstance(m, BaseMessage) for m in value):
@@ -68,7 +74,7 @@ class TokenomyLLMCache(BaseCache):
         stored = hit.entry.answer.get("langchain")
         if not isinstance(stored, str):
             return None
-        generations = loads(stored)
+        generations = _loads(stored, _GENERATIONS)
         return list(generations) if isinstance(generations, list) else None
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
@@ -85,6 +91,19 @@ class TokenomyLLMCache(BaseCache):
             namespace = self.cache.namespace
         if namespace is not None:
             self.cache.invalidate(str(namespace))
+
+
+#: what a stored answer may revive into (LangChain's loads with an allowlist: the store may be
+#: shared, so nothing else is constructed from it)
+_GENERATIONS: list[Any] = [
+    ChatGeneration, ChatGenerationChunk, Generation, GenerationChunk, AIMessage, AIMessageChunk,
+]
+
+
+def _loads(text: str, allowed: Any) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # loads is "beta"; the allowlist is explicit here
+        return loads(text, allowed_objects=allowed)
 
 
 def _response(generations: Sequence[Any]) -> ModelResponse | None:
