@@ -85,7 +85,40 @@ _LAZY = {
     "SQLiteCacheBackend": "tokenomy.cache._sqlite",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [  # noqa: RUF022 - plain sorted() order
+    "CacheBackend",
+    "CacheEntry",
+    "CacheHit",
+    "CacheRules",
+    "CacheStats",
+    "CachedEmbedder",
+    "CodeGuard",
+    "DEFAULT_GUARDS",
+    "DEFAULT_THRESHOLD",
+    "EntityGuard",
+    "GPTCacheBackend",
+    "Guard",
+    "LexicalFallbackEmbedder",
+    "MemoryCacheBackend",
+    "NegationGuard",
+    "NumberGuard",
+    "OppositeGuard",
+    "Pair",
+    "PairScores",
+    "RedisCacheBackend",
+    "ResponseCache",
+    "RoleGuard",
+    "SQLiteCacheBackend",
+    "ThresholdPoint",
+    "calibrate",
+    "evaluate",
+    "exact_key",
+    "normalize_text",
+    "read_pairs",
+    "scope_key",
+    "score_pairs",
+    "semantic_text",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -57,7 +57,7 @@ class CacheBackend(ABC):
     def count(self, namespace: str | None = None) -> int:
         """Entries stored (in ``namespace``, or in all)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: most backends hold nothing
         """Release connections (default: nothing to release)."""
 
 

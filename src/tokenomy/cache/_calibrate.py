@@ -160,12 +160,11 @@ def curve(scores: PairScores, *, guards: bool = True) -> list[ThresholdPoint]:
         key=lambda t: -t[0],
     )
     points: list[ThresholdPoint] = []
-    hits = true = 0
+    true = 0
     for i, (sim, dup) in enumerate(order):
-        hits += 1
         true += dup
         if i + 1 == len(order) or order[i + 1][0] < sim:
-            points.append(ThresholdPoint(sim, hits, true, total))
+            points.append(ThresholdPoint(sim, i + 1, true, total))
     return points
 
 

@@ -49,7 +49,7 @@ def block_gptcache_hazards() -> None:
     except ImportError as exc:
         raise MissingDependencyError("gptcache", "gptcache", "GPTCacheBackend") from exc
     control.prompt_install = _no_install
-    utils.prompt_install = _no_install  # type: ignore[attr-defined]
+    utils.prompt_install = _no_install
     try:
         import gptcache.adapter.api as api
 
@@ -127,7 +127,7 @@ class GPTCacheBackend(CacheBackend):
 
     def get(self, namespace: str, key: str, *, now: float | None = None) -> CacheEntry | None:
         now = time.time() if now is None else now
-        for _, ident, entry in self._results(_key_vector(namespace, key, self.dimension), 4):
+        for _, _ident, entry in self._results(_key_vector(namespace, key, self.dimension), 4):
             if entry.namespace == namespace and entry.key == key:
                 if entry.expired(now):
                     self.delete(namespace, key)

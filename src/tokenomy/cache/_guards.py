@@ -49,12 +49,7 @@ _NEGATIONS = frozenset({
 })
 
 _STOP = frozenset(
-    "a an the of to in on for at by with from into about as is are was were be been being "
-    "do does did doing have has had i me my we our you your he she it its they them their "
-    "this that these those what which who whom whose why how when where there here and or "
-    "but if so than then can could should would will shall may might must get got any some "
-    "all most more much many very really just also only best good way ways people someone "
-    "something anything thing things one s".split()
+    ["a", "an", "the", "of", "to", "in", "on", "for", "at", "by", "with", "from", "into", "about", "as", "is", "are", "was", "were", "be", "been", "being", "do", "does", "did", "doing", "have", "has", "had", "i", "me", "my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "their", "this", "that", "these", "those", "what", "which", "who", "whom", "whose", "why", "how", "when", "where", "there", "here", "and", "or", "but", "if", "so", "than", "then", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "get", "got", "any", "some", "all", "most", "more", "much", "many", "very", "really", "just", "also", "only", "best", "good", "way", "ways", "people", "someone", "something", "anything", "thing", "things", "one", "s"]
 )
 
 

@@ -98,7 +98,7 @@ class RedisCacheBackend(SyncedBackend):
             return cursor, []
         changes: list[Change] = []
         wanted: list[tuple[int, str, str]] = []
-        for entry_id, fields in rows:
+        for _entry_id, fields in rows:
             op = fields[b"op"].decode()
             ns = fields[b"ns"].decode()
             key = fields[b"key"].decode()

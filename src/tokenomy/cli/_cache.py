@@ -89,19 +89,19 @@ def _scores(args: argparse.Namespace, command: str) -> Any:
     from tokenomy.exceptions import TokenomyError
 
     if args.limit is not None and args.limit < 1:
-        raise _Fail(f"--limit must be >= 1, got {args.limit}")
+        raise _FailError(f"--limit must be >= 1, got {args.limit}")
     try:
         pairs = read_pairs(args.pairs, limit=args.limit)
         if not pairs:
-            raise _Fail(f"{args.pairs} holds no pairs")
+            raise _FailError(f"{args.pairs} holds no pairs")
         return score_pairs(pairs, _embedder(args.embedder))
     except OSError as exc:
-        raise _Fail(f"cannot read {exc.filename}: {exc.strerror or exc}") from exc
+        raise _FailError(f"cannot read {exc.filename}: {exc.strerror or exc}") from exc
     except (TokenomyError, UnicodeDecodeError) as exc:
-        raise _Fail(str(exc)) from exc
+        raise _FailError(str(exc)) from exc
 
 
-class _Fail(Exception):
+class _FailError(Exception):
     pass
 
 
@@ -113,7 +113,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         return _fail("calibrate", f"--target-precision must be in (0, 1], got {args.target_precision}")
     try:
         scores = _scores(args, "calibrate")
-    except _Fail as exc:
+    except _FailError as exc:
         return _fail("calibrate", str(exc))
     guards = not args.no_guards
     chosen, points = calibrate(scores, args.target_precision, guards=guards, z=args.z)
@@ -146,7 +146,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return _fail("evaluate", f"--threshold must be a cosine in (0, 1], got {args.threshold}")
     try:
         scores = _scores(args, "evaluate")
-    except _Fail as exc:
+    except _FailError as exc:
         return _fail("evaluate", str(exc))
     guards = not args.no_guards
     point = evaluate(scores, args.threshold, guards=guards)
