@@ -10,8 +10,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cache_backends import make_backend
 
-from conftest import make_backend
 from services import drop_redis_prefix
 from tokenomy import ModelRequest, Pipeline
 from tokenomy.cache import CacheBackend, CacheEntry, LexicalFallbackEmbedder, ResponseCache
