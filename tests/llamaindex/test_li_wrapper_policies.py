@@ -33,6 +33,7 @@ def test_public_names_are_pinned() -> None:
     assert tli.__all__ == [
         "CascadeLLM",
         "LLMSummarizer",
+        "LlamaIndexEmbedder",
         "TokenomyCallbackHandler",
         "TokenomyEventHandler",
         "TokenomyLLM",

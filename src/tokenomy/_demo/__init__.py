@@ -8,10 +8,11 @@ never imports a framework):
   package's ``docs``) with the real ``langchain-openai`` clients, for several users; a streamed
   answer; a handbook assistant whose long system prompt gets provider-cached on repeat calls; a
   ticket-triage step on a reasoning model through the Responses API; an FAQ bot behind
-  LangChain's LLM cache (a hit costs $0 and is reported as saved).
+  LangChain's LLM cache (a hit costs $0 and is reported as saved); a help desk behind
+  tokenomy's response cache (repeats and rewordings served for $0, tenants kept apart).
 * LlamaIndex (``tokenomy_llamaindex._demo``): a ``VectorStoreIndex`` query engine over the same
   documents with the real ``llama-index-llms-openai`` / ``OpenAIEmbedding`` clients, one query
-  streamed.
+  streamed, and a repeated question answered by tokenomy's response cache.
 
 Every call is priced from the bundled price snapshot, tagged with user and feature, written to
 a SQLite ledger in the current folder (``.tokenomy/demo.sqlite``, or ``--ledger PATH``) and
@@ -213,7 +214,8 @@ def _print(args: argparse.Namespace, ledger: Any, ledger_path: Path, simulated: 
 
     console.print(rag_savings(ledger.iter_records()))
     console.print(
-        f"\n[bold]{len(report)}[/bold] calls recorded, {hits} of them LangChain cache hits; the "
+        f"\n[bold]{len(report)}[/bold] calls recorded, {hits} of them cache hits (LangChain's "
+        f"LLM cache and tokenomy's response cache: $0 spent, the cost saved above); the "
         f"provider simulator answered {simulated} requests (LangChain's embedding calls "
         f"have no callbacks, so they are not in the ledger). Ledger: [cyan]{ledger_path}[/cyan]\n"
         f"Next: [green]tokenomy report --ledger {ledger_path} --by user[/green]  ·  "

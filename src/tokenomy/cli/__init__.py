@@ -13,7 +13,7 @@ __all__ = ["main"]
 # adds sets ``func`` (a callable taking the parsed args and returning an exit code).
 _COMMAND_MODULES = (
     "_cost", "_tokens", "_export", "_report", "_simulate", "_prices", "_memory", "_budget",
-    "_route", "_rag", "_review", "_demo",
+    "_route", "_rag", "_review", "_cache", "_demo",
 )  # fmt: skip
 
 

@@ -20,6 +20,9 @@
   the model calls that follow in the ``track()`` block.
 * :class:`TokenomyMiddleware`: a ``langchain.agents.create_agent`` middleware running the
   same policies around the agent's model calls (needs ``tokenomy-langchain[agents]``).
+* :class:`TokenomyLLMCache`: tokenomy's exact + semantic cache (namespaced, guarded) as a
+  LangChain ``BaseCache`` for ``set_llm_cache``; :class:`LangChainEmbedder` lets the cache
+  (or the RAG budgeter) embed with any LangChain ``Embeddings``.
 * :func:`with_resilience`: ``tokenomy.Retry``'s rules around any runnable (a chain), in
   place of ``with_retry``.
 
@@ -35,6 +38,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from tokenomy_langchain._cache import LangChainEmbedder, TokenomyLLMCache
     from tokenomy_langchain._cascade import CascadeChatModel
     from tokenomy_langchain._chat_model import TokenomyChatModel
     from tokenomy_langchain._embeddings import TokenomyEmbeddings
@@ -49,12 +53,14 @@ __version__ = "0.1.0"
 __all__ = [
     "CascadeChatModel",
     "ChatModelSummarizer",
+    "LangChainEmbedder",
     "TokenomyBudgetRetriever",
     "TokenomyCallbackHandler",
     "TokenomyChatHistory",
     "TokenomyChatModel",
     "TokenomyContextCompressor",
     "TokenomyEmbeddings",
+    "TokenomyLLMCache",
     "TokenomyMiddleware",
     "__version__",
     "current_handler",
@@ -65,12 +71,14 @@ __all__ = [
 _LAZY = {
     "CascadeChatModel": "tokenomy_langchain._cascade",
     "ChatModelSummarizer": "tokenomy_langchain._memory",
+    "LangChainEmbedder": "tokenomy_langchain._cache",
     "TokenomyBudgetRetriever": "tokenomy_langchain._rag",
     "TokenomyCallbackHandler": "tokenomy_langchain._handler",
     "TokenomyChatHistory": "tokenomy_langchain._memory",
     "TokenomyChatModel": "tokenomy_langchain._chat_model",
     "TokenomyContextCompressor": "tokenomy_langchain._rag",
     "TokenomyEmbeddings": "tokenomy_langchain._embeddings",
+    "TokenomyLLMCache": "tokenomy_langchain._cache",
     "TokenomyMiddleware": "tokenomy_langchain._middleware",
     "current_handler": "tokenomy_langchain._track",
     "track": "tokenomy_langchain._track",

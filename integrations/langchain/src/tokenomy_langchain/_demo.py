@@ -104,6 +104,11 @@ def run(sim_url: str, docs: Sequence[Path], policy: str) -> None:
         with tokenomy_langchain.track(user=user, feature="faq"):
             faq_llm.invoke("What does storage above the pooled allowance cost?")
 
+    # tokenomy's response cache: repeats and rewordings answered for $0, tenants kept apart.
+    from tokenomy_langchain._demo_cache import run_cache_demo
+
+    run_cache_demo(sim_url)
+
     # Conversation memory: a long chat windowed and summarised by tokenomy (its own module).
     from tokenomy_langchain._demo_memory import run_memory_demo
 

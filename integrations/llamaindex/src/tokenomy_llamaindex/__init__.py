@@ -71,6 +71,7 @@ if TYPE_CHECKING:
         track,
         uninstrument,
     )
+    from tokenomy_llamaindex._cache import LlamaIndexEmbedder
     from tokenomy_llamaindex._callbacks import TokenomyCallbackHandler
     from tokenomy_llamaindex._cascade import CascadeLLM
     from tokenomy_llamaindex._events import TokenomyEventHandler
@@ -87,6 +88,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CascadeLLM",
     "LLMSummarizer",
+    "LlamaIndexEmbedder",
     "TokenomyCallbackHandler",
     "TokenomyEventHandler",
     "TokenomyLLM",
@@ -104,6 +106,7 @@ __all__ = [
 _LAZY = {
     "CascadeLLM": "tokenomy_llamaindex._cascade",
     "LLMSummarizer": "tokenomy_llamaindex._memory",
+    "LlamaIndexEmbedder": "tokenomy_llamaindex._cache",
     "TokenomyCallbackHandler": "tokenomy_llamaindex._callbacks",
     "TokenomyEventHandler": "tokenomy_llamaindex._events",
     "TokenomyLLM": "tokenomy_llamaindex._wrapper",

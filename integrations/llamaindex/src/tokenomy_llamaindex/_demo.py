@@ -49,3 +49,15 @@ def run(sim_url: str, docs: Sequence[Path], policy: str) -> None:
     with tokenomy_llamaindex.track(user="heidi", feature="support-search"):
         response = streaming.query("How long do shared links last?")
         "".join(response.response_gen)  # type: ignore[union-attr,arg-type]
+    # the same question asked twice of an LLM behind tokenomy's response cache (LlamaIndex has
+    # no LLM cache of its own): the second answer costs $0, its price reported as saved
+    from llama_index.core.llms import ChatMessage
+
+    from tokenomy.cache import LexicalFallbackEmbedder, ResponseCache
+
+    cached = tokenomy_llamaindex.TokenomyLLM(
+        llm, policies=[ResponseCache(embedder=LexicalFallbackEmbedder(), threshold=0.85)]
+    )
+    for user in ("ivan", "judy"):
+        with tokenomy_llamaindex.track(user=user, feature="faq-cache"):
+            cached.chat([ChatMessage(role="user", content="What is the Team plan's price?")])
