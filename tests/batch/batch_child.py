@@ -24,7 +24,9 @@ def main() -> None:
         api = AnthropicBatchAPI(anthropic.Anthropic(base_url=base_url, api_key="test"))
         model = "claude-haiku-4-5"
     ledger = SQLiteLedger(ledger_path)
-    runner = BatchRunner(api, store=store, ledger=ledger, poll_interval=0.02, tags={"feature": "nightly"})
+    runner = BatchRunner(
+        api, store=store, ledger=ledger, poll_interval=0.02, tags={"feature": "nightly"}
+    )
     if sys.argv[7] == "submit":
         requests = [
             ModelRequest(

@@ -18,7 +18,14 @@ import anthropic
 import openai
 import pytest
 
-from tokenomy.batch import AnthropicBatchAPI, BatchAPI, BatchRunner, BatchStore, OpenAIBatchAPI, batch_savings
+from tokenomy.batch import (
+    AnthropicBatchAPI,
+    BatchAPI,
+    BatchRunner,
+    BatchStore,
+    OpenAIBatchAPI,
+    batch_savings,
+)
 from tokenomy.ledger import SQLiteLedger
 from tokenomy.pricing import get_price_book
 from tokenomy.testing import FakeClock, ProviderSimulator
@@ -44,7 +51,9 @@ def _wait_for(check: object, proc: subprocess.Popen[str], what: str, timeout: fl
         if check():  # type: ignore[operator]
             return
         if proc.poll() is not None:
-            raise AssertionError(f"child exited early ({what}): {proc.stderr.read() if proc.stderr else ''}")
+            raise AssertionError(
+                f"child exited early ({what}): {proc.stderr.read() if proc.stderr else ''}"
+            )
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
 

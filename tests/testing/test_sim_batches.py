@@ -108,7 +108,11 @@ def test_anthropic_message_batch_results_and_cancel(
     item canceled and no call answered."""
     client = anthropic.Anthropic(base_url=bsim.anthropic_base_url, api_key="x", max_retries=0)
     bsim.fail_batch_items(custom_ids=["a1"])
-    params = {"model": "claude-haiku-4-5", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
+    params = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 20,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
     reqs = [{"custom_id": f"a{i}", "params": params} for i in range(3)]
     batch = client.messages.batches.create(requests=reqs)  # type: ignore[arg-type]
     assert batch.processing_status == "in_progress"

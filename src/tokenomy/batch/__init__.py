@@ -11,7 +11,7 @@ deferrable (or whole features) and sends them as a batch when a size or age thre
 
 from __future__ import annotations
 
-from tokenomy.batch._deferral import DeferredItemError, Deferral
+from tokenomy.batch._deferral import Deferral, DeferredItemError
 from tokenomy.batch._provider import AnthropicBatchAPI, BatchAPI, ItemOutcome, OpenAIBatchAPI
 from tokenomy.batch._runner import BatchItemResult, BatchJob, BatchJobError, BatchRunner
 from tokenomy.batch._store import BatchStore

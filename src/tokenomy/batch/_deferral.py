@@ -20,11 +20,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
+
 from tokenomy.batch._runner import BatchRunner
 from tokenomy.exceptions import ConfigurationError, TokenomyError
 from tokenomy.pipeline import AsyncCallNext, CallNext, ModelRequest, ModelResponse, Policy
 
-__all__ = ["DeferredItemError", "Deferral"]
+__all__ = ["Deferral", "DeferredItemError"]
 
 _TRUE = {"1", "true", "yes", "on"}
 

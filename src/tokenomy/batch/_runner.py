@@ -123,8 +123,10 @@ class BatchRunner:
         if poll_interval < 0:
             raise ConfigurationError(f"poll_interval must be >= 0 seconds, got {poll_interval!r}")
         self.api = api
-        self.store = store if isinstance(store, BatchStore) else BatchStore(
-            store or "tokenomy-batches.sqlite"
+        self.store = (
+            store
+            if isinstance(store, BatchStore)
+            else BatchStore(store or "tokenomy-batches.sqlite")
         )
         self.ledger = ledger
         self.price_book = price_book

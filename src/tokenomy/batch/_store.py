@@ -158,16 +158,15 @@ class BatchStore:
 
     def jobs(self) -> list[JobRow]:
         with self._lock:
-            ids = [r[0] for r in self._db.execute(
-                "SELECT job_id FROM tokenomy_batch_jobs ORDER BY created"
-            )]
+            ids = [
+                r[0]
+                for r in self._db.execute("SELECT job_id FROM tokenomy_batch_jobs ORDER BY created")
+            ]
         return [j for j in (self.job(i) for i in ids) if j is not None]
 
     def set_job_state(self, job_id: str, state: str) -> None:
         with self._tx() as db:
-            db.execute(
-                "UPDATE tokenomy_batch_jobs SET state = ? WHERE job_id = ?", (state, job_id)
-            )
+            db.execute("UPDATE tokenomy_batch_jobs SET state = ? WHERE job_id = ?", (state, job_id))
 
     # -- items -----------------------------------------------------------------------------
 
@@ -341,7 +340,9 @@ class BatchStore:
                 (job_id, limit),
             ).fetchall()
         return [
-            AttemptRow(r[0], int(r[1]), r[2], bool(r[3]), None if r[4] is None else json.loads(r[4]), r[5])
+            AttemptRow(
+                r[0], int(r[1]), r[2], bool(r[3]), None if r[4] is None else json.loads(r[4]), r[5]
+            )
             for r in rows
         ]
 

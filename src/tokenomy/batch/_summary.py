@@ -54,7 +54,9 @@ class BatchSavings:
         }
 
 
-def batch_savings(records: Iterable[CostRecord], price_book: PriceBook | None = None) -> BatchSavings:
+def batch_savings(
+    records: Iterable[CostRecord], price_book: PriceBook | None = None
+) -> BatchSavings:
     """:class:`BatchSavings` of ``records`` (any ledger's ``query()`` / ``iter_records()``),
     the synchronous price read from ``price_book`` (default: the process's)."""
     from tokenomy.pricing import get_price_book

@@ -174,7 +174,9 @@ class BatchService:
         request = self._sim._new_request(
             method=exchange.method,
             path=path,
-            headers={k: v for k, v in exchange.headers.items() if "key" not in k and "auth" not in k},
+            headers={
+                k: v for k, v in exchange.headers.items() if "key" not in k and "auth" not in k
+            },
             body=body,
             provider=provider,
             api=api,
@@ -189,6 +191,12 @@ class BatchService:
         except EndpointError as exc:
             err = error_body(provider, exc.status, exc.message, request_id=rid, param=exc.param)
             exchange.send(exc.status, dumps(err), {**headers, "Content-Type": "application/json"})
+            return
+        except Exception as exc:
+            self._sim._on_error(exc)
+            msg = f"tokenomy simulator: the batch endpoint failed with {type(exc).__name__}: {exc}"
+            err = error_body(provider, 500, msg, request_id=rid)
+            exchange.send(500, dumps(err), {**headers, "Content-Type": "application/json"})
             return
         if isinstance(payload, bytes):
             exchange.send(status, payload, {**headers, "Content-Type": "application/binary"})
@@ -560,4 +568,3 @@ def _rfc3339(seconds: int | None) -> str | None:
     if seconds is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-
