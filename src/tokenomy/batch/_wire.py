@@ -63,8 +63,11 @@ def anthropic_params(request: ModelRequest) -> dict[str, Any]:
     return body
 
 
-def response_from_body(provider: str, body: Mapping[str, Any]) -> ModelResponse:
-    """A complete :class:`ModelResponse` from a batch result's body, billed at the batch tier."""
+def response_from_body(
+    provider: str, body: Mapping[str, Any], *, service_tier: str | None = "batch"
+) -> ModelResponse:
+    """A complete :class:`ModelResponse` from a result's body (a batch item's by default:
+    billed at the batch tier)."""
     usage = parse_usage(dict(body))
     if provider == "anthropic":
         text: list[str] = []
@@ -99,6 +102,6 @@ def response_from_body(provider: str, body: Mapping[str, Any]) -> ModelResponse:
         finish_reason=None if finish is None else str(finish),
         model=body.get("model"),
         provider=provider,
-        service_tier="batch",
+        service_tier=service_tier,
         raw=dict(body),
     )
