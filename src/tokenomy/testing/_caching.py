@@ -229,8 +229,19 @@ def _strip_cache_control(value: Any) -> Any:
     return value
 
 
+def _as_blocks(content: Any) -> Any:
+    # Anthropic renders a string content and one text block alike: key them alike
+    return [{"type": "text", "text": content}] if isinstance(content, str) else content
+
+
 def _prefix_key(model: str, body: Mapping[str, Any], block: _Block) -> str:
     prefix = _strip_cache_control(_prefix_body(body, block))
+    if "system" in prefix:
+        prefix["system"] = _as_blocks(prefix["system"])
+    prefix["messages"] = [
+        {**m, "content": _as_blocks(m.get("content"))} if isinstance(m, Mapping) else m
+        for m in prefix["messages"]
+    ]
     text = json.dumps(prefix, sort_keys=True, ensure_ascii=False, default=str)
     return "anthropic\0" + hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()
 
