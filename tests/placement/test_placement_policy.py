@@ -88,7 +88,7 @@ def test_gaps_over_five_minutes_choose_the_hour(clock: FakeClock) -> None:
         every_120.observe("k", n * 7200.0)
     s8, s120 = every_8.stats("k"), every_120.stats("k")
     assert s8 == ReuseStats(6, 2400.0, (480.0,) * 5)
-    assert expected_reads(s120, "1h", "system") < 0.1
+    assert expected_reads(s120, "1h", "system") * 0.9 < 1.0  # reads never repay the hour
     assert expected_reads(s8, "5m", "system") < 0.5 < expected_reads(s8, "1h", "system")
     placement = CachePlacement(clock=clock, reuse=every_8)
     # the family key of a system candidate is its prefix key: feed the real key
