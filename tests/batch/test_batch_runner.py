@@ -204,3 +204,30 @@ def test_deferral_age_flush_and_failed_item(
         pipeline.call(_req(0, feature="x"), MockSender())
     assert len(deferral.jobs) == 1
     deferral.close()
+
+
+def test_report_shows_the_batch_saving(
+    sim: ProviderSimulator, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Report.batch_savings() (from the store's aggregation) equals batch_savings() over the
+    records, and the rendered report has a 'Batch API' line with the saving; a ledger
+    without batch calls has no such line."""
+    from rich.console import Console
+
+    from tokenomy import Report
+
+    ledger = MemoryLedger()
+    runner = BatchRunner(_oai(sim), store=tmp_path / "r.sqlite", ledger=ledger, sleep=clock.sleep)
+    runner.run([_req(i) for i in range(5)], tags={"feature": "digest"})
+    report = Report.from_ledger(ledger)
+    summary = report.batch_savings()
+    direct = batch_savings(ledger.query())
+    assert (summary.calls, summary.cost, summary.sync_cost) == (5, direct.cost, direct.sync_cost)
+    assert summary.saved_share == pytest.approx(0.5)
+    console = Console(width=140, record=True)
+    report.render(console)
+    text = console.export_text()
+    assert "Batch API" in text and "5 calls in 1 job" in text and "(50%)" in text
+    empty = Console(width=140, record=True)
+    Report.from_ledger(MemoryLedger()).render(empty)
+    assert "Batch API" not in empty.export_text()

@@ -188,3 +188,29 @@ def test_openai_prefix_churn_is_reported(
     churn = policy.volatile_prefixes()
     assert [(c.feature, c.calls, c.distinct) for c in churn] == [("news", 4, 4)]
     assert sum("'news'" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_report_shows_unread_cache_writes(sim: ProviderSimulator, clock: FakeClock) -> None:
+    """The rendered report has an 'Unread cache writes' line next to the prompt cache's when a
+    placed write was never read."""
+    from rich.console import Console
+
+    from tokenomy import Report
+
+    ledger = MemoryLedger()
+    call = _pipeline(sim, CachePlacement(clock=clock), ledger)
+    call(
+        _req(
+            _sys(),
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": DOC}, {"type": "text", "text": "q"}],
+            },
+            feature="rag",
+        )
+    )
+    report = Report.from_ledger(ledger)
+    assert report.unread_cache_writes()[0].unread > 0
+    console = Console(width=160, record=True)
+    report.render(console, by="feature")
+    assert "Unread cache writes" in console.export_text()

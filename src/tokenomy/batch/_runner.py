@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokenomy.batch._provider import BatchAPI
 from tokenomy.batch._store import BatchStore, ItemRow, JobRow
+from tokenomy.batch._summary import BATCH_TAG
 from tokenomy.batch._wire import response_from_body
 from tokenomy.exceptions import ConfigurationError, TokenomyError
 from tokenomy.pipeline import ModelRequest, ModelResponse
@@ -298,6 +299,7 @@ class BatchRunner:
                     "batch_job": job.job_id,
                     "batch_id": attempt.batch_id,
                     "batch_item": attempt.custom_id,
+                    BATCH_TAG[0]: BATCH_TAG[1],
                 }
                 stored = store_call(
                     model=(response.model if response is not None else None) or req["model"],

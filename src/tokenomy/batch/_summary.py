@@ -8,10 +8,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tokenomy.ledger import CostRecord
+    from tokenomy.ledger import CostRecord, LedgerStore, RecordFilter
     from tokenomy.pricing import PriceBook
 
-__all__ = ["BatchSavings", "batch_savings"]
+__all__ = ["BATCH_TAG", "BatchSavings", "batch_savings", "batch_savings_in"]
+
+#: the tag every batch-priced item record carries (a cheap filter for reports)
+BATCH_TAG = ("discount", "batch")
 
 _ZERO = Decimal(0)
 
@@ -82,3 +85,45 @@ def batch_savings(
         n, c, s = jobs.get(job, (0, _ZERO, _ZERO))
         jobs[job] = (n + 1, c + record.cost.total, s + standard)
     return BatchSavings(calls, failed, cost, sync, unpriced, jobs)
+
+
+def batch_savings_in(
+    store: LedgerStore, where: RecordFilter | None = None, price_book: PriceBook | None = None
+) -> BatchSavings:
+    """:func:`batch_savings` from a store's aggregation (records tagged ``discount=batch``,
+    grouped by job, model and provider; no record is built). Failed items are not counted."""
+    from tokenomy.ledger import RecordFilter
+    from tokenomy.pricing import get_price_book
+
+    book = price_book or get_price_book()
+    base = where or RecordFilter()
+    tags = {**base.tags, BATCH_TAG[0]: BATCH_TAG[1]}
+    narrowed = RecordFilter(
+        since=base.since,
+        until=base.until,
+        tags=tags,
+        models=base.models,
+        providers=base.providers,
+        run_id=base.run_id,
+        root_run_id=base.root_run_id,
+        priced=base.priced,
+        estimated=base.estimated,
+        cache_hit=base.cache_hit,
+    )
+    calls = unpriced = 0
+    cost = sync = _ZERO
+    jobs: dict[str, tuple[int, Decimal, Decimal]] = {}
+    for g in store.aggregate(("batch_job", "model", "provider"), narrowed):
+        calls += g.count
+        unpriced += g.unpriced
+        model, provider = g.key.get("model"), g.key.get("provider")
+        price = None if model is None else book.lookup(model, provider)
+        if price is None or g.unpriced:
+            continue
+        standard = price.cost(g.usage, model=model or "").total
+        cost += g.cost
+        sync += standard
+        job = g.key.get("batch_job") or ""
+        n, c, s = jobs.get(job, (0, _ZERO, _ZERO))
+        jobs[job] = (n + g.count, c + g.cost, s + standard)
+    return BatchSavings(calls, 0, cost, sync, unpriced, jobs)
