@@ -20,6 +20,8 @@
   the model calls that follow in the ``track()`` block.
 * :class:`TokenomyMiddleware`: a ``langchain.agents.create_agent`` middleware running the
   same policies around the agent's model calls (needs ``tokenomy-langchain[agents]``).
+* :func:`batch_invoke` / :func:`submit_batch`: a chat model over many inputs through the
+  provider's batch API (:class:`tokenomy.BatchRunner`), at batch prices.
 * :func:`with_resilience`: ``tokenomy.Retry``'s rules around any runnable (a chain), in
   place of ``with_retry``.
 
@@ -35,6 +37,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from tokenomy_langchain._batch import batch_invoke, batch_requests, submit_batch
     from tokenomy_langchain._cascade import CascadeChatModel
     from tokenomy_langchain._chat_model import TokenomyChatModel
     from tokenomy_langchain._embeddings import TokenomyEmbeddings
@@ -57,12 +60,18 @@ __all__ = [
     "TokenomyEmbeddings",
     "TokenomyMiddleware",
     "__version__",
+    "batch_invoke",
+    "batch_requests",
     "current_handler",
+    "submit_batch",
     "track",
     "with_resilience",
 ]
 
 _LAZY = {
+    "batch_invoke": "tokenomy_langchain._batch",
+    "batch_requests": "tokenomy_langchain._batch",
+    "submit_batch": "tokenomy_langchain._batch",
     "CascadeChatModel": "tokenomy_langchain._cascade",
     "ChatModelSummarizer": "tokenomy_langchain._memory",
     "TokenomyBudgetRetriever": "tokenomy_langchain._rag",
