@@ -8,6 +8,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 TICKETS = (
     "Sync stopped on my laptop after the update.",
@@ -50,9 +51,12 @@ def run_discounts(sim_url: str, docs: Sequence[Path], policy: str) -> None:
         runner = tokenomy.BatchRunner(
             OpenAIBatchAPI(client), store=Path(tmp) / "batches.sqlite", poll_interval=0.02
         )
-        digest = ChatOpenAI(
-            model="gpt-4o-mini", base_url=sim_url, api_key="sk-demo-offline", max_tokens=80
-        )
+        settings: dict[str, Any] = {
+            "base_url": sim_url,
+            "api_key": "sk-demo-offline",
+            "max_tokens": 80,
+        }
+        digest = ChatOpenAI(model="gpt-4o-mini", **settings)
         with tokenomy.track(user="nightly-job"):
             tokenomy_langchain.batch_invoke(
                 digest,
@@ -68,15 +72,16 @@ def run_discounts(sim_url: str, docs: Sequence[Path], policy: str) -> None:
         return
     from langchain_core.messages import HumanMessage, SystemMessage
 
+    claude_settings: dict[str, Any] = {
+        "model": "claude-sonnet-4-5",
+        "base_url": sim_url.removesuffix("/v1"),
+        "api_key": "sk-demo-offline",
+        "max_tokens": 200,
+        "max_retries": 0,
+    }
     handbook = "\n\n".join([policy, *(d.read_text() for d in docs), PLAYBOOK])
     claude = tokenomy_langchain.TokenomyChatModel(
-        ChatAnthropic(
-            model="claude-sonnet-4-5",
-            base_url=sim_url.removesuffix("/v1"),
-            api_key="sk-demo-offline",
-            max_tokens=200,
-            max_retries=0,
-        ),
+        ChatAnthropic(**claude_settings),
         policies=[tokenomy.CachePlacement()],
     )
     for user, question in QUESTIONS:
