@@ -325,10 +325,14 @@ class BatchRunner:
                         del self.recorded[next(iter(self.recorded))]
             if self.ledger is not None:
                 self.ledger.flush()
-            else:
-                from tokenomy._tracking import flush
+            else:  # where store_call put them: the innermost block's ledger, else the default
+                from tokenomy._tracking import current_tracker, flush
 
-                flush()
+                inner = current_tracker()
+                if inner is not None and inner.ledger is not None:
+                    inner.ledger.flush()
+                else:
+                    flush()
             self.store.mark_recorded(job.job_id, [(a.custom_id, a.attempt) for a in todo])
 
 
