@@ -32,6 +32,10 @@ BENCHMARKS = {
     ),
     "memory": ("bench_memory", "Conversation memory: session cost and history reads"),
     "resilience": ("bench_resilience", "A simulated day: wasted failed requests, naive retries vs tokenomy.Retry (goal >= 75% fewer)"),
+    "prompt_cache": (
+        "bench_prompt_cache",
+        "Prompt-cache placement on a replayed workload: input cost, none / naive / policy (goal: policy lowest, >= 60% below none)",
+    ),
     "rag": (
         "bench_rag",
         "RAG chunk budgeting on SQuAD: gold retention at B vs naive top-k at 2B; chunks/s",

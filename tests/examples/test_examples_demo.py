@@ -41,8 +41,16 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
         assert {r.tags["feature"] for r in records} == {
             "docs-qa", "handbook-assistant", "ticket-triage", "faq", "indexing", "support-search",
             "chat-memory", "ticket-routing",
-            "support-chat", "weekly-summary",
+            "support-chat", "weekly-summary", "ticket-digest", "handbook-claude",
         }
+        # provider discounts (tokenomy_langchain/_demo_discounts.py): one batch job at batch
+        # prices, shown in the report; the Claude assistant's placed breakpoints read back
+        digest = [r for r in records if r.tags["feature"] == "ticket-digest"]
+        assert len(digest) == 8 and {r.service_tier for r in digest} == {"batch"}
+        assert "Batch API             8 calls in 1 job" in out.stdout and "(50%)" in out.stdout
+        claude = [r for r in records if r.tags["feature"] == "handbook-claude"]
+        assert claude[0].tags["cache_placed"] == "system:5m"
+        assert all(r.usage.cache_read > 1000 for r in claude[1:])
         routed = [r for r in records if r.tags["feature"] == "ticket-routing"]
         assert {r.tags["route_model"] for r in routed} == {"gpt-4.1-nano", "gpt-4.1"}
         assert sum(r.tags["route_verdict"] == "fail" for r in routed) == 2
@@ -81,7 +89,9 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
         for r in records:
             if r.is_cache_hit:
                 continue
-            expected = book.price(r.model, r.usage, provider=r.provider)
+            expected = book.price(
+                r.model, r.usage, provider=r.provider, service_tier=r.service_tier
+            )
             assert expected is not None
             assert r.cost is not None and r.cost.total == expected.total
         assert ledger.totals().cost == sum((r.cost.total for r in records if r.cost), Decimal(0))

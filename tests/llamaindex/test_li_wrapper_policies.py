@@ -29,7 +29,7 @@ def sim(provider_simulator: ProviderSimulator) -> ProviderSimulator:  # noqa: F8
 
 def test_public_names_are_pinned() -> None:
     """tokenomy_llamaindex's public namespace, sorted, TokenomyLLM, CascadeLLM and the memories
-    included."""
+    included, and the batch front ends."""
     assert tli.__all__ == [
         "CascadeLLM",
         "LLMSummarizer",
@@ -42,8 +42,10 @@ def test_public_names_are_pinned() -> None:
         "TokenomySpanHandler",
         "TokenomySummaryMemoryBuffer",
         "__version__",
+        "batch_chat",
         "include_stream_usage",
         "instrument",
+        "submit_batch",
         "track",
         "uninstrument",
     ]

@@ -99,6 +99,25 @@ def _totals_table(report: Report) -> Table:
 
         p = total_of(prompt)
         grid.add_row("Prompt cache", _prompt_text(p))
+        unread = report.unread_cache_writes()
+        if unread:
+            tokens = sum(u.unread for u in unread)
+            known = [u.lost for u in unread if u.lost is not None]
+            lost = format_usd(sum(known, Decimal(0))) if known else "unknown"
+            grid.add_row(
+                "Unread cache writes",
+                f"{tokens:,} of {sum(u.written for u in unread):,} placed write tokens never "
+                f"read, lost {lost}",
+            )
+    batch = report.batch_savings()
+    if batch.calls:
+        share = f" ({batch.saved_share:.0%})" if batch.saved_share is not None else ""
+        grid.add_row(
+            "Batch API",
+            f"{_plural(batch.calls, 'call')} in {_plural(len(batch.jobs), 'job')}, "
+            f"{format_usd(batch.cost)} against {format_usd(batch.sync_cost)} synchronous: "
+            f"saved {format_usd(batch.saved)}{share}",
+        )
     approx = " (approximate, within 1%)" if t.latency_approximate else ""
     grid.add_row(
         "Latency",

@@ -15,7 +15,9 @@ from tokenomy.report._runs import RunReport, build_runs, time_order
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from tokenomy.batch._summary import BatchSavings
     from tokenomy.ledger import CostRecord
+    from tokenomy.placement._unread import UnreadWrites
     from tokenomy.report._prompt_cache import PromptCache
     from tokenomy.resilience import RetrySummary
 
@@ -91,6 +93,8 @@ class Report:
         self._groups: dict[tuple[str, ...], list[GroupTotals]] = {}
         self._pages: dict[int | None, RunPage] = {}
         self._prompt: dict[tuple[str, ...], list[PromptCache]] = {}
+        self._batch: BatchSavings | None = None
+        self._unread: dict[tuple[str, ...], list[UnreadWrites]] = {}
 
     @classmethod
     def from_ledger(cls, ledger: LedgerStore | str, where: RecordFilter | None = None) -> Report:
@@ -228,6 +232,30 @@ class Report:
         found = self._prompt.get(keys)
         if found is None:
             found = self._prompt[keys] = prompt_cache(self, keys)
+        return found
+
+    def batch_savings(self) -> BatchSavings:
+        """Calls sent through provider batch APIs (tag ``discount=batch``, by
+        :class:`tokenomy.BatchRunner`): their cost against the same tokens at synchronous
+        prices."""
+        from tokenomy.batch._summary import batch_savings_in
+
+        if self._batch is None:
+            self._batch = batch_savings_in(self._store, self._where)
+        return self._batch
+
+    def unread_cache_writes(self, *names: str) -> list[UnreadWrites]:
+        """Prompt-cache writes placed by :class:`tokenomy.CachePlacement` that no later call
+        read, per group (default: per feature), with the money they lost. Empty when no call
+        wrote the provider's cache."""
+        from tokenomy.placement._unread import unread_cache_writes
+
+        if not self.totals.usage.cache_write:
+            return []
+        keys = names or ("feature",)
+        found = self._unread.get(keys)
+        if found is None:
+            found = self._unread[keys] = unread_cache_writes(self._store, keys, self._where)
         return found
 
     def _listed(self, limit: int | None, **criteria: object) -> list[CostRecord]:

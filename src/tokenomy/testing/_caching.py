@@ -10,7 +10,9 @@ content blocks, in that prefix order. A request reads the longest cached prefix 
 block boundary at or up to 20 blocks before one of its breakpoints; each later breakpoint whose
 prefix holds at least 1,024 tokens writes the tokens between the previous boundary and itself,
 at its own lifetime (``"5m"``, or ``"1h"`` with ``"ttl": "1h"``). Entries expire after their
-lifetime (5 minutes for OpenAI), refreshed on every hit.
+lifetime (5 minutes for OpenAI), refreshed on every hit. The minimum is 1,024 tokens, or with
+``min_tokens="model"`` each model's published minimum (``tokenomy.placement``). Time is the
+``clock`` given (a :class:`~tokenomy.testing.FakeClock` expires entries without sleeping).
 """
 
 from __future__ import annotations
@@ -46,11 +48,12 @@ class PromptCache:
     def __init__(
         self,
         *,
-        min_tokens: int = 1024,
+        min_tokens: int | str = 1024,
         increment: int = 128,
         openai_ttl: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        #: the shortest cacheable prefix; ``"model"``: each model's published minimum
         self.min_tokens = min_tokens
         self.increment = increment
         self.openai_ttl = openai_ttl
@@ -67,6 +70,14 @@ class PromptCache:
         with self._lock:
             return len(self._entries)
 
+    def minimum(self, model: str, provider: str) -> int:
+        """The shortest cacheable prefix for ``model``."""
+        if isinstance(self.min_tokens, int):
+            return self.min_tokens
+        from tokenomy.placement._minimums import min_cacheable_tokens
+
+        return min_cacheable_tokens(model, provider)
+
     def _alive(self, key: str, now: float) -> bool:
         entry = self._entries.get(key)
         if entry is None:
@@ -81,11 +92,12 @@ class PromptCache:
     def openai_cached_tokens(self, model: str, tokens: list[int], prompt_tokens: int) -> int:
         """Cached tokens of a prompt whose canonical rendering tokenizes to ``tokens``."""
         step = self.increment
+        minimum = self.minimum(model, "openai")
         chain = hashlib.sha256(f"openai\0{model}".encode())
         keys: list[tuple[int, str]] = []
         for end in range(step, len(tokens) + 1, step):
             chain.update(b"".join(t.to_bytes(4, "little") for t in tokens[end - step : end]))
-            if end >= self.min_tokens:
+            if end >= minimum:
                 keys.append((end, chain.copy().hexdigest()))
         now = self._clock()
         cached = 0
@@ -98,7 +110,7 @@ class PromptCache:
                 self._entries[key] = (now + self.openai_ttl, self.openai_ttl)
         cap = (prompt_tokens // step) * step
         cached = min(cached, cap)
-        return cached if cached >= self.min_tokens else 0
+        return cached if cached >= minimum else 0
 
     # -- Anthropic: explicit cache_control breakpoints ------------------------------------
 
@@ -114,6 +126,7 @@ class PromptCache:
         if not breakpoints:
             return AnthropicCacheResult()
         model = str(body.get("model") or "")
+        minimum = self.minimum(model, "anthropic")
         keys = {i: _prefix_key(model, body, blocks[i]) for i in range(breakpoints[-1] + 1)}
         candidates = sorted(
             {i for b in breakpoints for i in range(max(0, b - _LOOKBACK_BLOCKS + 1), b + 1)},
@@ -140,7 +153,7 @@ class PromptCache:
                 if hit is not None and b <= hit:
                     continue
                 size = tokens_at(b)
-                if size < self.min_tokens or size <= boundary:
+                if size < minimum or size <= boundary:
                     continue
                 written[ttl_name] += size - boundary
                 boundary = size
@@ -216,8 +229,19 @@ def _strip_cache_control(value: Any) -> Any:
     return value
 
 
+def _as_blocks(content: Any) -> Any:
+    # Anthropic renders a string content and one text block alike: key them alike
+    return [{"type": "text", "text": content}] if isinstance(content, str) else content
+
+
 def _prefix_key(model: str, body: Mapping[str, Any], block: _Block) -> str:
     prefix = _strip_cache_control(_prefix_body(body, block))
+    if "system" in prefix:
+        prefix["system"] = _as_blocks(prefix["system"])
+    prefix["messages"] = [
+        {**m, "content": _as_blocks(m.get("content"))} if isinstance(m, Mapping) else m
+        for m in prefix["messages"]
+    ]
     text = json.dumps(prefix, sort_keys=True, ensure_ascii=False, default=str)
     return "anthropic\0" + hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()
 

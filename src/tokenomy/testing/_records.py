@@ -33,6 +33,9 @@ class SimCall:
     usage_reported: bool
     finish_reasons: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
+    #: the batch that answered it, and the item's ``custom_id`` (``None`` for direct calls)
+    batch_id: str | None = None
+    custom_id: str | None = None
 
     @property
     def body(self) -> Any:

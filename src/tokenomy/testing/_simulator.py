@@ -5,12 +5,13 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 from tokenomy.exceptions import ConfigurationError
 from tokenomy.testing._answers import DEFAULT_ANSWER, AnswerBook, AnswerLike, AnswerRule
+from tokenomy.testing._batches import BatchItemFaults, BatchService
 from tokenomy.testing._caching import PromptCache
 from tokenomy.testing._faults import Fault, FaultPlan, Injection
 from tokenomy.testing._generate import Context, ReasoningSetting, reasoning_rule
@@ -43,7 +44,12 @@ class ProviderSimulator:
 
     Latency (seconds): ``latency`` before any response; ``time_to_first_token`` before the
     first answer token; ``per_token_delay`` per later token (a non-streamed answer waits the
-    sum). ``reasoning_tokens``: an int, ``{"gpt-5*": 64}`` or ``(request) -> int``, added to the
+    sum). Prompt caching: ``cache_min_tokens`` is the shortest cacheable prefix (``"model"``:
+    each model's published minimum, :func:`tokenomy.placement.min_cacheable_tokens`); cache
+    lifetimes run on ``clock`` (default ``time.monotonic``; a :class:`FakeClock` expires caches
+    without sleeping). Batches (``/v1/files`` + ``/v1/batches``, ``/v1/messages/batches``)
+    complete ``batch_delay`` seconds after creation on the same clock; :meth:`fail_batch_items`
+    injects per-item failures. ``reasoning_tokens``: an int, ``{"gpt-5*": 64}`` or ``(request) -> int``, added to the
     output tokens and reported in the reasoning detail fields. ``model_aliases`` maps requested
     names to the names reported back (``{"gpt-4o-mini": "gpt-4o-mini-2024-07-18"}``).
     """
@@ -61,14 +67,20 @@ class ProviderSimulator:
         latency: float = 0.0,
         time_to_first_token: float = 0.0,
         per_token_delay: float = 0.0,
-        cache_min_tokens: int = 1024,
+        cache_min_tokens: int | str = 1024,
+        batch_delay: float = 0.0,
+        clock: Callable[[], float] | None = None,
         embedding_dimensions: int | None = None,
         models: Iterable[str] | None = None,
     ) -> None:
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigurationError(f"port must be 0 (any free port) to 65535, got {port!r}")
-        if cache_min_tokens < 1:
-            raise ConfigurationError(f"cache_min_tokens must be >= 1, got {cache_min_tokens!r}")
+        if cache_min_tokens != "model" and (
+            not isinstance(cache_min_tokens, int) or cache_min_tokens < 1
+        ):
+            raise ConfigurationError(
+                f"cache_min_tokens must be >= 1 or 'model', got {cache_min_tokens!r}"
+            )
         if embedding_dimensions is not None and embedding_dimensions < 1:
             raise ConfigurationError(
                 f"embedding_dimensions must be >= 1, got {embedding_dimensions!r}"
@@ -80,7 +92,9 @@ class ProviderSimulator:
         self.per_token_delay = _non_negative("per_token_delay", per_token_delay)
         self._answers = AnswerBook(answer, per_model=per_model)
         self._answers.script(answers)
-        self._cache = PromptCache(min_tokens=cache_min_tokens)
+        self.clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        self._cache = PromptCache(min_tokens=cache_min_tokens, clock=self.clock)
+        self._batches = BatchService(self, self.clock, _non_negative("batch_delay", batch_delay))
         self._faults = FaultPlan()
         self._ctx = Context(
             answers=self._answers,
@@ -225,6 +239,39 @@ class ProviderSimulator:
         """Remove every injection."""
         self._faults.clear()
 
+    def fail_batch_items(
+        self,
+        *,
+        rate: float = 0.0,
+        custom_ids: Iterable[str] = (),
+        times: int | None = 1,
+        seed: int = 0,
+        status: int = 500,
+    ) -> BatchItemFaults:
+        """Make batch items fail: those whose ``custom_id`` hashes (with ``seed``) under
+        ``rate``, or is in ``custom_ids``; each at most ``times`` times (``None``: always), so a
+        retried item succeeds. OpenAI puts them in the error file, Anthropic answers
+        ``errored``. The returned object counts the failures by ``custom_id``."""
+        if not 0.0 <= rate <= 1.0:
+            raise ConfigurationError(f"rate must be between 0 and 1, got {rate!r}")
+        return self._batches.fail_items(
+            rate=rate, custom_ids=custom_ids, times=times, seed=seed, status=status
+        )
+
+    @property
+    def batch_delay(self) -> float:
+        """Seconds (on :attr:`clock`) from a batch's creation to its completion."""
+        return self._batches.delay
+
+    @batch_delay.setter
+    def batch_delay(self, value: float) -> None:
+        self._batches.delay = _non_negative("batch_delay", value)
+
+    @property
+    def batch_ids(self) -> list[str]:
+        """Every batch created (OpenAI and Anthropic), oldest first."""
+        return self._batches.batches
+
     @property
     def injections(self) -> list[Injection]:
         """The injections, in order, with their hit counts."""
@@ -274,6 +321,7 @@ class ProviderSimulator:
         self.reset_cache()
         self.clear_faults()
         self._answers.clear()
+        self._batches.clear()
 
     def known_models(self) -> list[str]:
         """What ``GET /v1/models`` lists: the configured models plus every one requested."""
@@ -285,6 +333,8 @@ class ProviderSimulator:
     # -- serving (used by tokenomy.testing._transport) ----------------------------------------
 
     def _serve(self, exchange: Exchange) -> None:
+        if BatchService.serves(exchange.path):
+            return self._batches.respond(exchange)
         respond(self, exchange, route_for(exchange.method, exchange.path))
 
     @property

@@ -23,6 +23,8 @@
 * :class:`TokenomyLLMCache`: tokenomy's exact + semantic cache (namespaced, guarded) as a
   LangChain ``BaseCache`` for ``set_llm_cache``; :class:`LangChainEmbedder` lets the cache
   (or the RAG budgeter) embed with any LangChain ``Embeddings``.
+* :func:`batch_invoke` / :func:`submit_batch`: a chat model over many inputs through the
+  provider's batch API (:class:`tokenomy.BatchRunner`), at batch prices.
 * :func:`with_resilience`: ``tokenomy.Retry``'s rules around any runnable (a chain), in
   place of ``with_retry``.
 
@@ -39,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tokenomy_langchain._cache import LangChainEmbedder, TokenomyLLMCache
+    from tokenomy_langchain._batch import batch_invoke, batch_requests, submit_batch
     from tokenomy_langchain._cascade import CascadeChatModel
     from tokenomy_langchain._chat_model import TokenomyChatModel
     from tokenomy_langchain._embeddings import TokenomyEmbeddings
@@ -63,12 +66,18 @@ __all__ = [
     "TokenomyLLMCache",
     "TokenomyMiddleware",
     "__version__",
+    "batch_invoke",
+    "batch_requests",
     "current_handler",
+    "submit_batch",
     "track",
     "with_resilience",
 ]
 
 _LAZY = {
+    "batch_invoke": "tokenomy_langchain._batch",
+    "batch_requests": "tokenomy_langchain._batch",
+    "submit_batch": "tokenomy_langchain._batch",
     "CascadeChatModel": "tokenomy_langchain._cascade",
     "ChatModelSummarizer": "tokenomy_langchain._memory",
     "LangChainEmbedder": "tokenomy_langchain._cache",

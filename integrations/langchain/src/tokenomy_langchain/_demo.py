@@ -123,3 +123,8 @@ def run(sim_url: str, docs: Sequence[Path], policy: str) -> None:
     from tokenomy_langchain._demo_routing import run_routing_demo
 
     run_routing_demo()
+
+    # Provider discounts: a batch job at half price, prompt-cache breakpoints placed for Claude.
+    from tokenomy_langchain._demo_discounts import run_discounts
+
+    run_discounts(sim_url, docs, policy)

@@ -72,6 +72,7 @@ if TYPE_CHECKING:
         uninstrument,
     )
     from tokenomy_llamaindex._cache import LlamaIndexEmbedder
+    from tokenomy_llamaindex._batch import batch_chat, submit_batch
     from tokenomy_llamaindex._callbacks import TokenomyCallbackHandler
     from tokenomy_llamaindex._cascade import CascadeLLM
     from tokenomy_llamaindex._events import TokenomyEventHandler
@@ -97,13 +98,17 @@ __all__ = [
     "TokenomySpanHandler",
     "TokenomySummaryMemoryBuffer",
     "__version__",
+    "batch_chat",
     "include_stream_usage",
     "instrument",
+    "submit_batch",
     "track",
     "uninstrument",
 ]
 
 _LAZY = {
+    "batch_chat": "tokenomy_llamaindex._batch",
+    "submit_batch": "tokenomy_llamaindex._batch",
     "CascadeLLM": "tokenomy_llamaindex._cascade",
     "LLMSummarizer": "tokenomy_llamaindex._memory",
     "LlamaIndexEmbedder": "tokenomy_llamaindex._cache",
