@@ -141,7 +141,7 @@ def _frame(m: Mapping[str, Any]) -> bytes:
     return (
         f"{_field(role)}\x1f{_field(m.get('content'))}\x1f{_field(m.get('name'))}\x1f"
         f"{_field(m.get('tool_calls'))}\x1f{_field(m.get('tool_call_id'))}\x1e"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _text_of(content: Any) -> str:

@@ -28,8 +28,8 @@ def test_definition_by_hand() -> None:
         {"role": "user", "content": "Hi", "extra": "ignored"},
     ]
     got = tokenomy.request_hashes(messages, tools=tools, params={"temperature": 0, "user": "x"})
-    system = "system\x1fRules.\x1f\x1f\x1f\x1e".encode()
-    user = "user\x1fHi\x1f\x1f\x1f\x1e".encode()
+    system = b"system\x1fRules.\x1f\x1f\x1f\x1e"
+    user = b"user\x1fHi\x1f\x1f\x1f\x1e"
     tools_part = b"\x1d" + _canonical(tools)
     prefix = hashlib.blake2b(system + tools_part, digest_size=16, person=b"tokenomy-pfx-v1").hexdigest()
     whole = hashlib.blake2b(
