@@ -103,15 +103,23 @@ _record_text: bool | None = None
 
 def record_prompt_text(enabled: bool | None = True) -> None:
     """Opt in (or out) of keeping the last user message's text on each record (for the
-    review's near-duplicate count). ``None`` goes back to ``TOKENOMY_RECORD_PROMPTS``."""
+    review's near-duplicate count). ``None`` goes back to ``TOKENOMY_RECORD_PROMPTS`` (read
+    once per process)."""
     global _record_text
     _record_text = enabled
 
 
+_env_text: bool | None = None
+
+
 def _text_enabled() -> bool:
+    global _env_text
     if _record_text is not None:
         return _record_text
-    return os.environ.get("TOKENOMY_RECORD_PROMPTS", "").strip().lower() in ("1", "true", "yes")
+    if _env_text is None:  # read once per process
+        value = os.environ.get("TOKENOMY_RECORD_PROMPTS", "").strip().lower()
+        _env_text = value in ("1", "true", "yes")
+    return _env_text
 
 
 # json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str),
