@@ -17,15 +17,20 @@ and older ledgers rely on it; documented in ``docs/ARCHITECTURE.md``, "The cost 
 
     canonical(x) = json.dumps(x, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                               default=str).encode("utf-8")
-    message(m)   = {k: m[k] for k in ("role", "content", "name", "tool_calls", "tool_call_id")
-                    if m.get(k) is not None}, role "developer" read as "system"
-    prefix_hash  = blake2b(b"tokenomy-prefix-v1\\0" + canonical({"tools": tools or [],
-                   "system": [message(m) for the leading messages whose role is system]}),
-                   digest_size=16).hexdigest()
-    request_hash = blake2b(b"tokenomy-request-v1\\0" + canonical({"messages": [message(m)
-                   for every message], "tools": tools or [], "params": {k: params[k] for k in
-                   HASHED_PARAMS if params.get(k) is not None}}), digest_size=16).hexdigest()
+    field(v)     = "" for None, v for a str, "\\x00" + canonical(v) as text otherwise
+    frame(m)     = (field(role) + "\\x1f" + field(content) + "\\x1f" + field(name) + "\\x1f"
+                    + field(tool_calls) + "\\x1f" + field(tool_call_id) + "\\x1e").encode("utf-8"),
+                   role "developer" read as "system"
+    tools_part   = b"\\x1d" + canonical(tools) when there are tools, else b""
+    params_part  = b"\\x1c" + canonical({k: params[k] for k in HASHED_PARAMS if params.get(k)
+                   is not None}) when any, else b""
+    prefix_hash  = blake2b(frame(m) for the LEADING system messages + tools_part,
+                           digest_size=16, person=b"tokenomy-pfx-v1").hexdigest()
+    request_hash = blake2b(frame(m) for every message + tools_part + params_part,
+                           digest_size=16, person=b"tokenomy-req-v1").hexdigest()
 
+(The framing, rather than one JSON document of the request, keeps the usual request's hash at a
+couple of microseconds: it is computed for every recorded call, on the SQL writer thread.)
 A completion prompt is the one message ``{"role": "user", "content": prompt}``.
 ``prefix_tokens`` is the prefix's size in tokens (``o200k_base`` over ``canonical`` of the
 prefix's contents: an estimate, within a few tokens of what a provider bills),
@@ -34,7 +39,7 @@ prefix's contents: an estimate, within a few tokens of what a provider bills),
 last user message's text (at most 2,000 characters), from which the review counts
 near-duplicate prompts.
 
-Hashing costs tens of microseconds, so the record path never does it on the calling thread:
+Hashing costs a few microseconds (normalising a framework's messages more), so the record path never does it on the calling thread:
 handlers and wrappers pass :func:`tokenomy.store_call` a zero-argument callable returning the
 normalised request (``request=``), and the hashes are computed when the call is stored (a SQL
 store's writer thread) or first read (a memory ledger).
@@ -71,7 +76,6 @@ HASHED_PARAMS: tuple[str, ...] = (
     "presence_penalty",
     "frequency_penalty",
 )
-_MESSAGE_KEYS = ("role", "content", "name", "tool_calls", "tool_call_id")
 _TEXT_MAX = 2000
 
 
@@ -99,15 +103,23 @@ _record_text: bool | None = None
 
 def record_prompt_text(enabled: bool | None = True) -> None:
     """Opt in (or out) of keeping the last user message's text on each record (for the
-    review's near-duplicate count). ``None`` goes back to ``TOKENOMY_RECORD_PROMPTS``."""
+    review's near-duplicate count). ``None`` goes back to ``TOKENOMY_RECORD_PROMPTS`` (read
+    once per process)."""
     global _record_text
     _record_text = enabled
 
 
+_env_text: bool | None = None
+
+
 def _text_enabled() -> bool:
+    global _env_text
     if _record_text is not None:
         return _record_text
-    return os.environ.get("TOKENOMY_RECORD_PROMPTS", "").strip().lower() in ("1", "true", "yes")
+    if _env_text is None:  # read once per process
+        value = os.environ.get("TOKENOMY_RECORD_PROMPTS", "").strip().lower()
+        _env_text = value in ("1", "true", "yes")
+    return _env_text
 
 
 # json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str),
@@ -121,11 +133,23 @@ def _canonical(value: Any) -> bytes:
     return _ENCODE(value).encode("utf-8")
 
 
-def _message(m: Mapping[str, Any]) -> dict[str, Any]:
-    out = {k: m[k] for k in _MESSAGE_KEYS if m.get(k) is not None}
-    if out.get("role") == "developer":
-        out["role"] = "system"
-    return out
+def _field(value: Any) -> str:
+    if value is None:
+        return ""
+    if type(value) is str:
+        return value
+    return "\x00" + _ENCODE(value)
+
+
+def _frame(m: Mapping[str, Any]) -> bytes:
+    """One message as hashed: its five fields, separated by 0x1F, ended by 0x1E."""
+    role = m.get("role")
+    if role == "developer":
+        role = "system"
+    return (
+        f"{_field(role)}\x1f{_field(m.get('content'))}\x1f{_field(m.get('name'))}\x1f"
+        f"{_field(m.get('tool_calls'))}\x1f{_field(m.get('tool_call_id'))}\x1e"
+    ).encode()
 
 
 def _text_of(content: Any) -> str:
@@ -146,29 +170,31 @@ def request_hashes(
 ) -> RequestHashes:
     """The :class:`RequestHashes` of a normalised request (see the module docstring)."""
     if isinstance(messages, str):
-        msgs = [{"role": "user", "content": messages}]
+        msgs: list[Mapping[str, Any]] = [{"role": "user", "content": messages}]
     else:
-        msgs = [_message(m) for m in messages]
-    system: list[dict[str, Any]] = []
+        msgs = list(messages)
+    frames = [_frame(m) for m in msgs]
+    leading = 0
     for m in msgs:
-        if m.get("role") != "system":
+        if m.get("role") not in ("system", "developer"):
             break
-        system.append(m)
-    tool_list = list(tools or ())
+        leading += 1
+    tools_part = b"\x1d" + _canonical(list(tools)) if tools else b""
     prefix_hash: str | None = None
     prefix_tokens: int | None = None
-    if system or tool_list:
-        prefix = _canonical({"tools": tool_list, "system": system})
+    if leading or tools_part:
         prefix_hash = hashlib.blake2b(
-            b"tokenomy-prefix-v1\0" + prefix, digest_size=16
+            b"".join(frames[:leading]) + tools_part, digest_size=16, person=b"tokenomy-pfx-v1"
         ).hexdigest()
         prefix_tokens = _count(
-            "\n".join(_text_of(m.get("content")) for m in system)
-            + ("\n" + _canonical(tool_list).decode("utf-8") if tool_list else "")
+            "\n".join(_text_of(m.get("content")) for m in msgs[:leading])
+            + ("\n" + tools_part[1:].decode("utf-8") if tools_part else "")
         )
     hashed = {k: params[k] for k in HASHED_PARAMS if params and params.get(k) is not None}
-    whole = _canonical({"messages": msgs, "tools": tool_list, "params": hashed})
-    request_hash = hashlib.blake2b(b"tokenomy-request-v1\0" + whole, digest_size=16).hexdigest()
+    params_part = b"\x1c" + _canonical(hashed) if hashed else b""
+    request_hash = hashlib.blake2b(
+        b"".join(frames) + tools_part + params_part, digest_size=16, person=b"tokenomy-req-v1"
+    ).hexdigest()
     text: str | None = None
     if _text_enabled():
         users = [m for m in msgs if m.get("role") == "user"]

@@ -70,3 +70,33 @@ def test_sentence_words_match_on_their_prefix() -> None:
         "Which team was defeated?", [text], lambda p: list(_facts.piece_tokens(enc, tuple(p)))
     )
     assert view.best() == 0 and view.scores[0] > 0 == view.scores[1] == view.scores[2]
+
+
+def test_shingle_dedup_matches_brute_force_jaccard() -> None:
+    """The sketch index (a candidate shares two sketch hashes) finds the same near-duplicates
+    as comparing every pair's full shingle sets, on seeded texts with 1-12 changed words."""
+    import random
+
+    from tokenomy.rag._dedup import DEFAULT_JACCARD, duplicates
+
+    rng = random.Random(7)
+    vocab = [f"w{i}" for i in range(400)]
+    base = [[rng.choice(vocab) for _ in range(60)] for _ in range(12)]
+    texts = [" ".join(ws) for ws in base]
+    for ws in base:
+        for changed in (1, 4, 8, 12):
+            copy = list(ws)
+            for j in rng.sample(range(60), changed):
+                copy[j] = rng.choice(vocab)
+            texts.append(" ".join(copy))
+    order = list(range(len(texts)))
+    found = duplicates(texts, None, order, threshold=DEFAULT_JACCARD)
+    expected: set[int] = set()
+    kept: list[frozenset[int]] = []
+    for i in order:
+        s = text_facts(texts[i]).shingles
+        if any(len(s & k) >= DEFAULT_JACCARD * len(s | k) for k in kept):
+            expected.add(i)
+        else:
+            kept.append(s)
+    assert found == expected and 0 < len(expected) < len(texts) - len(base)

@@ -19,33 +19,32 @@ def _canonical(value: object) -> bytes:
 
 
 def test_definition_by_hand() -> None:
-    """prefix_hash covers tools + leading system messages (developer read as system);
-    request_hash covers messages, tools and the hashed params (not others, not the model)."""
+    """prefix_hash covers the leading system messages' frames (developer read as system) +
+    tools; request_hash every message's frame, tools and the hashed params (not others, not
+    the model, not unknown message keys)."""
     tools = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
     messages = [
         {"role": "developer", "content": "Rules."},
         {"role": "user", "content": "Hi", "extra": "ignored"},
     ]
     got = tokenomy.request_hashes(messages, tools=tools, params={"temperature": 0, "user": "x"})
-    system = [{"role": "system", "content": "Rules."}]
-    prefix = hashlib.blake2b(
-        b"tokenomy-prefix-v1\0" + _canonical({"tools": tools, "system": system}), digest_size=16
-    ).hexdigest()
+    system = b"system\x1fRules.\x1f\x1f\x1f\x1e"
+    user = b"user\x1fHi\x1f\x1f\x1f\x1e"
+    tools_part = b"\x1d" + _canonical(tools)
+    prefix = hashlib.blake2b(system + tools_part, digest_size=16, person=b"tokenomy-pfx-v1").hexdigest()
     whole = hashlib.blake2b(
-        b"tokenomy-request-v1\0"
-        + _canonical(
-            {
-                "messages": [*system, {"role": "user", "content": "Hi"}],
-                "tools": tools,
-                "params": {"temperature": 0},
-            }
-        ),
+        system + user + tools_part + b"\x1c" + _canonical({"temperature": 0}),
         digest_size=16,
+        person=b"tokenomy-req-v1",
     ).hexdigest()
     assert got.prefix_hash == prefix
     assert got.request_hash == whole
     assert got.message_count == 2
     assert tokenomy.request_hashes([{"role": "user", "content": "Hi"}]).prefix_hash is None
+    calls = [{"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
+    with_call = tokenomy.request_hashes([{"role": "assistant", "content": None, "tool_calls": calls}])
+    frame = ("assistant\x1f\x1f\x1f\x00" + _canonical(calls).decode() + "\x1f\x1e").encode()
+    assert with_call.request_hash == hashlib.blake2b(frame, digest_size=16, person=b"tokenomy-req-v1").hexdigest()
 
 
 def test_store_call_hashes_lazily_once() -> None:

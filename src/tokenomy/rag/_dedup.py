@@ -82,14 +82,25 @@ def _by_shingles(texts: Sequence[str], order: Sequence[int], limit: float) -> se
         s, sketch = facts.shingles, facts.sketch
         if not s:
             continue
-        candidates = {k for g in sketch for k in postings.get(g, ())}
-        if any(_overlaps(s, sets[k], limit) for k in candidates):
+        # a kept text is a candidate when it shares two sketch hashes (one for tiny texts):
+        # texts at the limit share about SKETCH x limit of them, while a single shared common
+        # phrase ("one of the") does not make two texts alike
+        need = 2 if len(sketch) >= 6 else 1
+        shared: dict[int, int] = {}
+        for g in sketch:
+            for k in postings.get(g, ()):
+                shared[k] = shared.get(k, 0) + 1
+        if any(n >= need and _overlaps(s, sets[k], limit) for k, n in shared.items()):
             dropped.add(i)
             continue
         k = len(sets)
         sets.append(s)
         for g in sketch:
-            postings.setdefault(g, []).append(k)
+            p = postings.get(g)
+            if p is None:
+                postings[g] = [k]
+            else:
+                p.append(k)
     return dropped
 
 

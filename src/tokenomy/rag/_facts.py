@@ -41,7 +41,8 @@ COUNT_CACHE = 100_000
 #: 4 characters (5: 0.943/0.965/0.981; 3: 0.936/0.969/0.981).
 PREFIX = 4
 #: Shingle hashes per text in the near-duplicate candidate index (bottom-k sketch): two texts
-#: at Jaccard 0.6 share none of them with a chance under (1 - 0.6) ** 12, about 2e-5.
+#: at Jaccard 0.6 share about 12 x 0.6 of them; they share fewer than the two that make a
+#: candidate (``_dedup``) with a chance of about 3e-4 (binomial estimate), less above 0.6.
 SKETCH = 12
 
 
