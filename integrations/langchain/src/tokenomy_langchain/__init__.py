@@ -40,8 +40,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tokenomy_langchain._cache import LangChainEmbedder, TokenomyLLMCache
     from tokenomy_langchain._batch import batch_invoke, batch_requests, submit_batch
+    from tokenomy_langchain._cache import LangChainEmbedder, TokenomyLLMCache
     from tokenomy_langchain._cascade import CascadeChatModel
     from tokenomy_langchain._chat_model import TokenomyChatModel
     from tokenomy_langchain._embeddings import TokenomyEmbeddings

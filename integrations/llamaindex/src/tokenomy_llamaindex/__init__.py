@@ -71,8 +71,8 @@ if TYPE_CHECKING:
         track,
         uninstrument,
     )
-    from tokenomy_llamaindex._cache import LlamaIndexEmbedder
     from tokenomy_llamaindex._batch import batch_chat, submit_batch
+    from tokenomy_llamaindex._cache import LlamaIndexEmbedder
     from tokenomy_llamaindex._callbacks import TokenomyCallbackHandler
     from tokenomy_llamaindex._cascade import CascadeLLM
     from tokenomy_llamaindex._events import TokenomyEventHandler
