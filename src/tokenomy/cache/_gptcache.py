@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from tokenomy.cache._backend import CacheBackend
@@ -56,6 +57,9 @@ def block_gptcache_hazards() -> None:
         api.init_similar_cache_from_config = _no_yaml_config
     except ImportError:  # pragma: no cover - part of gptcache
         pass
+
+
+_UNREAD = object()
 
 
 def _key_vector(namespace: str, key: str, dimension: int) -> bytes:
@@ -103,31 +107,42 @@ class GPTCacheBackend(CacheBackend):
         self.max_entries = max_entries
         self.top_k = top_k
         self._lock = threading.Lock()
+        self._read: dict[int, object] = {}
 
     def __repr__(self) -> str:
         return f"GPTCacheBackend(dimension={self.dimension})"
 
-    def _results(self, vector: bytes, k: int) -> list[tuple[float, int, CacheEntry]]:
+    def _results(self, vector: bytes, k: int) -> Iterator[tuple[float, int, CacheEntry]]:
+        """The tokenomy entries nearest ``vector``, best first, read one at a time (a caller
+        that has what it needs stops before the rest are fetched)."""
         with self._lock:
             found = self.dm.search(as_vector(vector), top_k=k) or []
-            out: list[tuple[float, int, CacheEntry]] = []
-            for res in found:
-                data = self.dm.get_scalar_data(res)
-                if data is None:
-                    continue
-                answer = data.answers[0].answer if data.answers else None
-                if not isinstance(answer, str):
-                    continue
-                try:
-                    entry = CacheEntry.from_json(answer)
-                except (ValueError, KeyError):
-                    continue  # not a tokenomy entry (the user's own GPTCache data)
-                out.append((float(res[0]), int(res[1]), entry))
-            return out
+        for res in found:
+            ident = int(res[1])
+            entry = self._read.get(ident, _UNREAD)
+            if entry is _UNREAD:
+                entry = self._entry(res)
+                self._read[ident] = entry
+            if isinstance(entry, CacheEntry):
+                yield float(res[0]), ident, entry
+
+    def _entry(self, res: Any) -> CacheEntry | None:
+        # a saved row never changes (a replaced entry is a new row), so it is read once
+        with self._lock:
+            data = self.dm.get_scalar_data(res)
+        if data is None:
+            return None
+        answer = data.answers[0].answer if data.answers else None
+        if not isinstance(answer, str):
+            return None
+        try:
+            return CacheEntry.from_json(answer)
+        except (ValueError, KeyError):
+            return None  # not a tokenomy entry (the user's own GPTCache data)
 
     def get(self, namespace: str, key: str, *, now: float | None = None) -> CacheEntry | None:
         now = time.time() if now is None else now
-        for _, _ident, entry in self._results(_key_vector(namespace, key, self.dimension), 4):
+        for _, _ident, entry in self._results(_key_vector(namespace, key, self.dimension), 2):
             if entry.namespace == namespace and entry.key == key:
                 if entry.expired(now):
                     self.delete(namespace, key)
@@ -163,9 +178,13 @@ class GPTCacheBackend(CacheBackend):
             ):
                 seen.add(entry.key)  # best first; the entry's key-vector copy comes later
                 out.append((entry.key, 1.0 - distance / 2.0))  # faiss L2² of unit vectors
+                if len(out) >= k:
+                    break
         return out[:k]
 
     def _drop(self, ids: list[int]) -> None:
+        for ident in ids:
+            self._read.pop(ident, None)
         with self._lock:
             self.dm.eviction_manager.soft_evict(ids)
             self.dm.eviction_manager.delete()
