@@ -42,6 +42,7 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
             "docs-qa", "handbook-assistant", "ticket-triage", "faq", "indexing", "support-search",
             "chat-memory", "ticket-routing",
             "support-chat", "weekly-summary", "ticket-digest", "handbook-claude",
+            "help-desk-cache", "faq-cache",
         }
         # provider discounts (tokenomy_langchain/_demo_discounts.py): one batch job at batch
         # prices, shown in the report; the Claude assistant's placed breakpoints read back
@@ -51,6 +52,12 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
         claude = [r for r in records if r.tags["feature"] == "handbook-claude"]
         assert claude[0].tags["cache_placed"] == "system:5m"
         assert all(r.usage.cache_read > 1000 for r in claude[1:])
+        # tokenomy's response cache: an exact repeat and a streamed rewording (acme), another
+        # tenant asked again (globex); LlamaIndex's repeated question
+        desk = sorted((r for r in records if r.tags["feature"] == "help-desk-cache"), key=lambda r: r.timestamp)
+        assert [r.cache.outcome for r in desk] == ["miss", "exact", "semantic", "miss"]
+        faq = sorted((r for r in records if r.tags["feature"] == "faq-cache"), key=lambda r: r.timestamp)
+        assert [r.cache.outcome for r in faq] == ["miss", "exact"]
         routed = [r for r in records if r.tags["feature"] == "ticket-routing"]
         assert {r.tags["route_model"] for r in routed} == {"gpt-4.1-nano", "gpt-4.1"}
         assert sum(r.tags["route_verdict"] == "fail" for r in routed) == 2
