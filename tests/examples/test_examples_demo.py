@@ -41,8 +41,14 @@ def test_demo_writes_priced_tagged_ledger_and_prints_report(tmp_path: Path) -> N
         assert {r.tags["feature"] for r in records} == {
             "docs-qa", "handbook-assistant", "ticket-triage", "faq", "indexing", "support-search",
             "chat-memory", "ticket-routing",
-            "support-chat", "weekly-summary",
+            "support-chat", "weekly-summary", "help-desk-cache", "faq-cache",
         }
+        # tokenomy's response cache: an exact repeat and a streamed rewording (acme), another
+        # tenant asked again (globex); LlamaIndex's repeated question
+        desk = sorted((r for r in records if r.tags["feature"] == "help-desk-cache"), key=lambda r: r.timestamp)
+        assert [r.cache.outcome for r in desk] == ["miss", "exact", "semantic", "miss"]
+        faq = sorted((r for r in records if r.tags["feature"] == "faq-cache"), key=lambda r: r.timestamp)
+        assert [r.cache.outcome for r in faq] == ["miss", "exact"]
         routed = [r for r in records if r.tags["feature"] == "ticket-routing"]
         assert {r.tags["route_model"] for r in routed} == {"gpt-4.1-nano", "gpt-4.1"}
         assert sum(r.tags["route_verdict"] == "fail" for r in routed) == 2
