@@ -186,10 +186,15 @@ def request_hashes(
         prefix_hash = hashlib.blake2b(
             b"".join(frames[:leading]) + tools_part, digest_size=16, person=b"tokenomy-pfx-v1"
         ).hexdigest()
-        prefix_tokens = _count(
-            "\n".join(_text_of(m.get("content")) for m in msgs[:leading])
-            + ("\n" + tools_part[1:].decode("utf-8") if tools_part else "")
-        )
+        prefix_tokens = _PREFIX_TOKENS.get(prefix_hash)
+        if prefix_tokens is None:  # a stable prefix is counted once per process
+            prefix_tokens = _count(
+                "\n".join(_text_of(m.get("content")) for m in msgs[:leading])
+                + ("\n" + tools_part[1:].decode("utf-8") if tools_part else "")
+            )
+            if len(_PREFIX_TOKENS) >= _PREFIX_TOKENS_MAX:
+                _PREFIX_TOKENS.pop(next(iter(_PREFIX_TOKENS)))  # the oldest entry
+            _PREFIX_TOKENS[prefix_hash] = prefix_tokens
     hashed = {k: params[k] for k in HASHED_PARAMS if params and params.get(k) is not None}
     params_part = b"\x1c" + _canonical(hashed) if hashed else b""
     request_hash = hashlib.blake2b(
@@ -201,6 +206,13 @@ def request_hashes(
         if users:
             text = _text_of(users[-1].get("content"))[:_TEXT_MAX]
     return RequestHashes(prefix_hash, request_hash, prefix_tokens, len(msgs), text)
+
+
+#: ``prefix_tokens`` by ``prefix_hash`` (the same prefix has the same size): counting a long
+#: system prompt with the tokenizer is most of a request's hashing time. Bounded, oldest out;
+#: a lost race between threads only counts a prefix twice.
+_PREFIX_TOKENS: dict[str, int] = {}
+_PREFIX_TOKENS_MAX = 4096
 
 
 def _count(text: str) -> int:

@@ -45,14 +45,19 @@ def _plain(messages: Any) -> list[dict[str, Any]] | None:
     (role, content, name), about a tenth of its time); ``None`` for anything else."""
     out: list[dict[str, Any]] = []
     for m in messages:
-        role = _ROLES.get(getattr(m, "type", ""))
-        content = getattr(m, "content", None)
-        if role is None or type(content) is not str or getattr(m, "tool_calls", None):
+        # the fields as pydantic keeps them (a missing one read through getattr raises inside
+        # pydantic's __getattr__ first, most of this function's time)
+        f = getattr(m, "__dict__", None)
+        if f is None:
             return None
-        if role == "assistant" and getattr(m, "invalid_tool_calls", None):
+        role = _ROLES.get(f.get("type", ""))
+        content = f.get("content")
+        if role is None or type(content) is not str or f.get("tool_calls"):
+            return None
+        if role == "assistant" and f.get("invalid_tool_calls"):
             return None
         d: dict[str, Any] = {"role": role, "content": content}
-        name = getattr(m, "name", None)
+        name = f.get("name")
         if name is not None:
             d["name"] = name
         out.append(d)
