@@ -9,15 +9,14 @@ thread (the call never waits for it; a failure is logged).
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tokenomy._webhook import post_json_later
 from tokenomy.exceptions import ConfigurationError
 
 __all__ = ["AlertHook", "BudgetAlert", "alert_hooks"]
@@ -63,20 +62,7 @@ def _log(alert: BudgetAlert) -> None:
 
 def _webhook(url: str, timeout: float = 5.0) -> AlertHook:
     def post(alert: BudgetAlert) -> None:
-        def send() -> None:
-            import urllib.request
-
-            body = json.dumps(alert.to_dict()).encode()
-            req = urllib.request.Request(
-                url, data=body, headers={"Content-Type": "application/json"}, method="POST"
-            )
-            try:
-                with urllib.request.urlopen(req, timeout=timeout) as resp:
-                    resp.read()
-            except Exception as exc:
-                LOG.error("budget alert webhook %s failed: %s: %s", url, type(exc).__name__, exc)
-
-        threading.Thread(target=send, name="tokenomy-budget-alert", daemon=True).start()
+        post_json_later(url, alert.to_dict(), what="budget alert", logger=LOG, timeout=timeout)
 
     return post
 

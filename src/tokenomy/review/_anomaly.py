@@ -20,7 +20,6 @@ that call), and a window whose spend passes ``factor`` x the mean of the earlier
 
 from __future__ import annotations
 
-import json
 import logging
 import statistics
 import threading
@@ -30,6 +29,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from tokenomy._webhook import post_json_later
 from tokenomy.exceptions import ConfigurationError
 from tokenomy.ledger._store import LedgerStore
 
@@ -167,20 +167,7 @@ def _log(anomaly: Anomaly) -> None:
 
 def _webhook(url: str, timeout: float = 5.0) -> Hook:
     def post(anomaly: Anomaly) -> None:
-        def send() -> None:
-            import urllib.request
-
-            body = json.dumps(anomaly.to_json_dict()).encode()
-            req = urllib.request.Request(
-                url, data=body, headers={"Content-Type": "application/json"}, method="POST"
-            )
-            try:
-                with urllib.request.urlopen(req, timeout=timeout) as resp:
-                    resp.read()
-            except Exception as exc:
-                LOG.error("anomaly webhook %s failed: %s: %s", url, type(exc).__name__, exc)
-
-        threading.Thread(target=send, name="tokenomy-anomaly-alert", daemon=True).start()
+        post_json_later(url, anomaly.to_json_dict(), what="anomaly alert", logger=LOG, timeout=timeout)
 
     return post
 
