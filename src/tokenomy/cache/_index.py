@@ -68,8 +68,8 @@ class ScopeIndexes:
     def __init__(
         self,
         *,
-        connectivity: int = 16,
-        expansion_add: int = 64,
+        connectivity: int = 32,
+        expansion_add: int = 128,
         expansion_search: int = 64,
         exact_below: int = 2048,
     ) -> None:
