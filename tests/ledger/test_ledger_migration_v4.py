@@ -18,7 +18,7 @@ from ledger_helpers import assert_same_totals, drop_schema, make_records, requir
 from tokenomy.ledger import CostRecord, PostgresLedger, SQLiteLedger, aggregate_records
 from tokenomy.ledger._columns import ADDED_COLUMNS
 from tokenomy.ledger._rows import BOOL_COLUMNS, COLUMNS, pico, to_row
-from tokenomy.ledger._sql_report import _sums
+from tokenomy.ledger._sql_sums import sums as _sums
 from tokenomy.ledger._sqlite_schema import (
     _PYTHON_STEPS,
     AGG_INDEX_V4,

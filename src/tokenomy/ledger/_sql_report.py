@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tokenomy.ledger._aggregate import (
@@ -25,14 +24,10 @@ from tokenomy.ledger._aggregate import (
     _sort_key,
     aggregate_records,
     check_by,
-    histogram_percentile,
 )
-from tokenomy.ledger._billed import BILLED_TOLERANCE
-from tokenomy.ledger._rows import MONEY_COLUMNS, bucket_value, from_pico
 from tokenomy.ledger._sql_filter import where_clause
+from tokenomy.ledger._sql_sums import Merged, billed_sums, sums
 from tokenomy.ledger._store import LedgerStore, RunPage, latest_runs, top_costs
-from tokenomy.pricing._model import COST_DIMENSIONS
-from tokenomy.usage._model import Usage
 
 if TYPE_CHECKING:
     from tokenomy.ledger._filter import RecordFilter
@@ -40,12 +35,10 @@ if TYPE_CHECKING:
 
 __all__ = ["AggregatedInSql", "SqlAggregator", "SqlDialect", "tagset_filter"]
 
-_ZERO = Decimal(0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DAY = date(1970, 1, 1)
 _HOUR_US = 3_600_000_000
 _DAY_US = 86_400_000_000
-_NDIM = len(COST_DIMENSIONS)
 
 
 class MoneyOverflowError(Exception):
@@ -140,146 +133,6 @@ def _tag(name: str) -> str | None:
     return name[4:] if name.startswith("tag:") else name
 
 
-def _sums(pg: bool) -> tuple[str, ...]:
-    """The aggregates of a partial row, as cheap as each database allows (they run per row:
-    SQLite sums its 0/1 flags directly, PostgreSQL casts its booleans)."""
-
-    def flag(expr: str) -> str:
-        return f"({expr})::int" if pg else expr
-
-    return (
-        "COUNT(*)",
-        "SUM(cost_p)",
-        *(f"SUM({MONEY_COLUMNS[d]})" for d in COST_DIMENSIONS),
-        "SUM(saved_p)",
-        # priced: has a picodollar total (exact unless money_inexact, checked apart)
-        "COUNT(cost_p)",
-        f"SUM({flag('estimated OR usage_estimated' if pg else 'estimated | usage_estimated')})",
-        "SUM(input_tokens)",
-        "SUM(output_tokens)",
-        "SUM(cache_read_tokens)",
-        "SUM(cache_write_5m_tokens)",
-        "SUM(cache_write_1h_tokens)",
-        "SUM(reasoning_tokens)",
-        f"MAX({flag('usage_estimated')})",
-        "SUM(" + flag("cache_outcome <> 'miss'") + ")",
-        f"SUM({flag('truncated')})",
-        "MIN(ts_us)",
-        "MAX(ts_us)",
-    )
-
-
-def _billed_sums(pg: bool) -> tuple[str, ...]:
-    """The aggregates over the billed rows (``billed_p IS NOT NULL``, a partial index: the
-    usual ledger has none, and its main query pays nothing for bills): how many, their bills,
-    the price book's cost of them, how many it priced, how many differ by more than
-    ``BILLED_TOLERANCE`` of the bill (``ledger/_billed.py``, in exact integers)."""
-    num, den = BILLED_TOLERANCE.as_integer_ratio()
-    diff = "abs(cost_p - billed_p)" + ("::numeric" if pg else "")
-    odd = f"CASE WHEN cost_p IS NULL THEN billed_p <> 0 ELSE {diff} * {den} > billed_p * {num} END"
-    return (
-        "COUNT(*)",
-        "SUM(billed_p)",
-        "SUM(cost_p)",
-        "COUNT(cost_p)",
-        f"SUM(({odd}){'::int' if pg else ''})",
-    )
-
-
-# positions in a partial row (after the key columns and the bucket)
-_COUNT, _COST, _DIM0 = 0, 1, 2
-_SAVED = _DIM0 + _NDIM
-_PRICED, _EST, _TOK0 = _SAVED + 1, _SAVED + 2, _SAVED + 3
-_UEST, _HITS, _TRUNC, _FIRST, _LAST = (
-    _TOK0 + 6,
-    _TOK0 + 7,
-    _TOK0 + 8,
-    _TOK0 + 9,
-    _TOK0 + 10,
-)
-
-
-def _sum(col: Sequence[Any]) -> int | None:
-    """The exact sum of a column of partial sums (ints, or PostgreSQL's NUMERIC); ``None`` when
-    every one is NULL (no amount at all)."""
-    present = [x for x in col if x is not None]
-    return int(sum(present)) if present else None
-
-
-class _Merged:
-    """The partial rows of one group, merged column by column (``sum`` over each column:
-    the rows of a million-call report are a few thousand, merged per grouping)."""
-
-    __slots__ = ("billed", "buckets", "ints", "money")
-
-    def __init__(self, rows: Sequence[Sequence[Any]], nk: int) -> None:
-        cols = list(zip(*rows, strict=True))
-        v = cols[nk + 1 :]
-        count = _sum(v[_COUNT]) or 0
-        self.ints = [
-            count,
-            count - (_sum(v[_PRICED]) or 0),
-            _sum(v[_EST]) or 0,
-            *(_sum(v[_TOK0 + i]) or 0 for i in range(6)),
-            max(int(x) for x in v[_UEST]),
-            _sum(v[_HITS]) or 0,
-            _sum(v[_TRUNC]) or 0,
-            min(int(x) for x in v[_FIRST]),
-            max(int(x) for x in v[_LAST]),
-        ]  # count, unpriced, est, tokens x6, uest, hits, trunc, first, last
-        self.money = [_sum(v[pos]) for pos in (_COST, *range(_DIM0, _DIM0 + _NDIM), _SAVED)]
-        buckets: dict[int, int] = {}
-        for b, n in zip(cols[nk], v[_COUNT], strict=True):
-            if b is not None:
-                buckets[int(b)] = buckets.get(int(b), 0) + int(n)
-        self.buckets = buckets
-        self.billed = [0, 0, 0, 0, 0]  # count, bills, their book cost, priced, mismatched
-
-    def add_billed(self, v: Sequence[Any]) -> None:
-        b = self.billed
-        for i in range(5):
-            if v[i] is not None:
-                b[i] += int(v[i])
-
-    def totals(self, key: dict[str, str | None]) -> GroupTotals:
-        ints, money = self.ints, self.money
-        first_last = ints[12:14]
-        parts = {
-            d: from_pico(money[1 + i])
-            for i, d in enumerate(COST_DIMENSIONS)
-            if money[1 + i] is not None
-        }
-        hist = sorted(self.buckets.items())
-        values = [(bucket_value(b), n) for b, n in hist]
-        n_lat = sum(n for _, n in values)
-        f, la = first_last
-        return GroupTotals(
-            key=key,
-            count=ints[0],
-            cost=_ZERO if money[0] is None else from_pico(money[0]),
-            cost_by_dimension=parts,
-            unpriced=ints[1],
-            estimated=ints[2],
-            usage=Usage(
-                ints[3], ints[4], ints[5], ints[6], ints[7], ints[8], estimated=bool(ints[9])
-            ),
-            cache_hits=ints[10],
-            saved=_ZERO if money[-1] is None else from_pico(money[-1]),
-            truncated=ints[11],
-            latency_p50_ms=histogram_percentile(values, n_lat, 50),
-            latency_p95_ms=histogram_percentile(values, n_lat, 95),
-            latency_p99_ms=histogram_percentile(values, n_lat, 99),
-            first=None if f is None else _EPOCH + timedelta(microseconds=f),
-            last=None if la is None else _EPOCH + timedelta(microseconds=la),
-            latency_approximate=n_lat > 0,
-            billed=self.billed[0],
-            billed_usd=from_pico(self.billed[1]) if self.billed[0] else _ZERO,
-            billed_cost=from_pico(self.billed[2]) if self.billed[0] else _ZERO,
-            billed_unpriced=self.billed[0] - self.billed[3],
-            billed_mismatch=self.billed[4],
-        )
-
-
 class SqlAggregator:
     """The report queries of one SQL store; ``fetch(sql, params)`` runs a read and returns rows,
     ``records(sql, params)`` returns the records of a ``SELECT <record columns>``."""
@@ -301,8 +154,8 @@ class SqlAggregator:
         self._stream = stream
         self._fetch_groups = fetch_groups or fetch
         self._tags_sql = tagset_filter(dialect)
-        self._sums = _sums(dialect.pg)
-        self._bill_sums = _billed_sums(dialect.pg)
+        self._sums = sums(dialect.pg)
+        self._bill_sums = billed_sums(dialect.pg)
 
     def where(self, where: RecordFilter | None, *extra: str) -> tuple[str, list[Any]]:
         """``(" WHERE ...", params)`` of ``where`` plus ``extra`` conditions."""
@@ -423,7 +276,7 @@ class SqlAggregator:
                     parts[key] = [row]
                 else:
                     group.append(row)
-            merged = {k: _Merged(group, nk) for k, group in parts.items()}
+            merged = {k: Merged(group, nk) for k, group in parts.items()}
             for row in bills:  # every billed row is in a group of ``rows`` too
                 merged[tuple(conv(row) for conv in converters)].add_billed(row[nk + 1 :])
             out.append(
