@@ -51,3 +51,28 @@ def response_events(body: Any) -> Iterator[dict[str, Any]]:
                 continue
             if isinstance(event, dict):
                 yield event
+
+
+def reported_prompt_tokens(api: str, body: Any) -> int | None:
+    """Prompt tokens the provider reported for a recorded response (``api``: chat.completions,
+    responses or messages; the last usage seen; Anthropic: its message_start, with cache reads
+    and writes included)."""
+    found = None
+    for event in response_events(body):
+        if api == "chat.completions":
+            usage = event.get("usage") or {}
+            found = usage.get("prompt_tokens", found)
+        elif api == "responses":
+            response = event.get("response", event)
+            usage = (response.get("usage") if isinstance(response, dict) else None) or {}
+            found = usage.get("input_tokens", found)
+        else:
+            message = event.get("message", event)
+            usage = (message.get("usage") if isinstance(message, dict) else None) or {}
+            if found is None and usage.get("input_tokens") is not None:
+                found = (
+                    usage["input_tokens"]
+                    + (usage.get("cache_creation_input_tokens") or 0)
+                    + (usage.get("cache_read_input_tokens") or 0)
+                )
+    return found

@@ -11,33 +11,10 @@ from typing import Any
 
 import pytest
 
-from shared_data import response_events, shared_file
+from shared_data import reported_prompt_tokens, shared_file
 from tokenomy import Budget, MemoryBudgetStore, ModelRequest
 
 pytestmark = pytest.mark.shared_data
-
-
-def _reported(api: str, body: Any) -> int | None:
-    """Prompt tokens the provider billed (cache reads and writes included)."""
-    found = None
-    for event in response_events(body):
-        if api == "chat.completions":
-            usage = event.get("usage") or {}
-            found = usage.get("prompt_tokens", found)
-        elif api == "responses":
-            response = event.get("response", event)
-            usage = (response.get("usage") if isinstance(response, dict) else None) or {}
-            found = usage.get("input_tokens", found)
-        else:
-            message = event.get("message", event)
-            usage = (message.get("usage") if isinstance(message, dict) else None) or {}
-            if found is None and usage.get("input_tokens") is not None:
-                found = (
-                    usage["input_tokens"]
-                    + (usage.get("cache_creation_input_tokens") or 0)
-                    + (usage.get("cache_read_input_tokens") or 0)
-                )
-    return found
 
 
 def _text(content: Any, kinds: set[str]) -> str | None:
@@ -96,7 +73,7 @@ def test_prompt_bound_is_never_below_the_providers_count() -> None:
         if api not in rows or record["status"] != 200:
             continue
         request = _chat_request(api, record["request"])
-        reported = _reported(api, record["response_body"])
+        reported = reported_prompt_tokens(api, record["response_body"])
         if request is None or reported is None or request.model is None:
             continue
         worst = budget.worst(request, request.model)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from shared_data import response_events, shared_file
+from shared_data import reported_prompt_tokens, shared_file
 from tokenomy.tokens import estimate_request
 
 pytestmark = pytest.mark.shared_data
@@ -30,29 +30,6 @@ def _records(api: str) -> Iterator[dict[str, Any]]:
             record = json.loads(line)
             if record["api"] == api and record["status"] == 200:
                 yield record
-
-
-def _reported(record: dict[str, Any]) -> int | None:
-    """Prompt tokens the provider reported (the last usage seen; Anthropic: message_start)."""
-    found = None
-    for event in response_events(record["response_body"]):
-        if record["api"] == "chat.completions":
-            usage = event.get("usage") or {}
-            found = usage.get("prompt_tokens", found)
-        elif record["api"] == "responses":
-            response = event.get("response", event)
-            usage = (response.get("usage") if isinstance(response, dict) else None) or {}
-            found = usage.get("input_tokens", found)
-        else:
-            message = event.get("message", event)
-            usage = (message.get("usage") if isinstance(message, dict) else None) or {}
-            if found is None and usage.get("input_tokens") is not None:
-                found = (
-                    usage["input_tokens"]
-                    + (usage.get("cache_creation_input_tokens") or 0)
-                    + (usage.get("cache_read_input_tokens") or 0)
-                )
-    return found
 
 
 def _plain_text(record: dict[str, Any]) -> bool:
@@ -82,7 +59,7 @@ def _plain_text(record: dict[str, Any]) -> bool:
 def _plain_matches(api: str) -> tuple[int, int]:
     total = exact = 0
     for record in _records(api):
-        reported = _reported(record)
+        reported = reported_prompt_tokens(record["api"], record["response_body"])
         if reported is None or not _plain_text(record):
             continue
         estimate = estimate_request(record["request"])
@@ -110,7 +87,7 @@ def test_chat_response_format_and_tools_stay_close() -> None:
     """Chat requests with a json_schema or tools are estimates within 15 % of the report."""
     checked = 0
     for record in _records("chat.completions"):
-        reported = _reported(record)
+        reported = reported_prompt_tokens(record["api"], record["response_body"])
         if reported is None or _plain_text(record):
             continue
         estimate = estimate_request(record["request"])
@@ -126,7 +103,7 @@ def test_responses_function_tools_stay_close() -> None:
     errors = []
     for record in _records("responses"):
         body = record["request"]
-        reported = _reported(record)
+        reported = reported_prompt_tokens(record["api"], record["response_body"])
         tools = body.get("tools") or []
         if (
             not reported
@@ -150,7 +127,7 @@ def test_responses_function_call_loops_within_3_tokens() -> None:
     """Requests replaying function_call/function_call_output items: within 3 tokens each."""
     checked = exact = 0
     for record in _records("responses"):
-        reported = _reported(record)
+        reported = reported_prompt_tokens(record["api"], record["response_body"])
         if not reported:
             continue
         estimate = estimate_request(record["request"])
@@ -167,7 +144,7 @@ def test_responses_function_call_loops_within_3_tokens() -> None:
 def _anthropic_errors() -> tuple[list[float], list[float]]:
     everything, client_side = [], []
     for record in _records("messages"):
-        reported = _reported(record)
+        reported = reported_prompt_tokens(record["api"], record["response_body"])
         if not reported:
             continue
         estimate = estimate_request(record["request"])
