@@ -28,7 +28,7 @@ def test_benchmark_rows() -> None:
         "full history",
         "tokenomy window",
         "tokenomy summarising",
-        "tokenomy summarising, evict_to=0.6",
+        "tokenomy summarising, evict_to=0.4",
         "LangChain trim_messages",
         "LlamaIndex ChatMemoryBuffer",
     ]
@@ -51,3 +51,22 @@ def test_benchmark_rows() -> None:
     assert reads[0]["x trim_messages"] == "1.000"
     ours = [r for r in reads if r["case"].startswith("tokenomy")]
     assert len(ours) == 3 and all(r["met"] in ("yes", "no") for r in ours)
+
+
+def test_spread_rows() -> None:
+    """run_spread gives one row per session and summarising memory, then one range row per
+    memory whose verdict counts the sessions meeting the cost goal, billed and at list price."""
+    shared_file("chat/hh-rlhf-harmless.jsonl")
+    spec = importlib.util.spec_from_file_location("bench_memory", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = bench.run_spread(10, skips=(0, 50))
+    per_session = [r for r in rows if r["session"].startswith("dialogues")]
+    ranges = [r for r in rows if r["session"].startswith("all")]
+    assert [r["session"] for r in per_session] == ["dialogues 1-"] * 2 + ["dialogues 51-"] * 2
+    assert len(ranges) == 2 and all(r["session"] == "all 2: range" for r in ranges)
+    for r in ranges:
+        low, high = (float(x.rstrip("%")) for x in r["cost vs full (billed)"].split("-"))
+        assert 0 < low <= high
+        assert r["met"].startswith("billed ") and "/2, list " in r["met"]

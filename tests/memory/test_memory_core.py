@@ -231,6 +231,23 @@ def test_evict_to_keeps_the_window_start_until_it_overflows() -> None:
     assert min(chunk.stats().last_sent, view.tokens) <= 600
 
 
+def test_a_low_water_mark_under_the_current_turn_still_evicts_in_blocks() -> None:
+    """When the current turn and the summary alone are over the low-water mark, an overflow
+    evicts down to the least window that holds them, not back to the full budget (which
+    would slide one turn per read and call the summariser on nearly every read)."""
+    deep = FakeSummarizer()
+    memory = ConversationMemory(
+        max_tokens=300, summary_max_tokens=60, summarizer=deep, ledger=MemoryLedger(),
+        evict_to=0.1,
+    )
+    reads = 0
+    for turns in range(6, 40):
+        view = memory.window(_chat(turns, words=20))
+        assert view.tokens <= 300
+        reads += 1
+    assert 0 < deep.calls < reads // 2
+
+
 def test_evict_to_needs_a_fraction_and_a_budget() -> None:
     """evict_to outside (0, 1] or without max_tokens is a ConfigurationError."""
     with pytest.raises(ConfigurationError, match="fraction"):

@@ -377,17 +377,24 @@ class ConversationMemory(Policy):
         low: bool = False,
     ) -> WindowPlan:
         if low and self.max_tokens is not None and self.evict_to is not None:
-            try:  # refill only down to the low-water mark, so the next turns append
-                return plan_window(
-                    infos,
-                    max_tokens=max(1, int(self.max_tokens * self.evict_to)),
-                    max_turns=self.max_turns,
-                    reserve=reserve,
-                    priming=counter.priming,
-                    floor=floor,
-                )
-            except MemoryBudgetError:
-                pass  # the current turn alone is over the mark: the full budget then
+            # refill only down to the low-water mark, so the next turns append; when the
+            # current turn and the summary alone are over the mark, down to the least window
+            # that holds them (jumping back to the full budget would slide one turn per call,
+            # a summary call every turn)
+            mark = max(1, int(self.max_tokens * self.evict_to))
+            least = required_tokens(infos, priming=counter.priming) + reserve
+            if least <= self.max_tokens:
+                try:
+                    return plan_window(
+                        infos,
+                        max_tokens=max(mark, least),
+                        max_turns=self.max_turns,
+                        reserve=reserve,
+                        priming=counter.priming,
+                        floor=floor,
+                    )
+                except MemoryBudgetError:
+                    pass  # the full budget then
         return plan_window(
             infos,
             max_tokens=self.max_tokens,
