@@ -172,6 +172,7 @@ if TYPE_CHECKING:
         retry_after_of,
         retry_summary,
         take_over_sdk_retries,
+        take_over_sdk_retries_all,
         warn_hidden_retries,
     )
     from tokenomy.routing import (
@@ -345,6 +346,7 @@ _LAZY: dict[str, str] = {
     "set_default_ledger": "tokenomy.ledger",
     "store_call": "tokenomy._tracking",
     "take_over_sdk_retries": "tokenomy.resilience",
+    "take_over_sdk_retries_all": "tokenomy.resilience",
     "track": "tokenomy._tracking",
     "warn_hidden_retries": "tokenomy.resilience",
     "warn_once": "tokenomy._warn_once",
@@ -506,6 +508,7 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, pinned by tests/core/test_co
     "set_default_ledger",
     "store_call",
     "take_over_sdk_retries",
+    "take_over_sdk_retries_all",
     "track",
     "unread_cache_writes",
     "warn_hidden_retries",

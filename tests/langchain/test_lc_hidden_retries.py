@@ -144,16 +144,3 @@ def test_a_client_without_retries_is_left_alone(provider_simulator: ProviderSimu
     assert model.model is user_model
     assert [type(p).__name__ for p in model._pipeline.policies] == ["MaxTokens"]
     assert isinstance(user_model.root_client, openai.OpenAI)
-
-
-def test_a_cascade_keeps_its_tiers(provider_simulator: ProviderSimulator) -> None:
-    """A CascadeChatModel picks among its tiers' own models, so none is swapped for a copy
-    and no Retry.like_sdk() is added (which would multiply with the tiers' own retries)."""
-    from tokenomy_langchain import CascadeChatModel
-
-    sim = provider_simulator
-    tiers = [ChatOpenAI(model=m, base_url=sim.openai_base_url, api_key="t")
-             for m in ("gpt-4o-mini", "gpt-4o")]
-    model = CascadeChatModel(tiers, policies=[MaxTokens(64)])
-    assert model.model is tiers[-1]
-    assert [type(p).__name__ for p in model._pipeline.policies] == ["MaxTokens", "Cascade"]

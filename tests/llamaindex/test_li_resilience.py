@@ -107,3 +107,102 @@ def test_hidden_client_retries_counted_without_a_retry_policy(
         llm.chat(HI)
     assert len(sim.requests) == 4
     assert sorted(r.attempt for r in ledger.query()) == [1, 2, 3, 4]
+
+
+def test_cascade_tiers_hidden_retries_are_taken_over(provider_simulator: ProviderSimulator) -> None:
+    """CascadeLLM over two llama-index OpenAI LLMs left at their default max_retries=3, no
+    Retry in the policies: the tiers in use are copies without client retries and
+    Retry.like_sdk(3) is innermost, so the cheap tier's two 503s then its answer are 3
+    requests and 3 ledger records (attempts 1-2 failed with their error class), sync and
+    async; four 503s (the cheap tier's 1 + 3 attempts) fall through to gpt-4o: 5 requests,
+    5 records. The user's LLMs keep their retrying clients."""
+    import asyncio
+
+    from llama_index.llms.openai import OpenAI
+
+    from tokenomy import hidden_retries
+    from tokenomy_llamaindex import CascadeLLM
+
+    sim = provider_simulator
+    users = [OpenAI(model=m, api_base=sim.openai_base_url, api_key="t")
+             for m in ("gpt-4o-mini", "gpt-4o")]
+    unavailable = Fault.error(503, retry_after=0.01)
+    for run_async in (False, True):
+        ledger = MemoryLedger()
+        llm = CascadeLLM(users, ledger=ledger)
+        assert [type(p).__name__ for p in llm.pipeline.policies] == ["Cascade", "Retry"]
+        assert hidden_retries(llm.llm) == 0 and llm.llm is not users[-1]
+        before = len(sim.requests)
+        sim.inject(unavailable, times=2)
+        chat = asyncio.run(llm.achat(HI)) if run_async else llm.chat(HI)
+        assert chat.message.content
+        assert [r.body["model"] for r in sim.requests[before:]] == ["gpt-4o-mini"] * 3
+        assert sorted((r.attempt, r.error) for r in ledger.query()) == [
+            (1, "InternalServerError"), (2, "InternalServerError"), (3, None)]
+    ledger = MemoryLedger()
+    before = len(sim.requests)
+    sim.inject(unavailable, times=4)
+    assert CascadeLLM(users, ledger=ledger).chat(HI).message.content
+    assert [r.body["model"] for r in sim.requests[before:]] == ["gpt-4o-mini"] * 4 + ["gpt-4o"]
+    records = sorted(ledger.query(), key=lambda r: r.attempt)
+    assert [(r.attempt, r.error) for r in records] == [
+        (n, "InternalServerError") for n in (1, 2, 3, 4)] + [(5, None)]
+    assert records[-1].model.startswith("gpt-4o") and records[0].model.startswith("gpt-4o-mini")
+    assert [hidden_retries(u) for u in users] == [3, 3]
+
+
+def test_llm_summarizer_takes_the_retries_over(provider_simulator: ProviderSimulator) -> None:
+    """LLMSummarizer(OpenAI(max_retries=3)) in a ConversationMemory: two 503s then the
+    summary are 3 requests and 3 ledger records tagged purpose=memory (attempts 1-2 failed
+    with their error class), sync and async; the user's LLM still retries on its own."""
+    import asyncio
+
+    from llama_index.llms.openai import OpenAI
+
+    from tokenomy import ConversationMemory, hidden_retries
+    from tokenomy_llamaindex import LLMSummarizer
+
+    sim = provider_simulator
+    user = OpenAI(model="gpt-4o-mini", api_base=sim.openai_base_url, api_key="t")
+    history = [{"role": "system", "content": "You are terse."}]
+    for i in range(12):
+        history += [{"role": "user", "content": f"question {i} " + "word " * 30},
+                    {"role": "assistant", "content": f"answer {i} " + "reply " * 30}]
+    history.append({"role": "user", "content": "and now?"})
+    for run_async in (False, True):
+        summarizer = LLMSummarizer(user)
+        assert hidden_retries(summarizer.llm) == 0
+        ledger = MemoryLedger()
+        memory = ConversationMemory(max_tokens=300, summary_max_tokens=60,
+                                    summarizer=summarizer, ledger=ledger)
+        before = len(sim.requests)
+        sim.inject(Fault.error(503, retry_after=0.01), times=2)
+        view = (asyncio.run(memory.awindow(history, conversation="c")) if run_async
+                else memory.window(history, conversation="c"))
+        assert view.summary
+        assert len(sim.requests) - before == 3
+        assert sorted((r.attempt, r.error) for r in ledger.query()) == [
+            (1, "InternalServerError"), (2, "InternalServerError"), (3, None)]
+        assert {r.tags["purpose"] for r in ledger.query()} == {"memory"}
+    assert hidden_retries(user) == 3
+
+
+def test_a_wrapper_without_policies_takes_the_retries_over(
+    provider_simulator: ProviderSimulator,
+) -> None:
+    """TokenomyLLM(OpenAI(max_retries=3)) with no policies: Retry.like_sdk(3) alone, so two
+    503s then an answer are 3 requests and 3 records."""
+    from llama_index.llms.openai import OpenAI
+
+    from tokenomy_llamaindex import TokenomyLLM
+
+    sim = provider_simulator
+    ledger = MemoryLedger()
+    llm = TokenomyLLM(OpenAI(model="gpt-4o-mini", api_base=sim.openai_base_url, api_key="t"),
+                      ledger=ledger)
+    assert [type(p).__name__ for p in llm.pipeline.policies] == ["Retry"]
+    sim.inject(Fault.error(503, retry_after=0.01), times=2)
+    assert llm.chat(HI).message.content
+    assert len(sim.requests) == 3
+    assert sorted((r.attempt, r.error) for r in ledger.query()) == [
+        (1, "InternalServerError"), (2, "InternalServerError"), (3, None)]

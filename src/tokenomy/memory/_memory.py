@@ -349,7 +349,8 @@ class ConversationMemory(Policy):
     def _pipeline(self) -> Any:
         from tokenomy.pipeline import Pipeline
 
-        return Pipeline(ledger=self.ledger, price_book=self.price_book)
+        policies = self.summarizer.policies if self.summarizer is not None else ()
+        return Pipeline(policies, ledger=self.ledger, price_book=self.price_book)
 
     def _state(self, conversation: str | None, infos: Sequence[MessageInfo]) -> _State:
         with self._lock:

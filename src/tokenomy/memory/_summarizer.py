@@ -4,8 +4,10 @@ One small extension point: :meth:`Summarizer.send` answers one
 :class:`~tokenomy.ModelRequest` (the summary prompt, ``max_tokens`` = the summary's cap) with
 a :class:`~tokenomy.ModelResponse`, the same contract as a pipeline wrapper's sender. The
 memory runs it through a :class:`~tokenomy.Pipeline`, so every summary call is a ledger record
-(tag ``purpose=memory``) priced like any other call. The integrations provide senders over
-their models (``tokenomy_langchain.ChatModelSummarizer``,
+(tag ``purpose=memory``) priced like any other call, through the summarizer's own
+``policies`` (the integrations' summarizers: the retries their model's SDK client would have
+made hidden, as a ``Retry.like_sdk()``, every attempt a record). The integrations provide
+senders over their models (``tokenomy_langchain.ChatModelSummarizer``,
 ``tokenomy_llamaindex.LLMSummarizer``); :class:`tokenomy.testing.FakeSummarizer` is a
 deterministic local one for tests.
 """
@@ -17,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tokenomy.pipeline import ModelRequest, ModelResponse
+from tokenomy.pipeline import ModelRequest, ModelResponse, Policy
 
 __all__ = ["SUMMARY_INSTRUCTIONS", "Summarizer", "summary_request", "transcript"]
 
@@ -40,6 +42,10 @@ class Summarizer(ABC):
     provider: str | None = None
     #: recorded as the summary calls' ``framework`` (default ``"tokenomy"``)
     framework: str | None = None
+    #: policies the memory runs each summary call through (outermost first): the
+    #: integrations' summarizers put a ``Retry.like_sdk()`` here when they turned their
+    #: model's SDK client retries off, so each attempt is a ledger record
+    policies: Sequence[Policy] = ()
 
     @abstractmethod
     def send(self, request: ModelRequest) -> ModelResponse:

@@ -24,6 +24,7 @@ from tokenomy.resilience._classify import AttemptFailure, ErrorClass, classify, 
 from tokenomy.resilience._hidden import (
     hidden_retries,
     take_over_sdk_retries,
+    take_over_sdk_retries_all,
     warn_hidden_retries,
 )
 from tokenomy.resilience._retry import Retry
@@ -52,5 +53,6 @@ __all__ = [
     "retry_after_of",
     "retry_summary",
     "take_over_sdk_retries",
+    "take_over_sdk_retries_all",
     "warn_hidden_retries",
 ]

@@ -4,8 +4,11 @@
 ``max_retries`` times (2 by default) inside one call: those attempts are billed when the
 provider generated anything, yet reach no ledger and multiply with :class:`~tokenomy.Retry`'s.
 
-:func:`take_over_sdk_retries` (called by ``TokenomyChatModel`` and ``TokenomyLLM`` when they
-are built with policies) makes every attempt the pipeline's:
+:func:`take_over_sdk_retries` (called by ``TokenomyChatModel``, ``TokenomyLLM`` and
+``TokenomyEmbeddings``, with or without policies, by ``TokenomyMiddleware`` for each agent
+model, by the memory summarizers and by ``with_resilience`` for each model it can see in a
+chain) and :func:`take_over_sdk_retries_all` (the cascades' tiers, the middleware's
+``models``) make every attempt the pipeline's:
 
 * the wrapped model is replaced by a copy whose SDK clients do not retry: each client the
   model holds is rebuilt with the SDK's own ``client.with_options(max_retries=0)`` (a copy
@@ -30,7 +33,12 @@ from typing import Any
 from tokenomy._warn_once import WarnOnce
 from tokenomy.exceptions import TokenomyWarning
 
-__all__ = ["hidden_retries", "take_over_sdk_retries", "warn_hidden_retries"]
+__all__ = [
+    "hidden_retries",
+    "take_over_sdk_retries",
+    "take_over_sdk_retries_all",
+    "warn_hidden_retries",
+]
 
 _WARNED = WarnOnce()
 _CLIENT_ATTRS = ("client", "async_client", "root_client", "root_async_client", "_client",
@@ -81,19 +89,44 @@ def take_over_sdk_retries(model: Any, policies: Sequence[Any]) -> tuple[Any, lis
     Otherwise (nothing retries, or the clients could not be rebuilt: warned once) the two
     as given.
     """
+    models, out = take_over_sdk_retries_all([model], policies)
+    return models[0], out
+
+
+def take_over_sdk_retries_all(
+    models: Sequence[Any], policies: Sequence[Any]
+) -> tuple[list[Any], list[Any]]:
+    """:func:`take_over_sdk_retries` for a wrapper that calls any of several models (a
+    cascade's tiers, the models an agent middleware may switch to): each model that retries
+    on its own replaced by its copy without retries (the same object given twice: one
+    copy), and one :meth:`Retry.like_sdk` (the most ``max_retries`` among them) added last
+    unless ``policies`` hold a :class:`~tokenomy.Retry`. Innermost, it retries each
+    attempt the pipeline makes, so a cascade retries a tier as its client would have before
+    falling through to the next one."""
     from tokenomy.resilience._retry import Retry
 
     out = list(policies)
-    n = hidden_retries(model)
-    if n <= 0:
-        return model, out
-    copy = without_sdk_retries(model)
-    if copy is None:
-        warn_hidden_retries(model, out)
-        return model, out
-    if not any(isinstance(p, Retry) for p in out):
-        out.append(Retry.like_sdk(n))
-    return copy, out
+    result: list[Any] = []
+    copies: dict[int, Any] = {}
+    most = 0
+    for model in models:
+        n = hidden_retries(model)
+        if n <= 0:
+            result.append(model)
+            continue
+        key = id(model)
+        if key not in copies:
+            copies[key] = without_sdk_retries(model)
+        copy = copies[key]
+        if copy is None:
+            warn_hidden_retries(model, out)
+            result.append(model)
+            continue
+        most = max(most, n)
+        result.append(copy)
+    if most and not any(isinstance(p, Retry) for p in out):
+        out.append(Retry.like_sdk(most))
+    return result, out
 
 
 def without_sdk_retries(model: Any) -> Any | None:

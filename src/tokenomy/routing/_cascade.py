@@ -11,8 +11,10 @@ own ledger record under the call's run (attempt 1, 2, ...), tagged with the tier
 
 The last tier's answer is always returned (its verdict is recorded all the same, except for a
 gate that calls a model, ``Gate.calls_model``, which is not run there: "not judged"). An error on
-a tier (after the client's own retries) falls through to the next tier (the attempt's record
-has the error and the tier tags, no verdict); on the last tier it reaches the caller. A streamed call streams the last tier
+a tier (after the retries of a policy after the cascade: the integrations put a
+``Retry.like_sdk()`` there in place of the clients' own) falls through to the next tier (the
+attempt's record has the error and the tier tags, no verdict); on the last tier it reaches
+the caller. A streamed call streams the last tier
 unbuffered; a lower tier's answer has to be complete to be judged, so it is read whole and,
 when it passes, replayed to the caller as a stream.
 """

@@ -5,6 +5,15 @@ It is a :class:`~tokenomy_langchain.TokenomyChatModel` whose pipeline ends with 
 policy and whose sender calls the tier's own chat model (picked by the model name the policy
 put in the request). Tool binding and structured output are the last (strongest) model's,
 bound on the cascade, so the tiers should take the same tool format (one provider family).
+
+The tiers' SDK clients do not retry on their own: each tier whose client would
+(``max_retries``, 2 by default) is replaced by a copy without (the user's models are left as
+they were), and when ``policies`` hold no :class:`tokenomy.Retry` a ``Retry.like_sdk()`` is
+the innermost policy, retrying a tier's failed attempt as its client would have before the
+cascade falls through to the next tier: every attempt is a ledger record
+(:func:`tokenomy.take_over_sdk_retries_all`). A ``Retry`` in ``policies`` runs around the
+whole cascade instead (a lower tier's failure falls through at once; the last tier's reruns
+the cascade).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.language_models import BaseChatModel
 from pydantic import Field, PrivateAttr
 
-from tokenomy import ConfigurationError, ModelRequest, Policy
+from tokenomy import ConfigurationError, ModelRequest, Policy, take_over_sdk_retries_all
 from tokenomy.routing import Cascade, Gate, PreRouter, Tier
 from tokenomy_langchain._chat_model import TokenomyChatModel
 from tokenomy_langchain._translate import model_info
@@ -80,22 +89,25 @@ class CascadeChatModel(TokenomyChatModel):
             context=context,  # type: ignore[arg-type]
             pre_router=pre_router,
         )
+        # every tier's hidden SDK retries become the pipeline's (copies; the user's kept)
+        own, chain = take_over_sdk_retries_all(
+            [model for _, model in tiers.values()], [*policies, cascade]
+        )
         super().__init__(
-            list(models)[-1],
-            [*policies, cascade],
+            own[-1],
+            chain,
             ledger=ledger,
             price_book=price_book,
             tags=tags,
-            tiers=list(models),
+            tiers=own,
             **kwargs,
         )
-        self._by_name = {name: model for name, (_, model) in tiers.items()}
+        self._by_name = dict(zip(tiers, own, strict=True))
 
     @property
     def cascade(self) -> Cascade:
         """The cascade policy (its tiers, gate, context, pre-router)."""
-        policy = self.policies[-1]
-        assert isinstance(policy, Cascade)
+        policy = next(p for p in reversed(self.policies) if isinstance(p, Cascade))
         return policy
 
     def _wrapped_for(self, final: ModelRequest) -> BaseChatModel:

@@ -119,17 +119,18 @@ class TokenomyChatModel(BaseChatModel):
     def model_post_init(self, context: Any, /) -> None:
         super().model_post_init(context)
         policies = list(self.policies)
-        if policies and type(self)._wrapped_for is not TokenomyChatModel._wrapped_for:
+        if type(self)._wrapped_for is not TokenomyChatModel._wrapped_for:
             from tokenomy import warn_hidden_retries
 
-            # a subclass that picks among several models (a cascade's tiers) keeps them as
-            # given: warn once when their clients retry on their own (see tokenomy.Retry)
+            # a subclass that picks among several models (a cascade's tiers) takes their
+            # retries over itself (take_over_sdk_retries_all); warn once if one still retries
             warn_hidden_retries(self.model, policies)
-        elif policies:
+        else:
             from tokenomy import take_over_sdk_retries
 
             # the wrapped client's own retries would reach no ledger: a copy of the model whose
             # SDK clients do not retry, and Retry.like_sdk() unless a Retry is in the policies
+            # (with no policies too: each attempt is then a record, not one call for three)
             model, policies = take_over_sdk_retries(self.model, policies)
             if model is not self.model:
                 self.__dict__["model"] = model

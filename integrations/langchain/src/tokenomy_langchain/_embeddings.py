@@ -6,6 +6,8 @@ LangChain embeddings fire no callbacks, so no handler sees them. The wrapper run
 ``params["input"]``: one ledger record per call. LangChain's ``Embeddings`` interface returns
 vectors only (langchain-openai 1.7 drops the usage the API sent), so the input tokens are
 counted locally with :mod:`tokenomy.tokens` and the record is flagged ``estimated``.
+The embeddings' SDK client retries (``max_retries``) are taken over as the chat wrapper's
+are (:func:`tokenomy.take_over_sdk_retries`): each attempt is a record.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
-from tokenomy import ConfigurationError, ModelRequest, ModelResponse, Pipeline, Usage
+from tokenomy import (
+    ConfigurationError,
+    ModelRequest,
+    ModelResponse,
+    Pipeline,
+    Usage,
+    take_over_sdk_retries,
+)
 
 if TYPE_CHECKING:
     from tokenomy import LedgerStore, Policy, PriceBook
@@ -49,8 +58,10 @@ class TokenomyEmbeddings(Embeddings):
                 "TokenomyEmbeddings wraps LangChain embeddings (langchain_core.embeddings."
                 f"Embeddings, such as OpenAIEmbeddings), got {type(embeddings).__name__}"
             )
-        self.embeddings = embeddings
-        self.pipeline = Pipeline(policies, ledger=ledger, price_book=price_book, tags=tags)
+        # the client's own retries would be attempts no ledger sees: a copy without them, and
+        # Retry.like_sdk() unless a Retry is in the policies (the user's embeddings are kept)
+        self.embeddings, chain = take_over_sdk_retries(embeddings, policies)
+        self.pipeline = Pipeline(chain, ledger=ledger, price_book=price_book, tags=tags)
         self.model = _model_name(embeddings)
         self.provider = _provider(embeddings)
 

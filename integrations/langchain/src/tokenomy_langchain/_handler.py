@@ -44,7 +44,7 @@ from tokenomy_langchain._model_run import (
 )
 from tokenomy_langchain._read import cache_kind, output_text, read_result
 from tokenomy_langchain._request import request_source
-from tokenomy_langchain._tags import langchain_tags
+from tokenomy_langchain._tags import ATTEMPT_METADATA, langchain_tags
 from tokenomy_langchain._tree_events import RunTreeEvents
 from tokenomy_langchain._wrapped import WRAPPER_LLM_TYPE
 
@@ -83,6 +83,8 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
       name and zero tokens, unless usage is known; text streamed before the failure, and a
       stream the consumer stopped reading (``GeneratorExit``, ``CancelledError``), are
       estimated: the provider billed them.
+    * ``attempt``: 1, or the attempt of the enclosing ``with_resilience`` chain (metadata
+      ``_tokenomy_attempt``), so a chain's retried model calls count as retries.
     * ``run_id`` is LangChain's model run id, ``parent_run_id`` its parent's and
       ``root_run_id`` the outermost run this handler saw above it; the root's name (a chain's
       ``run_name``) is tag ``run_name`` unless set otherwise. ``name`` is the model run's name.
@@ -357,6 +359,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
                 tags=self.tags or None,
                 cache=cache_kind() if info.cache_hit else None,
                 error=None if error is None else type(error).__name__,
+                attempt=_attempt_of(meta),
                 service_tier=info.service_tier,
                 name=name,
                 framework="langchain",
@@ -402,3 +405,9 @@ def _requested_model(kwargs: Mapping[str, Any], metadata: Mapping[str, Any]) -> 
     if not (model and isinstance(model, str)):
         model = metadata.get("ls_model_name")
     return model if isinstance(model, str) and model else None
+
+
+def _attempt_of(meta: Mapping[str, Any]) -> int:
+    """The enclosing ``with_resilience`` chain's attempt number (1 outside one)."""
+    value = meta.get(ATTEMPT_METADATA, 1)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1

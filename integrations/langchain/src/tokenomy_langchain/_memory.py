@@ -33,6 +33,7 @@ from tokenomy import (
     MemoryView,
     ModelRequest,
     ModelResponse,
+    take_over_sdk_retries,
 )
 from tokenomy.memory import MessageCounter, MessageInfo, Summarizer
 from tokenomy_langchain._translate import model_info, response_of
@@ -176,14 +177,18 @@ class ChatModelSummarizer(Summarizer):
     """A :class:`tokenomy.memory.Summarizer` calling a LangChain chat model (normally a cheap
     one: ``ChatModelSummarizer(ChatOpenAI(model="gpt-4o-mini"))``). The memory runs each call
     through a pipeline, so it is recorded once (tag ``purpose=memory``), even with
-    :func:`tokenomy_langchain.track` or a handler attached."""
+    :func:`tokenomy_langchain.track` or a handler attached; the model's SDK client retries
+    are taken over (``chat_model`` is a copy without them, ``policies`` a
+    ``Retry.like_sdk()``), so each attempt is a record."""
 
     def __init__(self, model: BaseChatModel) -> None:
         if not isinstance(model, BaseChatModel):
             raise ConfigurationError(
                 f"ChatModelSummarizer needs a LangChain chat model, got {type(model).__name__}"
             )
-        self.chat_model = model
+        # the client's own retries would be attempts no ledger sees: a copy without them,
+        # and Retry.like_sdk() as the summary calls' policy (the user's model is kept)
+        self.chat_model, self.policies = take_over_sdk_retries(model, [])
         self.model, self.provider = model_info(model, {})
         self.framework = "langchain"
 

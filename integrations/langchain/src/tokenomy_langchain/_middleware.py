@@ -9,11 +9,22 @@ that calls the agent's ``handler`` with the request as the policies left it (a c
 agent's). The pipeline records each call once; the agent's model run starts while
 :func:`tokenomy.in_pipeline_call` is true, so an attached callback handler skips it.
 
+The SDK clients' own retries (``max_retries``, 2 by default) would be attempts no ledger
+sees: the agent's model arrives with each request, so the first call with a model object
+builds its copy without client retries (:func:`tokenomy.take_over_sdk_retries`; kept per
+model object, so later calls reuse it; the user's model is left as it was) and a pipeline
+with ``Retry.like_sdk()`` innermost unless the policies hold a :class:`tokenomy.Retry`; the
+agent's handler is called with ``request.override(model=copy)``. ``models`` (a cascade's)
+are taken over once, when the middleware is built.
+
 Needs the ``langchain`` package: ``pip install 'tokenomy-langchain[agents]'``.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +45,13 @@ except ImportError as exc:  # pragma: no cover - the extra is installed in the d
 
 from langchain_core.messages import AIMessage, SystemMessage, convert_to_messages
 
-from tokenomy import ModelRequest, ModelResponse, Pipeline
+from tokenomy import (
+    ModelRequest,
+    ModelResponse,
+    Pipeline,
+    take_over_sdk_retries,
+    take_over_sdk_retries_all,
+)
 from tokenomy_langchain._translate import (
     call_kwargs,
     message_of,
@@ -53,6 +70,8 @@ __all__ = ["TokenomyMiddleware"]
 
 #: request params that live on the agent's request itself, not in its model_settings
 _REQUEST_FIELDS = ("tools", "tool_choice")
+#: agent models whose retry-free copy (and pipeline) a middleware keeps (oldest dropped)
+_MAX_MODELS = 64
 
 
 class TokenomyMiddleware(AgentMiddleware):
@@ -64,7 +83,8 @@ class TokenomyMiddleware(AgentMiddleware):
     generation parameters (sent in ``model_settings``), the messages, tools and tool choice;
     changing ``model`` needs the chat models it may change to in ``models`` (a
     :class:`tokenomy.routing.Cascade` over their names: each attempt's request then carries
-    that model).
+    that model). The agent's model and ``models`` are called as copies whose SDK clients do
+    not retry on their own (:meth:`taken_over`), so every attempt is a record.
     """
 
     def __init__(
@@ -77,26 +97,73 @@ class TokenomyMiddleware(AgentMiddleware):
         models: Sequence[BaseChatModel] = (),
     ) -> None:
         super().__init__()
-        self.pipeline = Pipeline(policies, ledger=ledger, price_book=price_book, tags=tags)
+        # the cascade's models: their hidden SDK retries become the pipeline's
+        own, chain = take_over_sdk_retries_all(list(models), policies)
+        self.pipeline = Pipeline(chain, ledger=ledger, price_book=price_book, tags=tags)
         self.models: dict[str, BaseChatModel] = {}
-        for model in models:
+        for model in own:
             name, _ = model_info(model, {})
             if name:
                 self.models[name] = model
+        self._lock = threading.Lock()
+        self._taken: OrderedDict[int, tuple[Callable[[], Any], BaseChatModel, Pipeline]] = (
+            OrderedDict()
+        )
+        for given, copy in zip(models, own, strict=True):  # the agent's model may be one
+            self._keep(given, copy, self.pipeline)
+
+    def taken_over(self, model: BaseChatModel) -> tuple[BaseChatModel, Pipeline]:
+        """The model the agent's handler is called with in place of ``model`` (a copy whose
+        SDK clients do not retry, or ``model`` itself when they do not) and the pipeline its
+        calls run through (``Retry.like_sdk()`` innermost when the copy needs one); built on
+        the first call with ``model``, then reused."""
+        key = id(model)
+        with self._lock:
+            hit = self._taken.get(key)
+            if hit is not None and hit[0]() is model:
+                self._taken.move_to_end(key)
+                return hit[1], hit[2]
+        base = self.pipeline
+        copy, chain = take_over_sdk_retries(model, base.policies)
+        pipeline = base
+        if len(chain) != len(base.policies):
+            pipeline = Pipeline(
+                chain, ledger=base.ledger, price_book=base.price_book, tags=base.tags
+            )
+        self._keep(model, copy, pipeline)
+        return copy, pipeline
+
+    def _keep(self, model: BaseChatModel, copy: BaseChatModel, pipeline: Pipeline) -> None:
+        try:
+            ref: Callable[[], Any] = weakref.ref(model)
+        except TypeError:  # not weakly referable: kept alive while cached
+            ref = lambda: model  # noqa: E731
+        with self._lock:
+            self._taken[id(model)] = (ref, copy, pipeline)
+            while len(self._taken) > _MAX_MODELS:
+                self._taken.popitem(last=False)
+
+    def _prepared(self, request: AgentRequest) -> tuple[AgentRequest, Pipeline]:
+        model, pipeline = self.taken_over(request.model)
+        if model is not request.model:
+            request = request.override(model=model)
+        return request, pipeline
 
     def wrap_model_call(
         self, request: AgentRequest, handler: Callable[[AgentRequest], Any]
     ) -> Any:
+        request, pipeline = self._prepared(request)
         core = _request_of(request)
 
         def send(final: ModelRequest) -> ModelResponse:
             return _response_of(handler(self._override(request, core, final)), core.provider)
 
-        return _result_of(self.pipeline.call(core, send))
+        return _result_of(pipeline.call(core, send))
 
     async def awrap_model_call(
         self, request: AgentRequest, handler: Callable[[AgentRequest], Awaitable[Any]]
     ) -> Any:
+        request, pipeline = self._prepared(request)
         core = _request_of(request)
 
         async def send(final: ModelRequest) -> ModelResponse:
@@ -104,7 +171,7 @@ class TokenomyMiddleware(AgentMiddleware):
                 await handler(self._override(request, core, final)), core.provider
             )
 
-        return _result_of(await self.pipeline.acall(core, send))
+        return _result_of(await pipeline.acall(core, send))
 
     def _override(
         self, request: AgentRequest, core: ModelRequest, final: ModelRequest

@@ -16,7 +16,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["INTERNAL_METADATA_PREFIXES", "INTERNAL_TAG_PREFIXES", "langchain_tags"]
+__all__ = [
+    "ATTEMPT_METADATA",
+    "INTERNAL_METADATA_PREFIXES",
+    "INTERNAL_TAG_PREFIXES",
+    "langchain_tags",
+]
+
+#: Run metadata carrying the attempt of an enclosing ``with_resilience`` chain (an internal
+#: key: never a tag); the callback handler records it as the model call's ``attempt``.
+ATTEMPT_METADATA = "_tokenomy_attempt"
 
 #: Metadata keys with these prefixes are framework internals, never tags.
 INTERNAL_METADATA_PREFIXES: tuple[str, ...] = ("ls_", "langgraph_", "checkpoint_", "lc_", "_")

@@ -4,6 +4,13 @@ several LlamaIndex LLMs (cheap → strong).
 A :class:`~tokenomy_llamaindex.TokenomyLLM` whose pipeline ends with the cascade policy and
 whose sender calls the tier's own LLM (picked by the model name the policy put in the
 request). Metadata, tool calling and structured output are the last (strongest) LLM's.
+
+The tiers' SDK clients do not retry on their own: each tier whose client would
+(``max_retries``) is replaced by a copy without (the user's LLMs are left as they were), and
+when ``policies`` hold no :class:`tokenomy.Retry` a ``Retry.like_sdk()`` is the innermost
+policy, retrying a tier's failed attempt as its client would have before the cascade falls
+through to the next tier: every attempt is a ledger record
+(:func:`tokenomy.take_over_sdk_retries_all`).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from typing import Any
 from llama_index.core.llms import LLM
 from pydantic import PrivateAttr
 
-from tokenomy import ConfigurationError, ModelRequest, Policy
+from tokenomy import ConfigurationError, ModelRequest, Policy, take_over_sdk_retries_all
 from tokenomy.routing import Cascade, Gate, PreRouter, Tier
 from tokenomy_llamaindex._usage import provider_of
 from tokenomy_llamaindex._wrapper import TokenomyLLM
@@ -75,9 +82,12 @@ class CascadeLLM(TokenomyLLM):
         cascade = Cascade(
             built, gate, context=context, pre_router=pre_router  # type: ignore[arg-type]
         )
+        # every tier's hidden SDK retries become the pipeline's (copies; the user's kept)
+        own, chain = take_over_sdk_retries_all(list(tiers.values()), [*policies, cascade])
+        tiers = dict(zip(tiers, own, strict=True))
         super().__init__(
-            llms[-1],
-            [*policies, cascade],
+            own[-1],
+            chain,
             ledger=ledger,
             price_book=price_book,
             tags=tags,

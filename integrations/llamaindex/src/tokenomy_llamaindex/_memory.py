@@ -37,6 +37,7 @@ from tokenomy import (
     MemoryView,
     ModelRequest,
     ModelResponse,
+    take_over_sdk_retries,
 )
 from tokenomy.memory import MessageCounter, MessageInfo, Summarizer
 from tokenomy_llamaindex._translate import (
@@ -281,14 +282,18 @@ class TokenomySummaryMemoryBuffer(TokenomyMemoryBuffer):
 
 
 class LLMSummarizer(Summarizer):
-    """A :class:`tokenomy.memory.Summarizer` calling a LlamaIndex LLM's ``chat``/``achat``."""
+    """A :class:`tokenomy.memory.Summarizer` calling a LlamaIndex LLM's ``chat``/``achat``
+    (``llm``: a copy whose SDK client does not retry on its own, ``policies``: the
+    ``Retry.like_sdk()`` that retries instead, each attempt a ledger record)."""
 
     def __init__(self, llm: LLM) -> None:
         if not isinstance(llm, LLM):
             raise ConfigurationError(
                 f"LLMSummarizer needs a LlamaIndex LLM, got {type(llm).__name__}"
             )
-        self.llm = llm
+        # the client's own retries would be attempts no ledger sees: a copy without them,
+        # and Retry.like_sdk() as the summary calls' policy (the user's LLM is kept)
+        self.llm, self.policies = take_over_sdk_retries(llm, [])
         model = getattr(llm, "model", None)
         if not isinstance(model, str) or not model:
             name = llm.metadata.model_name

@@ -124,17 +124,18 @@ class TokenomyLLM(FunctionCallingLLM):
         }
         fields.update(kwargs)
         policies = list(policies)
-        if policies and type(self)._target is not TokenomyLLM._target:
+        if type(self)._target is not TokenomyLLM._target:
             from tokenomy import warn_hidden_retries
 
-            # a subclass that picks among several LLMs (a cascade's tiers) keeps them as
-            # given: warn once when their clients retry on their own (see tokenomy.Retry)
+            # a subclass that picks among several LLMs (a cascade's tiers) takes their
+            # retries over itself (take_over_sdk_retries_all); warn once if one still retries
             warn_hidden_retries(llm, policies)
-        elif policies:
+        else:
             from tokenomy import take_over_sdk_retries
 
             # the wrapped client's own retries would reach no ledger: a copy of the LLM whose
             # SDK clients do not retry, and Retry.like_sdk() unless a Retry is in the policies
+            # (with no policies too: each attempt is then a record, not one call for three)
             llm, policies = take_over_sdk_retries(llm, policies)
         super().__init__(llm=llm, **fields)
         self._pipeline = Pipeline(policies, ledger=ledger, price_book=price_book, tags=tags)
