@@ -114,9 +114,7 @@ def _forget() -> None:
     """Empty the budgeter's per-text caches (sentences, words, shingles, token counts)."""
     from tokenomy.rag import _facts
 
-    _facts.text_facts.cache_clear()
-    _facts._count.cache_clear()
-    _facts._shares.cache_clear()
+    _facts.forget()
 
 
 def speed_rows(*, data: Path = DATA, repetitions: int = 30) -> list[dict[str, Any]]:
