@@ -53,6 +53,7 @@ def test_speed_rows() -> None:
         "budget 100 chunks, no dedup, warm",
         "budget 100 chunks, dedup, cold",
         "budget 100 chunks, no dedup, cold",
+        "budget 100 chunks, dedup, cold, no pool",
     ]
     for row in rows:
         per_second = float(row["chunks/s"].replace(",", ""))

@@ -140,15 +140,17 @@ def test_count_many_matches_one_by_one_and_fills_the_cache() -> None:
 
 def test_compression_pool_analyses_only_the_best_chunks() -> None:
     """With compression, only the best chunks holding pool x budget tokens are considered:
-    the others are dropped as over budget and never analysed (not in the per-text cache),
-    while tokens_retrieved still counts every chunk; pool=None analyses every chunk; a pool
-    under 1 is refused."""
+    the others are dropped as over budget, never analysed (not in the per-text cache) nor
+    tokenized: tokens_retrieved estimates them from their length (tokens_estimated says how
+    many, within 15% of the exact count here); pool=None analyses and counts every chunk
+    exactly; a pool under 1 is refused."""
     import pytest
 
     from tokenomy.exceptions import ConfigurationError
 
     filler = [f"Filler paragraph number {i} is about topic {i} at some length." for i in range(30)]
     chunks = [Chunk(text=t, score=100.0 - i) for i, t in enumerate([TEXTS[0], *filler])]
+    enc = encoding_for_model(MODEL)
     per = count_text(filler[0], MODEL)
     pooled = ChunkBudgeter(model=MODEL, budget=per * 2, compress="lexical", pool=3, note=False)
     _forget()
@@ -159,11 +161,16 @@ def test_compression_pool_analyses_only_the_best_chunks() -> None:
     _facts.text_facts(filler[-1])  # the weakest chunk was not analysed: a miss now
     assert _facts.text_facts.cache_info().misses == misses + 1
     assert out.report.dropped["over_budget"] == len(chunks) - out.report.chunks_sent
-    assert out.report.tokens_retrieved == sum(count_text(c.text, MODEL) for c in chunks)
+    exact = sum(count_text(c.text, MODEL) for c in chunks)
+    unseen = sum(count_text(c.text, MODEL) for c in chunks[analysed:])
+    assert out.report.tokens_estimated == pytest.approx(unseen, rel=0.15)
+    assert out.report.tokens_retrieved - out.report.tokens_estimated == exact - unseen
+    assert (enc.name, filler[-1]) not in _facts._COUNTS
     assert out.texts[0].startswith("The Panthers beat")
     every = ChunkBudgeter(model=MODEL, budget=per * 2, compress="lexical", pool=None, note=False)
     _forget()
-    every.select("Who did the Panthers beat?", chunks)
+    report = every.select("Who did the Panthers beat?", chunks).report
     assert _facts.text_facts.cache_info().currsize == len(chunks)
+    assert (report.tokens_retrieved, report.tokens_estimated) == (exact, 0)
     with pytest.raises(ConfigurationError, match="pool"):
         ChunkBudgeter(model=MODEL, compress="lexical", pool=0.5)

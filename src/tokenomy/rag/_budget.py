@@ -219,9 +219,6 @@ class ChunkBudgeter:
         items = [c if isinstance(c, Chunk) else Chunk(text=str(c)) for c in chunks]
         count = self._counter()
         dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
-        sizes = count.many([c.text for c in items])
-        retrieved = sum(sizes)
-
         live = [i for i, c in enumerate(items) if c.text.strip()]
         dropped["empty"] = len(items) - len(live)
         scores = _scores(query, items)
@@ -231,15 +228,34 @@ class ChunkBudgeter:
             live = above
         live.sort(key=lambda i: (-scores[i], i))
         beyond = 0
+        estimated = 0
         if self.compress is not None and self.pool is not None:
             # compression looks at the best chunks holding pool x budget tokens (the rest
-            # would only lend it their weakest sentences): only they are analysed
+            # would only lend it their weakest sentences): only they are analysed and counted
+            # by the tokenizer; the others' tokens (for tokens_retrieved) are estimated from
+            # their length at the counted chunks' tokens per character
+            sizes = [0] * len(items)
             room, cut = self.pool * self.tokens, 0
             while cut < len(live) and room > 0:
-                room -= sizes[live[cut]]
+                n = sizes[live[cut]] = count(items[live[cut]].text)
+                room -= n
                 cut += 1
             beyond = len(live) - cut
+            counted = set(live[:cut])
+            chars = sum(len(items[i].text) for i in counted)
+            rate = sum(sizes[i] for i in counted) / chars if chars else 0.25
+            for i, c in enumerate(items):
+                if i in counted:
+                    continue
+                if not c.text.strip():  # blank: counted, it costs nothing
+                    sizes[i] = count(c.text)
+                else:
+                    sizes[i] = max(1, round(len(c.text) * rate))
+                    estimated += sizes[i]
             live = live[:cut]
+        else:
+            sizes = count.many([c.text for c in items])
+        retrieved = sum(sizes)
         if self.dedup and len(live) > 1:
             embeddings = [items[i].embedding for i in live]
             vectors = None
@@ -263,6 +279,7 @@ class ChunkBudgeter:
             chunks_retrieved=len(items),
             chunks_sent=len(kept),
             tokens_retrieved=retrieved,
+            tokens_estimated=estimated,
             tokens_sent=sent,
             trimmed=sum(1 for c in kept if c.trimmed),
             dropped=dropped,
