@@ -36,7 +36,12 @@ __all__ = ["ChunkBudget", "ChunkBudgeter", "Order", "Packing", "TokenCounter"]
 NEIGHBOUR = 0.25
 
 #: With compression, the candidates considered: the best chunks holding POOL x the budget in
-#: tokens (see ``ChunkBudgeter(pool=)``).
+#: tokens (see ``ChunkBudgeter(pool=)``). Measured on 1,500 SQuAD questions outside the
+#: benchmark's sample, against no pool: BM25 retention within noise at 8, 12 and 16 (+-4
+#: questions); MiniLM (embedding compression; its gold chunks rank deeper) lost 32/10/1
+#: questions at 256/512/1,024 tokens with 8 and 11/4/0 with 16. 8 keeps budgeting 100 new
+#: chunks at a quarter to a third of a MiniLM retrieval (16: about 0.7x); pass pool=16 or
+#: None when the retriever's ranking is weak and the chunks are seen again (warm).
 POOL = 8.0
 
 #: Room (tokens) below which a chunk that does not fit is not worth trying to trim: hardly a
