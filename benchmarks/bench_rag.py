@@ -8,20 +8,27 @@ BM25, embedding-scored for MiniLM) is set next to naive top-k (the best-ranked p
 whole, while they fit) at B and at 2B. "Retained": the gold paragraph was sent and the text
 sent from it still holds an answer. Goal: the budgeter's retention at B >= naive top-k's at 2B.
 
-Speed rows: budgeting 100 retrieved chunks for one query (query-aware compression on), with
-and without near-duplicate removal, warm (the chunks were budgeted before: their per-text
+Speed rows: budgeting 100 retrieved chunks for one query (query-aware compression on, budget
+512: the best chunks holding 8x the budget are considered, the rest are neither analysed nor
+tokenized; a "no pool" row considers all 100), with and without near-duplicate removal, warm (the chunks were budgeted before: their per-text
 analysis is cached, as for a RAG app over a fixed corpus) and cold (every per-text cache
 emptied before the run), in chunks per second, next to the anchor "the retrieval itself" of
 the same 100 chunks: BM25 in pure Python from the texts, and MiniLM (query embedding on CPU
-plus cosine similarity), measured interleaved. Goal on the warm rows: at most 0.2x of both.
+plus cosine similarity), measured interleaved. Goals: warm rows at most 0.2x of both
+retrievals; cold rows at most 0.5x of the MiniLM retrieval (the cold rows' ratio to BM25 is
+reported: from-scratch BM25 in pure Python is the floor, since budgeting a new chunk also
+tokenizes it, which BM25 does not). Each row carries the load average over the last minute.
 
-``python benchmarks/bench_rag.py [--questions N] [--retriever bm25|minilm ...]``; in
-``./dev bench rag`` it uses 1,000 questions (a fixed seeded sample) and both retrievers.
+``python benchmarks/bench_rag.py [--questions N] [--seed S] [--retriever bm25|minilm ...]``;
+in ``./dev bench rag`` it uses 1,000 questions (the sample of seed 11: parameters were fit on
+questions outside it) and both retrievers; ``--seed 12`` draws a second sample to check that
+the result holds.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -36,23 +43,32 @@ BUDGETS = (256, 512, 1024)
 RETRIEVERS = ("bm25", "minilm")
 #: budgeting (warm) at most this share of the retrieval time, for both retrievers
 SPEED_GOAL = 0.2
+#: budgeting (cold: chunks never seen) at most this share of the MiniLM retrieval time
+COLD_GOAL = 0.5
+#: the benchmark's sample (``--seed``): questions outside it are the tuning split
+SEED = 11
 
 
-def _sample(questions: list[Any], n: int | None) -> list[Any]:
+def _sample(questions: list[Any], n: int | None, seed: int = SEED) -> list[Any]:
     if n is None or n >= len(questions):
         return questions
     picked = list(questions)
-    random.Random(11).shuffle(picked)
+    random.Random(seed).shuffle(picked)
     return picked[:n]
 
 
 def quality_rows(
-    retriever: str, *, questions: int | None, data: Path = DATA, budgets: Sequence[int] = BUDGETS
+    retriever: str,
+    *,
+    questions: int | None,
+    data: Path = DATA,
+    budgets: Sequence[int] = BUDGETS,
+    seed: int = SEED,
 ) -> list[dict[str, Any]]:
     """Retention and tokens sent per budget for one retriever."""
     from tokenomy.rag._evaluate import budgeter_for, evaluate, load_chunks, load_questions, rank
 
-    qs = _sample(load_questions(data / "squad-dev-questions.jsonl"), questions)
+    qs = _sample(load_questions(data / "squad-dev-questions.jsonl"), questions, seed)
     chunks = load_chunks(data / "squad-dev-chunks.jsonl")
     ranked, embedder = rank(qs, chunks, retriever)  # type: ignore[arg-type]
     naive: dict[int, dict[str, Any]] = {}
@@ -114,9 +130,7 @@ def _forget() -> None:
     """Empty the budgeter's per-text caches (sentences, words, shingles, token counts)."""
     from tokenomy.rag import _facts
 
-    _facts.text_facts.cache_clear()
-    _facts._count.cache_clear()
-    _facts._shares.cache_clear()
+    _facts.forget()
 
 
 def speed_rows(*, data: Path = DATA, repetitions: int = 30) -> list[dict[str, Any]]:
@@ -125,7 +139,9 @@ def speed_rows(*, data: Path = DATA, repetitions: int = 30) -> list[dict[str, An
     (embedding the query on CPU, then cosine similarity; needs tokenomy[embeddings], else that
     anchor is absent). "warm": the chunks were budgeted before (the steady state of a RAG app
     over a fixed corpus: each chunk's sentences, words, shingles and token count are cached
-    per text); "cold": every per-text cache emptied before each run (chunks never seen)."""
+    per text); "cold": every per-text cache emptied before each run (chunks never seen).
+    Compression considers the best chunks holding 8x the budget (``ChunkBudgeter(pool=)``):
+    only they are analysed and tokenized; "no pool" analyses and tokenizes all 100."""
     from tokenomy.rag import Chunk, ChunkBudgeter, MiniLMEmbedder, bm25_scores, cosine
     from tokenomy.rag._evaluate import load_chunks, load_questions
 
@@ -136,12 +152,15 @@ def speed_rows(*, data: Path = DATA, repetitions: int = 30) -> list[dict[str, An
     items = [Chunk(text=t, score=s, position=i) for i, (t, s) in enumerate(zip(texts, scores))]
     with_dedup = ChunkBudgeter(budget=512, compress="lexical", note=False)
     without = ChunkBudgeter(budget=512, compress="lexical", dedup=False, note=False)
+    # every chunk analysed and tokenized (no compression pool): what the pool saves
+    everything = ChunkBudgeter(budget=512, compress="lexical", pool=None, note=False)
     setups: dict[str, Setup] = {
         "bm25": lambda: bm25_scores(query, texts),
         "dedup, warm": lambda: with_dedup.select(query, items),
         "no dedup, warm": lambda: without.select(query, items),
         "dedup, cold": (_forget, lambda: with_dedup.select(query, items)),
         "no dedup, cold": (_forget, lambda: without.select(query, items)),
+        "dedup, cold, no pool": (_forget, lambda: everything.select(query, items)),
     }
     try:
         embedder = MiniLMEmbedder(threads=1)
@@ -155,8 +174,10 @@ def speed_rows(*, data: Path = DATA, repetitions: int = 30) -> list[dict[str, An
     except ImportError:  # MissingDependencyError: no tokenomy[embeddings]
         pass
     timed = _interleaved(setups, repetitions=repetitions)
+    load = os.getloadavg()[0]
     rows = []
-    for name in ("dedup, warm", "no dedup, warm", "dedup, cold", "no dedup, cold"):
+    names = ("dedup, warm", "no dedup, warm", "dedup, cold", "no dedup, cold")
+    for name in (*names, "dedup, cold, no pool"):
         seconds = timed[name]
         row = {
             "case": f"budget 100 chunks, {name}",
@@ -171,23 +192,31 @@ def speed_rows(*, data: Path = DATA, repetitions: int = 30) -> list[dict[str, An
             row["MiniLM ms"] = f"{timed['minilm'] * 1e3:.1f}"
             row["x MiniLM"] = f"{seconds / timed['minilm']:.2f}"
             ratios.append(round(seconds / timed["minilm"], 2))
-        row["goal"] = f"<= {SPEED_GOAL}x retrieval" if "warm" in name else "(reported)"
         if "warm" in name:
+            row["goal"] = f"<= {SPEED_GOAL}x both retrievals"
             row["met"] = "yes" if max(ratios) <= SPEED_GOAL else "NO"
+        else:
+            row["goal"] = f"<= {COLD_GOAL}x MiniLM retrieval"
+            row["met"] = "yes" if len(ratios) > 1 and ratios[1] <= COLD_GOAL else "NO"
+        row["load"] = f"{load:.1f}"
         rows.append(row)
     return rows
 
 
 def tables(
-    *, questions: int | None = 1000, retrievers: Sequence[str] = RETRIEVERS, data: Path = DATA
+    *,
+    questions: int | None = 1000,
+    retrievers: Sequence[str] = RETRIEVERS,
+    data: Path = DATA,
+    seed: int = SEED,
 ) -> list[tuple[str, list[dict[str, Any]]]]:
     """``(title, rows)`` per table: one per retriever, then the speed table."""
     if not (data / "squad-dev-questions.jsonl").exists():
         return [("skipped", [{"case": "skipped", "anchor": f"{data} is absent"}])]
     out = [
         (
-            f"{retriever}, {questions or 'all'} questions",
-            quality_rows(retriever, questions=questions, data=data),
+            f"{retriever}, {questions or 'all'} questions (seed {seed})",
+            quality_rows(retriever, questions=questions, data=data, seed=seed),
         )
         for retriever in retrievers
     ]
@@ -207,13 +236,14 @@ def run(
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--questions", type=int, default=1000, help="0: all 4,961")
+    parser.add_argument("--seed", type=int, default=SEED, help="the sample's seed")
     parser.add_argument("--retriever", action="append", choices=RETRIEVERS)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _table import print_table
 
     n = args.questions or None
-    for title, rows in tables(questions=n, retrievers=args.retriever or RETRIEVERS):
+    for title, rows in tables(questions=n, retrievers=args.retriever or RETRIEVERS, seed=args.seed):
         print_table(f"RAG chunk budgeting on SQuAD: {title}", rows)
     return 0
 

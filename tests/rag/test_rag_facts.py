@@ -22,9 +22,7 @@ TEXTS = [
 
 
 def _forget() -> None:
-    _facts.text_facts.cache_clear()
-    _facts._count.cache_clear()
-    _facts._shares.cache_clear()
+    _facts.forget()
 
 
 def test_warm_and_cold_budgeting_give_the_same_answer() -> None:
@@ -60,7 +58,7 @@ def test_facts_pieces_join_back_and_counts_are_exact() -> None:
 
 
 def test_sentence_words_match_on_their_prefix() -> None:
-    """"defeat" in the question scores the sentence saying "defeated" (no shared full word),
+    """ "defeat" in the question scores the sentence saying "defeated" (no shared full word),
     above the sentences that share nothing; stopwords alone are not query terms."""
     assert sentence_terms("Who did the Panthers defeat?") == {"pant", "defe"}
     assert sentence_terms("who is it") == {"who", "is", "it"}  # only stopwords: keep them
@@ -100,3 +98,79 @@ def test_shingle_dedup_matches_brute_force_jaccard() -> None:
         else:
             kept.append(s)
     assert found == expected and 0 < len(expected) < len(texts) - len(base)
+
+
+def test_period_only_texts_split_as_the_general_pattern_does() -> None:
+    """The fast pattern used for texts whose only end marks are periods (no ! ? line break or
+    CJK stop) cuts them exactly where the general pattern does, abbreviations included."""
+    from tokenomy.rag import _text
+
+    texts = [
+        "The U.S. Army left. Dr. Smith stayed in St. Louis until Sept. 5 when he left.  Fine.",
+        'He said "Go." Then (it ended.) The a. b. c. list e.g. this one. Done',
+        "A. B. Cee went. Mr.Smith was here. Inc. is a suffix. No. 5 is a number. End.",
+        "Nothing ends here",
+        "Trailing space. ",
+    ]
+    for text in texts:
+        general = [m.end() for m in _text._SENTENCE_END.finditer(text)]
+        fast = [m.end() for m in _text._PERIOD_END.finditer(text)]
+        assert fast == general
+    assert split_sentences(texts[0]) == [
+        "The U.S. Army left. ",
+        "Dr. Smith stayed in St. Louis until Sept. 5 when he left.  ",
+        "Fine.",
+    ]
+    # a line break after an abbreviation ends the sentence (the general pattern's rule)
+    assert split_sentences("Made in the U.S.\nNext line.") == ["Made in the U.S.\n", "Next line."]
+
+
+def test_count_many_matches_one_by_one_and_fills_the_cache() -> None:
+    """Counting a query's texts in one pass gives each text's tokenizer count (empty text 0,
+    repeats counted once), and a later single count is a cache hit with the same value."""
+    enc = encoding_for_model(MODEL)
+    _forget()
+    texts = [*TEXTS, "", TEXTS[0], "<|endoftext|> is plain text here"]
+    counts = _facts.count_many(enc, texts)
+    assert counts == [count_text(t, MODEL) for t in texts]
+    assert counts[len(TEXTS)] == 0 and counts[len(TEXTS) + 1] == counts[0]
+    assert (enc.name, TEXTS[1]) in _facts._COUNTS
+    assert _facts.count_tokens(enc, TEXTS[1]) == counts[1]
+
+
+def test_compression_pool_analyses_only_the_best_chunks() -> None:
+    """With compression, only the best chunks holding pool x budget tokens are considered:
+    the others are dropped as over budget, never analysed (not in the per-text cache) nor
+    tokenized: tokens_retrieved estimates them from their length (tokens_estimated says how
+    many, within 15% of the exact count here); pool=None analyses and counts every chunk
+    exactly; a pool under 1 is refused."""
+    import pytest
+
+    from tokenomy.exceptions import ConfigurationError
+
+    filler = [f"Filler paragraph number {i} is about topic {i} at some length." for i in range(30)]
+    chunks = [Chunk(text=t, score=100.0 - i) for i, t in enumerate([TEXTS[0], *filler])]
+    enc = encoding_for_model(MODEL)
+    per = count_text(filler[0], MODEL)
+    pooled = ChunkBudgeter(model=MODEL, budget=per * 2, compress="lexical", pool=3, note=False)
+    _forget()
+    out = pooled.select("Who did the Panthers beat?", chunks)
+    analysed = _facts.text_facts.cache_info().currsize
+    assert 0 < analysed < len(chunks) // 2
+    misses = _facts.text_facts.cache_info().misses
+    _facts.text_facts(filler[-1])  # the weakest chunk was not analysed: a miss now
+    assert _facts.text_facts.cache_info().misses == misses + 1
+    assert out.report.dropped["over_budget"] == len(chunks) - out.report.chunks_sent
+    exact = sum(count_text(c.text, MODEL) for c in chunks)
+    unseen = sum(count_text(c.text, MODEL) for c in chunks[analysed:])
+    assert out.report.tokens_estimated == pytest.approx(unseen, rel=0.15)
+    assert out.report.tokens_retrieved - out.report.tokens_estimated == exact - unseen
+    assert (enc.name, filler[-1]) not in _facts._COUNTS
+    assert out.texts[0].startswith("The Panthers beat")
+    every = ChunkBudgeter(model=MODEL, budget=per * 2, compress="lexical", pool=None, note=False)
+    _forget()
+    report = every.select("Who did the Panthers beat?", chunks).report
+    assert _facts.text_facts.cache_info().currsize == len(chunks)
+    assert (report.tokens_retrieved, report.tokens_estimated) == (exact, 0)
+    with pytest.raises(ConfigurationError, match="pool"):
+        ChunkBudgeter(model=MODEL, compress="lexical", pool=0.5)

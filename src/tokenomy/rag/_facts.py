@@ -5,26 +5,39 @@ again: their sentences, the words of each sentence (for BM25 scoring of sentence
 shingles (for near-duplicate removal) and their token counts do not depend on the query. They
 are worked out once per distinct text and kept in bounded process-wide caches (least recently
 used out first), so budgeting a query's chunks mostly costs the query-dependent part: scoring,
-deduplicating, packing. A text seen for the first time is analysed in one pass (its words found
-once per sentence; its shingles built from the same words).
+deduplicating, packing.
 
-The caches are thread-safe (``functools.lru_cache``) and hold no model: token counts are keyed
-by the encoding's name, the rest by the text alone.
+A text seen for the first time ("cold") is analysed in one pass (:func:`text_facts`: its
+sentences, one regex scan of each for its words, bags and shingles built from those words)
+and counted by the tokenizer once, together with every other uncounted text of the query
+(:func:`count_many`).
+
+The caches are thread-safe (``functools.lru_cache``; the token count cache is a dict whose
+single operations the GIL makes atomic) and hold no model: token counts are keyed by the
+encoding's name, the rest by the text alone.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
+from heapq import nsmallest
+from itertools import chain
 from typing import Any
 
-from tokenomy.rag._text import STOPWORDS, raw_words, split_sentences
+from tokenomy.rag._text import _CJK_RUN, STOPWORDS, raw_words, split_sentences
 
 __all__ = [
     "PREFIX",
     "SKETCH",
     "TextFacts",
+    "count_many",
     "count_tokens",
+    "forget",
     "piece_tokens",
     "sentence_terms",
     "text_facts",
@@ -44,6 +57,8 @@ PREFIX = 4
 #: at Jaccard 0.6 share about 12 x 0.6 of them; they share fewer than the two that make a
 #: candidate (``_dedup``) with a chance of about 3e-4 (binomial estimate), less above 0.6.
 SKETCH = 12
+
+_WORDS = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,20 +84,26 @@ class TextFacts:
 
 @lru_cache(maxsize=FACTS_CACHE)
 def text_facts(text: str) -> TextFacts:
-    """The :class:`TextFacts` of ``text`` (cached; do not mutate the answer)."""
+    """The :class:`TextFacts` of ``text`` (cached; do not mutate the answer). One pass: the
+    sentences, one C-level regex scan of each for its words (``_text.raw_words``; CJK text
+    takes the slower path that pairs CJK characters), the bags and shingles from those."""
     pieces = tuple(split_sentences(text) or [text])
-    raws = [raw_words(p) for p in pieces]
-    bags = tuple(_bag([w[:PREFIX] for w in ws]) for ws in raws)
-    flat = [w for ws in raws for w in ws]
+    if text.isascii() or not _CJK_RUN.search(text):
+        find = _WORDS.findall
+        raws = [find(p.lower()) for p in pieces]
+    else:
+        raws = [raw_words(p) for p in pieces]
+    bags = tuple(Counter([w[:PREFIX] for w in ws]) for ws in raws)
+    flat = raws[0] if len(raws) == 1 else list(chain.from_iterable(raws))
     if len(flat) < 3:
-        grams = frozenset(hash(w) for w in flat)
+        grams = frozenset(map(hash, flat))
     else:
         grams = frozenset(map(hash, zip(flat, flat[1:], flat[2:], strict=False)))
-    sketch = tuple(grams) if len(grams) <= SKETCH else tuple(sorted(grams)[:SKETCH])
+    sketch = tuple(grams) if len(grams) <= SKETCH else tuple(nsmallest(SKETCH, grams))
     return TextFacts(
         pieces=pieces,
         bags=bags,
-        lengths=tuple(sum(b.values()) for b in bags),
+        lengths=tuple(map(len, raws)),
         shingles=grams,
         sketch=sketch,
         key=" ".join(text.lower().split()),
@@ -97,43 +118,58 @@ def sentence_terms(query: str) -> set[str]:
     return {w[:PREFIX] for w in kept}
 
 
-def _bag(found: list[str]) -> dict[str, int]:
-    # a plain dict: Counter(iterable) pays an ABC isinstance check per call
-    bag: dict[str, int] = {}
-    get = bag.get
-    for w in found:
-        bag[w] = get(w, 0) + 1
-    return bag
-
-
 _ENCODINGS: dict[str, Any] = {}
+_COUNTS: dict[tuple[str, str], int] = {}
+
+
+def _remember(key: tuple[str, str], n: int) -> None:
+    if len(_COUNTS) >= COUNT_CACHE:
+        # the oldest entry out (insertion order); another thread may have taken it
+        with suppress(KeyError, RuntimeError, StopIteration):
+            del _COUNTS[next(iter(_COUNTS))]
+    _COUNTS[key] = n
 
 
 def count_tokens(encoding: Any, text: str) -> int:
-    """Tokens of ``text`` in ``encoding`` (a tiktoken ``Encoding``), cached by the encoding's
-    name and the text."""
+    """Tokens of ``text`` in ``encoding`` (a tiktoken ``Encoding``; special-token strings
+    count as plain text), cached by the encoding's name and the text."""
     if not text:
         return 0
-    _ENCODINGS.setdefault(encoding.name, encoding)
-    return _count(encoding.name, text)
+    key = (encoding.name, text)
+    n = _COUNTS.get(key)
+    if n is None:
+        n = len(encoding.encode_ordinary(text))
+        _remember(key, n)
+    return n
 
 
-@lru_cache(maxsize=COUNT_CACHE)
-def _count(name: str, text: str) -> int:
-    return len(_ENCODINGS[name].encode(text, disallowed_special=()))
+def count_many(encoding: Any, texts: Sequence[str]) -> list[int]:
+    """Tokens of each of ``texts``, as :func:`count_tokens`: the cached ones looked up, the
+    others encoded in one pass over the distinct uncached texts."""
+    name = encoding.name
+    get = _COUNTS.get
+    found = [get((name, t)) if t else 0 for t in texts]
+    missing = list(dict.fromkeys(t for t, n in zip(texts, found, strict=True) if n is None))
+    if not missing:
+        return found  # type: ignore[return-value]
+    encode = encoding.encode_ordinary
+    fresh = {t: len(encode(t)) for t in missing}
+    for t, n in fresh.items():
+        _remember((name, t), n)
+    return [fresh[t] if n is None else n for t, n in zip(texts, found, strict=True)]
 
 
 def piece_tokens(encoding: Any, pieces: tuple[str, ...]) -> tuple[int, ...]:
     """Estimated tokens of each piece of one text: the joined text's exact count shared out
     by length (one encoding instead of one per piece; whoever joins pieces counts the result
-    exactly); cached like :func:`count_tokens`."""
-    _ENCODINGS.setdefault(encoding.name, encoding)
-    return _shares(encoding.name, pieces)
-
-
-@lru_cache(maxsize=FACTS_CACHE)
-def _shares(name: str, pieces: tuple[str, ...]) -> tuple[int, ...]:
+    exactly)."""
     text = "".join(pieces)
-    total = _count(name, text) if text else 0
+    total = count_tokens(encoding, text) if text else 0
     size = len(text) or 1
     return tuple(max(1, round(total * len(p) / size)) if p.strip() else 0 for p in pieces)
+
+
+def forget() -> None:
+    """Empty every per-text cache (the benchmark's cold runs; tests)."""
+    text_facts.cache_clear()
+    _COUNTS.clear()

@@ -26,7 +26,9 @@ class RagReport:
     """One query's budgeting, in numbers.
 
     ``tokens_retrieved`` counts every chunk given (for ``model``), ``tokens_sent`` what was
-    kept (after trimming and compression); ``dropped`` maps each :data:`DROP_REASONS` entry to
+    kept (after trimming and compression, counted exactly); ``tokens_estimated`` is the part
+    of ``tokens_retrieved`` estimated from length instead of tokenized (chunks compression
+    did not consider: beyond ``ChunkBudgeter(pool=)``, or under ``min_score``; 0 otherwise); ``dropped`` maps each :data:`DROP_REASONS` entry to
     how many chunks it removed; ``trimmed`` counts kept chunks cut to fewer sentences.
     ``saved_usd`` is the input price of the tokens not sent on ``model`` (``None``: the model
     has no known price).
@@ -39,6 +41,7 @@ class RagReport:
     tokens_retrieved: int
     tokens_sent: int
     trimmed: int = 0
+    tokens_estimated: int = 0
     dropped: Mapping[str, int] = field(default_factory=dict)
     saved_usd: Decimal | None = None
 
@@ -59,6 +62,8 @@ class RagReport:
             "rag_tokens_sent": str(self.tokens_sent),
             "rag_dropped": dropped or "none",
         }
+        if self.tokens_estimated:
+            tags["rag_tokens_estimated"] = str(self.tokens_estimated)
         if self.saved_usd is not None:
             tags["rag_saved_usd"] = str(self.saved_usd)
         return tags
@@ -73,6 +78,7 @@ class RagReport:
             "chunks_trimmed": self.trimmed,
             "tokens_retrieved": self.tokens_retrieved,
             "tokens_sent": self.tokens_sent,
+            "tokens_estimated": self.tokens_estimated,
             "dropped": dict(self.dropped),
             "saved_usd": None if self.saved_usd is None else str(self.saved_usd),
         }

@@ -12,15 +12,69 @@ __all__ = ["STOPWORDS", "raw_words", "shingles", "split_sentences", "words"]
 
 # A sentence ends at . ! ? (and the CJK full stops), possibly followed by closing quotes or
 # brackets, then whitespace; a blank line or a CJK full stop ends one even without whitespace.
+# A period ending an abbreviation ("U.S.", "Dr.", "e.g.": a lone letter or a listed word) ends
+# no sentence unless a line break follows it. The patterns do it all (fixed-width lookbehinds,
+# one per abbreviation length), so splitting a text is one C-level scan and no Python check
+# per end mark.
+_ABBREVIATIONS = [
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Dr",
+    "Prof",
+    "St",
+    "Jr",
+    "Sr",
+    "vs",
+    "Mt",
+    "Gen",
+    "Col",
+    "Sgt",
+    "Capt",
+    "Lt",
+    "Rev",
+    "Gov",
+    "Sen",
+    "Rep",
+    "No",
+    "Nos",
+    "Co",
+    "Corp",
+    "Inc",
+    "Ltd",
+    "Bros",
+    "etc",
+    "approx",
+    "ca",
+    "cf",
+    "al",
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Sept",
+    "Oct",
+    "Nov",
+    "Dec",
+]
+_NOT_ABBREVIATION = "".join(
+    rf"(?<!\b(?:{'|'.join(w for w in _ABBREVIATIONS if len(w) == n)})\.)"
+    for n in sorted({len(w) for w in _ABBREVIATIONS})
+)
+_CLOSE = r"[\"'”’)\]]*"
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?])[\"'”’)\]]*\s+|(?<=[。！？])[」』”’）]*\s*|\n\s*\n",
+    rf"(?<=[.!?])(?<!\b[A-Za-z]\.){_NOT_ABBREVIATION}{_CLOSE}\s+"
+    rf"|(?<=[.!?]){_CLOSE}[^\S\n]*\n\s*"
+    r"|(?<=[。！？])[」』”’）]*\s*|\n\s*\n",
 )
-# a piece ending like this ended at an abbreviation, not a sentence: "U.S. ", "Dr. ", "e.g. "
-_ABBREVIATION = re.compile(
-    r"(?:\b[A-Za-z]\.(?:[A-Za-z]\.)*|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|Mt|Gen|Col|Sgt|Capt|"
-    r"Lt|Rev|Gov|Sen|Rep|No|Nos|Co|Corp|Inc|Ltd|Bros|etc|approx|ca|cf|al|Jan|Feb|Mar|Apr|Jun|"
-    r"Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)[\"'”’)\]]*\s+$"
-)
+# the same for a text whose only end marks are periods without a line break (most prose):
+# a pattern that starts with a literal is scanned for at C speed, period to period
+_PERIOD_END = re.compile(rf"\.(?<!\b[A-Za-z]\.){_NOT_ABBREVIATION}{_CLOSE}\s+")
+_OTHER_MARKS = ("!", "?", "\n", "。", "！", "？")
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _WORD = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
 _CJK_RUN = re.compile(rf"[{_CJK}]")
@@ -79,20 +133,20 @@ def split_sentences(text: str) -> list[str]:
     ``text`` back. Text without a sentence end is one sentence."""
     pieces: list[str] = []
     start = 0
-    for m in _SENTENCE_END.finditer(text):
-        end = m.end()
-        # abbreviations are short: look at the last few characters of the piece only
-        if "\n" not in m.group() and _ABBREVIATION.search(text, max(start, end - 24), end):
-            continue
-        if end > start and text[start:end].strip():
+    ends = _SENTENCE_END if any(m in text for m in _OTHER_MARKS) else _PERIOD_END
+    for end in map(_match_end, ends.finditer(text)):
+        if end > start and not text[start:end].isspace():
             pieces.append(text[start:end])
             start = end
     if start < len(text):
-        if text[start:].strip() or not pieces:
+        if not text[start:].isspace() or not pieces:
             pieces.append(text[start:])
         else:
             pieces[-1] += text[start:]
     return pieces
+
+
+_match_end = re.Match.end
 
 
 _STEMS: dict[str, str] = {}
