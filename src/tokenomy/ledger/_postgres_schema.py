@@ -136,18 +136,41 @@ UPDATE {records} SET
         THEN money_inexact ELSE 1 END
     WHERE billed_usd IS NOT NULL
 """
-_EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA}
+# v6: the aggregation index again, keyed by the flags the report counts right after the cube
+# columns (ledger/_sql_sums.py's FLAG_KEYS: attempt and error added, so that the retries and
+# failures come from the same read), the sums as included columns; partial indexes of the
+# failed and the retried attempts.
+_V6_EXTRA = """
+DROP INDEX {ix_agg4_q};
+CREATE INDEX {ix_agg6} ON {records} (
+    tagset, model, provider, kind, lat_bucket, attempt, error, cache_outcome, estimated,
+    usage_estimated, truncated
+) INCLUDE (
+    ts_us, cost_p, cost_input_p, cost_cache_read_p, cost_cache_write_5m_p,
+    cost_cache_write_1h_p, cost_output_p, cost_reasoning_p, cost_audio_input_p,
+    cost_audio_output_p, cost_request_p, cost_web_search_p, cost_image_generation_p, saved_p,
+    money_inexact, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
+    cache_write_1h_tokens, reasoning_tokens
+);
+CREATE INDEX {ix_failed} ON {records} (ts_us) WHERE error IS NOT NULL;
+CREATE INDEX {ix_retried} ON {records} (ts_us) WHERE attempt > 1
+"""
+_EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA, 6: _V6_EXTRA}
+
+
+def _steps() -> tuple[tuple[int, str], ...]:
+    """The column steps with each version's extra SQL (a version of indexes alone is a step
+    of its own)."""
+    merged = dict(migration_steps("postgres", "{records}"))
+    for v, extra in _EXTRA.items():
+        merged[v] = merged[v] + ";\n" + extra if v in merged else extra.strip()
+    return tuple(sorted(merged.items()))
+
 
 #: Ordered ``(version, SQL)`` steps; never edit a released step, append a new one.
 #: Steps after the first come from ``ledger/_columns.py`` (plus the side tables and indexes
 #: of ``_EXTRA``).
-PG_MIGRATIONS: tuple[tuple[int, str], ...] = (
-    (1, _V1),
-    *(
-        (v, sql + ";\n" + _EXTRA[v] if v in _EXTRA else sql)
-        for v, sql in migration_steps("postgres", "{records}")
-    ),
-)
+PG_MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), *_steps())
 PG_SCHEMA_VERSION = PG_MIGRATIONS[-1][0]
 #: The first version with the tag sets (tag filters read them).
 PG_TAGSET_VERSION = 3
@@ -347,11 +370,15 @@ def migrate_postgres(
                     "agg",
                     "agg4",
                     "billed",
+                    "agg6",
+                    "failed",
+                    "retried",
                 )
             },
             # an index to drop is named with its schema (it lives in the table's)
             "ix_agg_q": qualified(f"{table}_agg"),
             "ix_tagset_q": qualified(f"{table}_tagset"),
+            "ix_agg4_q": qualified(f"{table}_agg4"),
         }
         for step, template in PG_MIGRATIONS:
             if step > version:

@@ -147,11 +147,36 @@ DROP INDEX {TABLE}_agg;
 CREATE INDEX {TABLE}_agg4 ON {TABLE} ({", ".join(AGG_INDEX_V4)});
 CREATE INDEX {TABLE}_billed ON {TABLE} (ts_us) WHERE billed_p IS NOT NULL
 """
-_EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA}
+#: v6's aggregation index: v4's columns plus ``attempt`` and ``error``, with the flags the
+#: report counts right after the cube columns (``ledger/_sql_sums.py``'s ``FLAG_KEYS``), so that
+#: its inner GROUP BY has them as keys in index order (no sort, no aggregate per flag) and the
+#: retries and failures come from the same read. Failed and retried attempts get partial
+#: indexes (the report lists the failed ones' errors and the retries that recovered).
+AGG_INDEX_V6: tuple[str, ...] = (
+    "tagset", "model", "provider", "kind", "lat_bucket", "attempt", "error", "cache_outcome",
+    "estimated", "usage_estimated", "truncated", "ts_us", "cost_p", "cost_input_p",
+    "cost_cache_read_p", "cost_cache_write_5m_p", "cost_cache_write_1h_p", "cost_output_p",
+    "cost_reasoning_p", "cost_audio_input_p", "cost_audio_output_p", "cost_request_p",
+    "cost_web_search_p", "cost_image_generation_p", "saved_p", "money_inexact", "input_tokens",
+    "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+    "reasoning_tokens",
+)  # fmt: skip
+_V6_EXTRA = f"""
+DROP INDEX {TABLE}_agg4;
+CREATE INDEX {TABLE}_agg6 ON {TABLE} ({", ".join(AGG_INDEX_V6)});
+CREATE INDEX {TABLE}_failed ON {TABLE} (ts_us) WHERE error IS NOT NULL;
+CREATE INDEX {TABLE}_retried ON {TABLE} (ts_us) WHERE attempt > 1
+"""
+_EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA, 6: _V6_EXTRA}
 
 
 def _with_extra(steps: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
-    return tuple((v, sql + ";\n" + _EXTRA[v] if v in _EXTRA else sql) for v, sql in steps)
+    """The column steps with each version's extra SQL (a version of indexes alone is a step
+    of its own)."""
+    merged = dict(steps)
+    for v, sql in _EXTRA.items():
+        merged[v] = merged[v] + ";\n" + sql if v in merged else sql.strip()
+    return tuple(sorted(merged.items()))
 
 
 #: Ordered ``(version, SQL)`` steps; never edit a released step, append a new one.
