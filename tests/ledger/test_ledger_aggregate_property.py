@@ -180,16 +180,22 @@ def check(store: LedgerStore, recs: list[CostRecord], where: RecordFilter | None
 
 
 def _clear(store: LedgerStore) -> None:
+    """Empty the store: its records, runs and used sparse columns (so that each example
+    starts with none listed, and the report skips the columns its records leave empty)."""
     if isinstance(store, SQLiteLedger):
         assert store._wconn is not None
         store._wconn.execute("DELETE FROM cost_records")
         store._wconn.execute("DELETE FROM cost_runs")
+        store._wconn.execute("DELETE FROM cost_used")
+        store._used.known.clear()
     elif isinstance(store, PostgresLedger):
         from psycopg import sql
 
         with store._wconn.lock:
             store._wconn.get().execute(sql.SQL("DELETE FROM {}").format(store._ident))
             store._wconn.get().execute(f"DELETE FROM {store._dialect.runs}")
+            store._wconn.get().execute(f"DELETE FROM {store._dialect.used}")
+        store._used.known.clear()
 
 
 _SETTINGS = settings(

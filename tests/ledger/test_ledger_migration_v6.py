@@ -1,6 +1,7 @@
 """Schema v6 (the aggregation index keyed by the flags the report counts, with ``attempt`` and
-``error``): the report's totals, groups and retries come from one read of that index; a ledger
-written at schema v5 migrates keeping every record.
+``error``; the used table of the sparse columns filled): the report's totals, groups and retries
+come from one read of that index, summing only the columns some record fills; a ledger written
+at schema v5 migrates keeping every record.
 
 The v5 ledger here is written the way the previous code wrote it: the migration steps up to
 v5 (unchanged) and the rows in v5's layout (v6 adds no column).
@@ -29,6 +30,7 @@ from tokenomy.ledger._sqlite_schema import (
     _statements,
 )
 from tokenomy.ledger._store import attempts_from
+from tokenomy.ledger._used import used_in
 
 BYS: list[tuple[str, ...]] = [(), ("model",), ("env",), ("day",), ("run",)]
 
@@ -123,6 +125,29 @@ def test_sqlite_v5_ledger_migrates_and_reports_in_one_read(tmp_path: Path) -> No
     }
     assert {"cost_records_agg6", "cost_records_failed", "cost_records_retried"} <= names
     assert "cost_records_agg4" not in names
+    used = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM cost_used")}
+    assert used == used_in(to_row(r) for r in records)
+    assert "cost_audio_input_p" not in used and {"cost_input_p", "reasoning_tokens"} <= used
+
+
+def test_the_writer_lists_the_sparse_columns_its_records_fill(tmp_path: Path) -> None:
+    """A v6 ledger's writer lists each sparse column in the used table once a record fills
+    it (in the records' transaction), and the report, summing only those, stays exact when a
+    later record fills one more."""
+    records = _records()
+    plain = [r.model_copy(update={"cost": None, "priced": False}) for r in records[:5]]
+    with SQLiteLedger(tmp_path / "v6.db") as store:
+        store.add_many(plain)
+        store.flush()
+        assert store._rconn is not None
+        listed = {r[0] for r in store._rconn.execute("SELECT name FROM cost_used")}
+        assert listed == used_in(to_row(r) for r in plain)
+        assert not any(n.startswith("cost_") for n in listed)
+        store.add_many(records[5:])
+        store.flush()
+        listed = {r[0] for r in store._rconn.execute("SELECT name FROM cost_used")}
+        assert listed == used_in(to_row(r) for r in plain + records[5:])
+        assert_same_totals(store.aggregate(("model",)), aggregate_records(plain + records[5:], ("model",)))
 
 
 def test_postgres_report_reads_the_v6_index_alone() -> None:

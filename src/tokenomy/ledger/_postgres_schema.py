@@ -29,6 +29,7 @@ __all__ = [
     "PG_SCHEMA_VERSION",
     "PgTagsets",
     "backfill_postgres",
+    "fill_used_postgres",
     "migrate_postgres",
     "read_version",
     "redact",
@@ -141,6 +142,7 @@ UPDATE {records} SET
 # failures come from the same read), the sums as included columns; partial indexes of the
 # failed and the retried attempts.
 _V6_EXTRA = """
+CREATE TABLE {used} (name TEXT PRIMARY KEY);
 DROP INDEX {ix_agg4_q};
 CREATE INDEX {ix_agg6} ON {records} (
     tagset, model, provider, kind, lat_bucket, attempt, error, cache_outcome, estimated,
@@ -260,6 +262,20 @@ def backfill_postgres(
             last = rows[-1][0]
 
 
+def fill_used_postgres(conn: psycopg.Connection[Any], records: str, used: str) -> list[str]:
+    """List in ``used`` the sparse columns the stored rows fill (v6, ``ledger/_used.py``; one
+    pass); returns their names."""
+    from tokenomy.ledger._used import count_sql, names_counted
+
+    row = conn.execute(count_sql(records)).fetchone()
+    names = names_counted(row) if row is not None else []
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO {used} (name) VALUES (%s) ON CONFLICT DO NOTHING", [(n,) for n in names]
+        )
+    return names
+
+
 def read_version(conn: psycopg.Connection[Any], schema: str | None, table: str, where: str) -> int:
     """The schema version of the ledger tables (0: none yet), changing nothing; raises
     LedgerFileError when the table is not a tokenomy ledger or is newer than this code."""
@@ -358,6 +374,7 @@ def migrate_postgres(
             "tagsets": qualified(f"{table}_tagsets"),
             "items": qualified(f"{table}_tag_items"),
             "runs": qualified(f"{table}_runs"),
+            "used": qualified(f"{table}_used"),
             **{
                 f"ix_{ix}": sql.Identifier(f"{table}_{ix}")
                 for ix in (
@@ -391,6 +408,10 @@ def migrate_postgres(
                         names["records"].as_string(conn),
                         names["tagsets"].as_string(conn),
                         names["items"].as_string(conn),
+                    )
+                if step == 6 and version > 0:
+                    fill_used_postgres(
+                        conn, names["records"].as_string(conn), names["used"].as_string(conn)
                     )
         if version < PG_SCHEMA_VERSION:
             upsert = sql.SQL(

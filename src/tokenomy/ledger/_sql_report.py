@@ -73,6 +73,9 @@ class SqlDialect:
     # of the billed rows (else it scans the aggregation index for its group order and looks
     # up every row for billed_p)
     billed_source: str = ""
+    # the table of the sparse columns the ledger has filled (schema v6, ledger/_used.py); ""
+    # before it: every column is summed
+    used: str = ""
 
 
 def tagset_filter(dialect: SqlDialect) -> Callable[[Mapping[str, str]], tuple[str, list[Any]]]:
@@ -273,8 +276,12 @@ class SqlAggregator:
         names = tuple(dict.fromkeys(n for g in groupings for n in g))
         direct = all(n in ("model", "provider", "kind") or _tag(n) is not None for n in names)
         clause, params = self.where(where)
+        inner = self._sums
+        if self.d.used:
+            found_used = self._fetch(f"SELECT name FROM {self.d.used}", [])
+            inner = sums(self.d.pg, frozenset(str(r[0]) for r in found_used))
         sql, params, keys = self._grouped(
-            names, direct, clause, params, self._sums, self._outer, self._flags, self.d.table
+            names, direct, clause, params, inner, self._outer, self._flags, self.d.table
         )
         bill_clause, bill_params = self.where(where, "billed_p IS NOT NULL")
         bill_sql, bill_params, _ = self._grouped(

@@ -14,6 +14,7 @@ from tokenomy.ledger._aggregate import GroupTotals, histogram_percentile
 from tokenomy.ledger._billed import BILLED_TOLERANCE
 from tokenomy.ledger._rows import MONEY_COLUMNS, bucket_value, from_pico
 from tokenomy.ledger._store import AttemptTotals
+from tokenomy.ledger._used import SPARSE, TOKEN_SPARSE
 from tokenomy.pricing._model import COST_DIMENSIONS
 from tokenomy.usage._model import Usage
 
@@ -78,10 +79,17 @@ def flag_keys(pg: bool) -> tuple[str, ...]:
     return () if pg else FLAG_KEYS
 
 
-def sums(pg: bool) -> tuple[str, ...]:
+def sums(pg: bool, used: frozenset[str] | None = None) -> tuple[str, ...]:
     """The aggregates of a partial group, run per row: sums of columns (PostgreSQL's
-    SUM(bigint) is an exact NUMERIC), and on PostgreSQL the flags' counts."""
-    return (*_BASE, *_PG_FLAGS) if pg else _BASE
+    SUM(bigint) is an exact NUMERIC), and on PostgreSQL the flags' counts. With ``used`` (the
+    sparse columns the ledger has filled, ``ledger/_used.py``), a sparse column not in it reads
+    as what its sum is, a constant: NULL money, 0 tokens."""
+    out = (*_BASE, *_PG_FLAGS) if pg else _BASE
+    if used is None:
+        return out
+    skip = {f"SUM({c})": "0" if c in TOKEN_SPARSE else ("NULL::bigint" if pg else "NULL")
+            for c in SPARSE if c not in used}  # fmt: skip
+    return tuple(skip.get(agg, agg) for agg in out)
 
 
 # positions of the partial aggregates (``c.a<i>`` in the outer query)

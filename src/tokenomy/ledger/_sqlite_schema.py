@@ -161,7 +161,10 @@ AGG_INDEX_V6: tuple[str, ...] = (
     "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
     "reasoning_tokens",
 )  # fmt: skip
+#: v6: the sparse summed columns the ledger has filled (``ledger/_used.py``), one row each.
+USED = "cost_used"
 _V6_EXTRA = f"""
+CREATE TABLE {USED} (name TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
 DROP INDEX {TABLE}_agg4;
 CREATE INDEX {TABLE}_agg6 ON {TABLE} ({", ".join(AGG_INDEX_V6)});
 CREATE INDEX {TABLE}_failed ON {TABLE} (ts_us) WHERE error IS NOT NULL;
@@ -190,6 +193,8 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 TAGSET_VERSION = 3
 #: The first version whose derived columns the SQL aggregation reads (v4: the bills).
 AGGREGATE_VERSION = 4
+#: The first version with the used table (``ledger/_used.py``).
+USED_VERSION = 6
 
 _MAGIC = b"SQLite format 3\x00"
 
@@ -396,8 +401,22 @@ def backfill_billed(conn: sqlite3.Connection) -> int:
     return len(updates)
 
 
+def fill_used(conn: sqlite3.Connection) -> list[str]:
+    """List in the used table the sparse columns the stored rows fill (v6; one pass over the
+    aggregation index); returns their names."""
+    from tokenomy.ledger._used import count_sql, names_counted
+
+    names = names_counted(conn.execute(count_sql(TABLE)).fetchone())
+    conn.executemany(f"INSERT OR IGNORE INTO {USED} (name) VALUES (?)", [(n,) for n in names])
+    return names
+
+
 #: Python steps run right after the SQL of their version (filling what SQL cannot compute).
-_PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], Any]] = {3: backfill, 4: backfill_billed}
+_PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], Any]] = {
+    3: backfill,
+    4: backfill_billed,
+    6: fill_used,
+}
 
 
 def read_only_uri(path: Path) -> str:
