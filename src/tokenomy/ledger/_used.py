@@ -30,11 +30,15 @@ SPARSE: tuple[str, ...] = (*MONEY_COLUMNS.values(), "saved_p", *TOKEN_SPARSE)
 _AT = [(name, ROW_COLUMNS.index(name), name in TOKEN_SPARSE) for name in SPARSE]
 
 
-def used_in(rows: Iterable[Sequence[Any]]) -> set[str]:
-    """The :data:`SPARSE` columns that ``rows`` (in ``ROW_COLUMNS`` order) fill."""
+def used_in(
+    rows: Iterable[Sequence[Any]], skip: frozenset[str] | set[str] = frozenset()
+) -> set[str]:
+    """The :data:`SPARSE` columns that ``rows`` (in ``ROW_COLUMNS`` order) fill (those in
+    ``skip`` are not looked at)."""
     found: set[str] = set()
+    at = [entry for entry in _AT if entry[0] not in skip]
     for row in rows:
-        for name, i, token in _AT:
+        for name, i, token in at:
             value = row[i]
             if value is not None and (not token or value != 0):
                 found.add(name)
@@ -45,8 +49,7 @@ def count_sql(table: str) -> str:
     """One pass over ``table`` counting, per :data:`SPARSE` column, the rows filling it (for
     the migration and bulk loads; :func:`names_counted` reads the result)."""
     counts = ", ".join(
-        f"COUNT(NULLIF({name}, 0))" if name in TOKEN_SPARSE else f"COUNT({name})"
-        for name in SPARSE
+        f"COUNT(NULLIF({name}, 0))" if name in TOKEN_SPARSE else f"COUNT({name})" for name in SPARSE
     )
     return f"SELECT {counts} FROM {table}"
 
@@ -67,7 +70,7 @@ class UsedColumns:
         """The names ``rows`` fill that are not known yet (insert them with the rows)."""
         if len(self.known) == len(SPARSE):
             return []
-        return sorted(used_in(rows) - self.known)
+        return sorted(used_in(rows, self.known))
 
     def learn(self, names: Iterable[str]) -> None:
         """Remember names whose transaction committed."""
