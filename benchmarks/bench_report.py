@@ -9,8 +9,8 @@ command) is measured ``rounds`` times, alternating, and the best round of each i
 machine's CPU changes speed every few seconds; other processes can only slow a round down).
 
 Rows are generated in the database (a recursive CTE in SQLite, ``generate_series`` in
-PostgreSQL) with the layout the ledger writes (schema v3: picodollar money, tag sets, latency
-buckets), never one call at a time. Beside them: writing through ``tokenomy.record_call`` into
+PostgreSQL) with the layout the ledger writes (picodollar money, tag sets, latency buckets, the
+runs and the sparse columns filled: schema v6), never one call at a time. Beside them: writing through ``tokenomy.record_call`` into
 a SQLite ledger, per call (the path a tracked call takes, flush included).
 
 ``python benchmarks/bench_report.py`` runs the default (1M SQLite, 1M PostgreSQL; a few
@@ -139,7 +139,7 @@ def _exprs(n: int, *, pg: bool) -> dict[str, str]:
 def build_sqlite(path: Path, n: int) -> None:
     """A SQLite ledger (created by the ledger itself) holding ``n`` generated calls."""
     from tokenomy.ledger import SQLiteLedger
-    from tokenomy.ledger._sqlite_schema import RUNS, TABLE, TAG_ITEMS
+    from tokenomy.ledger._sqlite_schema import RUNS, TABLE, TAG_ITEMS, fill_used
     from tokenomy.ledger._sqlite_schema import TAGSETS as TAGSET_TABLE
 
     SQLiteLedger(path).close()
@@ -161,6 +161,8 @@ def build_sqlite(path: Path, n: int) -> None:
     )
     # the runs table the writer keeps (schema v4): one row per run
     conn.execute(f"INSERT INTO {RUNS} (run_key) SELECT DISTINCT run_key FROM {TABLE}")
+    # the sparse columns the rows fill, as the writer lists them (schema v6)
+    fill_used(conn)
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.close()
@@ -206,6 +208,7 @@ def build_postgres(schema: str, n: int) -> str:
     import psycopg
 
     from tokenomy.ledger import PostgresLedger
+    from tokenomy.ledger._postgres_schema import fill_used_postgres
 
     PostgresLedger(PG_URL, schema=schema).close()
     ex = _exprs(n, pg=True)
@@ -233,6 +236,7 @@ def build_postgres(schema: str, n: int) -> str:
             f'INSERT INTO "{schema}".tokenomy_records_runs (run_key) '
             f"SELECT DISTINCT run_key FROM {t}"
         )
+        fill_used_postgres(conn, t, f'"{schema}".tokenomy_records_used')
         conn.execute(
             f'CREATE TABLE "{schema}".plain AS SELECT CASE (i % {TAGSETS}) % 5 {feature} END '
             f"AS feature, {ex['model']} AS model, {ex['cost_p']} AS cost_p, "

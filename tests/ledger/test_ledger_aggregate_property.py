@@ -2,8 +2,10 @@
 
 For random records (money with 0 to 14 decimal places, so some amounts do not fit the SQL
 stores' picodollar columns; cost parts of other dimensions; random tags, zones, latencies,
-cache outcomes, provider bills equal to, near or far from the price-book cost), random filters and random groupings, each store's ``aggregate``,
-``aggregate_many``, ``most_expensive``, ``run_page`` and ``unpriced_models`` equal the pure
+cache outcomes, provider bills equal to, near or far from the price-book cost, attempts and
+errors), random filters and random groupings, each store's ``aggregate``, ``aggregate_many``,
+``aggregate_report`` and ``attempt_totals`` (the first, retried and failed attempts: a report's
+retries), ``most_expensive``, ``run_page`` and ``unpriced_models`` equal the pure
 functions over the records the filter keeps: every figure exactly (money as the exact
 ``Decimal`` sum), the latency percentiles exactly or, where the store says they are
 approximate, within 1%.
@@ -26,6 +28,7 @@ from ledger_helpers import assert_same_totals, drop_schema, require_postgres
 from tokenomy.ledger import (
     CacheInfo,
     CostRecord,
+    GroupTotals,
     LedgerStore,
     MemoryLedger,
     PostgresLedger,
@@ -33,7 +36,7 @@ from tokenomy.ledger import (
     SQLiteLedger,
     aggregate_records,
 )
-from tokenomy.ledger._store import latest_runs, top_costs
+from tokenomy.ledger._store import attempts_from, latest_runs, top_costs
 from tokenomy.pricing import Cost
 from tokenomy.usage import Usage
 
@@ -115,6 +118,8 @@ def records(draw: st.DrawFn) -> list[CostRecord]:
                 cache=CacheInfo(outcome=outcome, saved=saved),
                 truncated=draw(st.booleans()),
                 billed_usd=billed,
+                attempt=draw(st.sampled_from((0, 1, 1, 1, 2, 3))),
+                error=draw(st.sampled_from((None, None, None, "RateLimitError", "APITimeoutError"))),
             )
         )
     return out
@@ -133,7 +138,7 @@ def filters(draw: st.DrawFn) -> RecordFilter | None:
         kw["tags"] = {draw(st.sampled_from(TAG_KEYS)): draw(st.sampled_from(TAG_VALUES))}
     if draw(st.booleans()):
         kw["models"] = draw(st.lists(st.sampled_from(MODELS), max_size=2))
-    for name in ("priced", "estimated", "cache_hit"):
+    for name in ("priced", "estimated", "cache_hit", "failed", "retry"):
         if draw(st.integers(0, 3)) == 0:
             kw[name] = draw(st.booleans())
     return RecordFilter(**kw)
@@ -152,6 +157,15 @@ def check(store: LedgerStore, recs: list[CostRecord], where: RecordFilter | None
     )
     for by, got in zip(bys, store.aggregate_many(bys, where), strict=True):
         assert_same_totals(got, aggregate_records(kept, by))
+    found, attempts = store.aggregate_report(bys, where)
+    for by, got in zip(bys, found, strict=True):
+        assert_same_totals(got, aggregate_records(kept, by))
+
+    def totals(w: RecordFilter) -> GroupTotals:
+        return (aggregate_records([r for r in recs if w.matches(r)], ()) or [GroupTotals({})])[0]
+
+    assert attempts == attempts_from(totals, where)
+    assert store.attempt_totals(where) == attempts
     assert_same_totals(store.aggregate(bys[0], where), aggregate_records(kept, bys[0]))
     assert store.most_expensive(3, where) == top_costs(kept, 3)
     for limit in (None, 0, 1, 2):
@@ -166,16 +180,22 @@ def check(store: LedgerStore, recs: list[CostRecord], where: RecordFilter | None
 
 
 def _clear(store: LedgerStore) -> None:
+    """Empty the store: its records, runs and used sparse columns (so that each example
+    starts with none listed, and the report skips the columns its records leave empty)."""
     if isinstance(store, SQLiteLedger):
         assert store._wconn is not None
         store._wconn.execute("DELETE FROM cost_records")
         store._wconn.execute("DELETE FROM cost_runs")
+        store._wconn.execute("DELETE FROM cost_used")
+        store._used.known.clear()
     elif isinstance(store, PostgresLedger):
         from psycopg import sql
 
         with store._wconn.lock:
             store._wconn.get().execute(sql.SQL("DELETE FROM {}").format(store._ident))
             store._wconn.get().execute(f"DELETE FROM {store._dialect.runs}")
+            store._wconn.get().execute(f"DELETE FROM {store._dialect.used}")
+        store._used.known.clear()
 
 
 _SETTINGS = settings(
@@ -221,7 +241,8 @@ def test_store_aggregation_equals_exact_python_aggregation(
     bys: list[tuple[str, ...]],
 ) -> None:
     """For random records, filters and groupings, the store's totals, groups (money exactly),
-    most expensive calls, run page and unpriced models equal the exact Python aggregation."""
+    attempt figures, most expensive calls, run page and unpriced models equal the exact Python
+    aggregation."""
     store = reopenable()
     store.add_many(recs)
     check(store, recs, where, bys)

@@ -33,6 +33,7 @@ from tokenomy.ledger._sql_filter import postgres_tags, where_clause
 from tokenomy.ledger._sql_report import AggregatedInSql, SqlAggregator, SqlDialect, tagset_filter
 from tokenomy.ledger._store import check_limit
 from tokenomy.ledger._stored import StoredCall
+from tokenomy.ledger._used import UsedColumns
 from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit
 
 if TYPE_CHECKING:
@@ -111,18 +112,24 @@ def _write(
     tagsets: PgTagsets,
     records: Sequence[CostRecord | StoredCall],
     insert_runs: str,
+    used: UsedColumns,
+    insert_used: str,
 ) -> None:
-    """Insert ``records`` in one transaction (the writer's sink; also used by sync mode), and
-    their runs into the runs table (read back from the records: a duplicate record ignored
-    adds no run of its own)."""
+    """Insert ``records`` in one transaction (the writer's sink; also used by sync mode), their
+    runs into the runs table (read back from the records: a duplicate record ignored adds no
+    run of its own) and the sparse columns they fill into the used table (``_used.py``)."""
     rows = [to_row(r) for r in records]
+    names = used.new(rows)
     with conn.lock:
         c = conn.get()
         with c.transaction(), c.cursor() as cur:
             resolved, new = tagsets.resolve(cur, rows, TAGSET_INDEX)
             cur.executemany(insert, resolved)
             cur.execute(insert_runs, [list(dict.fromkeys(r[_RUN_KEY] for r in rows))])
+            if names:
+                cur.execute(insert_used, [names])
         tagsets.learn(new)
+        used.learn(names)
 
 
 def _shutdown(writer: BatchWriter | None, *conns: _Connection) -> None:
@@ -221,6 +228,12 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
             order="seq",
             pg=True,
             runs=text(qualified(f"{table}_runs")),
+            used=text(qualified(f"{table}_used")) if self.schema_version >= 6 else "",
+        )
+        self._used = UsedColumns()
+        self._insert_used = (
+            f"INSERT INTO {text(qualified(f'{table}_used'))} (name) SELECT unnest(%s::text[]) "
+            "ON CONFLICT DO NOTHING"
         )
         self._insert_runs = (
             f"INSERT INTO {self._dialect.runs} (run_key) SELECT DISTINCT run_key FROM "
@@ -236,7 +249,13 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
         elif not self.sync:
             self._writer = BatchWriter(
                 partial(
-                    _write, self._wconn, self._insert, self._tagsets, insert_runs=self._insert_runs
+                    _write,
+                    self._wconn,
+                    self._insert,
+                    self._tagsets,
+                    insert_runs=self._insert_runs,
+                    used=self._used,
+                    insert_used=self._insert_used,
                 ),
                 batch_size=batch_size,
                 flush_interval=flush_interval,
@@ -253,7 +272,15 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
             raise LedgerError(f"the ledger {self._where} was opened read-only; nothing is written")
         psycopg = _import_psycopg()
         try:
-            _write(self._wconn, self._insert, self._tagsets, records, self._insert_runs)
+            _write(
+                self._wconn,
+                self._insert,
+                self._tagsets,
+                records,
+                self._insert_runs,
+                self._used,
+                self._insert_used,
+            )
         except psycopg.Error as exc:
             raise LedgerError(f"could not write to the ledger {self._where}: {exc}") from exc
 

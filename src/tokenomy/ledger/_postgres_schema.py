@@ -29,6 +29,7 @@ __all__ = [
     "PG_SCHEMA_VERSION",
     "PgTagsets",
     "backfill_postgres",
+    "fill_used_postgres",
     "migrate_postgres",
     "read_version",
     "redact",
@@ -136,18 +137,42 @@ UPDATE {records} SET
         THEN money_inexact ELSE 1 END
     WHERE billed_usd IS NOT NULL
 """
-_EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA}
+# v6: the aggregation index again, keyed by the flags the report counts right after the cube
+# columns (ledger/_sql_sums.py's FLAG_KEYS: attempt and error added, so that the retries and
+# failures come from the same read), the sums as included columns; partial indexes of the
+# failed and the retried attempts.
+_V6_EXTRA = """
+CREATE TABLE {used} (name TEXT PRIMARY KEY);
+DROP INDEX {ix_agg4_q};
+CREATE INDEX {ix_agg6} ON {records} (
+    tagset, model, provider, kind, lat_bucket, attempt, error, cache_outcome, estimated,
+    usage_estimated, truncated
+) INCLUDE (
+    ts_us, cost_p, cost_input_p, cost_cache_read_p, cost_cache_write_5m_p,
+    cost_cache_write_1h_p, cost_output_p, cost_reasoning_p, cost_audio_input_p,
+    cost_audio_output_p, cost_request_p, cost_web_search_p, cost_image_generation_p, saved_p,
+    money_inexact, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
+    cache_write_1h_tokens, reasoning_tokens
+);
+CREATE INDEX {ix_failed} ON {records} (ts_us) WHERE error IS NOT NULL;
+CREATE INDEX {ix_retried} ON {records} (ts_us) WHERE attempt > 1
+"""
+_EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA, 6: _V6_EXTRA}
+
+
+def _steps() -> tuple[tuple[int, str], ...]:
+    """The column steps with each version's extra SQL (a version of indexes alone is a step
+    of its own)."""
+    merged = dict(migration_steps("postgres", "{records}"))
+    for v, extra in _EXTRA.items():
+        merged[v] = merged[v] + ";\n" + extra if v in merged else extra.strip()
+    return tuple(sorted(merged.items()))
+
 
 #: Ordered ``(version, SQL)`` steps; never edit a released step, append a new one.
 #: Steps after the first come from ``ledger/_columns.py`` (plus the side tables and indexes
 #: of ``_EXTRA``).
-PG_MIGRATIONS: tuple[tuple[int, str], ...] = (
-    (1, _V1),
-    *(
-        (v, sql + ";\n" + _EXTRA[v] if v in _EXTRA else sql)
-        for v, sql in migration_steps("postgres", "{records}")
-    ),
-)
+PG_MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), *_steps())
 PG_SCHEMA_VERSION = PG_MIGRATIONS[-1][0]
 #: The first version with the tag sets (tag filters read them).
 PG_TAGSET_VERSION = 3
@@ -235,6 +260,20 @@ def backfill_postgres(
             )
             done += len(rows)
             last = rows[-1][0]
+
+
+def fill_used_postgres(conn: psycopg.Connection[Any], records: str, used: str) -> list[str]:
+    """List in ``used`` the sparse columns the stored rows fill (v6, ``ledger/_used.py``; one
+    pass); returns their names."""
+    from tokenomy.ledger._used import count_sql, names_counted
+
+    row = conn.execute(count_sql(records)).fetchone()
+    names = names_counted(row) if row is not None else []
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO {used} (name) VALUES (%s) ON CONFLICT DO NOTHING", [(n,) for n in names]
+        )
+    return names
 
 
 def read_version(conn: psycopg.Connection[Any], schema: str | None, table: str, where: str) -> int:
@@ -335,6 +374,7 @@ def migrate_postgres(
             "tagsets": qualified(f"{table}_tagsets"),
             "items": qualified(f"{table}_tag_items"),
             "runs": qualified(f"{table}_runs"),
+            "used": qualified(f"{table}_used"),
             **{
                 f"ix_{ix}": sql.Identifier(f"{table}_{ix}")
                 for ix in (
@@ -347,11 +387,15 @@ def migrate_postgres(
                     "agg",
                     "agg4",
                     "billed",
+                    "agg6",
+                    "failed",
+                    "retried",
                 )
             },
             # an index to drop is named with its schema (it lives in the table's)
             "ix_agg_q": qualified(f"{table}_agg"),
             "ix_tagset_q": qualified(f"{table}_tagset"),
+            "ix_agg4_q": qualified(f"{table}_agg4"),
         }
         for step, template in PG_MIGRATIONS:
             if step > version:
@@ -364,6 +408,10 @@ def migrate_postgres(
                         names["records"].as_string(conn),
                         names["tagsets"].as_string(conn),
                         names["items"].as_string(conn),
+                    )
+                if step == 6 and version > 0:
+                    fill_used_postgres(
+                        conn, names["records"].as_string(conn), names["used"].as_string(conn)
                     )
         if version < PG_SCHEMA_VERSION:
             upsert = sql.SQL(

@@ -26,8 +26,22 @@ from tokenomy.ledger._aggregate import (
     check_by,
 )
 from tokenomy.ledger._sql_filter import where_clause
-from tokenomy.ledger._sql_sums import Merged, billed_sums, sums
-from tokenomy.ledger._store import LedgerStore, RunPage, latest_runs, top_costs
+from tokenomy.ledger._sql_sums import (
+    Merged,
+    attempt_totals,
+    billed_sums,
+    flag_keys,
+    outer_sums,
+    sums,
+)
+from tokenomy.ledger._store import (
+    AttemptTotals,
+    LedgerStore,
+    RunPage,
+    attempts_from,
+    latest_runs,
+    top_costs,
+)
 
 if TYPE_CHECKING:
     from tokenomy.ledger._filter import RecordFilter
@@ -59,6 +73,9 @@ class SqlDialect:
     # of the billed rows (else it scans the aggregation index for its group order and looks
     # up every row for billed_p)
     billed_source: str = ""
+    # the table of the sparse columns the ledger has filled (schema v6, ledger/_used.py); ""
+    # before it: every column is summed
+    used: str = ""
 
 
 def tagset_filter(dialect: SqlDialect) -> Callable[[Mapping[str, str]], tuple[str, list[Any]]]:
@@ -107,7 +124,7 @@ def _time_of(i: int, name: str) -> _Conv:
 
 
 def _tag_alias(names: Sequence[str], name: str) -> int:
-    """The join alias number of tag ``name`` in :meth:`SqlAggregator._cube` (one per tag name)."""
+    """The join alias number of tag ``name`` in :meth:`SqlAggregator._grouped` (one per tag name)."""
     return [n for n in names if _tag(n) is not None].index(name)
 
 
@@ -155,6 +172,8 @@ class SqlAggregator:
         self._fetch_groups = fetch_groups or fetch
         self._tags_sql = tagset_filter(dialect)
         self._sums = sums(dialect.pg)
+        self._outer = outer_sums(dialect.pg)
+        self._flags = flag_keys(dialect.pg)
         self._bill_sums = billed_sums(dialect.pg)
 
     def where(self, where: RecordFilter | None, *extra: str) -> tuple[str, list[Any]]:
@@ -181,43 +200,58 @@ class SqlAggregator:
         clause, params = self.where(where, "money_inexact = 1")
         return bool(self._fetch(f"SELECT 1 FROM {self.d.table}{clause} LIMIT 1", params))
 
-    def _cube(
+    def _grouped(
         self,
         names: tuple[str, ...],
+        direct: bool,
         clause: str,
         params: list[Any],
-        sums: tuple[str, ...],
+        inner: tuple[str, ...],
+        outer: tuple[str, ...],
+        flags: tuple[str, ...],
         source: str,
     ) -> tuple[str, list[Any], list[str]]:
-        """Grouping by tags, model, provider or kind: an inner GROUP BY over the columns the
-        aggregation index leads with (scanned in order: no sort), then the groups asked for
-        from its few rows, tag values joined from the tag items."""
-        inner_cols = ", ".join(f"{agg} AS a{i}" for i, agg in enumerate(sums))
-        cube = "tagset, model, provider, kind, lat_bucket"
-        inner = f"SELECT {cube}, {inner_cols} FROM {source}{clause} GROUP BY {cube}"
-        outer_keys: list[str] = []
+        """The grouping query: an inner GROUP BY computing the ``inner`` aggregates per partial
+        group, then the groups asked for from its few rows, with the ``outer`` aggregates over
+        them (``c.a<i>`` is inner aggregate ``i``; ``c.<flag>`` a flag key). Returns the SQL,
+        its parameters and the outer key columns (before the latency bucket in each row).
+
+        Grouping by tags, model, provider or kind (``direct``), the inner keys are the
+        columns the aggregation index leads with (the cube: tag set, model, provider, kind,
+        latency bucket, then the ``flags``), scanned in order (no sort), and tag values are
+        joined from the tag items; otherwise the inner keys are the SQL keys of ``names``
+        (the hour or day number, the run), the bucket and the flags."""
+        inner_cols = ", ".join(f"{agg} AS a{i}" for i, agg in enumerate(inner))
+        flag_cols = "".join(f", {f}" for f in flags)
         joins: list[str] = []
         join_params: list[Any] = []
-        for name in names:
-            tag = _tag(name)
-            if tag is None:
-                outer_keys.append(f"c.{name}")
-                continue
-            alias = f"t{len(joins)}"
-            joins.append(
-                f" LEFT JOIN {self.d.items} {alias} ON {alias}.tagset = c.tagset "
-                f"AND {alias}.key = {self.d.ph}"
-            )
-            join_params.append(tag)
-            outer_keys.append(f"{alias}.value")
-        outer_keys = list(dict.fromkeys(outer_keys))
-        outer_aggs = ", ".join(
-            f"{agg.split('(', 1)[0] if agg.startswith(('MIN', 'MAX')) else 'SUM'}(c.a{i})"
-            for i, agg in enumerate(sums)
-        )
+        outer_keys: list[str] = []
+        if direct:
+            cube = f"tagset, model, provider, kind, lat_bucket{flag_cols}"
+            for name in names:
+                tag = _tag(name)
+                if tag is None:
+                    outer_keys.append(f"c.{name}")
+                    continue
+                alias = f"t{len(joins)}"
+                joins.append(
+                    f" LEFT JOIN {self.d.items} {alias} ON {alias}.tagset = c.tagset "
+                    f"AND {alias}.key = {self.d.ph}"
+                )
+                join_params.append(tag)
+                outer_keys.append(f"{alias}.value")
+            outer_keys = list(dict.fromkeys(outer_keys))
+            select = cube
+        else:
+            sql_keys = list(dict.fromkeys(_sql_key(n) for n in names))
+            keyed = "".join(f"{k} AS k{i}, " for i, k in enumerate(sql_keys))
+            cube = "".join(f"{k}, " for k in sql_keys) + f"lat_bucket{flag_cols}"
+            select = f"{keyed}lat_bucket{flag_cols}"
+            outer_keys = [f"c.k{i}" for i in range(len(sql_keys))]
+        sub = f"SELECT {select}, {inner_cols} FROM {source}{clause} GROUP BY {cube}"
         keys = "".join(f"{k}, " for k in outer_keys)
         sql = (
-            f"SELECT {keys}c.lat_bucket, {outer_aggs} FROM ({inner}) c{''.join(joins)} "
+            f"SELECT {keys}c.lat_bucket, {', '.join(outer)} FROM ({sub}) c{''.join(joins)} "
             f"GROUP BY {keys}c.lat_bucket"
         )
         return sql, [*params, *join_params], outer_keys
@@ -231,27 +265,34 @@ class SqlAggregator:
     ) -> list[list[GroupTotals]]:
         """:meth:`aggregate` for several groupings from one query (grouped by all their names,
         each grouping merged from its rows)."""
+        return self.aggregate_report(bys, where)[0]
+
+    def aggregate_report(
+        self, bys: Sequence[Sequence[str]], where: RecordFilter | None
+    ) -> tuple[list[list[GroupTotals]], AttemptTotals]:
+        """:meth:`aggregate_many` and the :class:`AttemptTotals` of the same rows, from one
+        query (one read of the matching records)."""
         groupings = [check_by(by) for by in bys]
         names = tuple(dict.fromkeys(n for g in groupings for n in g))
         direct = all(n in ("model", "provider", "kind") or _tag(n) is not None for n in names)
-
-        def query(
-            sums: tuple[str, ...], source: str, *extra: str
-        ) -> tuple[str, list[Any], list[str]]:
-            clause, params = self.where(where, *extra)
-            if direct:
-                return self._cube(names, clause, params, sums, source)
-            sql_keys = list(dict.fromkeys(_sql_key(n) for n in names))
-            keys = "".join(f"{k}, " for k in sql_keys)
-            sql = (
-                f"SELECT {keys}lat_bucket, {', '.join(sums)} FROM {source}{clause} "
-                f"GROUP BY {keys}lat_bucket"
-            )
-            return sql, params, sql_keys
-
-        sql, params, sql_keys = query(self._sums, self.d.table)
-        bill_sql, bill_params, _ = query(
-            self._bill_sums, self.d.billed_source or self.d.table, "billed_p IS NOT NULL"
+        clause, params = self.where(where)
+        inner = self._sums
+        if self.d.used:
+            found_used = self._fetch(f"SELECT name FROM {self.d.used}", [])
+            inner = sums(self.d.pg, frozenset(str(r[0]) for r in found_used))
+        sql, params, keys = self._grouped(
+            names, direct, clause, params, inner, self._outer, self._flags, self.d.table
+        )
+        bill_clause, bill_params = self.where(where, "billed_p IS NOT NULL")
+        bill_sql, bill_params, _ = self._grouped(
+            names,
+            direct,
+            bill_clause,
+            bill_params,
+            self._bill_sums,
+            tuple(f"SUM(c.a{i})" for i in range(len(self._bill_sums))),
+            (),
+            self.d.billed_source or self.d.table,
         )
         try:
             rows = bills = None
@@ -260,10 +301,11 @@ class SqlAggregator:
                 bills = self._fetch_groups(bill_sql, bill_params)
         except MoneyOverflowError:
             rows = None
-        nk = len(sql_keys)
+        nk = len(keys)
         if rows is None or bills is None:
-            return [aggregate_records(self.stream(where), g) for g in groupings]
-        convs = self._direct(names, sql_keys) if direct else self._converters(names, sql_keys)
+            found = [aggregate_records(self.stream(where), g) for g in groupings]
+            return found, attempts_from(self._exact_totals, where)
+        convs = self._direct(names, keys) if direct else self._converters(names, keys)
         by_name = dict(zip(names, convs, strict=True))
         out = []
         for grouping in groupings:
@@ -285,7 +327,12 @@ class SqlAggregator:
                     for k in sorted(merged, key=_sort_key)
                 ]
             )
-        return out
+        return out, attempt_totals(rows, nk)
+
+    def _exact_totals(self, where: RecordFilter) -> GroupTotals:
+        """The totals of ``where`` summed in Python (exact where the SQL sums are not)."""
+        found = aggregate_records(self.stream(where), ())
+        return found[0] if found else GroupTotals(key={})
 
     def _direct(self, names: Sequence[str], outer_keys: list[str]) -> list[_Conv]:
         out: list[_Conv] = []
@@ -297,7 +344,9 @@ class SqlAggregator:
             out.append(_column(i))
         return out
 
-    def _converters(self, names: Sequence[str], sql_keys: list[str]) -> list[_Conv]:
+    def _converters(self, names: Sequence[str], outer_keys: list[str]) -> list[_Conv]:
+        sql_keys = list(dict.fromkeys(_sql_key(n) for n in names))
+        assert len(sql_keys) == len(outer_keys)
         out: list[_Conv] = []
         for name in names:
             i = sql_keys.index(_sql_key(name))
@@ -447,6 +496,20 @@ class AggregatedInSql(LedgerStore):
         if not self._fast:
             return super().aggregate_many(bys, where)
         return self._agg().aggregate_many(bys, where)
+
+    def aggregate_report(
+        self, bys: Sequence[Sequence[str]], where: RecordFilter | None = None
+    ) -> tuple[list[list[GroupTotals]], AttemptTotals]:
+        """The groupings and the attempt figures from one SQL query."""
+        if not self._fast:
+            return super().aggregate_report(bys, where)
+        return self._agg().aggregate_report(bys, where)
+
+    def attempt_totals(self, where: RecordFilter | None = None) -> AttemptTotals:
+        """The attempt figures, from the totals' SQL query."""
+        if not self._fast:
+            return super().attempt_totals(where)
+        return self._agg().aggregate_report([()], where)[1]
 
     def most_expensive(self, n: int = 10, where: RecordFilter | None = None) -> list[CostRecord]:
         """The ``n`` costliest priced records, from the cost index."""

@@ -1,6 +1,7 @@
-"""What one partial row of the SQL aggregation sums (:func:`sums`, :func:`billed_sums`) and how
-the partial rows of one group merge into its :class:`GroupTotals` (:class:`Merged`), for
-``ledger/_sql_report.py``."""
+"""What one partial row of the SQL aggregation sums (:func:`sums` per row into partial groups,
+:func:`outer_sums` over those, :func:`billed_sums`) and how the partial rows of one group merge
+into its :class:`GroupTotals` (:class:`Merged`) and the attempt figures (:func:`attempt_totals`),
+for ``ledger/_sql_report.py``."""
 
 from __future__ import annotations
 
@@ -12,42 +13,131 @@ from typing import Any
 from tokenomy.ledger._aggregate import GroupTotals, histogram_percentile
 from tokenomy.ledger._billed import BILLED_TOLERANCE
 from tokenomy.ledger._rows import MONEY_COLUMNS, bucket_value, from_pico
+from tokenomy.ledger._store import AttemptTotals
+from tokenomy.ledger._used import SPARSE, TOKEN_SPARSE
 from tokenomy.pricing._model import COST_DIMENSIONS
 from tokenomy.usage._model import Usage
 
-__all__ = ["Merged", "billed_sums", "sums"]
+__all__ = [
+    "FLAG_KEYS",
+    "Merged",
+    "attempt_totals",
+    "billed_sums",
+    "flag_keys",
+    "outer_sums",
+    "sums",
+]
 
 _ZERO = Decimal(0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NDIM = len(COST_DIMENSIONS)
 
 
-def sums(pg: bool) -> tuple[str, ...]:
-    """The aggregates of a partial row, as cheap as each database allows (they run per row:
-    SQLite sums its 0/1 flags directly, PostgreSQL casts its booleans)."""
+#: The per-row flags the report counts, and ``attempt`` and ``error`` (the exception's class
+#: name: few values) for its retries and failures. The aggregation index holds them right after
+#: its cube columns since schema v6. SQLite's inner GROUP BY takes them as keys (read in index
+#: order: no sort, and no aggregate per flag per row; the outer query counts them from the
+#: partial groups' counts); PostgreSQL counts them per row instead (``FILTER``): its planner,
+#: guessing two values per boolean and 200 for an all-NULL column, would expect as many
+#: partial groups as rows and give up the parallel scan.
+FLAG_KEYS: tuple[str, ...] = (
+    "attempt", "error", "cache_outcome", "estimated", "usage_estimated", "truncated",
+)  # fmt: skip
 
-    def flag(expr: str) -> str:
-        return f"({expr})::int" if pg else expr
+_BASE = (
+    "COUNT(*)",
+    "SUM(cost_p)",
+    *(f"SUM({MONEY_COLUMNS[d]})" for d in COST_DIMENSIONS),
+    "SUM(saved_p)",
+    # priced: has a picodollar total (exact unless money_inexact, checked apart)
+    "COUNT(cost_p)",
+    "SUM(input_tokens)",
+    "SUM(output_tokens)",
+    "SUM(cache_read_tokens)",
+    "SUM(cache_write_5m_tokens)",
+    "SUM(cache_write_1h_tokens)",
+    "SUM(reasoning_tokens)",
+    "MIN(ts_us)",
+    "MAX(ts_us)",
+)
+# PostgreSQL's per-row counts of the flags, in the order of _FLAG_FIGURES
+_PG_FLAGS = (
+    "COUNT(*) FILTER (WHERE estimated OR usage_estimated)",
+    "COUNT(*) FILTER (WHERE usage_estimated)",
+    "COUNT(*) FILTER (WHERE cache_outcome <> 'miss')",
+    "COUNT(*) FILTER (WHERE truncated)",
+    "COUNT(*) FILTER (WHERE attempt = 1)",
+    "COUNT(*) FILTER (WHERE attempt > 1)",
+    "SUM(cost_p) FILTER (WHERE attempt > 1)",
+    "COUNT(error)",
+    "SUM(cost_p) FILTER (WHERE error IS NOT NULL)",
+)
 
+
+def flag_keys(pg: bool) -> tuple[str, ...]:
+    """The flag columns the inner GROUP BY adds to its keys (see :data:`FLAG_KEYS`)."""
+    return () if pg else FLAG_KEYS
+
+
+def sums(pg: bool, used: frozenset[str] | None = None) -> tuple[str, ...]:
+    """The aggregates of a partial group, run per row: sums of columns (PostgreSQL's
+    SUM(bigint) is an exact NUMERIC), and on PostgreSQL the flags' counts. With ``used`` (the
+    sparse columns the ledger has filled, ``ledger/_used.py``), a sparse column not in it reads
+    as what its sum is, a constant: NULL money, 0 tokens."""
+    out = (*_BASE, *_PG_FLAGS) if pg else _BASE
+    if used is None:
+        return out
+    skip = {f"SUM({c})": "0" if c in TOKEN_SPARSE else ("NULL::bigint" if pg else "NULL")
+            for c in SPARSE if c not in used}  # fmt: skip
+    return tuple(skip.get(agg, agg) for agg in out)
+
+
+# positions of the partial aggregates (``c.a<i>`` in the outer query)
+_I_COUNT, _I_COST, _I_SAVED = 0, 1, 2 + _NDIM
+_I_PRICED, _I_TOK0 = _I_SAVED + 1, _I_SAVED + 2
+_I_FIRST, _I_LAST = _I_TOK0 + 6, _I_TOK0 + 7
+_I_FLAGS = _I_LAST + 1
+
+
+def outer_sums(pg: bool) -> tuple[str, ...]:
+    """What the outer query adds up over the partial groups ``c`` (a few thousand rows for a
+    million calls), in the order :class:`Merged` reads: the sums, the flags (SQLite: counted
+    from the partial counts by the flag keys, its 0/1 flags read as truth values), and the
+    attempt figures of :class:`~tokenomy.ledger._store.AttemptTotals`."""
+    n, cost = f"c.a{_I_COUNT}", f"c.a{_I_COST}"
+
+    def where(cond: str, value: str = n, otherwise: str = " ELSE 0") -> str:
+        return f"SUM(CASE WHEN {cond} THEN {value}{otherwise} END)"
+
+    if pg:
+        f = [f"SUM(c.a{_I_FLAGS + i})" for i in range(len(_PG_FLAGS))]
+        f[1] = f"MAX(c.a{_I_FLAGS + 1})"  # any usage estimated
+    else:
+        f = [
+            where("c.estimated OR c.usage_estimated"),
+            "MAX(CASE WHEN c.usage_estimated THEN 1 ELSE 0 END)",
+            where("c.cache_outcome <> 'miss'"),
+            where("c.truncated"),
+            where("c.attempt = 1"),
+            where("c.attempt > 1"),
+            where("c.attempt > 1", cost, ""),
+            where("c.error IS NOT NULL"),
+            where("c.error IS NOT NULL", cost, ""),
+        ]
     return (
-        "COUNT(*)",
-        "SUM(cost_p)",
-        *(f"SUM({MONEY_COLUMNS[d]})" for d in COST_DIMENSIONS),
-        "SUM(saved_p)",
-        # priced: has a picodollar total (exact unless money_inexact, checked apart)
-        "COUNT(cost_p)",
-        f"SUM({flag('estimated OR usage_estimated' if pg else 'estimated | usage_estimated')})",
-        "SUM(input_tokens)",
-        "SUM(output_tokens)",
-        "SUM(cache_read_tokens)",
-        "SUM(cache_write_5m_tokens)",
-        "SUM(cache_write_1h_tokens)",
-        "SUM(reasoning_tokens)",
-        f"MAX({flag('usage_estimated')})",
-        "SUM(" + flag("cache_outcome <> 'miss'") + ")",
-        f"SUM({flag('truncated')})",
-        "MIN(ts_us)",
-        "MAX(ts_us)",
+        f"SUM({n})",
+        f"SUM({cost})",
+        *(f"SUM(c.a{2 + i})" for i in range(_NDIM)),
+        f"SUM(c.a{_I_SAVED})",
+        f"SUM(c.a{_I_PRICED})",
+        f[0],
+        *(f"SUM(c.a{_I_TOK0 + i})" for i in range(6)),
+        f[1],
+        f[2],
+        f[3],
+        f"MIN(c.a{_I_FIRST})",
+        f"MAX(c.a{_I_LAST})",
+        *f[4:],
     )
 
 
@@ -79,6 +169,23 @@ _UEST, _HITS, _TRUNC, _FIRST, _LAST = (
     _TOK0 + 9,
     _TOK0 + 10,
 )
+_ATTEMPTS = _LAST + 1  # first attempts, retried, their cost, failed, their cost
+
+
+def attempt_totals(rows: Sequence[Sequence[Any]], nk: int) -> AttemptTotals:
+    """The attempt figures over every partial row of the query (``nk`` key columns)."""
+    start = nk + 1 + _ATTEMPTS
+    cols = list(zip(*(row[start : start + 5] for row in rows), strict=True))
+    first, retried, retried_cost, failed, failed_cost = (
+        [_sum(col) for col in cols] if cols else [None] * 5
+    )
+    return AttemptTotals(
+        first=first or 0,
+        retried=retried or 0,
+        retried_cost=_ZERO if retried_cost is None else from_pico(retried_cost),
+        failed=failed or 0,
+        failed_cost=_ZERO if failed_cost is None else from_pico(failed_cost),
+    )
 
 
 def _sum(col: Sequence[Any]) -> int | None:

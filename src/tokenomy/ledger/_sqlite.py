@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ from tokenomy.ledger._sqlite_schema import (
     TABLE,
     TAG_ITEMS,
     TAGSET_VERSION,
+    USED,
+    USED_VERSION,
     TagsetCache,
     connect,
     migrate,
@@ -46,6 +49,7 @@ from tokenomy.ledger._sqlite_schema import (
 )
 from tokenomy.ledger._store import check_limit
 from tokenomy.ledger._stored import StoredCall
+from tokenomy.ledger._used import UsedColumns
 from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit
 
 __all__ = ["SQLiteLedger"]
@@ -69,6 +73,7 @@ _DIALECT = SqlDialect(
     order="rowid",
     runs=RUNS,
     billed_source=f"{TABLE} INDEXED BY {TABLE}_billed",
+    used=USED,
 )
 _RUN_KEY = ROW_COLUMNS.index("run_key")
 # the run of each inserted record (read back from the table: a record ignored as a duplicate
@@ -76,25 +81,34 @@ _RUN_KEY = ROW_COLUMNS.index("run_key")
 _INSERT_RUN = (
     f"INSERT OR IGNORE INTO {RUNS} (run_key) SELECT run_key FROM {TABLE} WHERE run_key = ? LIMIT 1"
 )
+_OLD_DIALECT = replace(_DIALECT, used="")  # a ledger before v6, read as it is
+_INSERT_USED = f"INSERT OR IGNORE INTO {USED} (name) VALUES (?)"
 _TAGS_SQL = tagset_filter(_DIALECT)
 _STREAM_BATCH = 2_000
 
 
 def _write(
-    conn: sqlite3.Connection, tagsets: TagsetCache, records: Sequence[CostRecord | StoredCall]
+    conn: sqlite3.Connection,
+    tagsets: TagsetCache,
+    used: UsedColumns,
+    records: Sequence[CostRecord | StoredCall],
 ) -> None:
-    """Insert ``records`` in one ``BEGIN IMMEDIATE`` transaction (the writer's sink)."""
+    """Insert ``records`` in one ``BEGIN IMMEDIATE`` transaction (the writer's sink), with
+    their runs and the sparse columns they fill (``ledger/_used.py``)."""
     rows = [to_row(r) for r in records]
+    names = used.new(rows)
     conn.execute("BEGIN IMMEDIATE")
     try:
         resolved, new = tagsets.resolve(conn, rows, TAGSET_INDEX)
         conn.executemany(_INSERT, resolved)
         conn.executemany(_INSERT_RUN, [(k,) for k in dict.fromkeys(r[_RUN_KEY] for r in rows)])
+        conn.executemany(_INSERT_USED, [(n,) for n in names])
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     tagsets.learn(new)
+    used.learn(names)
 
 
 def _shutdown(writer: BatchWriter | None, *conns: sqlite3.Connection) -> None:
@@ -143,6 +157,7 @@ class SQLiteLedger(AggregatedInSql, BatchedStore):
         self.sync = bool(sync)
         self.read_only = bool(read_only)
         self._tagsets = TagsetCache()
+        self._used = UsedColumns()
         if self.read_only:
             self._open_read_only(busy_timeout)
             return
@@ -179,7 +194,7 @@ class SQLiteLedger(AggregatedInSql, BatchedStore):
         self._busy_timeout = busy_timeout
         if not self.sync:
             self._writer = BatchWriter(
-                partial(_write, wconn, self._tagsets),
+                partial(_write, wconn, self._tagsets, self._used),
                 batch_size=batch_size,
                 flush_interval=flush_interval,
                 name=f"tokenomy-ledger-writer[{self.path.name}]",
@@ -213,8 +228,9 @@ class SQLiteLedger(AggregatedInSql, BatchedStore):
         return self._rconn is not None and self.schema_version >= AGGREGATE_VERSION
 
     def _agg(self) -> SqlAggregator:
+        dialect = _DIALECT if self.schema_version >= USED_VERSION else _OLD_DIALECT
         return SqlAggregator(
-            _DIALECT,
+            dialect,
             select=self._select,
             fetch=self._fetch_sums,
             records=lambda sql, params: [row_to_record(r) for r in self._read(sql, params)],
@@ -236,7 +252,7 @@ class SQLiteLedger(AggregatedInSql, BatchedStore):
             raise LedgerError(f"the ledger {self.path} was opened read-only; nothing is written")
         try:
             with self._wlock:
-                _write(self._wconn, self._tagsets, records)
+                _write(self._wconn, self._tagsets, self._used, records)
         except sqlite3.Error as exc:
             raise LedgerError(f"could not write to the ledger {self.path}: {exc}") from exc
 

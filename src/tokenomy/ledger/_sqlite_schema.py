@@ -147,11 +147,39 @@ DROP INDEX {TABLE}_agg;
 CREATE INDEX {TABLE}_agg4 ON {TABLE} ({", ".join(AGG_INDEX_V4)});
 CREATE INDEX {TABLE}_billed ON {TABLE} (ts_us) WHERE billed_p IS NOT NULL
 """
-_EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA}
+#: v6's aggregation index: v4's columns plus ``attempt`` and ``error``, with the flags the
+#: report counts right after the cube columns (``ledger/_sql_sums.py``'s ``FLAG_KEYS``), so that
+#: its inner GROUP BY has them as keys in index order (no sort, no aggregate per flag) and the
+#: retries and failures come from the same read. Failed and retried attempts get partial
+#: indexes (the report lists the failed ones' errors and the retries that recovered).
+AGG_INDEX_V6: tuple[str, ...] = (
+    "tagset", "model", "provider", "kind", "lat_bucket", "attempt", "error", "cache_outcome",
+    "estimated", "usage_estimated", "truncated", "ts_us", "cost_p", "cost_input_p",
+    "cost_cache_read_p", "cost_cache_write_5m_p", "cost_cache_write_1h_p", "cost_output_p",
+    "cost_reasoning_p", "cost_audio_input_p", "cost_audio_output_p", "cost_request_p",
+    "cost_web_search_p", "cost_image_generation_p", "saved_p", "money_inexact", "input_tokens",
+    "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+    "reasoning_tokens",
+)  # fmt: skip
+#: v6: the sparse summed columns the ledger has filled (``ledger/_used.py``), one row each.
+USED = "cost_used"
+_V6_EXTRA = f"""
+CREATE TABLE {USED} (name TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+DROP INDEX {TABLE}_agg4;
+CREATE INDEX {TABLE}_agg6 ON {TABLE} ({", ".join(AGG_INDEX_V6)});
+CREATE INDEX {TABLE}_failed ON {TABLE} (ts_us) WHERE error IS NOT NULL;
+CREATE INDEX {TABLE}_retried ON {TABLE} (ts_us) WHERE attempt > 1
+"""
+_EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA, 6: _V6_EXTRA}
 
 
 def _with_extra(steps: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
-    return tuple((v, sql + ";\n" + _EXTRA[v] if v in _EXTRA else sql) for v, sql in steps)
+    """The column steps with each version's extra SQL (a version of indexes alone is a step
+    of its own)."""
+    merged = dict(steps)
+    for v, sql in _EXTRA.items():
+        merged[v] = merged[v] + ";\n" + sql if v in merged else sql.strip()
+    return tuple(sorted(merged.items()))
 
 
 #: Ordered ``(version, SQL)`` steps; never edit a released step, append a new one.
@@ -165,6 +193,8 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 TAGSET_VERSION = 3
 #: The first version whose derived columns the SQL aggregation reads (v4: the bills).
 AGGREGATE_VERSION = 4
+#: The first version with the used table (``ledger/_used.py``).
+USED_VERSION = 6
 
 _MAGIC = b"SQLite format 3\x00"
 
@@ -371,8 +401,22 @@ def backfill_billed(conn: sqlite3.Connection) -> int:
     return len(updates)
 
 
+def fill_used(conn: sqlite3.Connection) -> list[str]:
+    """List in the used table the sparse columns the stored rows fill (v6; one pass over the
+    aggregation index); returns their names."""
+    from tokenomy.ledger._used import count_sql, names_counted
+
+    names = names_counted(conn.execute(count_sql(TABLE)).fetchone())
+    conn.executemany(f"INSERT OR IGNORE INTO {USED} (name) VALUES (?)", [(n,) for n in names])
+    return names
+
+
 #: Python steps run right after the SQL of their version (filling what SQL cannot compute).
-_PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], Any]] = {3: backfill, 4: backfill_billed}
+_PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], Any]] = {
+    3: backfill,
+    4: backfill_billed,
+    6: fill_used,
+}
 
 
 def read_only_uri(path: Path) -> str:

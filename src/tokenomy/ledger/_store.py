@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
@@ -16,7 +17,31 @@ if TYPE_CHECKING:
     from tokenomy.ledger._record import CostRecord
     from tokenomy.ledger._stored import StoredCall
 
-__all__ = ["LedgerStore", "RunPage", "check_limit", "latest_runs", "top_costs"]
+__all__ = [
+    "AttemptTotals",
+    "LedgerStore",
+    "RunPage",
+    "attempts_from",
+    "check_limit",
+    "latest_runs",
+    "top_costs",
+]
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptTotals:
+    """Records by attempt, for a report's retries: ``first`` attempts (``attempt`` 1),
+    ``retried`` ones (``attempt`` > 1) and the price-book cost of those, ``failed`` ones
+    (``error`` set) and theirs. Answers served without a provider call (``attempt`` 0) are
+    neither first nor retried."""
+
+    first: int = 0
+    retried: int = 0
+    retried_cost: Decimal = _ZERO
+    failed: int = 0
+    failed_cost: Decimal = _ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +79,21 @@ def top_costs(records: Iterable[CostRecord], n: int) -> list[CostRecord]:
     priced = [r for r in records if r.cost is not None]
     priced.sort(key=lambda r: (-r.cost.total if r.cost else 0, epoch_us(r.timestamp)))
     return priced[: max(n, 0)]
+
+
+def attempts_from(
+    totals: Callable[[RecordFilter], GroupTotals], where: RecordFilter | None
+) -> AttemptTotals:
+    """The :class:`AttemptTotals` of ``where`` from ``totals`` of the first, the retried and the
+    failed attempts among its records (a zero group where ``where`` rules them out)."""
+    from tokenomy.ledger._filter import RecordFilter
+
+    def total(**criteria: bool) -> GroupTotals:
+        narrowed = (where or RecordFilter()).narrowed(**criteria)
+        return GroupTotals(key={}) if narrowed is None else totals(narrowed)
+
+    first, retried, failed = total(retry=False), total(retry=True), total(failed=True)
+    return AttemptTotals(first.count, retried.count, retried.cost, failed.count, failed.cost)
 
 
 def check_limit(limit: int | None) -> None:
@@ -137,6 +177,18 @@ class LedgerStore(ABC):
         """:meth:`aggregate` for each grouping of ``bys`` (the SQL stores answer all of them
         from one query)."""
         return [self.aggregate(by, where) for by in bys]
+
+    def aggregate_report(
+        self, bys: Sequence[Sequence[str]], where: RecordFilter | None = None
+    ) -> tuple[list[list[GroupTotals]], AttemptTotals]:
+        """:meth:`aggregate_many` and :meth:`attempt_totals` together (the SQL stores read the
+        records once for both)."""
+        return self.aggregate_many(bys, where), self.attempt_totals(where)
+
+    def attempt_totals(self, where: RecordFilter | None = None) -> AttemptTotals:
+        """The :class:`AttemptTotals` of the records matching ``where`` (this default: the
+        totals of the first, the retried and the failed attempts, one aggregate each)."""
+        return attempts_from(self.totals, where)
 
     def iter_records(
         self, where: RecordFilter | None = None, *, newest_first: bool = False

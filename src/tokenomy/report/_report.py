@@ -9,7 +9,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from tokenomy.exceptions import LedgerError
 from tokenomy.ledger import GroupTotals, LedgerStore
 from tokenomy.ledger._filter import RecordFilter
-from tokenomy.ledger._store import RunPage
+from tokenomy.ledger._store import AttemptTotals, RunPage
 from tokenomy.report._runs import RunReport, build_runs, time_order
 
 if TYPE_CHECKING:
@@ -95,6 +95,7 @@ class Report:
         self._prompt: dict[tuple[str, ...], list[PromptCache]] = {}
         self._batch: BatchSavings | None = None
         self._unread: dict[tuple[str, ...], list[UnreadWrites]] = {}
+        self._attempts: AttemptTotals | None = None
 
     @classmethod
     def from_ledger(cls, ledger: LedgerStore | str, where: RecordFilter | None = None) -> Report:
@@ -158,10 +159,17 @@ class Report:
         wanted = [()] + [_names(b) if isinstance(b, str) else tuple(b) for b in bys]
         missing = [k for k in dict.fromkeys(wanted) if k not in self._groups]
         if missing:
-            for keys, groups in zip(
-                missing, self._store.aggregate_many(missing, self._where), strict=True
-            ):
+            found, attempts = self._store.aggregate_report(missing, self._where)
+            for keys, groups in zip(missing, found, strict=True):
                 self._groups[keys] = groups
+            if self._attempts is None:
+                self._attempts = attempts
+
+    def _attempt_totals(self) -> AttemptTotals:
+        """The first, retried and failed attempts (read with the totals when prepared)."""
+        if self._attempts is None:
+            self._attempts = self._store.attempt_totals(self._where)
+        return self._attempts
 
     def _aggregate(self, keys: tuple[str, ...]) -> list[GroupTotals]:
         groups = self._groups.get(keys)

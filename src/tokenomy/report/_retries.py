@@ -3,10 +3,10 @@ failed attempts and the retries cost.
 
 Every attempt of a pipeline call is its own ledger record (``attempt`` 1, 2, … under the
 call's run; ``error`` the exception's class name when it failed), so the numbers are read
-from the report's store with its aggregation API: totals of the first attempts, the retried
-ones and the failed ones (``RecordFilter(retry=..., failed=...)``, one SQL aggregate each on
-the SQL stores), plus a pass over the failed records alone for their error classes and over
-the successful retries for the calls they recovered. Answers served without a provider call
+from the report's store: the counts and costs of the first, the retried and the failed
+attempts (:class:`~tokenomy.ledger._store.AttemptTotals`; the SQL stores compute them in the
+report's totals query, the same read of the records), plus a pass over the failed records
+alone for their error classes and over the successful retries for the calls they recovered. Answers served without a provider call
 (``attempt`` 0) are left out, as in :func:`tokenomy.retry_summary`.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from tokenomy.ledger import GroupTotals
 from tokenomy.resilience._summary import RetrySummary
 
 if TYPE_CHECKING:
@@ -26,40 +25,32 @@ if TYPE_CHECKING:
 __all__ = ["retries_dict", "retries_table", "retry_totals"]
 
 
-def _total(report: Report, **criteria: bool) -> GroupTotals:
-    where = report._narrowed(**criteria)
-    groups = [] if where is None else report._store.aggregate((), where)
-    return groups[0] if groups else GroupTotals(key={})
-
-
 def retry_totals(report: Report) -> RetrySummary:
     """The report's :class:`~tokenomy.RetrySummary` (see the module docstring)."""
-    first = _total(report, retry=False)
-    retried = _total(report, retry=True)
-    failed = _total(report, failed=True)
+    attempts = report._attempt_totals()
     errors: Counter[str] = Counter()
     failing: set[Any] = set()
     where = report._narrowed(failed=True)
-    if failed.count and where is not None:
+    if attempts.failed and where is not None:
         for r in report._store.iter_records(where):
             errors[str(r.error)] += 1
             if r.attempt >= 1:
                 failing.add(r.run_id or r.record_id)
     recovered: set[Any] = set()
     where = report._narrowed(retry=True, failed=False)
-    if failing and retried.count and where is not None:
+    if failing and attempts.retried and where is not None:
         recovered = {r.run_id for r in report._store.iter_records(where)}
     # attempt-0 records (served answers) are never failed attempts of a call
-    failed_attempts = sum(errors.values()) if errors else failed.count
+    failed_attempts = sum(errors.values()) if errors else attempts.failed
     return RetrySummary(
-        calls=first.count,
-        attempts=first.count + retried.count,
-        retries=retried.count,
+        calls=attempts.first,
+        attempts=attempts.first + attempts.retried,
+        retries=attempts.retried,
         failed_attempts=failed_attempts,
         failed_calls=len(failing - recovered),
         failures_by_error=dict(errors.most_common()),
-        wasted_usd=failed.cost,
-        retries_usd=retried.cost,
+        wasted_usd=attempts.failed_cost,
+        retries_usd=attempts.retried_cost,
     )
 
 
