@@ -121,3 +121,28 @@ def test_terminal_report_shows_what_the_provider_billed(store: LedgerStore) -> N
     assert "2 calls billed" in text
     assert "1 call differs by more than 3%" in text
     assert "(billed; book" in text
+
+
+def test_most_expensive_ranks_by_what_was_charged(store: LedgerStore) -> None:
+    """The most expensive calls are ranked by what was charged: a call whose book cost is the
+    smallest but whose bill is the largest comes first, and the order and amounts equal the
+    records' ``charged_usd`` sorted, in every ledger kind."""
+    records = _records()
+    cheap_book = min(records, key=lambda r: r.total_cost or Decimal(0))
+    big_bill = max(r.charged_usd or Decimal(0) for r in records) * 3
+    odd = cheap_book.model_copy(
+        update={
+            "record_id": "overbilled",
+            "billed_usd": big_bill,
+            "timestamp": T0 + timedelta(seconds=3),
+        }
+    )
+    store.add(odd)
+    store.flush()
+    top = store.most_expensive(3)
+    assert [r.record_id for r in top][0] == "overbilled"
+    assert odd.total_cost is not None and odd.total_cost < big_bill
+    want = sorted([*records, odd], key=lambda r: -(r.charged_usd or Decimal(0)))[:3]
+    assert [(r.record_id, r.charged_usd) for r in top] == [
+        (r.record_id, r.charged_usd) for r in want
+    ]

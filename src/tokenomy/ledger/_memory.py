@@ -229,10 +229,16 @@ class MemoryLedger(LedgerStore):
         return aggregate_stored(self._matching(where), by)
 
     def most_expensive(self, n: int = 10, where: RecordFilter | None = None) -> list[CostRecord]:
-        """The ``n`` costliest priced records (only those are built)."""
+        """The ``n`` records charged the most (the bill where there is one, else the price-book
+        cost; only those are built)."""
         items = self._matching(where)
         costs = [
-            (x.cost_total if type(x) is StoredCall else (x.cost.total if x.cost else None), i)
+            (
+                (x.billed_usd if x.billed_usd is not None else x.cost_total)
+                if type(x) is StoredCall
+                else x.charged_usd,
+                i,
+            )
             for i, x in enumerate(items)
         ]
         ranked = sorted(((c, i) for c, i in costs if c is not None), key=lambda t: (-t[0], t[1]))

@@ -368,21 +368,30 @@ class SqlAggregator:
     # -- call-outs --------------------------------------------------------------------------
 
     def most_expensive(self, n: int, where: RecordFilter | None) -> list[CostRecord]:
-        """The ``n`` costliest priced records (earlier first on ties)."""
+        """The ``n`` records charged the most (the bill where the provider reported one, else
+        the price-book cost; earlier first on ties): the top of the unbilled calls by cost (the
+        cost index), of the billed ones by bill (their partial index), and the few whose
+        amounts did not fit the integer columns, merged."""
         if n <= 0:
             return []
         o = self.d.order
-        clause, params = self.where(where, "cost_p IS NOT NULL")
+        clause, params = self.where(where, "cost_p IS NOT NULL", "billed_usd IS NULL")
         top = self._records(
             f"{self._select}{clause} ORDER BY cost_p DESC, ts_us, {o} LIMIT {self.d.ph}",
             [*params, n],
         )
+        clause, params = self.where(where, "billed_p IS NOT NULL")
+        top += self._records(
+            f"{self._select}{clause} ORDER BY billed_p DESC, ts_us, {o} LIMIT {self.d.ph}",
+            [*params, n],
+        )
         clause, params = self.where(
-            where, "money_inexact = 1", "cost_total IS NOT NULL", "cost_p IS NULL"
+            where,
+            "money_inexact = 1",
+            "((billed_usd IS NOT NULL AND billed_p IS NULL)"
+            " OR (billed_usd IS NULL AND cost_total IS NOT NULL AND cost_p IS NULL))",
         )
         odd = self._records(f"{self._select}{clause} ORDER BY ts_us, {o}", params)
-        if not odd:
-            return top
         merged = sorted(top + odd, key=lambda r: r.timestamp)
         return top_costs(merged, n)
 
@@ -512,7 +521,7 @@ class AggregatedInSql(LedgerStore):
         return self._agg().aggregate_report([()], where)[1]
 
     def most_expensive(self, n: int = 10, where: RecordFilter | None = None) -> list[CostRecord]:
-        """The ``n`` costliest priced records, from the cost index."""
+        """The ``n`` records charged the most, from the cost and bill indexes."""
         if not self._fast:
             return super().most_expensive(n, where)
         return self._agg().most_expensive(n, where)

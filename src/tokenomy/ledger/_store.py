@@ -72,13 +72,14 @@ def latest_runs(records: Iterable[CostRecord], limit: int | None) -> RunPage:
 
 
 def top_costs(records: Iterable[CostRecord], n: int) -> list[CostRecord]:
-    """The ``n`` priced records that cost the most, earlier first on ties (``records`` oldest
-    first)."""
+    """The ``n`` records charged the most (:attr:`CostRecord.charged_usd`: the provider's bill
+    where it reported one, else the price-book cost; records with neither are left out),
+    earlier first on ties (``records`` oldest first)."""
     from tokenomy.ledger._filter import epoch_us
 
-    priced = [r for r in records if r.cost is not None]
-    priced.sort(key=lambda r: (-r.cost.total if r.cost else 0, epoch_us(r.timestamp)))
-    return priced[: max(n, 0)]
+    charged = [(c, r) for r in records if (c := r.charged_usd) is not None]
+    charged.sort(key=lambda t: (-t[0], epoch_us(t[1].timestamp)))
+    return [r for _, r in charged[: max(n, 0)]]
 
 
 def attempts_from(
@@ -198,7 +199,8 @@ class LedgerStore(ABC):
         return iter(self.query(where, newest_first=newest_first))
 
     def most_expensive(self, n: int = 10, where: RecordFilter | None = None) -> list[CostRecord]:
-        """The ``n`` priced records that cost the most (earlier first on ties)."""
+        """The ``n`` records charged the most (the bill where the provider reported one, else
+        the price-book cost; earlier first on ties)."""
         return top_costs(self.query(where), n)
 
     def run_page(
