@@ -359,7 +359,7 @@ class TokenomyCallbackHandler(RunTreeEvents, BaseCallbackHandler):
                 tags=self.tags or None,
                 cache=cache_kind() if info.cache_hit else None,
                 error=None if error is None else type(error).__name__,
-                attempt=_attempt_of(meta),
+                attempt=1 if (chained := meta.get(ATTEMPT_METADATA)) is None else _attempt_of(chained),
                 service_tier=info.service_tier,
                 name=name,
                 framework="langchain",
@@ -407,7 +407,7 @@ def _requested_model(kwargs: Mapping[str, Any], metadata: Mapping[str, Any]) -> 
     return model if isinstance(model, str) and model else None
 
 
-def _attempt_of(meta: Mapping[str, Any]) -> int:
-    """The enclosing ``with_resilience`` chain's attempt number (1 outside one)."""
-    value = meta.get(ATTEMPT_METADATA, 1)
+def _attempt_of(value: Any) -> int:
+    """The enclosing ``with_resilience`` chain's attempt number from its run metadata (1 when
+    it is not a positive int)."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
