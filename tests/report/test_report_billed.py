@@ -140,7 +140,7 @@ def test_most_expensive_ranks_by_what_was_charged(store: LedgerStore) -> None:
     store.add(odd)
     store.flush()
     top = store.most_expensive(3)
-    assert [r.record_id for r in top][0] == "overbilled"
+    assert top[0].record_id == "overbilled"
     assert odd.total_cost is not None and odd.total_cost < big_bill
     want = sorted([*records, odd], key=lambda r: -(r.charged_usd or Decimal(0)))[:3]
     assert [(r.record_id, r.charged_usd) for r in top] == [
