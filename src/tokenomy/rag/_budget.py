@@ -232,31 +232,10 @@ class ChunkBudgeter:
             dropped["below_min_score"] = len(live) - len(above)
             live = above
         live.sort(key=lambda i: (-scores[i], i))
-        beyond = 0
-        estimated = 0
+        beyond = estimated = 0
         if self.compress is not None and self.pool is not None:
-            # compression looks at the best chunks holding pool x budget tokens (the rest
-            # would only lend it their weakest sentences): only they are analysed and counted
-            # by the tokenizer; the others' tokens (for tokens_retrieved) are estimated from
-            # their length at the counted chunks' tokens per character
-            sizes = [0] * len(items)
-            room, cut = self.pool * self.tokens, 0
-            while cut < len(live) and room > 0:
-                n = sizes[live[cut]] = count(items[live[cut]].text)
-                room -= n
-                cut += 1
+            sizes, cut, estimated = _pooled_sizes(items, live, count, self.pool * self.tokens)
             beyond = len(live) - cut
-            counted = set(live[:cut])
-            chars = sum(len(items[i].text) for i in counted)
-            rate = sum(sizes[i] for i in counted) / chars if chars else 0.25
-            for i, c in enumerate(items):
-                if i in counted:
-                    continue
-                if not c.text.strip():  # blank: counted, it costs nothing
-                    sizes[i] = count(c.text)
-                else:
-                    sizes[i] = max(1, round(len(c.text) * rate))
-                    estimated += sizes[i]
             live = live[:cut]
         else:
             sizes = count.many([c.text for c in items])
@@ -394,6 +373,35 @@ class ChunkBudgeter:
             ids = ids[:-1]
             out = enc.decode(ids)
         return out.strip()
+
+
+def _pooled_sizes(
+    items: list[Chunk], ranked: list[int], count: TokenCounter, room: float
+) -> tuple[list[int], int, int]:
+    """``(sizes, cut, estimated)`` for compression's pool: the best chunks (``ranked``, best
+    first) holding ``room`` tokens are counted by the tokenizer (``ranked[:cut]``: only they
+    are analysed; the rest would only lend compression their weakest sentences); the other
+    chunks' tokens (for ``tokens_retrieved``) are estimated from their length at the counted
+    chunks' tokens per character, ``estimated`` tokens in all."""
+    sizes = [0] * len(items)
+    cut = 0
+    while cut < len(ranked) and room > 0:
+        n = sizes[ranked[cut]] = count(items[ranked[cut]].text)
+        room -= n
+        cut += 1
+    counted = set(ranked[:cut])
+    chars = sum(len(items[i].text) for i in counted)
+    rate = sum(sizes[i] for i in counted) / chars if chars else 0.25
+    estimated = 0
+    for i, c in enumerate(items):
+        if i in counted:
+            continue
+        if not c.text.strip():  # blank: counted, it costs nothing
+            sizes[i] = count(c.text)
+        else:
+            sizes[i] = max(1, round(len(c.text) * rate))
+            estimated += sizes[i]
+    return sizes, cut, estimated
 
 
 def _scores(query: str, items: list[Chunk]) -> list[float]:

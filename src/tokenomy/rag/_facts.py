@@ -19,7 +19,6 @@ encoding's name, the rest by the text alone.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import suppress
@@ -29,7 +28,7 @@ from heapq import nsmallest
 from itertools import chain
 from typing import Any
 
-from tokenomy.rag._text import _CJK_RUN, STOPWORDS, raw_words, split_sentences
+from tokenomy.rag._text import STOPWORDS, raw_words, raw_words_each, split_sentences
 
 __all__ = [
     "PREFIX",
@@ -58,8 +57,6 @@ PREFIX = 4
 #: candidate (``_dedup``) with a chance of about 3e-4 (binomial estimate), less above 0.6.
 SKETCH = 12
 
-_WORDS = re.compile(r"[^\W_]+")
-
 
 @dataclass(frozen=True, slots=True)
 class TextFacts:
@@ -85,14 +82,10 @@ class TextFacts:
 @lru_cache(maxsize=FACTS_CACHE)
 def text_facts(text: str) -> TextFacts:
     """The :class:`TextFacts` of ``text`` (cached; do not mutate the answer). One pass: the
-    sentences, one C-level regex scan of each for its words (``_text.raw_words``; CJK text
-    takes the slower path that pairs CJK characters), the bags and shingles from those."""
+    sentences, one C-level regex scan of each for its words (``_text.raw_words_each``; CJK
+    text takes the slower path that pairs CJK characters), the bags and shingles from those."""
     pieces = tuple(split_sentences(text) or [text])
-    if text.isascii() or not _CJK_RUN.search(text):
-        find = _WORDS.findall
-        raws = [find(p.lower()) for p in pieces]
-    else:
-        raws = [raw_words(p) for p in pieces]
+    raws = raw_words_each(text, pieces)
     bags = tuple(Counter([w[:PREFIX] for w in ws]) for ws in raws)
     flat = raws[0] if len(raws) == 1 else list(chain.from_iterable(raws))
     if len(flat) < 3:

@@ -7,8 +7,9 @@ into overlapping character pairs, so Chinese or Japanese text still shares words
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-__all__ = ["STOPWORDS", "raw_words", "shingles", "split_sentences", "words"]
+__all__ = ["STOPWORDS", "raw_words", "raw_words_each", "shingles", "split_sentences", "words"]
 
 # A sentence ends at . ! ? (and the CJK full stops), possibly followed by closing quotes or
 # brackets, then whitespace; a blank line or a CJK full stop ends one even without whitespace.
@@ -183,6 +184,19 @@ def _raw_words(text: str) -> list[str]:
 def raw_words(text: str) -> list[str]:
     """Lower-cased words of ``text``, unstemmed (CJK runs as overlapping character pairs)."""
     return _raw_words(text)
+
+
+_PLAIN_WORD = re.compile(r"[^\W_]+")
+
+
+def raw_words_each(text: str, pieces: Sequence[str]) -> list[list[str]]:
+    """:func:`raw_words` of each of ``pieces`` (the sentences of ``text``), with one look for
+    CJK over the whole text: the usual text has none, and then each piece is one C-level
+    regex scan."""
+    if text.isascii() or not _CJK_RUN.search(text):
+        find = _PLAIN_WORD.findall
+        return [find(p.lower()) for p in pieces]
+    return [_raw_words(p) for p in pieces]
 
 
 def words(text: str, *, drop_stopwords: bool = False) -> list[str]:
