@@ -13,14 +13,17 @@ from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
 from tokenomy.ledger._postgres_schema import (
     PG_AGGREGATE_VERSION,
+    PG_ROLLUP_VERSION,
     PG_SCHEMA_VERSION,
     PG_TAGSET_VERSION,
+    PG_USED_VERSION,
     PgTagsets,
     migrate_postgres,
     read_version,
     redact,
 )
 from tokenomy.ledger._record import CostRecord
+from tokenomy.ledger._rollup import fill_sql
 from tokenomy.ledger._rows import (
     BOOL_COLUMNS,
     ROW_COLUMNS,
@@ -114,17 +117,27 @@ def _write(
     insert_runs: str,
     used: UsedColumns,
     insert_used: str,
+    fill_rollup: str,
 ) -> None:
     """Insert ``records`` in one transaction (the writer's sink; also used by sync mode), their
     runs into the runs table (read back from the records: a duplicate record ignored adds no
-    run of its own) and the sparse columns they fill into the used table (``_used.py``)."""
+    run of its own), the sparse columns they fill into the used table (``_used.py``) and the
+    records inserted (``RETURNING``: not the duplicates ignored) into the monthly rollup
+    (``_rollup.py``)."""
     rows = [to_row(r) for r in records]
     names = used.new(rows)
     with conn.lock:
         c = conn.get()
         with c.transaction(), c.cursor() as cur:
             resolved, new = tagsets.resolve(cur, rows, TAGSET_INDEX)
-            cur.executemany(insert, resolved)
+            cur.executemany(insert, resolved, returning=True)
+            inserted: list[str] = []
+            while True:
+                inserted += [r[0] for r in cur.fetchall()]
+                if not cur.nextset():
+                    break
+            if inserted:
+                cur.execute(fill_rollup, [inserted])
             cur.execute(insert_runs, [list(dict.fromkeys(r[_RUN_KEY] for r in rows))])
             if names:
                 cur.execute(insert_used, [names])
@@ -213,7 +226,8 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
             sql.SQL("%s::int::boolean" if c in BOOL_COLUMNS else "%s") for c in ROW_COLUMNS
         )
         self._insert = sql.SQL(
-            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (record_id) DO NOTHING"
+            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (record_id) DO NOTHING "
+            "RETURNING record_id"
         ).format(ident, row_cols, values)
         self._select = sql.SQL("SELECT {} FROM {}").format(cols, ident)
 
@@ -228,7 +242,18 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
             order="seq",
             pg=True,
             runs=text(qualified(f"{table}_runs")),
-            used=text(qualified(f"{table}_used")) if self.schema_version >= 6 else "",
+            used=text(qualified(f"{table}_used")) if self.schema_version >= PG_USED_VERSION else "",
+            rollup=(
+                text(qualified(f"{table}_rollup"))
+                if self.schema_version >= PG_ROLLUP_VERSION
+                else ""
+            ),
+        )
+        self._fill_rollup = fill_sql(
+            self._dialect.table,
+            text(qualified(f"{table}_rollup")),
+            "WHERE record_id = ANY(%s)",
+            pg=True,
         )
         self._used = UsedColumns()
         self._insert_used = (
@@ -256,6 +281,7 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
                     insert_runs=self._insert_runs,
                     used=self._used,
                     insert_used=self._insert_used,
+                    fill_rollup=self._fill_rollup,
                 ),
                 batch_size=batch_size,
                 flush_interval=flush_interval,
@@ -280,6 +306,7 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
                 self._insert_runs,
                 self._used,
                 self._insert_used,
+                self._fill_rollup,
             )
         except psycopg.Error as exc:
             raise LedgerError(f"could not write to the ledger {self._where}: {exc}") from exc

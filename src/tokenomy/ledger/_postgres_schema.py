@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokenomy.exceptions import LedgerFileError
 from tokenomy.ledger._columns import derived_until, migration_steps
+from tokenomy.ledger._rollup import create_sql, fill_sql
 
 if TYPE_CHECKING:
     import psycopg
@@ -157,7 +158,14 @@ CREATE INDEX {ix_agg6} ON {records} (
 CREATE INDEX {ix_failed} ON {records} (ts_us) WHERE error IS NOT NULL;
 CREATE INDEX {ix_retried} ON {records} (ts_us) WHERE attempt > 1
 """
-_EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA, 6: _V6_EXTRA}
+# v7: the monthly rollup of the report's partial groups (ledger/_rollup.py), kept by the
+# writer in the records' transaction; filled here from the stored rows in one pass.
+_V7_EXTRA = (
+    create_sql("{rollup}", "{ix_rollup_key}", pg=True)
+    + ";\n"
+    + fill_sql("{records}", "{rollup}", "WHERE true", pg=True)
+)
+_EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA, 6: _V6_EXTRA, 7: _V7_EXTRA}
 
 
 def _steps() -> tuple[tuple[int, str], ...]:
@@ -178,6 +186,10 @@ PG_SCHEMA_VERSION = PG_MIGRATIONS[-1][0]
 PG_TAGSET_VERSION = 3
 #: The first version whose derived columns the SQL aggregation reads (v4: the bills).
 PG_AGGREGATE_VERSION = 4
+#: The first version with the used table (``ledger/_used.py``).
+PG_USED_VERSION = 6
+#: The first version with the monthly rollup (``ledger/_rollup.py``).
+PG_ROLLUP_VERSION = 7
 
 
 class PgTagsets:
@@ -375,6 +387,7 @@ def migrate_postgres(
             "items": qualified(f"{table}_tag_items"),
             "runs": qualified(f"{table}_runs"),
             "used": qualified(f"{table}_used"),
+            "rollup": qualified(f"{table}_rollup"),
             **{
                 f"ix_{ix}": sql.Identifier(f"{table}_{ix}")
                 for ix in (
@@ -390,6 +403,7 @@ def migrate_postgres(
                     "agg6",
                     "failed",
                     "retried",
+                    "rollup_key",
                 )
             },
             # an index to drop is named with its schema (it lives in the table's)

@@ -15,7 +15,7 @@ aggregation of the same records instead: the totals always equal the exact ``Dec
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +25,10 @@ from tokenomy.ledger._aggregate import (
     aggregate_records,
     check_by,
 )
+from tokenomy.ledger._rollup import READ_BILLED, READ_SUMS, month_bounds, real_check_sql
 from tokenomy.ledger._sql_filter import where_clause
 from tokenomy.ledger._sql_sums import (
+    FLAG_KEYS,
     Merged,
     attempt_totals,
     billed_sums,
@@ -76,6 +78,8 @@ class SqlDialect:
     # the table of the sparse columns the ledger has filled (schema v6, ledger/_used.py); ""
     # before it: every column is summed
     used: str = ""
+    # the monthly rollup of the partial groups (schema v7, ledger/_rollup.py); "" before it
+    rollup: str = ""
 
 
 def tagset_filter(dialect: SqlDialect) -> Callable[[Mapping[str, str]], tuple[str, list[Any]]]:
@@ -144,6 +148,17 @@ def _sql_key(name: str) -> str:
     return "tagset"
 
 
+def _rollup_key(name: str) -> str:
+    """:func:`_sql_key` over the rollup (``ledger/_rollup.py``): a month is its first day."""
+    if name == "month":
+        return _floor_div("month_us", _DAY_US)
+    return _sql_key(name)
+
+
+# what the rollup can answer: groupings in its key, filters on its key columns
+_ROLLUP_NAMES = ("model", "provider", "kind", "month")
+
+
 def _tag(name: str) -> str | None:
     if name in ("model", "provider", "kind", "run", "hour", "day", "month"):
         return None
@@ -210,6 +225,7 @@ class SqlAggregator:
         outer: tuple[str, ...],
         flags: tuple[str, ...],
         source: str,
+        key_of: Callable[[str], str] = _sql_key,
     ) -> tuple[str, list[Any], list[str]]:
         """The grouping query: an inner GROUP BY computing the ``inner`` aggregates per partial
         group, then the groups asked for from its few rows, with the ``outer`` aggregates over
@@ -243,7 +259,7 @@ class SqlAggregator:
             outer_keys = list(dict.fromkeys(outer_keys))
             select = cube
         else:
-            sql_keys = list(dict.fromkeys(_sql_key(n) for n in names))
+            sql_keys = list(dict.fromkeys(key_of(n) for n in names))
             keyed = "".join(f"{k} AS k{i}, " for i, k in enumerate(sql_keys))
             cube = "".join(f"{k}, " for k in sql_keys) + f"lat_bucket{flag_cols}"
             select = f"{keyed}lat_bucket{flag_cols}"
@@ -275,7 +291,109 @@ class SqlAggregator:
         groupings = [check_by(by) for by in bys]
         names = tuple(dict.fromkeys(n for g in groupings for n in g))
         direct = all(n in ("model", "provider", "kind") or _tag(n) is not None for n in names)
-        clause, params = self.where(where)
+        try:
+            parts = None
+            if not self._inexact(where):
+                parts = self._partial_rows(names, direct, where)
+        except MoneyOverflowError:
+            parts = None
+        if parts is None:
+            found = [aggregate_records(self.stream(where), g) for g in groupings]
+            return found, attempts_from(self._exact_totals, where)
+        rows, bills, keys = parts
+        nk = len(keys)
+        convs = self._direct(names, keys) if direct else self._converters(names, keys)
+        by_name = dict(zip(names, convs, strict=True))
+        out = []
+        for grouping in groupings:
+            converters = [by_name[n] for n in grouping]
+            groups: dict[tuple[str | None, ...], list[Any]] = {}
+            for row in rows:
+                key = tuple([conv(row) for conv in converters])
+                group = groups.get(key)
+                if group is None:
+                    groups[key] = [row]
+                else:
+                    group.append(row)
+            merged = {k: Merged(group, nk) for k, group in groups.items()}
+            for row in bills:  # every billed row is in a group of ``rows`` too
+                merged[tuple(conv(row) for conv in converters)].add_billed(row[nk + 1 :])
+            out.append(
+                [
+                    merged[k].totals(dict(zip(grouping, k, strict=True)))
+                    for k in sorted(merged, key=_sort_key)
+                ]
+            )
+        return out, attempt_totals(rows, nk)
+
+    def _partial_rows(
+        self, names: tuple[str, ...], direct: bool, where: RecordFilter | None
+    ) -> tuple[list[Any], list[Any], list[str]]:
+        """The partial rows of the groups and of the billed rows, and the outer key columns:
+        from the monthly rollup where it can answer (whole UTC months; the records of the
+        months ``since``/``until`` cut are read from the table and their rows added), else
+        from the records."""
+        plan = self._rollup_plan(names, where)
+        if plan is None:
+            return self._raw_rows(names, direct, where)
+        kept, first, end, edges = plan
+        extra = []
+        if first is not None:
+            extra.append(f"month_us >= {int(first)}")
+        if end is not None:
+            extra.append(f"month_us < {int(end)}")
+        clause, params = self.where(kept, *extra)
+        sql, params, keys = self._grouped(
+            names, direct, clause, params, READ_SUMS, outer_sums(False), FLAG_KEYS,
+            self.d.rollup, _rollup_key,
+        )  # fmt: skip
+        bill_clause, bill_params = self.where(kept, *extra, "billed_n > 0")
+        bill_sql, bill_params, _ = self._grouped(
+            names, direct, bill_clause, bill_params, READ_BILLED,
+            tuple(f"SUM(c.a{i})" for i in range(len(READ_BILLED))), (), self.d.rollup,
+            _rollup_key,
+        )  # fmt: skip
+        rows = list(self._fetch_groups(sql, params))
+        bills = list(self._fetch_groups(bill_sql, bill_params))
+        if edges:
+            ranges = " OR ".join(f"(ts_us >= {int(a)} AND ts_us < {int(b)})" for a, b in edges)
+            edge_rows, edge_bills, _ = self._raw_rows(names, direct, kept, f"({ranges})")
+            rows += edge_rows
+            bills += edge_bills
+        return rows, bills, keys
+
+    def _rollup_plan(
+        self, names: tuple[str, ...], where: RecordFilter | None
+    ) -> tuple[RecordFilter | None, int | None, int | None, list[tuple[int, int]]] | None:
+        """Whether the rollup answers: ``(the filter without its time range, the first whole
+        month, the end of the last, the edge ranges read from the records)``, or ``None``."""
+        if not self.d.rollup:
+            return None
+        if any(n not in _ROLLUP_NAMES and _tag(n) is None for n in names):
+            return None  # hour, day, run: not in the rollup's key
+        kept = where
+        first = end = None
+        edges: list[tuple[int, int]] = []
+        if where is not None:
+            if where.run_id is not None or where.root_run_id is not None:
+                return None
+            if where.priced is not None:  # cost_total: not in the rollup's key
+                return None
+            if where.since is not None or where.until is not None:
+                bounds = month_bounds(where.since_us, where.until_us)
+                if bounds is None:
+                    return None
+                first, end, edges = bounds
+                kept = replace(where, since=None, until=None)
+        if not self.d.pg and self._fetch(real_check_sql(self.d.rollup), []):
+            return None  # a sum past SQLite's 64-bit integers: the records say exactly
+        return kept, first, end, edges
+
+    def _raw_rows(
+        self, names: tuple[str, ...], direct: bool, where: RecordFilter | None, *extra: str
+    ) -> tuple[list[Any], list[Any], list[str]]:
+        """The partial rows of the groups and of the billed rows read from the records."""
+        clause, params = self.where(where, *extra)
         inner = self._sums
         if self.d.used:
             found_used = self._fetch(f"SELECT name FROM {self.d.used}", [])
@@ -283,7 +401,7 @@ class SqlAggregator:
         sql, params, keys = self._grouped(
             names, direct, clause, params, inner, self._outer, self._flags, self.d.table
         )
-        bill_clause, bill_params = self.where(where, "billed_p IS NOT NULL")
+        bill_clause, bill_params = self.where(where, *extra, "billed_p IS NOT NULL")
         bill_sql, bill_params, _ = self._grouped(
             names,
             direct,
@@ -294,40 +412,9 @@ class SqlAggregator:
             (),
             self.d.billed_source or self.d.table,
         )
-        try:
-            rows = bills = None
-            if not self._inexact(where):
-                rows = self._fetch_groups(sql, params)
-                bills = self._fetch_groups(bill_sql, bill_params)
-        except MoneyOverflowError:
-            rows = None
-        nk = len(keys)
-        if rows is None or bills is None:
-            found = [aggregate_records(self.stream(where), g) for g in groupings]
-            return found, attempts_from(self._exact_totals, where)
-        convs = self._direct(names, keys) if direct else self._converters(names, keys)
-        by_name = dict(zip(names, convs, strict=True))
-        out = []
-        for grouping in groupings:
-            converters = [by_name[n] for n in grouping]
-            parts: dict[tuple[str | None, ...], list[Any]] = {}
-            for row in rows:
-                key = tuple([conv(row) for conv in converters])
-                group = parts.get(key)
-                if group is None:
-                    parts[key] = [row]
-                else:
-                    group.append(row)
-            merged = {k: Merged(group, nk) for k, group in parts.items()}
-            for row in bills:  # every billed row is in a group of ``rows`` too
-                merged[tuple(conv(row) for conv in converters)].add_billed(row[nk + 1 :])
-            out.append(
-                [
-                    merged[k].totals(dict(zip(grouping, k, strict=True)))
-                    for k in sorted(merged, key=_sort_key)
-                ]
-            )
-        return out, attempt_totals(rows, nk)
+        rows = self._fetch_groups(sql, params)
+        bills = self._fetch_groups(bill_sql, bill_params)
+        return list(rows), list(bills), keys
 
     def _exact_totals(self, where: RecordFilter) -> GroupTotals:
         """The totals of ``where`` summed in Python (exact where the SQL sums are not)."""

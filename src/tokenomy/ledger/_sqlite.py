@@ -16,6 +16,7 @@ from tokenomy.exceptions import ConfigurationError, LedgerError, LedgerFileError
 from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
 from tokenomy.ledger._record import CostRecord
+from tokenomy.ledger._rollup import fill_sql
 from tokenomy.ledger._rows import (
     ROW_COLUMNS,
     TAGSET_INDEX,
@@ -33,6 +34,8 @@ from tokenomy.ledger._sql_report import (
 )
 from tokenomy.ledger._sqlite_schema import (
     AGGREGATE_VERSION,
+    ROLLUP,
+    ROLLUP_VERSION,
     RUNS,
     SCHEMA_VERSION,
     TABLE,
@@ -74,6 +77,7 @@ _DIALECT = SqlDialect(
     runs=RUNS,
     billed_source=f"{TABLE} INDEXED BY {TABLE}_billed",
     used=USED,
+    rollup=ROLLUP,
 )
 _RUN_KEY = ROW_COLUMNS.index("run_key")
 # the run of each inserted record (read back from the table: a record ignored as a duplicate
@@ -81,7 +85,11 @@ _RUN_KEY = ROW_COLUMNS.index("run_key")
 _INSERT_RUN = (
     f"INSERT OR IGNORE INTO {RUNS} (run_key) SELECT run_key FROM {TABLE} WHERE run_key = ? LIMIT 1"
 )
-_OLD_DIALECT = replace(_DIALECT, used="")  # a ledger before v6, read as it is
+# the records the batch inserted (rowid above the largest before it: rows are never deleted
+# below it while the write transaction holds the lock) added to the monthly rollup (v7)
+_FILL_ROLLUP = fill_sql(TABLE, ROLLUP, "WHERE rowid > ?", pg=False)
+_V6_DIALECT = replace(_DIALECT, rollup="")  # a ledger at v6, read as it is
+_OLD_DIALECT = replace(_V6_DIALECT, used="")  # a ledger before v6, read as it is
 _INSERT_USED = f"INSERT OR IGNORE INTO {USED} (name) VALUES (?)"
 _TAGS_SQL = tagset_filter(_DIALECT)
 _STREAM_BATCH = 2_000
@@ -94,13 +102,16 @@ def _write(
     records: Sequence[CostRecord | StoredCall],
 ) -> None:
     """Insert ``records`` in one ``BEGIN IMMEDIATE`` transaction (the writer's sink), with
-    their runs and the sparse columns they fill (``ledger/_used.py``)."""
+    their runs, the sparse columns they fill (``ledger/_used.py``) and their monthly rollup
+    (``ledger/_rollup.py``: only the rows inserted, a duplicate ignored adds nothing)."""
     rows = [to_row(r) for r in records]
     names = used.new(rows)
     conn.execute("BEGIN IMMEDIATE")
     try:
         resolved, new = tagsets.resolve(conn, rows, TAGSET_INDEX)
+        last = conn.execute(f"SELECT MAX(rowid) FROM {TABLE}").fetchone()[0]
         conn.executemany(_INSERT, resolved)
+        conn.execute(_FILL_ROLLUP, (-1 if last is None else last,))
         conn.executemany(_INSERT_RUN, [(k,) for k in dict.fromkeys(r[_RUN_KEY] for r in rows)])
         conn.executemany(_INSERT_USED, [(n,) for n in names])
         conn.execute("COMMIT")
@@ -228,7 +239,10 @@ class SQLiteLedger(AggregatedInSql, BatchedStore):
         return self._rconn is not None and self.schema_version >= AGGREGATE_VERSION
 
     def _agg(self) -> SqlAggregator:
-        dialect = _DIALECT if self.schema_version >= USED_VERSION else _OLD_DIALECT
+        if self.schema_version >= ROLLUP_VERSION:
+            dialect = _DIALECT
+        else:
+            dialect = _V6_DIALECT if self.schema_version >= USED_VERSION else _OLD_DIALECT
         return SqlAggregator(
             dialect,
             select=self._select,

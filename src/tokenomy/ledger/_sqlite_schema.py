@@ -27,10 +27,12 @@ from typing import Any
 
 from tokenomy.exceptions import LedgerFileError
 from tokenomy.ledger._columns import derived_until, migration_steps
+from tokenomy.ledger._rollup import create_sql, fill_sql
 
 __all__ = [
     "APPLICATION_ID",
     "MIGRATIONS",
+    "ROLLUP",
     "RUNS",
     "SCHEMA_VERSION",
     "TABLE",
@@ -170,7 +172,15 @@ CREATE INDEX {TABLE}_agg6 ON {TABLE} ({", ".join(AGG_INDEX_V6)});
 CREATE INDEX {TABLE}_failed ON {TABLE} (ts_us) WHERE error IS NOT NULL;
 CREATE INDEX {TABLE}_retried ON {TABLE} (ts_us) WHERE attempt > 1
 """
-_EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA, 6: _V6_EXTRA}
+#: v7: the monthly rollup of the report's partial groups (``ledger/_rollup.py``), kept by the
+#: writer in the records' transaction; the migration fills it from the stored rows, one pass.
+ROLLUP = "cost_rollup"
+_V7_EXTRA = (
+    create_sql(ROLLUP, f"{ROLLUP}_key", pg=False)
+    + ";\n"
+    + fill_sql(TABLE, ROLLUP, "WHERE true", pg=False)
+)
+_EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA, 6: _V6_EXTRA, 7: _V7_EXTRA}
 
 
 def _with_extra(steps: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
@@ -195,6 +205,8 @@ TAGSET_VERSION = 3
 AGGREGATE_VERSION = 4
 #: The first version with the used table (``ledger/_used.py``).
 USED_VERSION = 6
+#: The first version with the monthly rollup (``ledger/_rollup.py``).
+ROLLUP_VERSION = 7
 
 _MAGIC = b"SQLite format 3\x00"
 
