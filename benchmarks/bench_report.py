@@ -10,7 +10,7 @@ machine's CPU changes speed every few seconds; other processes can only slow a r
 
 Rows are generated in the database (a recursive CTE in SQLite, ``generate_series`` in
 PostgreSQL) with the layout the ledger writes (picodollar money, tag sets, latency buckets, the
-runs and the sparse columns filled: schema v6), never one call at a time. Beside them: writing through ``tokenomy.record_call`` into
+runs, the sparse columns and the monthly rollup filled: schema v7), never one call at a time. Beside them: writing through ``tokenomy.record_call`` into
 a SQLite ledger, per call (the path a tracked call takes, flush included).
 
 ``python benchmarks/bench_report.py`` runs the default (1M SQLite, 1M PostgreSQL; a few
@@ -42,6 +42,8 @@ WRITE_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1")  # priced: the usual path
 TAGSETS = 200  # feature x tenant combinations: feature j % 5, tenant j // 5
 MONTH_US = 30 * 86_400 * 1_000_000
 BASE_US = 1_764_547_200_000_000  # 2025-12-01T00:00:00Z
+# the PostgreSQL schema of each run's ledger: this prefix and a random suffix (dropped after)
+SCHEMA_PREFIX = os.environ.get("TOKENOMY_BENCH_SCHEMA", "tkn_bench")
 PG_URL = os.environ.get("TOKENOMY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -139,7 +141,8 @@ def _exprs(n: int, *, pg: bool) -> dict[str, str]:
 def build_sqlite(path: Path, n: int) -> None:
     """A SQLite ledger (created by the ledger itself) holding ``n`` generated calls."""
     from tokenomy.ledger import SQLiteLedger
-    from tokenomy.ledger._sqlite_schema import RUNS, TABLE, TAG_ITEMS, fill_used
+    from tokenomy.ledger._rollup import fill_sql
+    from tokenomy.ledger._sqlite_schema import ROLLUP, RUNS, TABLE, TAG_ITEMS, fill_used
     from tokenomy.ledger._sqlite_schema import TAGSETS as TAGSET_TABLE
 
     SQLiteLedger(path).close()
@@ -163,6 +166,8 @@ def build_sqlite(path: Path, n: int) -> None:
     conn.execute(f"INSERT INTO {RUNS} (run_key) SELECT DISTINCT run_key FROM {TABLE}")
     # the sparse columns the rows fill, as the writer lists them (schema v6)
     fill_used(conn)
+    # the monthly rollup of the rows, as the writer adds each batch to it (schema v7)
+    conn.execute(fill_sql(TABLE, ROLLUP, "WHERE true", pg=False))
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.close()
@@ -209,6 +214,7 @@ def build_postgres(schema: str, n: int) -> str:
 
     from tokenomy.ledger import PostgresLedger
     from tokenomy.ledger._postgres_schema import fill_used_postgres
+    from tokenomy.ledger._rollup import fill_sql
 
     PostgresLedger(PG_URL, schema=schema).close()
     ex = _exprs(n, pg=True)
@@ -237,6 +243,8 @@ def build_postgres(schema: str, n: int) -> str:
             f"SELECT DISTINCT run_key FROM {t}"
         )
         fill_used_postgres(conn, t, f'"{schema}".tokenomy_records_used')
+        # the monthly rollup of the rows, as the writer adds each batch to it (schema v7)
+        conn.execute(fill_sql(t, f'"{schema}".tokenomy_records_rollup', "WHERE true", pg=True))
         conn.execute(
             f'CREATE TABLE "{schema}".plain AS SELECT CASE (i % {TAGSETS}) % 5 {feature} END '
             f"AS feature, {ex['model']} AS model, {ex['cost_p']} AS cost_p, "
@@ -245,6 +253,7 @@ def build_postgres(schema: str, n: int) -> str:
         )
         conn.execute(f"VACUUM ANALYZE {t}")
         conn.execute(f'VACUUM ANALYZE "{schema}".tokenomy_records_runs')
+        conn.execute(f'VACUUM ANALYZE "{schema}".tokenomy_records_rollup')
         conn.execute(f'VACUUM ANALYZE "{schema}".plain')
     return f"{PG_URL}?schema={schema}"
 
@@ -444,7 +453,7 @@ def run(
     if pg_10m:
         sizes.append(10_000_000)
     for size in sizes:
-        schema = f"tkn_bench_{uuid.uuid4().hex[:8]}"
+        schema = f"{SCHEMA_PREFIX}_{uuid.uuid4().hex[:8]}"
         try:
             spec = build_postgres(schema, size)
             measured = measure(

@@ -57,7 +57,8 @@ DIMENSIONS = (
 ROLLUP_NAMES = ("model", "provider", "kind", "month", "feature", "user", "tag:model")
 # UTC month starts around the records (the rollup answers whole months from its rows; a
 # filter cutting a month reads that month's records)
-MONTHS = tuple(datetime(2026, m, 1, tzinfo=UTC) for m in (1, 2, 3, 4, 5)) + (
+MONTHS = (
+    *(datetime(2026, m, 1, tzinfo=UTC) for m in (1, 2, 3, 4, 5)),
     datetime(2026, 3, 1, 1, tzinfo=timezone(timedelta(hours=1))),  # 2026-03-01T00:00Z
 )
 BY_NAMES = (

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from ledger_helpers import assert_same_totals, drop_schema, make_records, require_postgres
@@ -52,8 +53,10 @@ def _python_attempts(records: list[CostRecord]) -> object:
 
 
 def _statements_of(store: SQLiteLedger | PostgresLedger) -> list[str]:
-    """The grouping statements of the report's query by ``env`` (captured, not run)."""
+    """The grouping statements of the report's query by ``env`` (captured, not run), read
+    from the records (as when a filter or grouping is outside v7's monthly rollup)."""
     agg = store._agg()
+    agg.d = replace(agg.d, rollup="")
     seen: list[str] = []
 
     def capture(sql: str, params: list[object]) -> list[object]:
@@ -108,7 +111,7 @@ def test_sqlite_v5_ledger_migrates_and_reports_in_one_read(tmp_path: Path) -> No
     records = _records()
     write_v5_sqlite(path, records)
     with SQLiteLedger(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 6
+        assert store.schema_version == SCHEMA_VERSION >= 6
         assert {r.record_id: r for r in store.query()} == {r.record_id: r for r in records}
         for by in BYS:
             found, attempts = store.aggregate_report([by])
