@@ -75,15 +75,20 @@ def _check_reports(store: SQLiteLedger | PostgresLedger, records: list[CostRecor
 
 
 def _sources(store: SQLiteLedger | PostgresLedger, bys: list[tuple[str, ...]], where: RecordFilter | None) -> list[str]:
-    """The tables the report's grouping statements read (captured, not run)."""
+    """The tables the report's grouping statements read (captured, not run; the other
+    statements run)."""
     agg = store._agg()
     seen: list[str] = []
+    fetch = agg._fetch
 
     def capture(sql: str, params: list[object]) -> list[object]:
+        if "GROUP BY" not in sql:
+            return list(fetch(sql, params))
         seen.append(sql)
         return []
 
     agg._fetch_groups = capture  # type: ignore[method-assign]
+    agg._fetch = capture  # type: ignore[method-assign]
     agg.aggregate_many(bys, where)
     rollup = store._agg().d.rollup
     return ["rollup" if f"FROM {rollup}" in s else "records" for s in seen]

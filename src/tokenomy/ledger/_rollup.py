@@ -26,17 +26,18 @@ from datetime import UTC, datetime, timedelta
 from tokenomy.ledger._billed import BILLED_TOLERANCE
 from tokenomy.ledger._rows import MONEY_COLUMNS
 from tokenomy.ledger._sql_sums import FLAG_KEYS
+from tokenomy.ledger._used import SPARSE, TOKEN_SPARSE
 from tokenomy.pricing._model import COST_DIMENSIONS
 
 __all__ = [
+    "BILLED_SUMS",
     "COLUMNS",
     "KEYS",
-    "READ_BILLED",
-    "READ_SUMS",
     "create_sql",
     "fill_sql",
     "month_bounds",
     "real_check_sql",
+    "row_sums",
 ]
 
 #: The rollup's key: the UTC month (its first microsecond since 1970), then the report's inner
@@ -61,8 +62,8 @@ def _odd(pg: bool) -> str:
 def _columns(pg: bool) -> tuple[tuple[str, str, str], ...]:
     """``(column, aggregate over the records, how two values combine)``: ``add`` (never
     NULL), ``sum`` (NULL when no record has an amount), ``min``, ``max``. The first ones are
-    in the order of ``_sql_sums``' per-row sums (:data:`READ_SUMS`), the bills' in the order of
-    its ``billed_sums`` (:data:`READ_BILLED`)."""
+    in the order of ``_sql_sums``' per-row sums (:func:`row_sums`), the bills' in the order of
+    its ``billed_sums`` (:data:`BILLED_SUMS`)."""
     billed = "billed_p IS NOT NULL"
     return (
         ("n", "COUNT(*)", "add"),
@@ -83,14 +84,24 @@ def _columns(pg: bool) -> tuple[tuple[str, str, str], ...]:
 
 COLUMNS: tuple[str, ...] = tuple(c for c, _, _ in _columns(False))
 _NBILLED = 5
-#: The rollup's aggregates giving the partial rows of ``_sql_sums.sums`` (without
-#: PostgreSQL's per-row flag counts: over the rollup the flags are keys on both databases).
-READ_SUMS: tuple[str, ...] = tuple(
-    f"{'MIN' if how == 'min' else 'MAX' if how == 'max' else 'SUM'}({c})"
-    for c, _, how in _columns(False)[:-_NBILLED]
-)
-#: The rollup's aggregates giving the partial rows of ``_sql_sums.billed_sums``.
-READ_BILLED: tuple[str, ...] = tuple(f"SUM({c})" for c in COLUMNS[-_NBILLED:])
+
+
+def row_sums(pg: bool, used: frozenset[str] | None = None) -> tuple[str, ...]:
+    """The rollup's columns giving, row for row, the partial sums of ``_sql_sums.sums`` (in
+    its order, without PostgreSQL's per-row flag counts: the flags are keys of the rollup):
+    its rows are partial groups already, so the report's outer query adds them up with no
+    inner GROUP BY. With ``used`` (``ledger/_used.py``), a sparse column no record fills reads
+    as the constant its sum is (NULL money, 0 tokens), as over the records."""
+    out = []
+    for c, _, _how in _columns(pg)[:-_NBILLED]:
+        if used is not None and c in SPARSE and c not in used:
+            c = "0" if c in TOKEN_SPARSE else ("NULL::numeric" if pg else "NULL")
+        out.append(c)
+    return tuple(out)
+
+
+#: The rollup's columns giving, row for row, the partial sums of ``_sql_sums.billed_sums``.
+BILLED_SUMS: tuple[str, ...] = COLUMNS[-_NBILLED:]
 
 
 def _key_types(pg: bool) -> dict[str, str]:

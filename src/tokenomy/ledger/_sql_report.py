@@ -25,7 +25,7 @@ from tokenomy.ledger._aggregate import (
     aggregate_records,
     check_by,
 )
-from tokenomy.ledger._rollup import READ_BILLED, READ_SUMS, month_bounds, real_check_sql
+from tokenomy.ledger._rollup import BILLED_SUMS, month_bounds, real_check_sql, row_sums
 from tokenomy.ledger._sql_filter import where_clause
 from tokenomy.ledger._sql_sums import (
     FLAG_KEYS,
@@ -226,6 +226,7 @@ class SqlAggregator:
         flags: tuple[str, ...],
         source: str,
         key_of: Callable[[str], str] = _sql_key,
+        partial: bool = False,
     ) -> tuple[str, list[Any], list[str]]:
         """The grouping query: an inner GROUP BY computing the ``inner`` aggregates per partial
         group, then the groups asked for from its few rows, with the ``outer`` aggregates over
@@ -236,7 +237,9 @@ class SqlAggregator:
         columns the aggregation index leads with (the cube: tag set, model, provider, kind,
         latency bucket, then the ``flags``), scanned in order (no sort), and tag values are
         joined from the tag items; otherwise the inner keys are the SQL keys of ``names``
-        (the hour or day number, the run), the bucket and the flags."""
+        (the hour or day number, the run), the bucket and the flags. A ``partial`` source
+        (the monthly rollup) holds partial groups already: its rows are read as they are
+        (``inner`` names its columns), with no inner GROUP BY."""
         inner_cols = ", ".join(f"{agg} AS a{i}" for i, agg in enumerate(inner))
         flag_cols = "".join(f", {f}" for f in flags)
         joins: list[str] = []
@@ -264,7 +267,9 @@ class SqlAggregator:
             cube = "".join(f"{k}, " for k in sql_keys) + f"lat_bucket{flag_cols}"
             select = f"{keyed}lat_bucket{flag_cols}"
             outer_keys = [f"c.k{i}" for i in range(len(sql_keys))]
-        sub = f"SELECT {select}, {inner_cols} FROM {source}{clause} GROUP BY {cube}"
+        sub = f"SELECT {select}, {inner_cols} FROM {source}{clause}"
+        if not partial:
+            sub += f" GROUP BY {cube}"
         keys = "".join(f"{k}, " for k in outer_keys)
         sql = (
             f"SELECT {keys}c.lat_bucket, {', '.join(outer)} FROM ({sub}) c{''.join(joins)} "
@@ -343,21 +348,26 @@ class SqlAggregator:
         if end is not None:
             extra.append(f"month_us < {int(end)}")
         clause, params = self.where(kept, *extra)
+        used = self._used()
         sql, params, keys = self._grouped(
-            names, direct, clause, params, READ_SUMS, outer_sums(False), FLAG_KEYS,
-            self.d.rollup, _rollup_key,
+            names, direct, clause, params, row_sums(self.d.pg, used),
+            outer_sums(self.d.pg, keyed=True), FLAG_KEYS, self.d.rollup, _rollup_key,
+            partial=True,
         )  # fmt: skip
         bill_clause, bill_params = self.where(kept, *extra, "billed_n > 0")
         bill_sql, bill_params, _ = self._grouped(
-            names, direct, bill_clause, bill_params, READ_BILLED,
-            tuple(f"SUM(c.a{i})" for i in range(len(READ_BILLED))), (), self.d.rollup,
-            _rollup_key,
+            names, direct, bill_clause, bill_params, BILLED_SUMS,
+            tuple(f"SUM(c.a{i})" for i in range(len(BILLED_SUMS))), (), self.d.rollup,
+            _rollup_key, partial=True,
         )  # fmt: skip
-        rows = list(self._fetch_groups(sql, params))
-        bills = list(self._fetch_groups(bill_sql, bill_params))
+        # a small table: none of the settings of the records' GROUP BY (_fetch_groups)
+        rows = list(self._fetch(sql, params))
+        bills = list(self._fetch(bill_sql, bill_params))
         if edges:
             ranges = " OR ".join(f"(ts_us >= {int(a)} AND ts_us < {int(b)})" for a, b in edges)
-            edge_rows, edge_bills, _ = self._raw_rows(names, direct, kept, f"({ranges})")
+            edge_rows, edge_bills, _ = self._raw_rows(
+                names, direct, kept, f"({ranges})", used=used
+            )
             rows += edge_rows
             bills += edge_bills
         return rows, bills, keys
@@ -389,15 +399,28 @@ class SqlAggregator:
             return None  # a sum past SQLite's 64-bit integers: the records say exactly
         return kept, first, end, edges
 
+    def _used(self) -> frozenset[str] | None:
+        """The sparse columns the ledger has filled (``ledger/_used.py``; ``None``: before v6)."""
+        if not self.d.used:
+            return None
+        return frozenset(str(r[0]) for r in self._fetch(f"SELECT name FROM {self.d.used}", []))
+
     def _raw_rows(
-        self, names: tuple[str, ...], direct: bool, where: RecordFilter | None, *extra: str
+        self,
+        names: tuple[str, ...],
+        direct: bool,
+        where: RecordFilter | None,
+        *extra: str,
+        used: frozenset[str] | None = None,
     ) -> tuple[list[Any], list[Any], list[str]]:
-        """The partial rows of the groups and of the billed rows read from the records."""
+        """The partial rows of the groups and of the billed rows read from the records
+        (``used``: the sparse columns filled, when already read)."""
         clause, params = self.where(where, *extra)
         inner = self._sums
-        if self.d.used:
-            found_used = self._fetch(f"SELECT name FROM {self.d.used}", [])
-            inner = sums(self.d.pg, frozenset(str(r[0]) for r in found_used))
+        if used is None:
+            used = self._used()
+        if used is not None:
+            inner = sums(self.d.pg, used)
         sql, params, keys = self._grouped(
             names, direct, clause, params, inner, self._outer, self._flags, self.d.table
         )

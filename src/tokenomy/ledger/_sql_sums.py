@@ -99,17 +99,24 @@ _I_FIRST, _I_LAST = _I_TOK0 + 6, _I_TOK0 + 7
 _I_FLAGS = _I_LAST + 1
 
 
-def outer_sums(pg: bool) -> tuple[str, ...]:
+def outer_sums(pg: bool, keyed: bool | None = None) -> tuple[str, ...]:
     """What the outer query adds up over the partial groups ``c`` (a few thousand rows for a
-    million calls), in the order :class:`Merged` reads: the sums, the flags (SQLite: counted
-    from the partial counts by the flag keys, its 0/1 flags read as truth values), and the
-    attempt figures of :class:`~tokenomy.ledger._store.AttemptTotals`."""
+    million calls), in the order :class:`Merged` reads: the sums, the flags (``keyed``, by
+    default on SQLite and over the monthly rollup: counted from the partial counts by the
+    flag keys, 0/1 flags read as truth values; else PostgreSQL's per-row counts), and the
+    attempt figures of :class:`~tokenomy.ledger._store.AttemptTotals`. PostgreSQL's counts come
+    back as ``bigint`` (a NUMERIC costs more to read, and a count cannot overflow it)."""
     n, cost = f"c.a{_I_COUNT}", f"c.a{_I_COST}"
+    if keyed is None:
+        keyed = not pg
+
+    def count(agg: str) -> str:
+        return f"({agg})::bigint" if pg else agg
 
     def where(cond: str, value: str = n, otherwise: str = " ELSE 0") -> str:
         return f"SUM(CASE WHEN {cond} THEN {value}{otherwise} END)"
 
-    if pg:
+    if not keyed:
         f = [f"SUM(c.a{_I_FLAGS + i})" for i in range(len(_PG_FLAGS))]
         f[1] = f"MAX(c.a{_I_FLAGS + 1})"  # any usage estimated
     else:
@@ -124,12 +131,14 @@ def outer_sums(pg: bool) -> tuple[str, ...]:
             where("c.error IS NOT NULL"),
             where("c.error IS NOT NULL", cost, ""),
         ]
+    for i in (0, 2, 3, 4, 5, 7):  # the counts
+        f[i] = count(f[i])
     return (
-        f"SUM({n})",
+        count(f"SUM({n})"),
         f"SUM({cost})",
         *(f"SUM(c.a{2 + i})" for i in range(_NDIM)),
         f"SUM(c.a{_I_SAVED})",
-        f"SUM(c.a{_I_PRICED})",
+        count(f"SUM(c.a{_I_PRICED})"),
         f[0],
         *(f"SUM(c.a{_I_TOK0 + i})" for i in range(6)),
         f[1],
