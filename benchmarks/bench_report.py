@@ -142,7 +142,7 @@ def build_sqlite(path: Path, n: int) -> None:
     """A SQLite ledger (created by the ledger itself) holding ``n`` generated calls."""
     from tokenomy.ledger import SQLiteLedger
     from tokenomy.ledger._rollup import fill_sql
-    from tokenomy.ledger._sqlite_schema import ROLLUP, RUNS, TABLE, TAG_ITEMS, fill_used
+    from tokenomy.ledger._sqlite_schema import COUNTS, ROLLUP, RUNS, TABLE, TAG_ITEMS, fill_used
     from tokenomy.ledger._sqlite_schema import TAGSETS as TAGSET_TABLE
 
     SQLiteLedger(path).close()
@@ -164,6 +164,7 @@ def build_sqlite(path: Path, n: int) -> None:
     )
     # the runs table the writer keeps (schema v4): one row per run
     conn.execute(f"INSERT INTO {RUNS} (run_key) SELECT DISTINCT run_key FROM {TABLE}")
+    conn.execute(f"UPDATE {COUNTS} SET runs = (SELECT COUNT(*) FROM {RUNS})")  # v7
     # the sparse columns the rows fill, as the writer lists them (schema v6)
     fill_used(conn)
     # the monthly rollup of the rows, as the writer adds each batch to it (schema v7)
@@ -241,6 +242,10 @@ def build_postgres(schema: str, n: int) -> str:
         conn.execute(
             f'INSERT INTO "{schema}".tokenomy_records_runs (run_key) '
             f"SELECT DISTINCT run_key FROM {t}"
+        )
+        conn.execute(  # v7: the runs counted
+            f'UPDATE "{schema}".tokenomy_records_counts '
+            f'SET runs = (SELECT COUNT(*) FROM "{schema}".tokenomy_records_runs)'
         )
         fill_used_postgres(conn, t, f'"{schema}".tokenomy_records_used')
         # the monthly rollup of the rows, as the writer adds each batch to it (schema v7)

@@ -200,14 +200,16 @@ def check(store: LedgerStore, recs: list[CostRecord], where: RecordFilter | None
 
 
 def _clear(store: LedgerStore) -> None:
-    """Empty the store: its records, runs and used sparse columns (so that each example
-    starts with none listed, and the report skips the columns its records leave empty)."""
+    """Empty the store: its records, runs (and their count), used sparse columns (so that
+    each example starts with none listed, and the report skips the columns its records leave
+    empty) and monthly rollup."""
     if isinstance(store, SQLiteLedger):
         assert store._wconn is not None
         store._wconn.execute("DELETE FROM cost_records")
         store._wconn.execute("DELETE FROM cost_runs")
         store._wconn.execute("DELETE FROM cost_used")
         store._wconn.execute("DELETE FROM cost_rollup")
+        store._wconn.execute("UPDATE cost_counts SET runs = 0")
         store._used.known.clear()
     elif isinstance(store, PostgresLedger):
         from psycopg import sql
@@ -217,6 +219,7 @@ def _clear(store: LedgerStore) -> None:
             store._wconn.get().execute(f"DELETE FROM {store._dialect.runs}")
             store._wconn.get().execute(f"DELETE FROM {store._dialect.used}")
             store._wconn.get().execute(f"DELETE FROM {store._dialect.rollup}")
+            store._wconn.get().execute(f"UPDATE {store._dialect.run_count} SET runs = 0")
         store._used.known.clear()
 
 

@@ -1,12 +1,13 @@
-"""Schema v7 (the monthly rollup of the report's partial groups, ``ledger/_rollup.py``): a
-ledger written at schema v6 migrates filling it from its rows in one pass; the writer adds
-exactly the rows it inserted (a duplicate ignored adds nothing, a group's sums stay right when
+"""Schema v7 (the monthly rollup of the report's partial groups, ``ledger/_rollup.py``, and
+the runs' count): a ledger written at schema v6 migrates filling them from its rows in one
+pass; the writer adds exactly the rows (and runs) it inserted (a duplicate ignored adds nothing, a group's sums stay right when
 one batch has no amount and the next has one); the report reads the rollup for whole UTC months
 and the records for the rest, with the same totals as the exact Python aggregation.
 
 The v6 SQLite ledger is written the way the previous code wrote it: the migration steps up to
 v6 (unchanged) and its rows, runs and used columns. The v6 PostgreSQL ledger is a current one
-whose rollup is dropped and whose version is set back to 6 (v7 adds that table alone).
+whose rollup and runs' count are dropped and whose version is set back to 6 (v7 adds those
+two tables alone).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tokenomy.ledger._rollup import KEYS, create_sql, fill_sql, month_bounds
 from tokenomy.ledger._rows import ROW_COLUMNS, TAGSET_INDEX, to_row
 from tokenomy.ledger._sqlite_schema import (
     APPLICATION_ID,
+    COUNTS,
     MIGRATIONS,
     ROLLUP,
     RUNS,
@@ -41,6 +43,7 @@ from tokenomy.ledger._sqlite_schema import (
     _statements,
     fill_used,
 )
+from tokenomy.ledger._store import latest_runs
 from tokenomy.pricing import Cost
 
 BYS: list[tuple[str, ...]] = [(), ("model",), ("env",), ("month",), ("month", "team"), ("day",)]
@@ -157,17 +160,20 @@ def test_sqlite_v6_ledger_migrates_filling_the_rollup(tmp_path: Path) -> None:
             return conn.execute(sql).fetchall()
 
         assert fetch(f"SELECT SUM(n) FROM {ROLLUP}") == [(len(records),)]
+        assert fetch(f"SELECT runs FROM {COUNTS}") == [(latest_runs(records, 0).total,)]
         assert len({r[0] for r in fetch(f"SELECT month_us FROM {ROLLUP}")}) == 4
         _same_as_one_pass(fetch, conn.execute, TABLE, ROLLUP, "rollup_check", pg=False)
 
 
 def _v6_postgres(url: str, schema: str, records: list[CostRecord]) -> None:
-    """A PostgreSQL ledger as v6 left it: a current one without the rollup, at version 6."""
+    """A PostgreSQL ledger as v6 left it: a current one without the rollup and the runs'
+    count, at version 6."""
     with PostgresLedger(url, schema=schema, sync=True) as store:
         store.add_many(records)
         with store._wconn.lock:
             conn = store._wconn.get()
             conn.execute(f"DROP TABLE {store._dialect.rollup}")
+            conn.execute(f"DROP TABLE {store._dialect.run_count}")
             conn.execute(
                 f'UPDATE "{schema}".tokenomy_records_meta SET value = %s WHERE key = %s',
                 ["6", "schema_version"],
@@ -193,6 +199,9 @@ def test_postgres_v6_ledger_migrates_filling_the_rollup() -> None:
             with store._wconn.lock:
                 conn = store._wconn.get()
                 assert conn.execute(f"SELECT SUM(n) FROM {rollup}").fetchall() == [(len(records),)]
+                counts = store._dialect.run_count
+                runs = latest_runs(records, 0).total
+                assert conn.execute(f"SELECT runs FROM {counts}").fetchall() == [(runs,)]
                 _same_as_one_pass(
                     lambda sql: conn.execute(sql).fetchall(),
                     conn.execute,
@@ -241,6 +250,9 @@ def test_the_writer_adds_only_the_rows_it_inserts(store: SQLiteLedger | Postgres
     store.add_many(others[5:])
     stored = [unpriced, *priced, *others]
     assert store.count() == len(stored)
+    # the runs counted by the writer (duplicates' runs once): every run's count reads them
+    counted = store._agg()._fetch(f"SELECT runs FROM {store._agg().d.run_count}", [])
+    assert counted[0][0] == store.run_page(None, 0).total == latest_runs(stored, 0).total
     for by in BYS:
         assert_same_totals(store.aggregate(by), aggregate_records(stored, by))
     if isinstance(store, SQLiteLedger):

@@ -118,10 +118,11 @@ def _write(
     used: UsedColumns,
     insert_used: str,
     fill_rollup: str,
+    count_runs: str,
 ) -> None:
     """Insert ``records`` in one transaction (the writer's sink; also used by sync mode), their
     runs into the runs table (read back from the records: a duplicate record ignored adds no
-    run of its own), the sparse columns they fill into the used table (``_used.py``) and the
+    run of its own; the runs inserted are counted), the sparse columns they fill into the used table (``_used.py``) and the
     records inserted (``RETURNING``: not the duplicates ignored) into the monthly rollup
     (``_rollup.py``)."""
     rows = [to_row(r) for r in records]
@@ -139,6 +140,8 @@ def _write(
             if inserted:
                 cur.execute(fill_rollup, [inserted])
             cur.execute(insert_runs, [list(dict.fromkeys(r[_RUN_KEY] for r in rows))])
+            if cur.rowcount > 0:
+                cur.execute(count_runs, [cur.rowcount])
             if names:
                 cur.execute(insert_used, [names])
         tagsets.learn(new)
@@ -248,7 +251,13 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
                 if self.schema_version >= PG_ROLLUP_VERSION
                 else ""
             ),
+            run_count=(
+                text(qualified(f"{table}_counts"))
+                if self.schema_version >= PG_ROLLUP_VERSION
+                else ""
+            ),
         )
+        self._count_runs = f"UPDATE {text(qualified(f'{table}_counts'))} SET runs = runs + %s"
         self._fill_rollup = fill_sql(
             self._dialect.table,
             text(qualified(f"{table}_rollup")),
@@ -282,6 +291,7 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
                     used=self._used,
                     insert_used=self._insert_used,
                     fill_rollup=self._fill_rollup,
+                    count_runs=self._count_runs,
                 ),
                 batch_size=batch_size,
                 flush_interval=flush_interval,
@@ -307,6 +317,7 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
                 self._used,
                 self._insert_used,
                 self._fill_rollup,
+                self._count_runs,
             )
         except psycopg.Error as exc:
             raise LedgerError(f"could not write to the ledger {self._where}: {exc}") from exc

@@ -159,11 +159,15 @@ CREATE INDEX {ix_failed} ON {records} (ts_us) WHERE error IS NOT NULL;
 CREATE INDEX {ix_retried} ON {records} (ts_us) WHERE attempt > 1
 """
 # v7: the monthly rollup of the report's partial groups (ledger/_rollup.py), kept by the
-# writer in the records' transaction; filled here from the stored rows in one pass.
+# writer in the records' transaction; filled here from the stored rows in one pass. One row
+# counting the runs table's rows (the writer adds the runs it inserts).
 _V7_EXTRA = (
     create_sql("{rollup}", "{ix_rollup_key}", pg=True)
     + ";\n"
     + fill_sql("{records}", "{rollup}", "WHERE true", pg=True)
+    + """;
+CREATE TABLE {counts} (runs BIGINT NOT NULL);
+INSERT INTO {counts} (runs) SELECT COUNT(*) FROM {runs}"""
 )
 _EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA, 6: _V6_EXTRA, 7: _V7_EXTRA}
 
@@ -388,6 +392,7 @@ def migrate_postgres(
             "runs": qualified(f"{table}_runs"),
             "used": qualified(f"{table}_used"),
             "rollup": qualified(f"{table}_rollup"),
+            "counts": qualified(f"{table}_counts"),
             **{
                 f"ix_{ix}": sql.Identifier(f"{table}_{ix}")
                 for ix in (

@@ -80,6 +80,8 @@ class SqlDialect:
     used: str = ""
     # the monthly rollup of the partial groups (schema v7, ledger/_rollup.py); "" before it
     rollup: str = ""
+    # the one-row table counting the runs table's rows (schema v7); "" before it
+    run_count: str = ""
 
 
 def tagset_filter(dialect: SqlDialect) -> Callable[[Mapping[str, str]], tuple[str, list[Any]]]:
@@ -520,6 +522,8 @@ class SqlAggregator:
         return self._page_of(where, limit, total)
 
     def _count_runs(self, clause: str, params: list[Any]) -> int:
+        if not clause and self.d.run_count:  # every run: counted by the writer
+            return int(self._fetch(f"SELECT runs FROM {self.d.run_count}", [])[0][0])
         if not clause and self.d.runs:  # every run: the runs table has one row each
             return int(self._fetch(f"SELECT COUNT(*) FROM {self.d.runs}", [])[0][0])
         return int(

@@ -34,6 +34,7 @@ from tokenomy.ledger._sql_report import (
 )
 from tokenomy.ledger._sqlite_schema import (
     AGGREGATE_VERSION,
+    COUNTS,
     ROLLUP,
     ROLLUP_VERSION,
     RUNS,
@@ -78,6 +79,7 @@ _DIALECT = SqlDialect(
     billed_source=f"{TABLE} INDEXED BY {TABLE}_billed",
     used=USED,
     rollup=ROLLUP,
+    run_count=COUNTS,
 )
 _RUN_KEY = ROW_COLUMNS.index("run_key")
 # the run of each inserted record (read back from the table: a record ignored as a duplicate
@@ -88,9 +90,10 @@ _INSERT_RUN = (
 # the records the batch inserted (rowid above the largest before it: rows are never deleted
 # below it while the write transaction holds the lock) added to the monthly rollup (v7)
 _FILL_ROLLUP = fill_sql(TABLE, ROLLUP, "WHERE rowid > ?", pg=False)
-_V6_DIALECT = replace(_DIALECT, rollup="")  # a ledger at v6, read as it is
+_V6_DIALECT = replace(_DIALECT, rollup="", run_count="")  # a ledger at v6, read as it is
 _OLD_DIALECT = replace(_V6_DIALECT, used="")  # a ledger before v6, read as it is
 _INSERT_USED = f"INSERT OR IGNORE INTO {USED} (name) VALUES (?)"
+_COUNT_RUNS = f"UPDATE {COUNTS} SET runs = runs + ?"
 _TAGS_SQL = tagset_filter(_DIALECT)
 _STREAM_BATCH = 2_000
 
@@ -112,7 +115,11 @@ def _write(
         last = conn.execute(f"SELECT MAX(rowid) FROM {TABLE}").fetchone()[0]
         conn.executemany(_INSERT, resolved)
         conn.execute(_FILL_ROLLUP, (-1 if last is None else last,))
-        conn.executemany(_INSERT_RUN, [(k,) for k in dict.fromkeys(r[_RUN_KEY] for r in rows)])
+        runs = conn.executemany(
+            _INSERT_RUN, [(k,) for k in dict.fromkeys(r[_RUN_KEY] for r in rows)]
+        ).rowcount
+        if runs > 0:
+            conn.execute(_COUNT_RUNS, (runs,))
         conn.executemany(_INSERT_USED, [(n,) for n in names])
         conn.execute("COMMIT")
     except BaseException:

@@ -31,6 +31,7 @@ from tokenomy.ledger._rollup import create_sql, fill_sql
 
 __all__ = [
     "APPLICATION_ID",
+    "COUNTS",
     "MIGRATIONS",
     "ROLLUP",
     "RUNS",
@@ -175,10 +176,16 @@ CREATE INDEX {TABLE}_retried ON {TABLE} (ts_us) WHERE attempt > 1
 #: v7: the monthly rollup of the report's partial groups (``ledger/_rollup.py``), kept by the
 #: writer in the records' transaction; the migration fills it from the stored rows, one pass.
 ROLLUP = "cost_rollup"
+#: v7: one row, ``runs``: how many rows the runs table has (the writer adds the runs it
+#: inserts), so that counting every run reads one row.
+COUNTS = "cost_counts"
 _V7_EXTRA = (
     create_sql(ROLLUP, f"{ROLLUP}_key", pg=False)
     + ";\n"
     + fill_sql(TABLE, ROLLUP, "WHERE true", pg=False)
+    + f""";
+CREATE TABLE {COUNTS} (runs INTEGER NOT NULL);
+INSERT INTO {COUNTS} (runs) SELECT COUNT(*) FROM {RUNS}"""
 )
 _EXTRA = {3: _V3_EXTRA, 4: _V4_EXTRA, 6: _V6_EXTRA, 7: _V7_EXTRA}
 
