@@ -10,6 +10,11 @@ and reads the latency percentiles from the merged bucket counts (so within 1% of
 value: ``GroupTotals.latency_approximate``). A row whose money is not exactly in picodollars
 (``money_inexact``) or a sum SQLite cannot hold in 64 bits sends the query to the exact Python
 aggregation of the same records instead: the totals always equal the exact ``Decimal`` sum.
+
+Since schema v7 the partial groups of whole UTC months are kept on write in a rollup table
+(``ledger/_rollup.py``): when the groupings and the filter are on its key, the partial rows come
+from it (and, for the edges of a time range cutting a month, from the records), merged the same
+way.
 """
 
 from __future__ import annotations
