@@ -334,3 +334,13 @@ def test_the_rollup_key_is_the_reports_inner_group_key() -> None:
 
     inner = ("tagset", "model", "provider", "kind", "lat_bucket", *FLAG_KEYS)
     assert KEYS[1:] == inner and KEYS[0] == "month_us"
+
+
+def test_an_empty_batch_writes_nothing(store: SQLiteLedger | PostgresLedger) -> None:
+    """A batch of no records commits nothing and raises nothing (the rollup reads back no
+    inserted row: PostgreSQL's insert has no ``RETURNING`` result to read)."""
+    store._commit([])
+    store.add_many(_records()[:3])
+    store._commit([])
+    assert store.count() == 3
+    assert store.totals().count == 3

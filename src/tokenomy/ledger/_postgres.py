@@ -131,12 +131,13 @@ def _write(
         c = conn.get()
         with c.transaction(), c.cursor() as cur:
             resolved, new = tagsets.resolve(cur, rows, TAGSET_INDEX)
-            cur.executemany(insert, resolved, returning=True)
             inserted: list[str] = []
-            while True:
-                inserted += [r[0] for r in cur.fetchall()]
-                if not cur.nextset():
-                    break
+            if resolved:
+                cur.executemany(insert, resolved, returning=True)
+                while True:
+                    inserted += [r[0] for r in cur.fetchall()]
+                    if not cur.nextset():
+                        break
             if inserted:
                 cur.execute(fill_rollup, [inserted])
             cur.execute(insert_runs, [list(dict.fromkeys(r[_RUN_KEY] for r in rows))])
