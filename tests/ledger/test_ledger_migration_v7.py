@@ -344,3 +344,66 @@ def test_an_empty_batch_writes_nothing(store: SQLiteLedger | PostgresLedger) -> 
     store._commit([])
     assert store.count() == 3
     assert store.totals().count == 3
+
+
+def test_concurrent_writers_keep_the_rollup_exact(tmp_path: Path) -> None:
+    """Four stores on one ledger writing the same records at once, in batches cut
+    differently (each batch holding records other writers insert too): no deadlock (the
+    rollup's rows are upserted in key order), every record counted once in the rollup and the
+    runs' count, on SQLite and PostgreSQL."""
+    import threading
+
+    base = _records()
+    recs = [
+        r.model_copy(update={"record_id": f"c{k}-{r.record_id}", "run_id": f"c{k}-{r.run_id}"})
+        for k in range(6)
+        for r in base
+    ]
+
+    def hammer(make: object) -> list[SQLiteLedger | PostgresLedger]:
+        stores = [make() for _ in range(4)]  # type: ignore[operator]
+        errors: list[BaseException] = []
+
+        def write(i: int, s: SQLiteLedger | PostgresLedger) -> None:
+            try:
+                step = 13 + 4 * i  # each writer's batches overlap the others' differently
+                for lo in range(0, len(recs), step):
+                    s.add_many(recs[lo : lo + step + 3])
+                s.flush()
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(i, s)) for i, s in enumerate(stores)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not errors, errors
+        return stores
+
+    path = tmp_path / "busy.db"
+    lite = hammer(lambda: SQLiteLedger(path, batch_size=25, flush_interval=0.01))
+    try:
+        assert lite[0].count() == len(recs)
+        for by in BYS[:5]:
+            assert_same_totals(lite[0].aggregate(by), aggregate_records(recs, by))
+        assert lite[0].run_page(None, 0).total == latest_runs(recs, 0).total
+    finally:
+        for s in lite:
+            s.close()
+    url = require_postgres()
+    schema = f"tkn_v7_{uuid.uuid4().hex[:10]}"
+    PostgresLedger(url, schema=schema).close()
+    pg: list[SQLiteLedger | PostgresLedger] = []
+    try:
+        pg = hammer(
+            lambda: PostgresLedger(url, schema=schema, batch_size=25, flush_interval=0.01)
+        )
+        assert pg[0].count() == len(recs)
+        for by in BYS[:5]:
+            assert_same_totals(pg[0].aggregate(by), aggregate_records(recs, by))
+        assert pg[0].run_page(None, 0).total == latest_runs(recs, 0).total
+    finally:
+        for s in pg:
+            s.close()
+        drop_schema(schema)
