@@ -348,7 +348,8 @@ def test_an_empty_batch_writes_nothing(store: SQLiteLedger | PostgresLedger) -> 
 
 def test_concurrent_writers_keep_the_rollup_exact(tmp_path: Path) -> None:
     """Four stores on one ledger writing the same records at once, in batches cut
-    differently (each batch holding records other writers insert too): no deadlock (the
+    differently (a batch holding records another writer is inserting, and new ones): no
+    deadlock (the
     rollup's rows are upserted in key order), every record counted once in the rollup and the
     runs' count, on SQLite and PostgreSQL."""
     import threading
@@ -366,9 +367,13 @@ def test_concurrent_writers_keep_the_rollup_exact(tmp_path: Path) -> None:
 
         def write(i: int, s: SQLiteLedger | PostgresLedger) -> None:
             try:
-                step = 13 + 4 * i  # each writer's batches overlap the others' differently
+                # the same records in the same order, each writer's batches (one transaction
+                # each: sync) cut differently: at the frontier a batch holds records another
+                # writer inserted or is inserting (its insert waits, then ignores them) and
+                # new ones
+                step = 5 + 4 * i
                 for lo in range(0, len(recs), step):
-                    s.add_many(recs[lo : lo + step + 3])
+                    s.add_many(recs[lo : lo + step])
                 s.flush()
             except BaseException as exc:  # reported below
                 errors.append(exc)
@@ -382,7 +387,7 @@ def test_concurrent_writers_keep_the_rollup_exact(tmp_path: Path) -> None:
         return stores
 
     path = tmp_path / "busy.db"
-    lite = hammer(lambda: SQLiteLedger(path, batch_size=25, flush_interval=0.01))
+    lite = hammer(lambda: SQLiteLedger(path, sync=True))
     try:
         assert lite[0].count() == len(recs)
         for by in BYS[:5]:
@@ -397,7 +402,7 @@ def test_concurrent_writers_keep_the_rollup_exact(tmp_path: Path) -> None:
     pg: list[SQLiteLedger | PostgresLedger] = []
     try:
         pg = hammer(
-            lambda: PostgresLedger(url, schema=schema, batch_size=25, flush_interval=0.01)
+            lambda: PostgresLedger(url, schema=schema, sync=True)
         )
         assert pg[0].count() == len(recs)
         for by in BYS[:5]:

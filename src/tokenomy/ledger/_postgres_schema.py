@@ -213,13 +213,13 @@ class PgTagsets:
         self, cur: Any, rows: Sequence[tuple[Any, ...]], index: int
     ) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
         """``rows`` with the tags text at ``index`` swapped for its tag set's id, created
-        inside the caller's transaction when new; and the ids learned (see :meth:`learn`)."""
+        inside the caller's transaction when new (in sorted order); and the ids learned (see
+        :meth:`learn`)."""
         ids = self.ids
         new: dict[str, int] = {}
-        for row in rows:
-            text = row[index]
-            if text in ids or text in new:
-                continue
+        # new tag sets in one order (sorted), so that concurrent writers adding the same ones
+        # wait for each other instead of deadlocking on the unique index
+        for text in sorted({row[index] for row in rows} - ids.keys()):
             found = cur.execute(self._insert, [text]).fetchone()
             if found is None:
                 found = cur.execute(self._find, [text]).fetchone()
