@@ -70,36 +70,16 @@ def test_only_new_turns_are_summarised() -> None:
 
 
 def test_evict_to_defaults_to_half_the_budget_when_summarising() -> None:
-    """evict_to="auto" (the default) is 0.5 with a summarizer and a token budget, so a
-    summarising memory folds turns in blocks (one summary call per overflow, not per read);
-    without a summarizer, or without a token budget, it is None; an explicit value wins."""
-    summarizing = ConversationMemory(max_tokens=300, summarizer=FakeSummarizer())
-    assert summarizing.evict_to == 0.5
+    """evict_to="auto" (the default) is 0.5 with a summarizer and a token budget (the next
+    test pins what that does); without a summarizer, or without a token budget, it is None;
+    an explicit value wins."""
+    assert ConversationMemory(max_tokens=300, summarizer=FakeSummarizer()).evict_to == 0.5
     assert ConversationMemory(max_tokens=300).evict_to is None
     assert ConversationMemory(max_turns=4, summarizer=FakeSummarizer()).evict_to is None
-    assert (
-        ConversationMemory(max_tokens=300, summarizer=FakeSummarizer(), evict_to=None).evict_to
-        is None
-    )
-    assert (
-        ConversationMemory(max_tokens=300, summarizer=FakeSummarizer(), evict_to=0.3).evict_to
-        == 0.3
-    )
-    by_block, by_turn = FakeSummarizer(), FakeSummarizer()
-    block = ConversationMemory(
-        max_tokens=600, summary_max_tokens=60, summarizer=by_block, ledger=MemoryLedger()
-    )
-    turn = ConversationMemory(
-        max_tokens=600,
-        summary_max_tokens=60,
-        summarizer=by_turn,
-        ledger=MemoryLedger(),
-        evict_to=None,
-    )
-    for turns in range(8, 30):
-        assert block.window(_chat(turns, words=20)).tokens <= 600
-        turn.window(_chat(turns, words=20))
-    assert 0 < 2 * by_block.calls < by_turn.calls
+    explicit = {None: None, 0.3: 0.3}
+    for given, resolved in explicit.items():
+        memory = ConversationMemory(max_tokens=300, summarizer=FakeSummarizer(), evict_to=given)
+        assert memory.evict_to == resolved
 
 
 def test_summary_is_capped_and_placed_after_system() -> None:
@@ -243,9 +223,10 @@ def test_async_policy_awaits_the_summary() -> None:
 
 
 def test_evict_to_keeps_the_window_start_until_it_overflows() -> None:
-    """With evict_to=0.5 an overflow evicts down to half the budget at once; the next reads
-    append to the same start (a stable prefix a provider's prompt cache can reuse) until the
-    budget is reached again, and the summariser is called once per overflow, not per turn."""
+    """With evict_to=0.5 (a summarising memory's default) an overflow evicts down to half the
+    budget at once; the next reads append to the same start (a stable prefix a provider's
+    prompt cache can reuse) until the budget is reached again, and the summariser is called
+    once per overflow, not per turn as with evict_to=None."""
     sliding, chunked = FakeSummarizer(), FakeSummarizer()
     slide = ConversationMemory(
         max_tokens=600,
@@ -258,8 +239,7 @@ def test_evict_to_keeps_the_window_start_until_it_overflows() -> None:
         max_tokens=600,
         summary_max_tokens=60,
         summarizer=chunked,
-        ledger=MemoryLedger(),
-        evict_to=0.5,
+        ledger=MemoryLedger(),  # evict_to: the default
     )
     starts = []
     for turns in range(8, 30):
