@@ -379,9 +379,17 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
         self, where: RecordFilter | None = None, *, newest_first: bool = False
     ) -> Iterator[CostRecord]:
         """Matching records streamed through a server-side cursor (constant memory)."""
+        return self._stream(*self._ordered(where, newest_first))
+
+    def _iter_views(
+        self, where: RecordFilter | None = None, *, newest_first: bool = False
+    ) -> Iterator[RecordView]:
+        return self._stream_views(*self._ordered(where, newest_first))
+
+    def _ordered(self, where: RecordFilter | None, newest_first: bool) -> tuple[str, list[Any]]:
         clause, params = self._clause(where)
         order = " ORDER BY ts_us DESC, seq DESC" if newest_first else " ORDER BY ts_us, seq"
-        return self._stream(self._select_text + clause + order, params)
+        return self._select_text + clause + order, params
 
     def _stream(self, statement: Any, params: list[Any]) -> Iterator[CostRecord]:
         return self._stream_of(statement, params, row_to_record)

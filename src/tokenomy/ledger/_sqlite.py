@@ -318,9 +318,17 @@ class SQLiteLedger(AggregatedInSql, BatchedStore):
         self, where: RecordFilter | None = None, *, newest_first: bool = False
     ) -> Iterator[CostRecord]:
         """Matching records streamed in batches from their own connection (constant memory)."""
+        return self._stream(*self._ordered(where, newest_first))
+
+    def _iter_views(
+        self, where: RecordFilter | None = None, *, newest_first: bool = False
+    ) -> Iterator[RecordView]:
+        return self._stream_views(*self._ordered(where, newest_first))
+
+    def _ordered(self, where: RecordFilter | None, newest_first: bool) -> tuple[str, list[Any]]:
         clause, params = self._clause(where)
         order = " ORDER BY ts_us DESC, rowid DESC" if newest_first else " ORDER BY ts_us, rowid"
-        return self._stream(self._select + clause + order, params)
+        return self._select + clause + order, params
 
     def _stream(self, sql: str, params: list[Any]) -> Iterator[CostRecord]:
         return self._stream_of(sql, params, row_to_record)

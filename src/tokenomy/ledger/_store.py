@@ -248,6 +248,14 @@ class LedgerStore(ABC):
             RecordView.of(r) for r in self.query(where, limit=limit, newest_first=newest_first)
         ]
 
+    def _iter_views(
+        self, where: RecordFilter | None = None, *, newest_first: bool = False
+    ) -> Iterator[RecordView]:
+        """:meth:`iter_records` as :class:`RecordView` s."""
+        from tokenomy.ledger._view import RecordView
+
+        return map(RecordView.of, self.iter_records(where, newest_first=newest_first))
+
     def unpriced_models(self, where: RecordFilter | None = None) -> dict[str, int]:
         """Models of the unpriced records matching ``where``, with their record counts."""
         counts: dict[str, int] = {}

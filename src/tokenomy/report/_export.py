@@ -237,7 +237,7 @@ def _run_row(run: RunReport[RecordView]) -> dict[str, Any]:
     return row
 
 
-def _record_row(r: CostRecord) -> dict[str, Any]:
+def _record_row(r: RecordView) -> dict[str, Any]:
     row: dict[str, Any] = {
         "record_id": r.record_id,
         "run_id": r.run_id,
@@ -296,7 +296,7 @@ def write_csv(report: Report, kind: CsvKind, out: IO[str], *, by: tuple[str, ...
     elif kind == "runs":
         _write(out, RUN_COLUMNS, (_run_row(run) for run in report._shown_runs()))
     elif kind == "records":
-        _write(out, RECORD_COLUMNS, (_record_row(r) for r in report.iter_records()))
+        _write(out, RECORD_COLUMNS, (_record_row(r) for r in report._shown_records()))
     else:
         raise ConfigurationError(
             f"to_csv(kind=...) must be 'groups', 'records' or 'runs', got {kind!r}"

@@ -140,6 +140,10 @@ class Report:
         them in constant memory)."""
         return self._store.iter_records(self._where)
 
+    def _shown_records(self) -> Iterator[RecordView]:
+        """:meth:`iter_records` as views, for output."""
+        return self._store._iter_views(self._where)
+
     def __len__(self) -> int:
         return self.totals.count
 
