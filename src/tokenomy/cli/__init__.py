@@ -32,7 +32,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    names = _COMMAND_MODULES
+    names: tuple[str, ...] = _COMMAND_MODULES
     if command is not None and f"_{command}" in names:
         names = (f"_{command}",)
     for name in names:

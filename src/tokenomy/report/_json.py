@@ -21,7 +21,7 @@ _int = int.__repr__
 _float = float.__repr__
 
 
-class _Unknown(Exception):
+class _UnknownTypeError(Exception):
     """A value this encoder does not write: ``json.dumps`` does."""
 
 
@@ -56,7 +56,7 @@ def _write(o: Any, out: list[str], nl: str, step: str) -> None:
         sep = "{" + inner
         for k, v in o.items():
             if not isinstance(k, str):
-                raise _Unknown
+                raise _UnknownTypeError
             out.append(sep)
             out.append(_text(k))
             out.append(": ")
@@ -75,7 +75,7 @@ def _write(o: Any, out: list[str], nl: str, step: str) -> None:
             sep = "," + inner
         out.append(nl + "]")
     else:
-        raise _Unknown
+        raise _UnknownTypeError
 
 
 def dumps(obj: Any, indent: int = 2) -> str:
@@ -83,6 +83,6 @@ def dumps(obj: Any, indent: int = 2) -> str:
     out: list[str] = []
     try:
         _write(obj, out, "\n", " " * indent)
-    except (_Unknown, RecursionError):
+    except (_UnknownTypeError, RecursionError):
         return json.dumps(obj, indent=indent)
     return "".join(out)
