@@ -368,16 +368,10 @@ class Report:
         runs: int | None = None,
         indent: int | None = 2,
     ) -> str:
-        """:meth:`to_dict` as JSON text (``json.dumps`` of it, written faster when indented:
-        ``report/_json.py``)."""
-        data = self.to_dict(by=by, top=top, runs=runs)
-        if indent is None:
-            import json
+        """:meth:`to_dict` as JSON text."""
+        import json
 
-            return json.dumps(data)
-        from tokenomy.report._json import dumps
-
-        return dumps(data, indent)
+        return json.dumps(self.to_dict(by=by, top=top, runs=runs), indent=indent)
 
     def to_csv(self, kind: CsvKind = "groups", *, by: Sequence[str] | str = DEFAULT_BY) -> str:
         """CSV text: one row per group (``groups``, grouped by ``by``), record, or root run."""
