@@ -2,8 +2,8 @@
 
 A report shows a few records (the most expensive calls, the latest runs' calls, the unpriced
 and estimated ones). Building them as ``CostRecord``s imports pydantic and the record models,
-most of the start-up of ``tokenomy report`` (about 80 ms, more than the rest of the command
-but PostgreSQL's driver), only to read their values. So the SQL stores read the shown rows as
+about 80 ms of ``tokenomy report``'s start (more than anything but PostgreSQL's driver), only
+to read their values. So the SQL stores read the shown rows as
 ``RecordView``s (``ledger/_rows.py``: ``row_to_view``), which carry the same fields with the
 same names, types and meaning (``cache`` is a :class:`CacheView`), the record's conveniences
 (``total_cost``, ``charged_usd``, ``billed_mismatch``, ``is_cache_hit``) and its export dict
