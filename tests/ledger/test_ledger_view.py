@@ -120,6 +120,7 @@ def test_a_view_reads_as_its_record(record: CostRecord) -> None:
     assert read == record
     view = row_to_view(row)
     _same(view, read)
+    assert view._record is None  # written by the view itself, then built
     assert view.to_record() == read
     assert view.to_record().__pydantic_fields_set__ == read.__pydantic_fields_set__
 

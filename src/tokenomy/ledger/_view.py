@@ -164,7 +164,11 @@ class RecordView:
         return self.cache.outcome != "miss"
 
     def to_json_dict(self) -> dict[str, Any]:
-        """``CostRecord.to_json_dict()`` of the same values (the ``tokenomy export`` line)."""
+        """``CostRecord.to_json_dict()`` of the same values (the ``tokenomy export`` line):
+        written here for a row read back (no pydantic), the record's own for a view of a
+        record (:meth:`of`: whatever its class or values)."""
+        if self._record is not None:
+            return self._record.to_json_dict()
         when = json_time(self.timestamp)
         if when is None:  # an offset with seconds: pydantic's own rounding
             return self.to_record().to_json_dict()
