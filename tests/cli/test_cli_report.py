@@ -278,3 +278,133 @@ def test_report_from_postgres(postgres_spec: str, capsys: pytest.CaptureFixture[
     assert [run["label"] for run in doc["runs"]] == ["old-search", "search-flow", "chat-turn"]
     doc = _json(capsys, "--ledger", postgres_spec, "--since", "1d", "--where", "feature=chat")
     assert doc["totals"]["count"] == 2 and doc["totals"]["unpriced"] == 1
+
+
+_NO_PYDANTIC_PROBE = """
+import sys
+from tokenomy.cli import main
+code = main(sys.argv[1:])
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "pydantic_core"))
+print("PYDANTIC:" + ",".join(loaded) if loaded else "PYDANTIC-FREE", file=sys.stderr)
+sys.exit(code)
+"""
+
+_FORMATS = (
+    ("--format", "json"),
+    ("--format", "table"),
+    ("--format", "csv"),
+    ("--format", "csv", "--csv", "runs"),
+    ("--format", "csv", "--csv", "records"),
+)
+
+
+def _imports_no_pydantic(spec: str, *argv: str) -> str:
+    """Run ``tokenomy report`` in a fresh process; fail when it imported pydantic, return the
+    output."""
+    env = {k: v for k, v in os.environ.items() if k != "TOKENOMY_LEDGER"}
+    done = subprocess.run(
+        [sys.executable, "-c", _NO_PYDANTIC_PROBE, "report", "--ledger", spec, *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "PYDANTIC-FREE", done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("argv", _FORMATS, ids=lambda a: "-".join(a[1::2]))
+def test_report_on_sqlite_imports_no_pydantic(
+    sqlite_ledger: tuple[str, list[CostRecord]], argv: tuple[str, ...]
+) -> None:
+    """``tokenomy report`` on a SQLite ledger imports no pydantic in any format (its shown
+    records are read as ``RecordView`` s: the record models cost most of the start-up), and
+    prints the records: the JSON lists the runs' calls, the most expensive and the unpriced
+    ones."""
+    path, records = sqlite_ledger
+    out = _imports_no_pydantic(path, *argv)
+    if argv[1] == "json":
+        doc = json.loads(out)
+        assert Decimal(doc["totals"]["cost"]) == _cost(records)
+        assert sum(len(run["calls"]) for run in doc["runs"]) == 5
+        assert doc["most_expensive"] and doc["unpriced"][0]["model"] == "acme-llm-9000"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("argv", _FORMATS, ids=lambda a: "-".join(a[1::2]))
+def test_report_on_postgres_imports_no_pydantic(postgres_spec: str, argv: tuple[str, ...]) -> None:
+    """The same on a PostgreSQL ledger (only psycopg and the report's own modules load)."""
+    with tokenomy.open_ledger(postgres_spec) as ledger:
+        records = write_records(ledger)
+    out = _imports_no_pydantic(postgres_spec, *argv)
+    if argv[1] == "json":
+        doc = json.loads(out)
+        assert Decimal(doc["totals"]["cost"]) == _cost(records)
+        assert [r["record_id"] for r in doc["unpriced"]] == [records[-1].record_id]
+
+
+def test_report_shows_the_records_the_store_reads(
+    sqlite_ledger: tuple[str, list[CostRecord]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The JSON's records (read as views) are the stored records' export dicts, and the
+    report's public ``most_expensive()`` and ``runs()`` still return ``CostRecord`` s equal to
+    the records written."""
+    from tokenomy.report import Report
+    from tokenomy.report._export import record_json
+
+    path, records = sqlite_ledger
+    doc = _json(capsys, "--ledger", path, "--top", "10")
+    by_id = {r.record_id: r for r in records}
+    assert [r["record_id"] for r in doc["most_expensive"]] == [
+        r.record_id for r in sorted(
+            (r for r in records if r.cost is not None), key=lambda r: -r.cost.total  # type: ignore[union-attr]
+        )
+    ]  # fmt: skip
+    for shown in doc["most_expensive"] + [c for run in doc["runs"] for c in run["calls"]]:
+        want = record_json(by_id[shown["record_id"]])
+        assert {k: v for k, v in shown.items() if k not in ("depth", "under_run")} == want
+    with SQLiteLedger(path, read_only=True) as store:
+        report = Report.from_ledger(store)
+        top = report.most_expensive(10)
+        assert all(type(r) is CostRecord for r in top)
+        assert top == [by_id[r.record_id] for r in top]
+        calls = [c for run in report.runs() for c in run.calls]
+        assert all(type(c) is CostRecord for c in calls)
+        assert sorted(calls, key=lambda c: c.record_id) == sorted(
+            records, key=lambda c: c.record_id
+        )
+
+
+def test_parser_of_one_command_only_imports_that_command() -> None:
+    """``tokenomy report ...`` builds only the report's parser (the other command modules are
+    not imported); each command module registers the command named as it is, so the full
+    parser (``tokenomy --help``, an unknown command) lists them all."""
+    import argparse
+    import importlib
+
+    from tokenomy.cli import _COMMAND_MODULES, build_parser
+
+    for name in _COMMAND_MODULES:
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        importlib.import_module(f"tokenomy.cli.{name}").register(sub)
+        assert list(sub.choices) == [name[1:]]
+    one = build_parser("report")
+    sub_action = next(a for a in one._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(sub_action.choices) == ["report"]
+    full = build_parser("no-such-command")
+    sub_action = next(a for a in full._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(sub_action.choices) == [n[1:] for n in _COMMAND_MODULES]
+    env = {k: v for k, v in os.environ.items() if k != "TOKENOMY_LEDGER"}
+    probe = (
+        "import sys\nfrom tokenomy.cli import main\n"
+        "try:\n    main(['report', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('tokenomy.cli.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
+    )
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("usage: tokenomy report [-h] [--ledger LEDGER]")
+    assert lines[-1] == "['tokenomy.cli._common', 'tokenomy.cli._report']"

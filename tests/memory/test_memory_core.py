@@ -54,7 +54,11 @@ def test_only_new_turns_are_summarised() -> None:
     the turns evicted since, not the whole history."""
     summarizer = FakeSummarizer()
     memory = ConversationMemory(
-        max_tokens=300, summary_max_tokens=80, summarizer=summarizer, ledger=MemoryLedger()
+        max_tokens=300,
+        summary_max_tokens=80,
+        summarizer=summarizer,
+        ledger=MemoryLedger(),
+        evict_to=None,  # one turn per read: a summary call on each of the two reads
     )
     memory.window(_chat(12))
     memory.window(_chat(14))
@@ -63,6 +67,19 @@ def test_only_new_turns_are_summarised() -> None:
     assert "Summary so far:" in second
     new_turns = second.split("New turns:\n", 1)[1]
     assert "question 0 " not in new_turns and "question 10 " in new_turns
+
+
+def test_evict_to_defaults_to_half_the_budget_when_summarising() -> None:
+    """evict_to="auto" (the default) is 0.5 with a summarizer and a token budget (the next
+    test pins what that does); without a summarizer, or without a token budget, it is None;
+    an explicit value wins."""
+    assert ConversationMemory(max_tokens=300, summarizer=FakeSummarizer()).evict_to == 0.5
+    assert ConversationMemory(max_tokens=300).evict_to is None
+    assert ConversationMemory(max_turns=4, summarizer=FakeSummarizer()).evict_to is None
+    explicit = {None: None, 0.3: 0.3}
+    for given, resolved in explicit.items():
+        memory = ConversationMemory(max_tokens=300, summarizer=FakeSummarizer(), evict_to=given)
+        assert memory.evict_to == resolved
 
 
 def test_summary_is_capped_and_placed_after_system() -> None:
@@ -91,6 +108,7 @@ def test_a_failing_summariser_never_breaks_the_read(policy: str) -> None:
         summarizer=failing,
         on_summary_error=policy,
         ledger=ledger,  # type: ignore[arg-type]
+        evict_to=None,  # the next read overflows again, so it summarises again
     )
     with pytest.warns(UserWarning, match="summary failed"):
         view = memory.window(_chat(12))
@@ -205,19 +223,23 @@ def test_async_policy_awaits_the_summary() -> None:
 
 
 def test_evict_to_keeps_the_window_start_until_it_overflows() -> None:
-    """With evict_to=0.5 an overflow evicts down to half the budget at once; the next reads
-    append to the same start (a stable prefix a provider's prompt cache can reuse) until the
-    budget is reached again, and the summariser is called once per overflow, not per turn."""
+    """With evict_to=0.5 (a summarising memory's default) an overflow evicts down to half the
+    budget at once; the next reads append to the same start (a stable prefix a provider's
+    prompt cache can reuse) until the budget is reached again, and the summariser is called
+    once per overflow, not per turn as with evict_to=None."""
     sliding, chunked = FakeSummarizer(), FakeSummarizer()
     slide = ConversationMemory(
-        max_tokens=600, summary_max_tokens=60, summarizer=sliding, ledger=MemoryLedger()
+        max_tokens=600,
+        summary_max_tokens=60,
+        summarizer=sliding,
+        ledger=MemoryLedger(),
+        evict_to=None,
     )
     chunk = ConversationMemory(
         max_tokens=600,
         summary_max_tokens=60,
         summarizer=chunked,
-        ledger=MemoryLedger(),
-        evict_to=0.5,
+        ledger=MemoryLedger(),  # evict_to: the default
     )
     starts = []
     for turns in range(8, 30):
@@ -237,7 +259,10 @@ def test_a_low_water_mark_under_the_current_turn_still_evicts_in_blocks() -> Non
     would slide one turn per read and call the summariser on nearly every read)."""
     deep = FakeSummarizer()
     memory = ConversationMemory(
-        max_tokens=300, summary_max_tokens=60, summarizer=deep, ledger=MemoryLedger(),
+        max_tokens=300,
+        summary_max_tokens=60,
+        summarizer=deep,
+        ledger=MemoryLedger(),
         evict_to=0.1,
     )
     reads = 0

@@ -9,16 +9,19 @@ from collections.abc import Sequence
 
 __all__ = ["main"]
 
-# Each module defines ``register(subparsers) -> None`` adding its command(s); the parser it
-# adds sets ``func`` (a callable taking the parsed args and returning an exit code).
+# Each module defines ``register(subparsers) -> None`` adding its command, named as the module
+# without its underscore (pinned by a test); the parser it adds sets ``func`` (a callable
+# taking the parsed args and returning an exit code).
 _COMMAND_MODULES = (
     "_cost", "_tokens", "_export", "_report", "_simulate", "_prices", "_memory", "_budget",
     "_route", "_rag", "_review", "_cache", "_demo",
 )  # fmt: skip
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every command group registered."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with every command group registered, or only ``command``'s when
+    it names one (what :func:`main` does when the command line starts with a command: the
+    other twelve modules are not imported, nor their parsers built)."""
     from tokenomy.cli._common import EXIT_CODES
 
     parser = argparse.ArgumentParser(
@@ -29,7 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMAND_MODULES:
+    names: tuple[str, ...] = _COMMAND_MODULES
+    if command is not None and f"_{command}" in names:
+        names = (f"_{command}",)
+    for name in names:
         try:
             module = importlib.import_module(f"tokenomy.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -53,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tokenomy._demo import main as demo
 
         return demo(args_list[1:])
-    parser = build_parser()
+    parser = build_parser(args_list[0] if args_list else None)
     args = parser.parse_args(args_list)
     func = getattr(args, "func", None)
     if func is None:

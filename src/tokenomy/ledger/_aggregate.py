@@ -22,6 +22,7 @@ from tokenomy.usage._model import Usage
 if TYPE_CHECKING:
     from tokenomy.ledger._record import CostRecord
     from tokenomy.ledger._stored import StoredCall
+    from tokenomy.ledger._view import RecordView
 
 __all__ = [
     "GROUP_DIMENSIONS",
@@ -44,7 +45,7 @@ _ZERO = Decimal(0)
 _EMPTY_USAGE = Usage()
 
 
-def _key_getter(name: str) -> Callable[[CostRecord], str | None]:
+def _key_getter(name: str) -> Callable[[CostRecord | RecordView], str | None]:
     if not isinstance(name, str) or not name:
         raise ConfigurationError(f"aggregate(by=...) names must be non-empty strings, got {name!r}")
     if name == "model":
@@ -266,7 +267,7 @@ class _Acc:
         if billed_mismatch(billed, cost):
             self.billed_mismatch += 1
 
-    def add(self, r: CostRecord) -> None:
+    def add(self, r: CostRecord | RecordView) -> None:
         self.count += 1
         cost = r.cost
         if cost is None:
@@ -384,7 +385,9 @@ def _sort_key(values: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
     return tuple((v is None, v or "") for v in values)
 
 
-def aggregate_records(records: Iterable[CostRecord], by: Sequence[str] = ()) -> list[GroupTotals]:
+def aggregate_records(
+    records: Iterable[CostRecord | RecordView], by: Sequence[str] = ()
+) -> list[GroupTotals]:
     """Group ``records`` by the ``by`` names and total each group.
 
     Names: ``"model"``, ``"provider"``, ``"kind"``, ``"day"`` (UTC date, ``YYYY-MM-DD``),

@@ -12,13 +12,15 @@ from __future__ import annotations
 import weakref
 from abc import abstractmethod
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenomy.exceptions import LedgerError
-from tokenomy.ledger._record import CostRecord
 from tokenomy.ledger._store import LedgerStore
-from tokenomy.ledger._stored import StoredCall
 from tokenomy.ledger._writer import BatchWriter, unregister
+
+if TYPE_CHECKING:  # imported when a record is added: a store opened to be read needs no pydantic
+    from tokenomy.ledger._record import CostRecord
+    from tokenomy.ledger._stored import StoredCall
 
 __all__ = ["BatchedStore"]
 
@@ -45,6 +47,8 @@ class BatchedStore(LedgerStore):
 
     def add(self, record: CostRecord) -> None:
         """Queue one record (or, with ``sync=True``, commit it before returning)."""
+        from tokenomy.ledger._record import CostRecord
+
         self._check_open()
         if type(record) is not CostRecord and not isinstance(record, CostRecord):
             raise TypeError(
@@ -77,6 +81,8 @@ class BatchedStore(LedgerStore):
 
     def add_many(self, records: Iterable[CostRecord]) -> None:
         """Queue several records (with ``sync=True``: commit them in one transaction)."""
+        from tokenomy.ledger._record import CostRecord
+
         self._check_open()
         batch = list(records)
         for r in batch:

@@ -12,6 +12,7 @@ from tokenomy.exceptions import ConfigurationError
 if TYPE_CHECKING:
     from tokenomy.ledger._record import CostRecord
     from tokenomy.ledger._stored import StoredCall
+    from tokenomy.ledger._view import RecordView
 
 __all__ = ["RecordFilter", "epoch_us", "is_estimated", "utc"]
 
@@ -189,6 +190,6 @@ def _attempt_matches(where: RecordFilter, attempt: int, error: str | None) -> bo
     return where.retry is None or (attempt > 1 if where.retry else attempt == 1)
 
 
-def is_estimated(record: CostRecord) -> bool:
+def is_estimated(record: CostRecord | RecordView) -> bool:
     """True when the record or its usage is flagged as estimated."""
     return record.estimated or record.usage.estimated

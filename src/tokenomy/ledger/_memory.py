@@ -246,7 +246,7 @@ class MemoryLedger(LedgerStore):
 
     def run_page(
         self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
-    ) -> RunPage:
+    ) -> RunPage[CostRecord]:
         """The runs count and the records of the latest ``limit`` runs (only those are built)."""
         items = self._matching(where)
         start: dict[str, int] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,6 @@ from tokenomy.ledger._postgres_schema import (
     read_version,
     redact,
 )
-from tokenomy.ledger._record import CostRecord
 from tokenomy.ledger._rollup import fill_sql
 from tokenomy.ledger._rows import (
     BOOL_COLUMNS,
@@ -30,17 +29,21 @@ from tokenomy.ledger._rows import (
     TAGSET_INDEX,
     read_columns,
     row_to_record,
+    row_to_view,
     to_row,
 )
 from tokenomy.ledger._sql_filter import postgres_tags, where_clause
 from tokenomy.ledger._sql_report import AggregatedInSql, SqlAggregator, SqlDialect, tagset_filter
-from tokenomy.ledger._store import check_limit
-from tokenomy.ledger._stored import StoredCall
+from tokenomy.ledger._store import AnyRecord, check_limit
 from tokenomy.ledger._used import UsedColumns
 from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit
 
 if TYPE_CHECKING:
     import psycopg
+
+    from tokenomy.ledger._record import CostRecord
+    from tokenomy.ledger._stored import StoredCall
+    from tokenomy.ledger._view import RecordView
 
 __all__ = ["PostgresLedger"]
 
@@ -346,16 +349,24 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
         newest_first: bool = False,
     ) -> list[CostRecord]:
         """Matching records, oldest first (ties in commit order) or newest first."""
-        from psycopg import sql
+        return [row_to_record(row) for row in self._query_rows(where, limit, newest_first)]
 
+    def _query_views(
+        self, where: RecordFilter | None = None, *, limit: int | None = None, newest_first: bool = False
+    ) -> list[RecordView]:
+        return [row_to_view(row) for row in self._query_rows(where, limit, newest_first)]
+
+    def _query_rows(
+        self, where: RecordFilter | None, limit: int | None, newest_first: bool
+    ) -> list[Any]:
         check_limit(limit)
         clause, params = self._clause(where)
         order = " ORDER BY ts_us DESC, seq DESC" if newest_first else " ORDER BY ts_us, seq"
         if limit is not None:
             order += " LIMIT %s"
             params.append(limit)
-        statement = sql.Composed([self._select, sql.SQL(clause + order)])
-        return [row_to_record(row) for row in self._execute(statement, params)]
+        rows: list[Any] = self._execute(self._select_text + clause + order, params)
+        return rows
 
     def count(self, where: RecordFilter | None = None) -> int:
         """How many records match ``where`` (after a flush)."""
@@ -384,6 +395,8 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
             records=lambda sql, params: [row_to_record(r) for r in self._execute(sql, params)],
             stream=self._stream,
             fetch_groups=self._fetch_groups,
+            views=lambda sql, params: [row_to_view(r) for r in self._execute(sql, params)],
+            view_stream=self._stream_views,
         )
 
     def _fetch_groups(self, statement: str, params: list[Any]) -> list[Any]:
@@ -405,11 +418,27 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
         self, where: RecordFilter | None = None, *, newest_first: bool = False
     ) -> Iterator[CostRecord]:
         """Matching records streamed through a server-side cursor (constant memory)."""
+        return self._stream(*self._ordered(where, newest_first))
+
+    def _iter_views(
+        self, where: RecordFilter | None = None, *, newest_first: bool = False
+    ) -> Iterator[RecordView]:
+        return self._stream_views(*self._ordered(where, newest_first))
+
+    def _ordered(self, where: RecordFilter | None, newest_first: bool) -> tuple[str, list[Any]]:
         clause, params = self._clause(where)
         order = " ORDER BY ts_us DESC, seq DESC" if newest_first else " ORDER BY ts_us, seq"
-        return self._stream(self._select_text + clause + order, params)
+        return self._select_text + clause + order, params
 
     def _stream(self, statement: Any, params: list[Any]) -> Iterator[CostRecord]:
+        return self._stream_of(statement, params, row_to_record)
+
+    def _stream_views(self, statement: Any, params: list[Any]) -> Iterator[RecordView]:
+        return self._stream_of(statement, params, row_to_view)
+
+    def _stream_of(
+        self, statement: Any, params: list[Any], read: Callable[[Any], AnyRecord]
+    ) -> Iterator[AnyRecord]:
         self._check_open()
         self.flush()
         if self.read_only and self.schema_version == 0:
@@ -422,7 +451,7 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
                 cur.itersize = _STREAM_BATCH
                 cur.execute(statement, params)
                 for row in cur:
-                    yield row_to_record(row)
+                    yield read(row)
         except psycopg.Error as exc:
             raise LedgerError(f"could not read the ledger {self._where}: {exc}") from exc
         finally:

@@ -14,18 +14,23 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
 from datetime import datetime
 from decimal import Context, Decimal
+from functools import cache
 from json.encoder import encode_basestring as _q
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenomy.ledger._columns import ADDED_COLUMNS
 from tokenomy.ledger._filter import epoch_us
-from tokenomy.ledger._record import _MISS, CacheInfo, CostRecord
 from tokenomy.ledger._stored import PLAIN_FIELDS, RECORD_FIELDS, StoredCall, run_id_text
+from tokenomy.ledger._view import MISS_VIEW, CacheView, RecordView
 from tokenomy.pricing._model import COST_DIMENSIONS, Cost
 from tokenomy.usage._model import Usage
+
+if TYPE_CHECKING:
+    from tokenomy.ledger._record import CostRecord
 
 __all__ = [
     "BOOL_COLUMNS",
@@ -42,6 +47,7 @@ __all__ = [
     "read_columns",
     "record_to_row",
     "row_to_record",
+    "row_to_view",
     "stored_to_row",
     "to_row",
 ]
@@ -133,11 +139,11 @@ _NCOL = len(COLUMNS)
 _plain_values = attrgetter(*PLAIN_FIELDS)
 _PLAIN_FLAGS = tuple(i for i, name in enumerate(PLAIN_FIELDS) if name in BOOL_COLUMNS)
 #: Plain record fields holding money (``Decimal``): rows carry them as exact decimal strings
-#: (SQLite binds no Decimal; PostgreSQL's NUMERIC takes the text exactly).
+#: (SQLite binds no Decimal; PostgreSQL's NUMERIC takes the text exactly). Read from the
+#: fields of ``RecordView``, the record's without pydantic (``ledger/_view.py``).
+_FIELD_TYPES = {f.name: str(f.type) for f in fields(RecordView)}
 _PLAIN_MONEY = tuple(
-    i
-    for i, name in enumerate(PLAIN_FIELDS)
-    if "Decimal" in str(CostRecord.model_fields[name].annotation)
+    i for i, name in enumerate(PLAIN_FIELDS) if "Decimal" in _FIELD_TYPES[name]
 )
 
 
@@ -257,7 +263,7 @@ def stored_to_row(s: StoredCall) -> tuple[Any, ...]:
         )
         parts_text = _json_parts(parts)
         price_model = s.price_model or None
-    cache = s.cache or _MISS
+    cache = s.cache or MISS_VIEW
     saved = cache.saved
     tags = s.tags
     u = s.usage
@@ -354,25 +360,34 @@ def _decimal(value: Any) -> Decimal:
 
 # Every field is set. One shared set: CostRecord is frozen, so pydantic never mutates it
 # (model_copy copies it first).
-_ALL_SET: set[str] = set(CostRecord.model_fields)
-# What model_construct does for a model without aliases, extras, private attributes or
-# post-init hook, minus its per-field loop (half the cost of reading a row back).
-_FAST = not CostRecord.__pydantic_post_init__ and all(
-    f.alias is None and f.validation_alias is None for f in CostRecord.model_fields.values()
-)
+_ALL_SET: set[str] = set(RECORD_FIELDS)
+
+
+@cache
+def _record_types() -> tuple[type[CostRecord], Any, Any, bool]:
+    """``(CostRecord, the miss CacheInfo, CacheInfo, fast)``, imported on the first record read
+    (rows read as views, :func:`row_to_view`, import no pydantic). ``fast``: whether
+    :func:`_construct` may set the record's ``__dict__`` directly, what ``model_construct`` does
+    for a model without aliases, extras, private attributes or post-init hook, minus its
+    per-field loop (half the cost of reading a row back)."""
+    from tokenomy.ledger._record import _MISS, CacheInfo, CostRecord
+
+    fast = not CostRecord.__pydantic_post_init__ and all(
+        f.alias is None and f.validation_alias is None for f in CostRecord.model_fields.values()
+    )
+    return CostRecord, _MISS, CacheInfo, fast
 
 
 def _construct(values: dict[str, Any]) -> CostRecord:
-    if not _FAST:  # pragma: no cover - a future CostRecord with aliases or hooks
-        return CostRecord.model_construct(**values)
-    return CostRecord._construct(values, _ALL_SET)
+    record_type, _, _, fast = _record_types()
+    if not fast:  # pragma: no cover - a future CostRecord with aliases or hooks
+        return record_type.model_construct(**values)
+    return record_type._construct(values, _ALL_SET)
 
 
-def row_to_record(row: Sequence[Any]) -> CostRecord:
-    """The record a row (from :func:`stored_to_row`, read back from SQL) stands for.
-
-    No re-validation: the values were validated when the record was first built.
-    """
+def _row_values(row: Sequence[Any]) -> tuple[dict[str, Any], tuple[Any, Any, Any] | None]:
+    """The record fields a row holds, but the cache, and the cache's ``(outcome, saved,
+    similarity)`` (``None`` for a plain miss)."""
     (
         record_id,
         _ts_us,
@@ -406,14 +421,6 @@ def row_to_record(row: Sequence[Any]) -> CostRecord:
             price_tier,
             None if context_above is None else int(context_above),
         )
-    if cache_outcome == "miss" and cache_saved is None and cache_similarity is None:
-        cache = _MISS
-    else:
-        cache = CacheInfo.model_construct(
-            outcome=cache_outcome,
-            saved=None if cache_saved is None else _decimal(cache_saved),
-            similarity=cache_similarity,
-        )
     values = dict(zip(PLAIN_FIELDS, row[_N:_NCOL], strict=True))
     for i in _PLAIN_FLAGS:
         name = PLAIN_FIELDS[i]
@@ -433,5 +440,30 @@ def row_to_record(row: Sequence[Any]) -> CostRecord:
     values["usage"] = Usage(t_in, t_out, t_cr, t_cw5, t_cw1, t_reas, bool(usage_estimated))
     values["cost"] = cost
     values["tags"] = _tags(tags)
-    values["cache"] = cache
+    if cache_outcome == "miss" and cache_saved is None and cache_similarity is None:
+        return values, None
+    saved = None if cache_saved is None else _decimal(cache_saved)
+    return values, (cache_outcome, saved, cache_similarity)
+
+
+def row_to_record(row: Sequence[Any]) -> CostRecord:
+    """The record a row (from :func:`stored_to_row`, read back from SQL) stands for.
+
+    No re-validation: the values were validated when the record was first built.
+    """
+    _, miss, cache_info, _ = _record_types()
+    values, cache = _row_values(row)
+    values["cache"] = (
+        miss
+        if cache is None
+        else cache_info.model_construct(outcome=cache[0], saved=cache[1], similarity=cache[2])
+    )
     return _construct({k: values[k] for k in RECORD_FIELDS})
+
+
+def row_to_view(row: Sequence[Any]) -> RecordView:
+    """What :func:`row_to_record` reads, as a :class:`RecordView` (no pydantic: the rows a
+    report shows)."""
+    values, cache = _row_values(row)
+    values["cache"] = MISS_VIEW if cache is None else CacheView(*cache)
+    return RecordView(**values)

@@ -42,6 +42,7 @@ from tokenomy.ledger._sql_sums import (
     sums,
 )
 from tokenomy.ledger._store import (
+    AnyRecord,
     AttemptTotals,
     LedgerStore,
     RunPage,
@@ -53,6 +54,7 @@ from tokenomy.ledger._store import (
 if TYPE_CHECKING:
     from tokenomy.ledger._filter import RecordFilter
     from tokenomy.ledger._record import CostRecord
+    from tokenomy.ledger._view import RecordView
 
 __all__ = ["AggregatedInSql", "SqlAggregator", "SqlDialect", "tagset_filter"]
 
@@ -174,7 +176,8 @@ def _tag(name: str) -> str | None:
 
 class SqlAggregator:
     """The report queries of one SQL store; ``fetch(sql, params)`` runs a read and returns rows,
-    ``records(sql, params)`` returns the records of a ``SELECT <record columns>``."""
+    ``records(sql, params)`` returns the records of a ``SELECT <record columns>`` (``views``:
+    as :class:`RecordView` s, what a report shows; ``view_stream`` streams them)."""
 
     def __init__(
         self,
@@ -185,12 +188,16 @@ class SqlAggregator:
         records: Callable[[str, list[Any]], list[CostRecord]],
         stream: Callable[[str, list[Any]], Iterator[CostRecord]],
         fetch_groups: Callable[[str, list[Any]], list[Any]] | None = None,
+        views: Callable[[str, list[Any]], list[RecordView]],
+        view_stream: Callable[[str, list[Any]], Iterator[RecordView]],
     ) -> None:
         self.d = dialect
         self._select = select
         self._fetch = fetch
         self._records = records
         self._stream = stream
+        self._views = views
+        self._view_stream = view_stream
         self._fetch_groups = fetch_groups or fetch
         self._tags_sql = tagset_filter(dialect)
         self._sums = sums(dialect.pg)
@@ -210,10 +217,13 @@ class SqlAggregator:
         self, where: RecordFilter | None, *, newest_first: bool = False
     ) -> Iterator[CostRecord]:
         """Every matching record, in time order, fetched in batches."""
+        return self._stream(*self._ordered(where, newest_first))
+
+    def _ordered(self, where: RecordFilter | None, newest_first: bool) -> tuple[str, list[Any]]:
         clause, params = self.where(where)
         o = self.d.order
         order = f" ORDER BY ts_us DESC, {o} DESC" if newest_first else f" ORDER BY ts_us, {o}"
-        return self._stream(self._select + clause + order, params)
+        return self._select + clause + order, params
 
     # -- totals and groups ------------------------------------------------------------------
 
@@ -489,16 +499,30 @@ class SqlAggregator:
         the price-book cost; earlier first on ties): the top of the unbilled calls by cost (the
         cost index), of the billed ones by bill (their partial index), and the few whose
         amounts did not fit the integer columns, merged."""
+        return self._most_expensive(n, where, self._records)
+
+    def most_expensive_views(self, n: int, where: RecordFilter | None) -> list[RecordView]:
+        """:meth:`most_expensive` read as :class:`RecordView` s."""
+        return self._most_expensive(n, where, self._views)
+
+    def _most_expensive(
+        self,
+        n: int,
+        where: RecordFilter | None,
+        read: Callable[[str, list[Any]], list[AnyRecord]],
+    ) -> list[AnyRecord]:
         if n <= 0:
             return []
         o = self.d.order
+        clause: str
+        params: list[Any]
         clause, params = self.where(where, "cost_p IS NOT NULL", "billed_usd IS NULL")
-        top = self._records(
+        top = read(
             f"{self._select}{clause} ORDER BY cost_p DESC, ts_us, {o} LIMIT {self.d.ph}",
             [*params, n],
         )
         clause, params = self.where(where, "billed_p IS NOT NULL")
-        top += self._records(
+        top += read(
             f"{self._select}{clause} ORDER BY billed_p DESC, ts_us, {o} LIMIT {self.d.ph}",
             [*params, n],
         )
@@ -508,23 +532,39 @@ class SqlAggregator:
             "((billed_usd IS NOT NULL AND billed_p IS NULL)"
             " OR (billed_usd IS NULL AND cost_total IS NOT NULL AND cost_p IS NULL))",
         )
-        odd = self._records(f"{self._select}{clause} ORDER BY ts_us, {o}", params)
+        odd = read(f"{self._select}{clause} ORDER BY ts_us, {o}", params)
         merged = sorted(top + odd, key=lambda r: r.timestamp)
         return top_costs(merged, n)
 
     def run_page(
         self, where: RecordFilter | None, limit: int | None, *, total: int | None = None
-    ) -> RunPage:
+    ) -> RunPage[CostRecord]:
         """How many runs match (``total`` when known), and the records of the ``limit`` that
         started last."""
+        return self._run_page(where, limit, total, self._records, self._stream)
+
+    def run_page_views(
+        self, where: RecordFilter | None, limit: int | None, *, total: int | None = None
+    ) -> RunPage[RecordView]:
+        """:meth:`run_page` with its records read as :class:`RecordView` s."""
+        return self._run_page(where, limit, total, self._views, self._view_stream)
+
+    def _run_page(
+        self,
+        where: RecordFilter | None,
+        limit: int | None,
+        total: int | None,
+        read: Callable[[str, list[Any]], list[AnyRecord]],
+        stream: Callable[[str, list[Any]], Iterator[AnyRecord]],
+    ) -> RunPage[AnyRecord]:
         clause, params = self.where(where)
         if total is None:
             total = self._count_runs(clause, params)
         if limit is None:
-            return latest_runs(self.stream(where), None)
+            return latest_runs(stream(*self._ordered(where, False)), None)
         if limit <= 0 or total == 0:
             return RunPage(total, [])
-        return self._page_of(where, limit, total)
+        return self._page_of(where, limit, total, read)
 
     def _count_runs(self, clause: str, params: list[Any]) -> int:
         if not clause and self.d.run_count:  # every run: counted by the writer
@@ -538,11 +578,19 @@ class SqlAggregator:
             )[0][0]
         )
 
-    def _page_of(self, where: RecordFilter | None, limit: int, total: int) -> RunPage:
-        roots = self._latest_roots(where, limit)
+    def _page_of(
+        self,
+        where: RecordFilter | None,
+        limit: int,
+        total: int,
+        read: Callable[[str, list[Any]], list[AnyRecord]],
+    ) -> RunPage[AnyRecord]:
+        roots: list[str] = self._latest_roots(where, limit)
         marks = ", ".join([self.d.ph] * len(roots))
+        clause: str
+        params: list[Any]
         clause, params = self.where(where, f"run_key IN ({marks})")
-        records = self._records(
+        records = read(
             f"{self._select}{clause} ORDER BY ts_us, {self.d.order}", [*params, *roots]
         )
         return RunPage(total, records)
@@ -651,11 +699,29 @@ class AggregatedInSql(LedgerStore):
         limit: int | None = None,
         *,
         total: int | None = None,
-    ) -> RunPage:
+    ) -> RunPage[CostRecord]:
         """The runs count and the latest ``limit`` runs' records, found in SQL."""
         if not self._fast:
             return super().run_page(where, limit, total=total)
         return self._agg().run_page(where, limit, total=total)
+
+    def _most_expensive_views(
+        self, n: int = 10, where: RecordFilter | None = None
+    ) -> list[RecordView]:
+        if not self._fast:
+            return super()._most_expensive_views(n, where)
+        return self._agg().most_expensive_views(n, where)
+
+    def _run_page_views(
+        self,
+        where: RecordFilter | None = None,
+        limit: int | None = None,
+        *,
+        total: int | None = None,
+    ) -> RunPage[RecordView]:
+        if not self._fast:
+            return super()._run_page_views(where, limit, total=total)
+        return self._agg().run_page_views(where, limit, total=total)
 
     def unpriced_models(self, where: RecordFilter | None = None) -> dict[str, int]:
         """Unpriced models and their counts, from the unpriced index."""

@@ -6,22 +6,22 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenomy.exceptions import ConfigurationError, LedgerError, LedgerFileError
 from tokenomy.ledger._batched import BatchedStore
 from tokenomy.ledger._filter import RecordFilter
-from tokenomy.ledger._record import CostRecord
 from tokenomy.ledger._rollup import fill_sql
 from tokenomy.ledger._rows import (
     ROW_COLUMNS,
     TAGSET_INDEX,
     read_columns,
     row_to_record,
+    row_to_view,
     to_row,
 )
 from tokenomy.ledger._sql_filter import sqlite_tags, where_clause
@@ -51,10 +51,14 @@ from tokenomy.ledger._sqlite_schema import (
     probe,
     read_only_uri,
 )
-from tokenomy.ledger._store import check_limit
-from tokenomy.ledger._stored import StoredCall
+from tokenomy.ledger._store import AnyRecord, check_limit
 from tokenomy.ledger._used import UsedColumns
 from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit
+
+if TYPE_CHECKING:
+    from tokenomy.ledger._record import CostRecord
+    from tokenomy.ledger._stored import StoredCall
+    from tokenomy.ledger._view import RecordView
 
 __all__ = ["SQLiteLedger"]
 
@@ -256,6 +260,8 @@ class SQLiteLedger(AggregatedInSql, BatchedStore):
             fetch=self._fetch_sums,
             records=lambda sql, params: [row_to_record(r) for r in self._read(sql, params)],
             stream=self._stream,
+            views=lambda sql, params: [row_to_view(r) for r in self._read(sql, params)],
+            view_stream=self._stream_views,
         )
 
     def _fetch_sums(self, sql: str, params: list[Any]) -> list[Any]:
@@ -298,6 +304,16 @@ class SQLiteLedger(AggregatedInSql, BatchedStore):
         newest_first: bool = False,
     ) -> list[CostRecord]:
         """Matching records, oldest first (ties in commit order) or newest first."""
+        return [row_to_record(row) for row in self._query_rows(where, limit, newest_first)]
+
+    def _query_views(
+        self, where: RecordFilter | None = None, *, limit: int | None = None, newest_first: bool = False
+    ) -> list[RecordView]:
+        return [row_to_view(row) for row in self._query_rows(where, limit, newest_first)]
+
+    def _query_rows(
+        self, where: RecordFilter | None, limit: int | None, newest_first: bool
+    ) -> list[Any]:
         check_limit(limit)
         clause, params = self._clause(where)
         order = " ORDER BY ts_us DESC, rowid DESC" if newest_first else " ORDER BY ts_us, rowid"
@@ -305,7 +321,7 @@ class SQLiteLedger(AggregatedInSql, BatchedStore):
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [row_to_record(row) for row in self._read(sql, params)]
+        return self._read(sql, params)
 
     def count(self, where: RecordFilter | None = None) -> int:
         """How many records match ``where`` (after a flush)."""
@@ -323,11 +339,27 @@ class SQLiteLedger(AggregatedInSql, BatchedStore):
         self, where: RecordFilter | None = None, *, newest_first: bool = False
     ) -> Iterator[CostRecord]:
         """Matching records streamed in batches from their own connection (constant memory)."""
+        return self._stream(*self._ordered(where, newest_first))
+
+    def _iter_views(
+        self, where: RecordFilter | None = None, *, newest_first: bool = False
+    ) -> Iterator[RecordView]:
+        return self._stream_views(*self._ordered(where, newest_first))
+
+    def _ordered(self, where: RecordFilter | None, newest_first: bool) -> tuple[str, list[Any]]:
         clause, params = self._clause(where)
         order = " ORDER BY ts_us DESC, rowid DESC" if newest_first else " ORDER BY ts_us, rowid"
-        return self._stream(self._select + clause + order, params)
+        return self._select + clause + order, params
 
     def _stream(self, sql: str, params: list[Any]) -> Iterator[CostRecord]:
+        return self._stream_of(sql, params, row_to_record)
+
+    def _stream_views(self, sql: str, params: list[Any]) -> Iterator[RecordView]:
+        return self._stream_of(sql, params, row_to_view)
+
+    def _stream_of(
+        self, sql: str, params: list[Any], read: Callable[[Any], AnyRecord]
+    ) -> Iterator[AnyRecord]:
         self._check_open()
         self.flush()
         if self._rconn is None:
@@ -346,7 +378,7 @@ class SQLiteLedger(AggregatedInSql, BatchedStore):
                 if not rows:
                     return
                 for row in rows:
-                    yield row_to_record(row)
+                    yield read(row)
         except sqlite3.Error as exc:
             raise LedgerError(f"could not read the ledger {self.path}: {exc}") from exc
         finally:

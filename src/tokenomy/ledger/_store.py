@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Generic, Self, TypeVar
 
 from tokenomy.exceptions import ConfigurationError
 from tokenomy.ledger._aggregate import GroupTotals, aggregate_records, check_by
@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     from tokenomy.ledger._filter import RecordFilter
     from tokenomy.ledger._record import CostRecord
     from tokenomy.ledger._stored import StoredCall
+    from tokenomy.ledger._view import RecordView
 
 __all__ = [
+    "AnyRecord",
     "AttemptTotals",
     "LedgerStore",
     "RunPage",
@@ -28,6 +30,10 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
+
+#: A record as a store reads it: the :class:`CostRecord`, or its :class:`RecordView` (the values
+#: without pydantic: what a report shows, ``ledger/_view.py``).
+AnyRecord = TypeVar("AnyRecord", "CostRecord", "RecordView")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +51,18 @@ class AttemptTotals:
 
 
 @dataclass(frozen=True, slots=True)
-class RunPage:
+class RunPage(Generic[AnyRecord]):
     """The shown page of runs: how many root runs match, and every record of the latest ones."""
 
     total: int
-    records: list[CostRecord]
+    records: list[AnyRecord]
 
 
-def _root(r: CostRecord) -> str:
+def _root(r: CostRecord | RecordView) -> str:
     return r.root_run_id or r.run_id or r.record_id
 
 
-def latest_runs(records: Iterable[CostRecord], limit: int | None) -> RunPage:
+def latest_runs(records: Iterable[AnyRecord], limit: int | None) -> RunPage[AnyRecord]:
     """The :class:`RunPage` of ``records`` (oldest first): the ``limit`` runs that started last."""
     from tokenomy.ledger._filter import epoch_us
 
@@ -71,7 +77,7 @@ def latest_runs(records: Iterable[CostRecord], limit: int | None) -> RunPage:
     return RunPage(len(start), [r for r in ordered if _root(r) in keep])
 
 
-def top_costs(records: Iterable[CostRecord], n: int) -> list[CostRecord]:
+def top_costs(records: Iterable[AnyRecord], n: int) -> list[AnyRecord]:
     """The ``n`` records charged the most (:attr:`CostRecord.charged_usd`: the provider's bill
     where it reported one, else the price-book cost; records with neither are left out),
     earlier first on ties (``records`` oldest first)."""
@@ -205,12 +211,50 @@ class LedgerStore(ABC):
 
     def run_page(
         self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
-    ) -> RunPage:
+    ) -> RunPage[CostRecord]:
         """How many root runs match, and the records (oldest first) of the ``limit`` latest
         (by start; ``None``: all). A run is the records sharing a root: ``root_run_id``, else
         ``run_id``, else the record's own id. ``total``, when the caller already knows it
         (an earlier page), spares the SQL stores counting the runs again."""
         return latest_runs(self.query(where), limit)
+
+    # -- the records a report shows, as views (no pydantic on the SQL stores) ---------------
+
+    def _most_expensive_views(
+        self, n: int = 10, where: RecordFilter | None = None
+    ) -> list[RecordView]:
+        """:meth:`most_expensive` as :class:`RecordView` s (what a report prints; the SQL stores
+        read their rows as views, this default views the records)."""
+        from tokenomy.ledger._view import RecordView
+
+        return [RecordView.of(r) for r in self.most_expensive(n, where)]
+
+    def _run_page_views(
+        self, where: RecordFilter | None = None, limit: int | None = None, *, total: int | None = None
+    ) -> RunPage[RecordView]:
+        """:meth:`run_page` with its records as :class:`RecordView` s."""
+        from tokenomy.ledger._view import RecordView
+
+        page = self.run_page(where, limit, total=total)
+        return RunPage(page.total, [RecordView.of(r) for r in page.records])
+
+    def _query_views(
+        self, where: RecordFilter | None = None, *, limit: int | None = None, newest_first: bool = False
+    ) -> list[RecordView]:
+        """:meth:`query` as :class:`RecordView` s."""
+        from tokenomy.ledger._view import RecordView
+
+        return [
+            RecordView.of(r) for r in self.query(where, limit=limit, newest_first=newest_first)
+        ]
+
+    def _iter_views(
+        self, where: RecordFilter | None = None, *, newest_first: bool = False
+    ) -> Iterator[RecordView]:
+        """:meth:`iter_records` as :class:`RecordView` s."""
+        from tokenomy.ledger._view import RecordView
+
+        return map(RecordView.of, self.iter_records(where, newest_first=newest_first))
 
     def unpriced_models(self, where: RecordFilter | None = None) -> dict[str, int]:
         """Models of the unpriced records matching ``where``, with their record counts."""

@@ -42,12 +42,15 @@ import threading
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenomy.ledger._filter import epoch_us
-from tokenomy.ledger._record import _MISS, CacheInfo, CostRecord
+from tokenomy.ledger._view import RECORD_FIELDS
 from tokenomy.pricing._model import Cost, ModelPrice
 from tokenomy.usage._model import Usage
+
+if TYPE_CHECKING:
+    from tokenomy.ledger._record import CacheInfo, CostRecord
 
 __all__ = [
     "PLAIN_FIELDS",
@@ -264,6 +267,8 @@ class StoredCall:
 
     def to_record(self) -> CostRecord:
         """The :class:`CostRecord` this call reads as (a new, equal one on every call)."""
+        from tokenomy.ledger._record import _MISS, CostRecord
+
         if self.request is not None:
             self.resolve_request()
         values = {name: getattr(self, name) for name in PLAIN_FIELDS}
@@ -302,19 +307,25 @@ class StoredCall:
                 None,
             ),
             tags=r.tags,
-            cache=None if r.cache == _MISS else r.cache,
+            cache=None if _is_miss(r.cache) else r.cache,
             **plain,
         )
+
+
+def _is_miss(cache: CacheInfo) -> bool:
+    """Whether ``cache`` equals the record's default (a miss, nothing saved, no similarity)."""
+    return cache.outcome == "miss" and cache.saved is None and cache.similarity is None
 
 
 #: The fields a stored call and its record share by name, type and meaning: copied as they
 #: are by :meth:`StoredCall.to_record` and :meth:`StoredCall.from_record`, and (see
 #: ``ledger/_rows.py``) stored in the SQL column of the same name. A new record field of a
-#: plain type lands here by being declared on both classes.
+#: plain type lands here by being declared on both classes (and on ``RecordView``, whose
+#: fields are the record's: ``ledger/_view.py``), so this module imports no pydantic.
 PLAIN_FIELDS: tuple[str, ...] = tuple(
     f.name
     for f in fields(StoredCall)
-    if f.name in CostRecord.model_fields
+    if f.name in RECORD_FIELDS
     and f.name
     not in {
         "record_id",
@@ -329,9 +340,6 @@ PLAIN_FIELDS: tuple[str, ...] = tuple(
     }
 )
 
-#: The record's fields in declaration order (the order its ``__dict__`` keeps).
-RECORD_FIELDS: tuple[str, ...] = tuple(CostRecord.model_fields)
-
 # Every field but ``usable`` is set by the producer (one shared set: CostRecord is frozen and
 # pydantic copies the set before changing it).
-_SET: set[str] = set(CostRecord.model_fields) - {"usable"}
+_SET: set[str] = set(RECORD_FIELDS) - {"usable"}

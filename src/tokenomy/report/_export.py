@@ -35,6 +35,7 @@ from tokenomy.usage._model import USAGE_FIELDS
 
 if TYPE_CHECKING:
     from tokenomy.ledger import CostRecord, GroupTotals
+    from tokenomy.ledger._view import RecordView
     from tokenomy.report._report import CsvKind, Report
     from tokenomy.report._runs import RunReport
 
@@ -117,7 +118,7 @@ RECORD_COLUMNS: tuple[str, ...] = (
 )
 
 
-def record_json(r: CostRecord) -> dict[str, Any]:
+def record_json(r: CostRecord | RecordView) -> dict[str, Any]:
     """A record in report JSON: its export dict, money written the report's one way."""
     out = r.to_json_dict()
     charged = r.charged_usd
@@ -165,13 +166,13 @@ def report_dict(
         "by": list(by),
         "groups": [_totals_dict(g) for g in report.by(*by)],
         "runs_total": report.run_count,
-        "runs": [run.to_json_dict() for run in report.runs(runs)],
-        "most_expensive": [record_json(r) for r in report.most_expensive(top)],
+        "runs": [run.to_json_dict() for run in report._shown_runs(runs)],
+        "most_expensive": [record_json(r) for r in report._shown_top(top)],
         "prompt_cache": _prompt_cache_dict(report, by),
         "retries": _retries_dict(report),
         "unpriced_models": report.unpriced_models(),
-        "unpriced": [record_json(r) for r in report.unpriced(LISTED)],
-        "estimated": [record_json(r) for r in report.estimated(LISTED)],
+        "unpriced": [record_json(r) for r in report._shown_unpriced(LISTED)],
+        "estimated": [record_json(r) for r in report._shown_estimated(LISTED)],
     }
 
 
@@ -224,7 +225,7 @@ def _group_row(g: GroupTotals) -> dict[str, Any]:
     return row
 
 
-def _run_row(run: RunReport) -> dict[str, Any]:
+def _run_row(run: RunReport[RecordView]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "root_run_id": run.root_run_id,
         "label": run.label,
@@ -236,7 +237,7 @@ def _run_row(run: RunReport) -> dict[str, Any]:
     return row
 
 
-def _record_row(r: CostRecord) -> dict[str, Any]:
+def _record_row(r: RecordView) -> dict[str, Any]:
     row: dict[str, Any] = {
         "record_id": r.record_id,
         "run_id": r.run_id,
@@ -293,9 +294,9 @@ def write_csv(report: Report, kind: CsvKind, out: IO[str], *, by: tuple[str, ...
         columns = (*(f"key_{k}" for k in by), *GROUP_COLUMNS)
         _write(out, columns, (_group_row(g) for g in report.by(*by)))
     elif kind == "runs":
-        _write(out, RUN_COLUMNS, (_run_row(run) for run in report.runs()))
+        _write(out, RUN_COLUMNS, (_run_row(run) for run in report._shown_runs()))
     elif kind == "records":
-        _write(out, RECORD_COLUMNS, (_record_row(r) for r in report.iter_records()))
+        _write(out, RECORD_COLUMNS, (_record_row(r) for r in report._shown_records()))
     else:
         raise ConfigurationError(
             f"to_csv(kind=...) must be 'groups', 'records' or 'runs', got {kind!r}"

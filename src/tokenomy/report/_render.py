@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.table import Table
 
-    from tokenomy.ledger import CostRecord, GroupTotals
+    from tokenomy.ledger import GroupTotals
+    from tokenomy.ledger._view import RecordView
     from tokenomy.report._prompt_cache import PromptCache
     from tokenomy.report._report import Report
     from tokenomy.report._runs import RunReport
@@ -33,7 +34,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
-def _call_cost(r: CostRecord) -> str:
+def _call_cost(r: RecordView) -> str:
     charged = r.charged_usd
     if charged is None:
         return "unpriced"
@@ -203,7 +204,7 @@ def _prompt_table(groups: list[PromptCache], wide: bool) -> Table:
     return _build("Provider prompt caching by " + ", ".join(names), heads, rows, True)
 
 
-def _runs_table(runs: list[RunReport], total: int, wide: bool = True) -> Table:
+def _runs_table(runs: list[RunReport[RecordView]], total: int, wide: bool = True) -> Table:
     shown = f"latest {len(runs)} of {total}" if len(runs) < total else f"{total}"
     heads = [("Run / call", "left", True), ("Started (UTC)", "left", False), ("Model", "left", True)]
     heads += [(h, "right", False) for h in ("Input", "Cache read", "Cache write", "Output", "Reasoning")]
@@ -288,7 +289,7 @@ def _groups_table(
     return _build("Spend by " + ", ".join(by), heads, rows, wide)
 
 
-def _top_table(records: list[CostRecord], labels: dict[str, str], wide: bool = True) -> Table:
+def _top_table(records: list[RecordView], labels: dict[str, str], wide: bool = True) -> Table:
     heads = [("When (UTC)", "left", False), ("Run", "left", True), ("Call", "left", True)]
     heads += [("Model", "left", True), ("Input", "right", False), ("Output", "right", False)]
     heads += [("Cost", "right", False), ("Latency", "right", False)]
@@ -312,7 +313,7 @@ def _warning_panel(report: Report) -> RenderableType | None:
     from rich.panel import Panel
 
     unpriced = report.unpriced_models()
-    estimated = report.estimated()
+    estimated = report._shown_estimated(None)
     if not unpriced and not estimated:
         return None
     lines: list[str] = []
@@ -372,7 +373,7 @@ def render_report(
         return
     out.print("[bold]tokenomy report[/bold]")
     out.print(_totals_table(report))
-    shown = report.runs(runs)
+    shown = report._shown_runs(runs)
     if shown:
         out.print()
         out.print(_runs_table(shown, report.run_count, wide))
@@ -389,10 +390,10 @@ def render_report(
 
         out.print()
         out.print(retries_table(retries))
-    expensive = report.most_expensive(top)
+    expensive = report._shown_top(top)
     if expensive:
         out.print()
-        labels = {run.root_run_id: run.label for run in report.runs(runs)}
+        labels = {run.root_run_id: run.label for run in shown}
         out.print(_top_table(expensive, labels, wide))
     panel = _warning_panel(report)
     if panel is not None:

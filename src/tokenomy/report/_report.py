@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from tokenomy.batch._summary import BatchSavings
     from tokenomy.ledger import CostRecord
+    from tokenomy.ledger._view import RecordView
     from tokenomy.placement._unread import UnreadWrites
     from tokenomy.report._prompt_cache import PromptCache
     from tokenomy.resilience import RetrySummary
@@ -91,7 +92,7 @@ class Report:
         self._where: RecordFilter | None = None
         self._owned = False
         self._groups: dict[tuple[str, ...], list[GroupTotals]] = {}
-        self._pages: dict[int | None, RunPage] = {}
+        self._pages: dict[int | None, RunPage[RecordView]] = {}
         self._prompt: dict[tuple[str, ...], list[PromptCache]] = {}
         self._batch: BatchSavings | None = None
         self._unread: dict[tuple[str, ...], list[UnreadWrites]] = {}
@@ -138,6 +139,10 @@ class Report:
         """Every record of the report, oldest first, one at a time (the SQL stores stream
         them in constant memory)."""
         return self._store.iter_records(self._where)
+
+    def _shown_records(self) -> Iterator[RecordView]:
+        """:meth:`iter_records` as views, for output."""
+        return self._store._iter_views(self._where)
 
     def __len__(self) -> int:
         return self.totals.count
@@ -194,16 +199,23 @@ class Report:
 
     # -- runs and calls ---------------------------------------------------------------------
 
-    def _page(self, limit: int | None) -> RunPage:
+    def _page(self, limit: int | None) -> RunPage[RecordView]:
+        # the records as views: the report's output reads them so (no pydantic on a SQL store)
         page = self._pages.get(limit)
         if page is None:
             known = next((p.total for p in self._pages.values()), None)
-            page = self._pages[limit] = self._store.run_page(self._where, limit, total=known)
+            page = self._pages[limit] = self._store._run_page_views(self._where, limit, total=known)
         return page
 
-    def runs(self, limit: int | None = None) -> list[RunReport]:
+    def runs(self, limit: int | None = None) -> list[RunReport[CostRecord]]:
         """Each root run with its calls, oldest start first; ``limit`` keeps the latest ones
         (only their records are read)."""
+        if limit is not None and limit <= 0:
+            return []
+        return build_runs([v.to_record() for v in self._page(limit).records])
+
+    def _shown_runs(self, limit: int | None = None) -> list[RunReport[RecordView]]:
+        """:meth:`runs` with the calls as the store read them for output (views)."""
         if limit is not None and limit <= 0:
             return []
         return build_runs(self._page(limit).records)
@@ -220,6 +232,10 @@ class Report:
     def most_expensive(self, n: int = 10) -> list[CostRecord]:
         """The ``n`` priced calls that cost the most (earlier first on ties)."""
         return self._store.most_expensive(n, self._where)
+
+    def _shown_top(self, n: int) -> list[RecordView]:
+        """:meth:`most_expensive` as views, for output."""
+        return self._store._most_expensive_views(n, self._where)
 
     def _narrowed(self, **criteria: object) -> RecordFilter | None:
         return (self._where or RecordFilter()).narrowed(**criteria)
@@ -275,6 +291,25 @@ class Report:
         records = self._store.query(where, limit=limit, newest_first=True)
         records.reverse()
         return records
+
+    def _shown_listed(self, limit: int | None, **criteria: object) -> list[RecordView]:
+        """:meth:`_listed` as views, for output."""
+        where = self._narrowed(**criteria)
+        if where is None:
+            return []
+        if limit is None:
+            return self._store._query_views(where)
+        records = self._store._query_views(where, limit=limit, newest_first=True)
+        records.reverse()
+        return records
+
+    def _shown_unpriced(self, limit: int | None) -> list[RecordView]:
+        """:meth:`unpriced` as views, for output."""
+        return self._shown_listed(limit, priced=False) if self.totals.unpriced else []
+
+    def _shown_estimated(self, limit: int | None) -> list[RecordView]:
+        """:meth:`estimated` as views, for output."""
+        return self._shown_listed(limit, estimated=True) if self.totals.estimated else []
 
     def unpriced(self, limit: int | None = None) -> list[CostRecord]:
         """Records whose model has no known price: their cost is unknown, not zero (oldest

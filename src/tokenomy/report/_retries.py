@@ -32,14 +32,14 @@ def retry_totals(report: Report) -> RetrySummary:
     failing: set[Any] = set()
     where = report._narrowed(failed=True)
     if attempts.failed and where is not None:
-        for r in report._store.iter_records(where):
+        for r in report._store._iter_views(where):
             errors[str(r.error)] += 1
             if r.attempt >= 1:
                 failing.add(r.run_id or r.record_id)
     recovered: set[Any] = set()
     where = report._narrowed(retry=True, failed=False)
     if failing and attempts.retried and where is not None:
-        recovered = {r.run_id for r in report._store.iter_records(where)}
+        recovered = {r.run_id for r in report._store._iter_views(where)}
     # attempt-0 records (served answers) are never failed attempts of a call
     failed_attempts = sum(errors.values()) if errors else attempts.failed
     return RetrySummary(

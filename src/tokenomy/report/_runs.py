@@ -6,29 +6,31 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
 
-from tokenomy.ledger import GroupTotals, aggregate_records
+from tokenomy.ledger._aggregate import GroupTotals, aggregate_records
 from tokenomy.ledger._filter import epoch_us, utc
+from tokenomy.ledger._store import AnyRecord
 
 if TYPE_CHECKING:
     from tokenomy.ledger import CostRecord
+    from tokenomy.ledger._view import RecordView
 
 __all__ = ["RunCall", "RunReport", "build_runs", "root_of", "time_order"]
 
 
-def root_of(record: CostRecord) -> str:
+def root_of(record: CostRecord | RecordView) -> str:
     """The root run a record belongs to (its own run, or its own id, when it has no root)."""
     return record.root_run_id or record.run_id or record.record_id
 
 
-def time_order(records: Iterable[CostRecord]) -> list[CostRecord]:
+def time_order(records: Iterable[AnyRecord]) -> list[AnyRecord]:
     """``records`` oldest first (a stable sort: ties keep their order)."""
     return sorted(records, key=lambda r: epoch_us(r.timestamp))
 
 
 @dataclass(frozen=True, slots=True)
-class RunCall:
+class RunCall(Generic[AnyRecord]):
     """One call of a run placed in its tree: ``depth`` 1 sits right under the run.
 
     A call nests under another call of the same run when its ``parent_run_id`` is that
@@ -38,13 +40,13 @@ class RunCall:
     ``depth - 1``), so a model call inside a tool inside an agent is drawn under the tool.
     """
 
-    record: CostRecord
+    record: AnyRecord
     depth: int
     group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class RunReport:
+class RunReport(Generic[AnyRecord]):
     """One root run: its label, when it started, its calls (oldest first) and their totals.
 
     ``label`` is the run's ``run_name`` tag, else its first call's ``name``, else
@@ -52,13 +54,15 @@ class RunReport:
     its duration (:attr:`duration_ms`): the latest moment a call of it finished, each call
     lasting its latency from its timestamp. ``totals`` holds the run's tokens by kind, cost by dimension, cache
     hits and latency percentiles; its cost is a lower bound when ``totals.unpriced`` > 0.
+    The calls are :class:`~tokenomy.ledger.CostRecord` s (:meth:`Report.runs`); a report's own
+    output reads them as views (``RunReport[RecordView]``, ``ledger/_view.py``).
     """
 
     root_run_id: str
     label: str
     start: datetime
     end: datetime
-    calls: tuple[CostRecord, ...]
+    calls: tuple[AnyRecord, ...]
     totals: GroupTotals
 
     @property
@@ -88,14 +92,14 @@ class RunReport:
         """How many of the run's calls were answered from a cache."""
         return self.totals.cache_hits
 
-    def tree(self) -> list[RunCall]:
+    def tree(self) -> list[RunCall[AnyRecord]]:
         """The calls depth-first, siblings oldest first, each with its depth under the run."""
-        by_run: dict[str, CostRecord] = {}
+        by_run: dict[str, AnyRecord] = {}
         for r in self.calls:
             if r.run_id is not None and r.run_id != self.root_run_id:
                 by_run.setdefault(r.run_id, r)
-        children: dict[str | None, list[CostRecord]] = {}
-        unrecorded: dict[str, list[CostRecord]] = {}  # calls under a run without a record
+        children: dict[str | None, list[AnyRecord]] = {}
+        unrecorded: dict[str, list[AnyRecord]] = {}  # calls under a run without a record
         order: list[tuple[str, Any]] = []  # depth-1 entries: ("call", record) or ("group", id)
         for r in self.calls:
             parent = r.parent_run_id
@@ -108,10 +112,10 @@ class RunReport:
                 if parent not in unrecorded:
                     order.append(("group", parent))
                 unrecorded.setdefault(parent, []).append(r)
-        out: list[RunCall] = []
+        out: list[RunCall[AnyRecord]] = []
         seen: set[int] = set()
 
-        def walk(calls: Sequence[CostRecord], depth: int, group: str | None) -> None:
+        def walk(calls: Sequence[AnyRecord], depth: int, group: str | None) -> None:
             for r in calls:
                 if id(r) in seen:  # a malformed cycle: never loop
                     continue
@@ -151,13 +155,13 @@ class RunReport:
         }
 
 
-def _finished(r: CostRecord) -> datetime:
+def _finished(r: CostRecord | RecordView) -> datetime:
     """When a call finished: its timestamp plus its latency (compared in UTC)."""
     ts = utc(r.timestamp)
     return ts + timedelta(milliseconds=r.latency_ms) if r.latency_ms else ts
 
 
-def _label(root: str, calls: Sequence[CostRecord]) -> str:
+def _label(root: str, calls: Sequence[CostRecord | RecordView]) -> str:
     for r in calls:
         name = r.tags.get("run_name")
         if name:
@@ -167,9 +171,9 @@ def _label(root: str, calls: Sequence[CostRecord]) -> str:
     return f"run {root[:8]}"
 
 
-def build_runs(records: Iterable[CostRecord]) -> list[RunReport]:
+def build_runs(records: Iterable[AnyRecord]) -> list[RunReport[AnyRecord]]:
     """One :class:`RunReport` per root run among ``records``, oldest start first."""
-    groups: dict[str, list[CostRecord]] = {}
+    groups: dict[str, list[AnyRecord]] = {}
     for r in time_order(records):
         groups.setdefault(root_of(r), []).append(r)
     runs = []

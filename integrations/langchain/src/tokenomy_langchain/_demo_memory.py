@@ -86,6 +86,6 @@ def run_memory_demo(sim_url: str) -> None:
         f"chat-memory: {len(CHAT_TURNS)} turns; history sent {s.tokens_sent} input tokens of "
         f"{s.tokens_full} in full ({s.tokens_saved / max(1, s.tokens_full):.0%} fewer; last turn "
         f"{s.last_sent} of {s.last_full}): {money(s.cost_saved)} saved, {s.summary_calls} "
-        f"summary calls cost {money(s.summary_cost)}, net {money(s.net_saved)}; the store keeps "
+        f"summary call{'' if s.summary_calls == 1 else 's'} cost {money(s.summary_cost)}, net {money(s.net_saved)}; the store keeps "
         f"all {len(stores['judy-1'].messages)} messages"
     )
