@@ -50,7 +50,11 @@ MIN_TRIM_ROOM = 12
 
 Order = Literal["score", "source", "edges"]
 Packing = Literal["score", "density"]
-Compression = Literal["lexical", "embedding"]
+Compression = Literal["lexical", "embedding", "hybrid"]
+
+#: With ``compress="hybrid"``: weight of a sentence's BM25 score (relative to the best
+#: sentence's) next to its embedding cosine (relative to the best's).
+LEXICAL_MIX = 0.5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,13 +190,13 @@ class ChunkBudgeter:
             raise ConfigurationError(f"packing must be 'score' or 'density', got {packing!r}")
         if order not in ("score", "source", "edges"):
             raise ConfigurationError(f"order must be 'score', 'source' or 'edges', got {order!r}")
-        if compress not in (None, "lexical", "embedding"):
+        if compress not in (None, "lexical", "embedding", "hybrid"):
             raise ConfigurationError(
-                f"compress must be None, 'lexical' or 'embedding', got {compress!r}"
+                f"compress must be None, 'lexical', 'embedding' or 'hybrid', got {compress!r}"
             )
-        if compress == "embedding" and embedder is None:
+        if compress in ("embedding", "hybrid") and embedder is None:
             raise ConfigurationError(
-                "compress='embedding' needs an embedder (e.g. tokenomy.rag.MiniLMEmbedder())"
+                f"compress={compress!r} needs an embedder (e.g. tokenomy.rag.MiniLMEmbedder())"
             )
         if pool is not None and not pool >= 1:
             raise ConfigurationError(f"pool must be None or >= 1, got {pool!r}")
@@ -289,8 +293,11 @@ class ChunkBudgeter:
     def _views(
         self, query: str, candidates: list[_Candidate], count: TokenCounter
     ) -> dict[int, SentenceView]:
-        embedder = self.embedder if self.compress == "embedding" else None
-        views = sentence_views(query, [c.text for c in candidates], count.pieces, embedder=embedder)
+        embedder = self.embedder if self.compress in ("embedding", "hybrid") else None
+        lexical = LEXICAL_MIX if self.compress == "hybrid" else 0.0
+        views = sentence_views(
+            query, [c.text for c in candidates], count.pieces, embedder=embedder, lexical=lexical
+        )
         return {c.index: v for c, v in zip(candidates, views, strict=True)}
 
     def _pack_sentences(

@@ -24,11 +24,13 @@ from tokenomy.rag._embed import Embedder, unit
 from tokenomy.rag._lexical import bm25_scores
 
 __all__ = [
+    "Compress",
     "Question",
     "Ranked",
     "Retriever",
     "Tally",
     "budgeter_for",
+    "caching",
     "evaluate",
     "load_chunks",
     "load_questions",
@@ -37,6 +39,7 @@ __all__ = [
 ]
 
 Retriever = Literal["bm25", "minilm"]
+Compress = Literal["lexical", "embedding", "hybrid"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,17 @@ def load_chunks(path: str | Path) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+def caching(embedder: Embedder | None = None) -> Embedder:
+    """``embedder`` (default ``MiniLMEmbedder(threads=1)``) embedding each distinct text once
+    (chunks and their sentences recur across questions): for sentence scoring when the
+    retriever is BM25."""
+    if embedder is None:
+        from tokenomy.rag._embed import MiniLMEmbedder
+
+        embedder = MiniLMEmbedder(threads=1)
+    return embedder if isinstance(embedder, _Cached) else _Cached(embedder)
+
+
 class _Cached(Embedder):
     # embeds each distinct text once (chunks and their sentences recur across questions)
     def __init__(self, inner: Embedder) -> None:
@@ -217,14 +231,22 @@ def naive_top_k(chunks: Sequence[Chunk], budget: int, count: Callable[[str], int
 
 
 def budgeter_for(
-    retriever: Retriever, budget: int, *, model: str, embedder: Embedder | None = None
+    retriever: Retriever,
+    budget: int,
+    *,
+    model: str,
+    embedder: Embedder | None = None,
+    compress: Compress | None = None,
 ) -> ChunkBudgeter:
-    """The budgeter configuration the evaluation uses: query-aware compression (lexical for
-    BM25, embedding-scored for MiniLM), best evidence first."""
+    """The budgeter configuration the evaluation uses: query-aware compression, best evidence
+    first; ``compress`` defaults to lexical for BM25 and embedding-scored for MiniLM
+    (``"embedding"`` and ``"hybrid"`` need ``embedder``)."""
+    if compress is None:
+        compress = "embedding" if retriever == "minilm" and embedder is not None else "lexical"
     return ChunkBudgeter(
         model=model,
         budget=budget,
-        compress="embedding" if retriever == "minilm" and embedder is not None else "lexical",
+        compress=compress,
         embedder=embedder,
         note=False,
     )
