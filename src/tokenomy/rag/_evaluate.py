@@ -239,10 +239,10 @@ def budgeter_for(
     compress: Compress | None = None,
 ) -> ChunkBudgeter:
     """The budgeter configuration the evaluation uses: query-aware compression, best evidence
-    first; ``compress`` defaults to lexical for BM25 and embedding-scored for MiniLM
-    (``"embedding"`` and ``"hybrid"`` need ``embedder``)."""
+    first; ``compress`` defaults to lexical for BM25 (no model) and hybrid (MiniLM cosine plus
+    BM25) for MiniLM (``"embedding"`` and ``"hybrid"`` need ``embedder``)."""
     if compress is None:
-        compress = "embedding" if retriever == "minilm" and embedder is not None else "lexical"
+        compress = "hybrid" if retriever == "minilm" and embedder is not None else "lexical"
     return ChunkBudgeter(
         model=model,
         budget=budget,
