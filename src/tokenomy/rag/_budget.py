@@ -165,7 +165,8 @@ class ChunkBudgeter:
       sentences that share no word with the question, which BM25 cannot, and keeps the
       exact-word matches an embedding blurs; it works with any retriever (a BM25 app can
       pass ``MiniLMEmbedder(threads=1)`` for sentence scoring only). Each query embeds the
-      considered chunks' sentences: wrap the embedder in a cache when chunks recur.
+      considered chunks' sentences: wrap the embedder in
+      ``tokenomy.cache.CachedEmbedder`` when chunks recur.
     * ``pool``: with compression, only the best chunks holding ``pool`` times the budget in
       tokens are considered (``None``: all); the others are dropped as over budget without
       being analysed, which keeps budgeting many chunks never seen before cheap.
