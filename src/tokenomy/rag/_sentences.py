@@ -13,7 +13,7 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tokenomy.rag._embed import Embedder, unit
+from tokenomy.rag._embed import Embedder, norm, unit
 from tokenomy.rag._facts import sentence_terms, text_facts
 from tokenomy.rag._lexical import bm25_bags
 
@@ -59,7 +59,10 @@ def sentence_views(
         flat = [p for pieces in split for p in pieces]
         vectors = embedder.embed([query, *flat])
         q = unit(vectors[0])
-        scores = [sum(map(operator.mul, q, unit(v))) for v in vectors[1:]]
+        # cosine as q . v / |v|: no unit copy of each sentence vector (most of the time here)
+        scores = [
+            sum(map(operator.mul, q, v)) / n if (n := norm(v)) else 0.0 for v in vectors[1:]
+        ]
     if embedder is None or lexical > 0:
         lex = bm25_bags(
             sentence_terms(query),
