@@ -71,20 +71,14 @@ def quality_rows(
     """Retention and tokens sent per budget for one retriever; ``compress`` overrides the
     compression (default: lexical for BM25, hybrid for MiniLM; ``"hybrid"`` with BM25
     scores sentences with MiniLM too)."""
-    from tokenomy.rag._evaluate import (
-        budgeter_for,
-        caching,
-        evaluate,
-        load_chunks,
-        load_questions,
-        rank,
-    )
+    from tokenomy.rag._evaluate import budgeter_for, evaluate, load_chunks, load_questions, rank
 
     qs = _sample(load_questions(data / "squad-dev-questions.jsonl"), questions, seed)
     chunks = load_chunks(data / "squad-dev-chunks.jsonl")
-    ranked, embedder = rank(qs, chunks, retriever)  # type: ignore[arg-type]
+    shared = _shared_embedder() if retriever == "minilm" or compress is not None else None
+    ranked, embedder = rank(qs, chunks, retriever, embedder=shared)  # type: ignore[arg-type]
     if compress in ("embedding", "hybrid") and embedder is None:
-        embedder = caching()
+        embedder = shared
     label = retriever if compress is None else f"{retriever}, {compress}"
     naive: dict[int, dict[str, Any]] = {}
     rows = []
@@ -116,6 +110,19 @@ def quality_rows(
             }
         )
     return rows
+
+
+_EMBEDDER: list[Any] = []
+
+
+def _shared_embedder() -> Any:
+    """One MiniLM (one thread) keeping every vector it made, for all the quality tables (the
+    hybrid BM25 table and the MiniLM one embed the same sentences)."""
+    from tokenomy.rag._evaluate import caching
+
+    if not _EMBEDDER:
+        _EMBEDDER.append(caching())
+    return _EMBEDDER[0]
 
 
 Setup = Callable[[], object] | tuple[Callable[[], object], Callable[[], object]]

@@ -180,11 +180,9 @@ def rank(
 ) -> tuple[list[Ranked], Embedder | None]:
     """Each question's article chunks scored by ``retriever``, best first; with ``minilm``
     also the (caching) embedder used, for embedding-scored compression."""
-    cached: _Cached | None = None
+    cached: Embedder | None = None
     if retriever == "minilm":
-        from tokenomy.rag._embed import MiniLMEmbedder
-
-        cached = _Cached(embedder or MiniLMEmbedder(threads=1))
+        cached = caching(embedder)
         texts = [t for q in questions for _, t in chunks.get(q.article, ())]
         cached.embed(texts)
         cached.embed([q.question for q in questions])
