@@ -61,6 +61,22 @@ def test_evaluate_prints_both_methods(
     assert naive["chunks_sent_mean"] <= 1.5
 
 
+def test_bm25_retrieval_with_hybrid_compression(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--compress hybrid with the BM25 retriever scores sentences with MiniLM and BM25 (the
+    JSON says which compression ran); without --compress, BM25 compresses lexically."""
+    q, c = _files(tmp_path)
+    args = ["rag", "evaluate", "--questions", str(q), "--chunks", str(c), "--budget", "30"]
+    assert main([*args, "--compress", "hybrid"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["retriever"] == "bm25" and doc["compress"] == "hybrid"
+    assert doc["budgeter"]["gold_retention"] == 1.0
+    assert doc["budgeter"]["tokens_sent_mean"] <= 30
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["compress"] == "lexical"
+
+
 def test_limit_and_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--limit takes the first N questions; --indent 0 prints one line."""
     q, c = _files(tmp_path)

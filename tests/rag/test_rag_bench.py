@@ -41,6 +41,38 @@ def test_quality_rows_on_a_sample() -> None:
         assert row["met"] == ("yes" if met else "NO")
 
 
+def test_hybrid_rows_are_labelled(tmp_path: Path) -> None:
+    """The BM25 table with hybrid compression (MiniLM scores sentences, BM25 still ranks) is
+    labelled as such, and on a small article where one paragraph fits the budget it keeps
+    every answer, meeting the goal."""
+    import json
+
+    article = [
+        ("A#0", "Alpha is a small town. It has a bakery and a school. The river is wide."),
+        ("A#1", "The town of Alpha was founded in 1820 by settlers. They built a mill."),
+        ("A#2", "Alpha's mayor is Jane Roe. She was elected in 2019. Her office is downtown."),
+    ]
+    questions = [
+        ("q1", "When was Alpha founded?", ["1820"], "A#1"),
+        ("q2", "Who is the mayor of Alpha?", ["Jane Roe"], "A#2"),
+    ]
+    (tmp_path / "squad-dev-chunks.jsonl").write_text(
+        "".join(json.dumps({"id": i, "article": "A", "text": t}) + "\n" for i, t in article)
+    )
+    (tmp_path / "squad-dev-questions.jsonl").write_text(
+        "".join(
+            json.dumps({"id": i, "article": "A", "question": t, "answers": a, "gold_chunk": g})
+            + "\n"
+            for i, t, a, g in questions
+        )
+    )
+    rows = _bench().quality_rows(
+        "bm25", questions=None, data=tmp_path, budgets=(25,), compress="hybrid"
+    )
+    assert [r["case"] for r in rows] == ["bm25, hybrid B=25"]
+    assert rows[0]["retained"] == "1.000" and rows[0]["met"] == "yes"
+
+
 def test_speed_rows() -> None:
     """Budgeting 100 chunks with and without dedup, warm (per-text caches filled) and cold
     (emptied before each run): chunks per second, both retrieval anchors (BM25, MiniLM), and

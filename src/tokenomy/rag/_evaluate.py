@@ -24,11 +24,13 @@ from tokenomy.rag._embed import Embedder, unit
 from tokenomy.rag._lexical import bm25_scores
 
 __all__ = [
+    "Compress",
     "Question",
     "Ranked",
     "Retriever",
     "Tally",
     "budgeter_for",
+    "caching",
     "evaluate",
     "load_chunks",
     "load_questions",
@@ -37,6 +39,7 @@ __all__ = [
 ]
 
 Retriever = Literal["bm25", "minilm"]
+Compress = Literal["lexical", "embedding", "hybrid"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,17 @@ def load_chunks(path: str | Path) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+def caching(embedder: Embedder | None = None) -> Embedder:
+    """``embedder`` (default ``MiniLMEmbedder(threads=1)``) embedding each distinct text once
+    (chunks and their sentences recur across questions): for sentence scoring when the
+    retriever is BM25."""
+    if embedder is None:
+        from tokenomy.rag._embed import MiniLMEmbedder
+
+        embedder = MiniLMEmbedder(threads=1)
+    return embedder if isinstance(embedder, _Cached) else _Cached(embedder)
+
+
 class _Cached(Embedder):
     # embeds each distinct text once (chunks and their sentences recur across questions)
     def __init__(self, inner: Embedder) -> None:
@@ -166,11 +180,9 @@ def rank(
 ) -> tuple[list[Ranked], Embedder | None]:
     """Each question's article chunks scored by ``retriever``, best first; with ``minilm``
     also the (caching) embedder used, for embedding-scored compression."""
-    cached: _Cached | None = None
+    cached: Embedder | None = None
     if retriever == "minilm":
-        from tokenomy.rag._embed import MiniLMEmbedder
-
-        cached = _Cached(embedder or MiniLMEmbedder(threads=1))
+        cached = caching(embedder)
         texts = [t for q in questions for _, t in chunks.get(q.article, ())]
         cached.embed(texts)
         cached.embed([q.question for q in questions])
@@ -217,14 +229,22 @@ def naive_top_k(chunks: Sequence[Chunk], budget: int, count: Callable[[str], int
 
 
 def budgeter_for(
-    retriever: Retriever, budget: int, *, model: str, embedder: Embedder | None = None
+    retriever: Retriever,
+    budget: int,
+    *,
+    model: str,
+    embedder: Embedder | None = None,
+    compress: Compress | None = None,
 ) -> ChunkBudgeter:
-    """The budgeter configuration the evaluation uses: query-aware compression (lexical for
-    BM25, embedding-scored for MiniLM), best evidence first."""
+    """The budgeter configuration the evaluation uses: query-aware compression, best evidence
+    first; ``compress`` defaults to lexical for BM25 (no model) and hybrid (MiniLM cosine plus
+    BM25) for MiniLM (``"embedding"`` and ``"hybrid"`` need ``embedder``)."""
+    if compress is None:
+        compress = "hybrid" if retriever == "minilm" and embedder is not None else "lexical"
     return ChunkBudgeter(
         model=model,
         budget=budget,
-        compress="embedding" if retriever == "minilm" and embedder is not None else "lexical",
+        compress=compress,
         embedder=embedder,
         note=False,
     )

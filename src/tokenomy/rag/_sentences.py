@@ -13,7 +13,7 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tokenomy.rag._embed import Embedder, unit
+from tokenomy.rag._embed import Embedder, norm, unit
 from tokenomy.rag._facts import sentence_terms, text_facts
 from tokenomy.rag._lexical import bm25_bags
 
@@ -44,22 +44,32 @@ def sentence_views(
     tokens: Callable[[Sequence[str]], list[int]],
     *,
     embedder: Embedder | None = None,
+    lexical: float = 0.0,
 ) -> list[SentenceView]:
     """A :class:`SentenceView` of each of ``texts``, scored together for ``query``;
-    ``tokens`` counts the tokens of each piece of one text."""
+    ``tokens`` counts the tokens of each piece of one text.
+
+    Sentences are scored by BM25 without ``embedder``, by cosine similarity to the query with
+    it; with both an embedder and ``lexical`` > 0 (hybrid), a sentence's score is its cosine
+    relative to the best sentence's plus ``lexical`` times its BM25 relative to the best."""
     facts = [text_facts(t) for t in texts]
     split = [list(f.pieces) for f in facts]
+    scores: list[float] = []
     if embedder is not None:
         flat = [p for pieces in split for p in pieces]
         vectors = embedder.embed([query, *flat])
         q = unit(vectors[0])
-        scores = [sum(map(operator.mul, q, unit(v))) for v in vectors[1:]]
-    else:
-        scores = bm25_bags(
+        # cosine as q . v / |v|: no unit copy of each sentence vector (most of the time here)
+        scores = [
+            sum(map(operator.mul, q, v)) / n if (n := norm(v)) else 0.0 for v in vectors[1:]
+        ]
+    if embedder is None or lexical > 0:
+        lex = bm25_bags(
             sentence_terms(query),
             [bag for f in facts for bag in f.bags],
             [n for f in facts for n in f.lengths],
         )
+        scores = lex if embedder is None else _mixed(scores, lex, lexical)
     views: list[SentenceView] = []
     at = 0
     for pieces in split:
@@ -67,6 +77,13 @@ def sentence_views(
         views.append(SentenceView(pieces, scores[at : at + n], tokens(pieces)))
         at += n
     return views
+
+
+def _mixed(cosines: list[float], lex: list[float], lexical: float) -> list[float]:
+    # each signal relative to its best sentence (negative cosines count as 0), then summed
+    top_c = max((max(0.0, c) for c in cosines), default=0.0) or 1.0
+    top_l = max(lex, default=0.0) or 1.0
+    return [max(0.0, c) / top_c + lexical * x / top_l for c, x in zip(cosines, lex, strict=True)]
 
 
 def fit(view: SentenceView, room: int, count: Callable[[str], int]) -> tuple[str, int] | None:
