@@ -161,6 +161,10 @@ def _forget() -> None:
     _facts.forget()
 
 
+#: the speed row of hybrid compression (MiniLM sentence vectors kept), reported
+HYBRID_WARM = "hybrid (MiniLM sentences), dedup, warm"
+
+
 def speed_rows(*, data: Path = DATA, repetitions: int = 30) -> list[dict[str, Any]]:
     """Chunks per second budgeting 100 chunks (compression on, dedup on and off) next to two
     retrievals of the same 100 chunks: BM25 (pure Python, from the texts) and MiniLM
@@ -170,6 +174,7 @@ def speed_rows(*, data: Path = DATA, repetitions: int = 30) -> list[dict[str, An
     per text); "cold": every per-text cache emptied before each run (chunks never seen).
     Compression considers the best chunks holding 8x the budget (``ChunkBudgeter(pool=)``):
     only they are analysed and tokenized; "no pool" analyses and tokenizes all 100."""
+    from tokenomy.cache import CachedEmbedder
     from tokenomy.rag import Chunk, ChunkBudgeter, MiniLMEmbedder, bm25_scores, cosine
     from tokenomy.rag._evaluate import load_chunks, load_questions
 
@@ -199,13 +204,22 @@ def speed_rows(*, data: Path = DATA, repetitions: int = 30) -> list[dict[str, An
             return [cosine(q, v) for v in vectors]
 
         setups["minilm"] = minilm
+        # the configuration that meets the retention goal with BM25 ranking at 1,024 tokens
+        # (hybrid sentence scores), as the README recommends it: sentence vectors kept by a
+        # CachedEmbedder, so warm means every sentence's vector is kept
+        hybrid = ChunkBudgeter(
+            budget=512, compress="hybrid", embedder=CachedEmbedder(embedder), note=False
+        )
+        setups[HYBRID_WARM] = lambda: hybrid.select(query, items)
     except ImportError:  # MissingDependencyError: no tokenomy[embeddings]
         pass
     timed = _interleaved(setups, repetitions=repetitions)
     load = os.getloadavg()[0]
     rows = []
     names = ("dedup, warm", "no dedup, warm", "dedup, cold", "no dedup, cold")
-    for name in (*names, "dedup, cold, no pool"):
+    for name in (*names, "dedup, cold, no pool", HYBRID_WARM):
+        if name not in timed:
+            continue
         seconds = timed[name]
         row = {
             "case": f"budget 100 chunks, {name}",
@@ -220,7 +234,10 @@ def speed_rows(*, data: Path = DATA, repetitions: int = 30) -> list[dict[str, An
             row["MiniLM ms"] = f"{timed['minilm'] * 1e3:.1f}"
             row["x MiniLM"] = f"{seconds / timed['minilm']:.2f}"
             ratios.append(round(seconds / timed["minilm"], 2))
-        if "warm" in name:
+        if name == HYBRID_WARM:  # reported: the speed goals are the lexical rows'
+            row["goal"] = "reported"
+            row["met"] = ""
+        elif "warm" in name:
             row["goal"] = f"<= {SPEED_GOAL}x both retrievals"
             row["met"] = "yes" if max(ratios) <= SPEED_GOAL else "NO"
         else:

@@ -77,7 +77,8 @@ def test_speed_rows() -> None:
     """Budgeting 100 chunks with and without dedup, warm (per-text caches filled) and cold
     (emptied before each run): chunks per second, both retrieval anchors (BM25, MiniLM), and
     a goal verdict consistent with the ratios: warm <= 0.2x both retrievals, cold <= 0.5x
-    the MiniLM retrieval; the load average on every row."""
+    the MiniLM retrieval; the load average on every row; then hybrid compression's warm row
+    (MiniLM sentence vectors kept), reported without a goal."""
     data = shared_file("retrieval/squad-dev-questions.jsonl").parent
     rows = _bench().speed_rows(data=data, repetitions=2)
     assert [r["case"] for r in rows] == [
@@ -86,7 +87,11 @@ def test_speed_rows() -> None:
         "budget 100 chunks, dedup, cold",
         "budget 100 chunks, no dedup, cold",
         "budget 100 chunks, dedup, cold, no pool",
+        "budget 100 chunks, hybrid (MiniLM sentences), dedup, warm",
     ]
+    *rows, hybrid = rows
+    assert hybrid["goal"] == "reported" and hybrid["met"] == ""
+    assert float(hybrid["x MiniLM"]) > 0
     for row in rows:
         per_second = float(row["chunks/s"].replace(",", ""))
         assert per_second == pytest.approx(100 / (float(row["ms per query"]) / 1e3), rel=0.05)
