@@ -33,7 +33,8 @@ from tokenomy.ledger._rows import (
     to_row,
 )
 from tokenomy.ledger._sql_filter import postgres_tags, where_clause
-from tokenomy.ledger._sql_report import AggregatedInSql, SqlAggregator, SqlDialect, tagset_filter
+from tokenomy.ledger._sql_report import SqlAggregator, SqlDialect, tagset_filter
+from tokenomy.ledger._sql_store import AggregatedInSql
 from tokenomy.ledger._store import AnyRecord, check_limit
 from tokenomy.ledger._used import UsedColumns
 from tokenomy.ledger._writer import BatchWriter, check_batching, register_for_exit

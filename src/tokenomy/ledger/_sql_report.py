@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tokenomy.ledger._aggregate import (
@@ -32,6 +31,17 @@ from tokenomy.ledger._aggregate import (
 )
 from tokenomy.ledger._rollup import BILLED_SUMS, month_bounds, real_check_sql, row_sums
 from tokenomy.ledger._sql_filter import where_clause
+from tokenomy.ledger._sql_keys import (
+    ROLLUP_NAMES,
+    Conv,
+    column,
+    rollup_key,
+    sql_key,
+    tag_alias,
+    tag_name,
+    tag_of,
+    time_of,
+)
 from tokenomy.ledger._sql_sums import (
     FLAG_KEYS,
     Merged,
@@ -44,7 +54,6 @@ from tokenomy.ledger._sql_sums import (
 from tokenomy.ledger._store import (
     AnyRecord,
     AttemptTotals,
-    LedgerStore,
     RunPage,
     attempts_from,
     latest_runs,
@@ -56,12 +65,7 @@ if TYPE_CHECKING:
     from tokenomy.ledger._record import CostRecord
     from tokenomy.ledger._view import RecordView
 
-__all__ = ["AggregatedInSql", "SqlAggregator", "SqlDialect", "tagset_filter"]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EPOCH_DAY = date(1970, 1, 1)
-_HOUR_US = 3_600_000_000
-_DAY_US = 86_400_000_000
+__all__ = ["MoneyOverflowError", "SqlAggregator", "SqlDialect", "tagset_filter"]
 
 
 class MoneyOverflowError(Exception):
@@ -106,72 +110,6 @@ def tagset_filter(dialect: SqlDialect) -> Callable[[Mapping[str, str]], tuple[st
         return " AND ".join(clauses), params
 
     return tags_sql
-
-
-_Conv = Callable[[Sequence[Any]], "str | None"]
-
-
-def _column(i: int) -> _Conv:
-    def get(row: Sequence[Any]) -> str | None:
-        return None if row[i] is None else str(row[i])
-
-    return get
-
-
-def _tag_of(i: int, values: dict[int, str]) -> _Conv:
-    def get(row: Sequence[Any]) -> str | None:
-        return values.get(int(row[i]))
-
-    return get
-
-
-def _time_of(i: int, name: str) -> _Conv:
-    def get(row: Sequence[Any]) -> str | None:
-        n = int(row[i])
-        if name == "hour":
-            return (_EPOCH + timedelta(hours=n)).strftime("%Y-%m-%dT%H")
-        day = _EPOCH_DAY + timedelta(days=n)
-        return day.isoformat() if name == "day" else day.strftime("%Y-%m")
-
-    return get
-
-
-def _tag_alias(names: Sequence[str], name: str) -> int:
-    """The join alias number of tag ``name`` in :meth:`SqlAggregator._grouped` (one per tag name)."""
-    return [n for n in names if _tag(n) is not None].index(name)
-
-
-def _floor_div(column: str, unit: int) -> str:
-    return f"(CASE WHEN {column} >= 0 THEN {column} / {unit} ELSE ({column} + 1) / {unit} - 1 END)"
-
-
-def _sql_key(name: str) -> str:
-    if name in ("model", "provider", "kind"):
-        return name
-    if name == "run":
-        return "run_key"
-    if name == "hour":
-        return _floor_div("ts_us", _HOUR_US)
-    if name in ("day", "month"):
-        return _floor_div("ts_us", _DAY_US)
-    return "tagset"
-
-
-def _rollup_key(name: str) -> str:
-    """:func:`_sql_key` over the rollup (``ledger/_rollup.py``): a month is its first day."""
-    if name == "month":
-        return _floor_div("month_us", _DAY_US)
-    return _sql_key(name)
-
-
-# what the rollup can answer: groupings in its key, filters on its key columns
-_ROLLUP_NAMES = ("model", "provider", "kind", "month")
-
-
-def _tag(name: str) -> str | None:
-    if name in ("model", "provider", "kind", "run", "hour", "day", "month"):
-        return None
-    return name[4:] if name.startswith("tag:") else name
 
 
 class SqlAggregator:
@@ -242,7 +180,7 @@ class SqlAggregator:
         outer: tuple[str, ...],
         flags: tuple[str, ...],
         source: str,
-        key_of: Callable[[str], str] = _sql_key,
+        key_of: Callable[[str], str] = sql_key,
         partial: bool = False,
     ) -> tuple[str, list[Any], list[str]]:
         """The grouping query: an inner GROUP BY computing the ``inner`` aggregates per partial
@@ -265,7 +203,7 @@ class SqlAggregator:
         if direct:
             cube = f"tagset, model, provider, kind, lat_bucket{flag_cols}"
             for name in names:
-                tag = _tag(name)
+                tag = tag_name(name)
                 if tag is None:
                     outer_keys.append(f"c.{name}")
                     continue
@@ -312,7 +250,7 @@ class SqlAggregator:
         query (one read of the matching records)."""
         groupings = [check_by(by) for by in bys]
         names = tuple(dict.fromkeys(n for g in groupings for n in g))
-        direct = all(n in ("model", "provider", "kind") or _tag(n) is not None for n in names)
+        direct = all(n in ("model", "provider", "kind") or tag_name(n) is not None for n in names)
         try:
             parts = None
             if not self._inexact(where):
@@ -368,23 +306,21 @@ class SqlAggregator:
         used = self._used()
         sql, params, keys = self._grouped(
             names, direct, clause, params, row_sums(self.d.pg, used),
-            outer_sums(self.d.pg, keyed=True), FLAG_KEYS, self.d.rollup, _rollup_key,
+            outer_sums(self.d.pg, keyed=True), FLAG_KEYS, self.d.rollup, rollup_key,
             partial=True,
         )  # fmt: skip
         bill_clause, bill_params = self.where(kept, *extra, "billed_n > 0")
         bill_sql, bill_params, _ = self._grouped(
             names, direct, bill_clause, bill_params, BILLED_SUMS,
             tuple(f"SUM(c.a{i})" for i in range(len(BILLED_SUMS))), (), self.d.rollup,
-            _rollup_key, partial=True,
+            rollup_key, partial=True,
         )  # fmt: skip
         # a small table: none of the settings of the records' GROUP BY (_fetch_groups)
         rows = list(self._fetch(sql, params))
         bills = list(self._fetch(bill_sql, bill_params))
         if edges:
             ranges = " OR ".join(f"(ts_us >= {int(a)} AND ts_us < {int(b)})" for a, b in edges)
-            edge_rows, edge_bills, _ = self._raw_rows(
-                names, direct, kept, f"({ranges})", used=used
-            )
+            edge_rows, edge_bills, _ = self._raw_rows(names, direct, kept, f"({ranges})", used=used)
             rows += edge_rows
             bills += edge_bills
         return rows, bills, keys
@@ -396,7 +332,7 @@ class SqlAggregator:
         month, the end of the last, the edge ranges read from the records)``, or ``None``."""
         if not self.d.rollup:
             return None
-        if any(n not in _ROLLUP_NAMES and _tag(n) is None for n in names):
+        if any(n not in ROLLUP_NAMES and tag_name(n) is None for n in names):
             return None  # hour, day, run: not in the rollup's key
         kept = where
         first = end = None
@@ -461,29 +397,29 @@ class SqlAggregator:
         found = aggregate_records(self.stream(where), ())
         return found[0] if found else GroupTotals(key={})
 
-    def _direct(self, names: Sequence[str], outer_keys: list[str]) -> list[_Conv]:
-        out: list[_Conv] = []
+    def _direct(self, names: Sequence[str], outer_keys: list[str]) -> list[Conv]:
+        out: list[Conv] = []
         for name in names:
-            if _tag(name) is None:
+            if tag_name(name) is None:
                 i = outer_keys.index(f"c.{name}")
             else:
-                i = outer_keys.index(f"t{_tag_alias(names, name)}.value")
-            out.append(_column(i))
+                i = outer_keys.index(f"t{tag_alias(names, name)}.value")
+            out.append(column(i))
         return out
 
-    def _converters(self, names: Sequence[str], outer_keys: list[str]) -> list[_Conv]:
-        sql_keys = list(dict.fromkeys(_sql_key(n) for n in names))
+    def _converters(self, names: Sequence[str], outer_keys: list[str]) -> list[Conv]:
+        sql_keys = list(dict.fromkeys(sql_key(n) for n in names))
         assert len(sql_keys) == len(outer_keys)
-        out: list[_Conv] = []
+        out: list[Conv] = []
         for name in names:
-            i = sql_keys.index(_sql_key(name))
-            tag = _tag(name)
+            i = sql_keys.index(sql_key(name))
+            tag = tag_name(name)
             if tag is not None:
-                out.append(_tag_of(i, self._tag_values(tag)))
+                out.append(tag_of(i, self._tag_values(tag)))
             elif name in ("hour", "day", "month"):
-                out.append(_time_of(i, name))
+                out.append(time_of(i, name))
             else:
-                out.append(_column(i))
+                out.append(column(i))
         return out
 
     def _tag_values(self, key: str) -> dict[int, str]:
@@ -590,9 +526,7 @@ class SqlAggregator:
         clause: str
         params: list[Any]
         clause, params = self.where(where, f"run_key IN ({marks})")
-        records = read(
-            f"{self._select}{clause} ORDER BY ts_us, {self.d.order}", [*params, *roots]
-        )
+        records = read(f"{self._select}{clause} ORDER BY ts_us, {self.d.order}", [*params, *roots])
         return RunPage(total, records)
 
     def _latest_roots(self, where: RecordFilter | None, limit: int) -> list[str]:
@@ -642,89 +576,3 @@ class SqlAggregator:
             f"SELECT model, COUNT(*) FROM {self.d.table}{clause} GROUP BY model", params
         )
         return {str(m): int(c) for m, c in rows}
-
-
-class AggregatedInSql(LedgerStore):
-    """The report queries of a SQL store (SQLite, PostgreSQL): answered by its
-    :class:`SqlAggregator` when the ledger has the aggregation layout (``_fast``), else by
-    :class:`LedgerStore`'s defaults over its records (a ledger of an older schema, read as
-    it is)."""
-
-    @property
-    def _fast(self) -> bool:
-        raise NotImplementedError
-
-    def _agg(self) -> SqlAggregator:
-        raise NotImplementedError
-
-    def aggregate(
-        self, by: Sequence[str] = (), where: RecordFilter | None = None
-    ) -> list[GroupTotals]:
-        """Totals per group, computed in SQL."""
-        if not self._fast:
-            return super().aggregate(by, where)
-        return self._agg().aggregate(by, where)
-
-    def aggregate_many(
-        self, bys: Sequence[Sequence[str]], where: RecordFilter | None = None
-    ) -> list[list[GroupTotals]]:
-        """Several groupings from one SQL query."""
-        if not self._fast:
-            return super().aggregate_many(bys, where)
-        return self._agg().aggregate_many(bys, where)
-
-    def aggregate_report(
-        self, bys: Sequence[Sequence[str]], where: RecordFilter | None = None
-    ) -> tuple[list[list[GroupTotals]], AttemptTotals]:
-        """The groupings and the attempt figures from one SQL query."""
-        if not self._fast:
-            return super().aggregate_report(bys, where)
-        return self._agg().aggregate_report(bys, where)
-
-    def attempt_totals(self, where: RecordFilter | None = None) -> AttemptTotals:
-        """The attempt figures, from the totals' SQL query."""
-        if not self._fast:
-            return super().attempt_totals(where)
-        return self._agg().aggregate_report([()], where)[1]
-
-    def most_expensive(self, n: int = 10, where: RecordFilter | None = None) -> list[CostRecord]:
-        """The ``n`` records charged the most, from the cost and bill indexes."""
-        if not self._fast:
-            return super().most_expensive(n, where)
-        return self._agg().most_expensive(n, where)
-
-    def run_page(
-        self,
-        where: RecordFilter | None = None,
-        limit: int | None = None,
-        *,
-        total: int | None = None,
-    ) -> RunPage[CostRecord]:
-        """The runs count and the latest ``limit`` runs' records, found in SQL."""
-        if not self._fast:
-            return super().run_page(where, limit, total=total)
-        return self._agg().run_page(where, limit, total=total)
-
-    def _most_expensive_views(
-        self, n: int = 10, where: RecordFilter | None = None
-    ) -> list[RecordView]:
-        if not self._fast:
-            return super()._most_expensive_views(n, where)
-        return self._agg().most_expensive_views(n, where)
-
-    def _run_page_views(
-        self,
-        where: RecordFilter | None = None,
-        limit: int | None = None,
-        *,
-        total: int | None = None,
-    ) -> RunPage[RecordView]:
-        if not self._fast:
-            return super()._run_page_views(where, limit, total=total)
-        return self._agg().run_page_views(where, limit, total=total)
-
-    def unpriced_models(self, where: RecordFilter | None = None) -> dict[str, int]:
-        """Unpriced models and their counts, from the unpriced index."""
-        if not self._fast:
-            return super().unpriced_models(where)
-        return self._agg().unpriced_models(where)

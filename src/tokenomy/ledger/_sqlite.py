@@ -26,12 +26,12 @@ from tokenomy.ledger._rows import (
 )
 from tokenomy.ledger._sql_filter import sqlite_tags, where_clause
 from tokenomy.ledger._sql_report import (
-    AggregatedInSql,
     MoneyOverflowError,
     SqlAggregator,
     SqlDialect,
     tagset_filter,
 )
+from tokenomy.ledger._sql_store import AggregatedInSql
 from tokenomy.ledger._sqlite_schema import (
     AGGREGATE_VERSION,
     COUNTS,

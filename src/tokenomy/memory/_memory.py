@@ -33,12 +33,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
 from tokenomy.exceptions import ConfigurationError, MemoryBudgetError
 from tokenomy.memory._counter import MessageCounter, MessageInfo
+from tokenomy.memory._state import Pending, State
 from tokenomy.memory._stats import MemoryStats
 from tokenomy.memory._summarizer import Summarizer, summary_request
 from tokenomy.memory._view import SUMMARY_PREFIX, MemoryView, replaced, with_messages
@@ -51,37 +51,6 @@ __all__ = ["ConversationMemory"]
 _SLACK = 2
 
 MessagesBetween = Callable[[int, int], Sequence[Message]]
-
-
-@dataclass(slots=True)
-class _State:
-    stats: MemoryStats
-    summary: str = ""
-    summary_tokens: int = 0  # of the summary message (0: none)
-    folded: int = 0  # messages before this index are in the summary (or dropped)
-    start: int = 0  # with evict_to: where the last window started (kept until it overflows)
-    prefix: list[MessageInfo] = field(default_factory=list)  # infos[:max(folded, start)]
-
-    @property
-    def floor(self) -> int:
-        return max(self.folded, self.start)
-
-    def remember(self, infos: Sequence[MessageInfo]) -> None:
-        self.prefix = list(infos[: self.floor])
-
-
-@dataclass(slots=True)
-class _Pending:
-    state: _State
-    infos: Sequence[MessageInfo]
-    counter: MessageCounter
-    plan: WindowPlan
-    request: ModelRequest | None = None
-    evicted: int = 0
-    cap: int = 0
-    extra: int = 0
-    reserved: int = 0  # the reserve the plan was made with
-    low: bool = False  # the window overflowed: planned down to the low-water mark
 
 
 def _positive(name: str, value: object, *, allow_none: bool = True) -> Any:
@@ -189,7 +158,7 @@ class ConversationMemory(Policy):
         self.price_book = price_book
         self.max_conversations = _positive("max_conversations", max_conversations, allow_none=False)
         self._lock = threading.Lock()
-        self._states: OrderedDict[str | None, _State] = OrderedDict()
+        self._states: OrderedDict[str | None, State] = OrderedDict()
         self._counters: dict[tuple[str | None, str | None], MessageCounter] = {}
         self._prices: dict[tuple[str, str | None], Any] = {}
         from tokenomy._warn_once import WarnOnce
@@ -362,11 +331,11 @@ class ConversationMemory(Policy):
         policies = self.summarizer.policies if self.summarizer is not None else ()
         return Pipeline(policies, ledger=self.ledger, price_book=self.price_book)
 
-    def _state(self, conversation: str | None, infos: Sequence[MessageInfo]) -> _State:
+    def _state(self, conversation: str | None, infos: Sequence[MessageInfo]) -> State:
         with self._lock:
             state = self._states.get(conversation)
             if state is None:
-                state = _State(stats=MemoryStats(conversation=conversation))
+                state = State(stats=MemoryStats(conversation=conversation))
                 self._states[conversation] = state
                 while len(self._states) > self.max_conversations:
                     self._states.popitem(last=False)
@@ -425,7 +394,7 @@ class ConversationMemory(Policy):
         counter: MessageCounter,
         conversation: str | None,
         extra: int = 0,
-    ) -> _Pending:
+    ) -> Pending:
         state = self._state(conversation, infos)
         if state.summary and self.max_tokens is not None:
             with self._lock:
@@ -436,7 +405,7 @@ class ConversationMemory(Policy):
         low = self.evict_to is not None and _has_turns(infos, floor, plan.start)
         if low:  # the window overflowed: evict down to the low-water mark at once
             plan = self._plan(infos, counter, reserved, floor, low=True)
-        pending = _Pending(
+        pending = Pending(
             state=state,
             infos=infos,
             counter=counter,
@@ -475,7 +444,7 @@ class ConversationMemory(Policy):
         return pending
 
     def _fit_summary(
-        self, state: _State, infos: Sequence[MessageInfo], counter: MessageCounter, extra: int
+        self, state: State, infos: Sequence[MessageInfo], counter: MessageCounter, extra: int
     ) -> None:
         """Shorten the running summary to the room beside the current turn (a long new turn
         can leave less room than the summary was written for); none left: no summary."""
@@ -493,7 +462,7 @@ class ConversationMemory(Policy):
 
     def _finish(
         self,
-        pending: _Pending,
+        pending: Pending,
         response: ModelResponse | None,
         error: BaseException | None,
         conversation: str | None,
@@ -537,7 +506,7 @@ class ConversationMemory(Policy):
         )
 
     def _fold(
-        self, pending: _Pending, response: ModelResponse | None, error: BaseException | None
+        self, pending: Pending, response: ModelResponse | None, error: BaseException | None
     ) -> None:
         state, counter = pending.state, pending.counter
         stats = state.stats
@@ -570,7 +539,7 @@ class ConversationMemory(Policy):
         self._advance(pending)
 
     @staticmethod
-    def _advance(pending: _Pending) -> None:
+    def _advance(pending: Pending) -> None:
         state = pending.state
         state.folded = pending.plan.start
         state.remember(pending.infos)

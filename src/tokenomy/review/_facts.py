@@ -124,7 +124,8 @@ def _add(slot: list[Any], values: Sequence[Any]) -> None:
 
 def read_facts(store: LedgerStore, where: RecordFilter | None, names: TagNames) -> Facts:
     """The review's facts of the records of ``store`` matching ``where``."""
-    from tokenomy.ledger._sql_report import AggregatedInSql, MoneyOverflowError
+    from tokenomy.ledger._sql_report import MoneyOverflowError
+    from tokenomy.ledger._sql_store import AggregatedInSql
 
     tags = review_tags(names)
     store.flush()
