@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from services import IN_CI, PG_URL, drop_schema, require_postgres  # noqa: F401 - re-exported
@@ -15,9 +17,7 @@ from tokenomy.usage import Usage
 BASE = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
 
-def _cost(
-    total: str, *, tier: str | None = None, above: int | None = None, **parts: str
-) -> Cost:
+def _cost(total: str, *, tier: str | None = None, above: int | None = None, **parts: str) -> Cost:
     return Cost(
         total=Decimal(total),
         parts={k: Decimal(v) for k, v in parts.items()},
@@ -157,3 +157,38 @@ def assert_same_totals(got: list[Any], want: list[Any]) -> None:
                 assert a == b, (name, a, b)
             else:
                 assert abs(a - b) <= 0.01 * abs(b) + 1e-9, (name, a, b)
+
+
+def write_sqlite_at(version: int, path: Path, records: list[CostRecord]) -> None:
+    """A SQLite ledger holding ``records`` as schema ``version`` (5 or more) left it: its
+    migrations up to ``version``, the records, their runs and (v6 on) the used columns."""
+    from tokenomy.ledger._rows import ROW_COLUMNS, TAGSET_INDEX, to_row
+    from tokenomy.ledger._sqlite_schema import (
+        APPLICATION_ID,
+        MIGRATIONS,
+        RUNS,
+        TABLE,
+        TagsetCache,
+        _statements,
+        fill_used,
+    )
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("BEGIN")
+    for at, sql in MIGRATIONS:
+        if at <= version:
+            for statement in _statements(sql):
+                conn.execute(statement)
+    rows, _ = TagsetCache().resolve(conn, [to_row(r) for r in records], TAGSET_INDEX)
+    conn.executemany(
+        f"INSERT INTO {TABLE} ({', '.join(ROW_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(ROW_COLUMNS))})",
+        rows,
+    )
+    conn.execute(f"INSERT INTO {RUNS} (run_key) SELECT DISTINCT run_key FROM {TABLE}")
+    if version >= 6:
+        fill_used(conn)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute("COMMIT")
+    conn.close()

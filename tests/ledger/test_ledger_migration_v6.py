@@ -15,20 +15,20 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
-from ledger_helpers import assert_same_totals, drop_schema, make_records, require_postgres
+from ledger_helpers import (
+    assert_same_totals,
+    drop_schema,
+    make_records,
+    require_postgres,
+    write_sqlite_at,
+)
 
 from tokenomy.ledger import CostRecord, GroupTotals, PostgresLedger, SQLiteLedger, aggregate_records
-from tokenomy.ledger._rows import ROW_COLUMNS, TAGSET_INDEX, to_row
+from tokenomy.ledger._rows import to_row
 from tokenomy.ledger._sql_sums import FLAG_KEYS, sums
 from tokenomy.ledger._sqlite_schema import (
     AGG_INDEX_V6,
-    APPLICATION_ID,
-    MIGRATIONS,
-    RUNS,
     SCHEMA_VERSION,
-    TABLE,
-    TagsetCache,
-    _statements,
 )
 from tokenomy.ledger._store import attempts_from
 from tokenomy.ledger._used import used_in
@@ -84,23 +84,7 @@ def test_the_v6_index_holds_every_column_the_report_reads() -> None:
 
 def write_v5_sqlite(path: Path, records: list[CostRecord]) -> None:
     """A SQLite ledger as schema v5 left it."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    conn.execute("BEGIN")
-    for version, sql in MIGRATIONS:
-        if version <= 5:
-            for statement in _statements(sql):
-                conn.execute(statement)
-    rows, _ = TagsetCache().resolve(conn, [to_row(r) for r in records], TAGSET_INDEX)
-    conn.executemany(
-        f"INSERT INTO {TABLE} ({', '.join(ROW_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(ROW_COLUMNS))})",
-        rows,
-    )
-    conn.execute(f"INSERT INTO {RUNS} (run_key) SELECT DISTINCT run_key FROM {TABLE}")
-    conn.execute("PRAGMA user_version = 5")
-    conn.execute("COMMIT")
-    conn.close()
+    write_sqlite_at(5, path, records)
 
 
 def test_sqlite_v5_ledger_migrates_and_reports_in_one_read(tmp_path: Path) -> None:
@@ -124,7 +108,10 @@ def test_sqlite_v5_ledger_migrates_and_reports_in_one_read(tmp_path: Path) -> No
     assert any("COVERING INDEX cost_records_agg6" in d for d in details), details
     assert sum("TEMP B-TREE" in d for d in details) == 1, details  # the outer GROUP BY only
     names = {
-        r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        r[0]
+        for r in sqlite3.connect(path).execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index'"
+        )
     }
     assert {"cost_records_agg6", "cost_records_failed", "cost_records_retried"} <= names
     assert "cost_records_agg4" not in names
@@ -150,7 +137,9 @@ def test_the_writer_lists_the_sparse_columns_its_records_fill(tmp_path: Path) ->
         store.flush()
         listed = {r[0] for r in store._rconn.execute("SELECT name FROM cost_used")}
         assert listed == used_in(to_row(r) for r in plain + records[5:])
-        assert_same_totals(store.aggregate(("model",)), aggregate_records(plain + records[5:], ("model",)))
+        assert_same_totals(
+            store.aggregate(("model",)), aggregate_records(plain + records[5:], ("model",))
+        )
 
 
 def test_postgres_report_reads_the_v6_index_alone() -> None:

@@ -12,7 +12,6 @@ two tables alone).
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from ledger_helpers import assert_same_totals, drop_schema, make_records, require_postgres
+from ledger_helpers import (
+    assert_same_totals,
+    drop_schema,
+    make_records,
+    require_postgres,
+    write_sqlite_at,
+)
 
 from tokenomy.ledger import (
     CostRecord,
@@ -30,18 +35,11 @@ from tokenomy.ledger import (
     aggregate_records,
 )
 from tokenomy.ledger._rollup import KEYS, create_sql, fill_sql, month_bounds
-from tokenomy.ledger._rows import ROW_COLUMNS, TAGSET_INDEX, to_row
 from tokenomy.ledger._sqlite_schema import (
-    APPLICATION_ID,
     COUNTS,
-    MIGRATIONS,
     ROLLUP,
-    RUNS,
     SCHEMA_VERSION,
     TABLE,
-    TagsetCache,
-    _statements,
-    fill_used,
 )
 from tokenomy.ledger._store import latest_runs
 from tokenomy.pricing import Cost
@@ -77,7 +75,9 @@ def _check_reports(store: SQLiteLedger | PostgresLedger, records: list[CostRecor
             assert_same_totals(got, aggregate_records(kept, by))
 
 
-def _sources(store: SQLiteLedger | PostgresLedger, bys: list[tuple[str, ...]], where: RecordFilter | None) -> list[str]:
+def _sources(
+    store: SQLiteLedger | PostgresLedger, bys: list[tuple[str, ...]], where: RecordFilter | None
+) -> list[str]:
     """The tables the report's grouping statements read (captured, not run; the other
     statements run)."""
     agg = store._agg()
@@ -99,24 +99,7 @@ def _sources(store: SQLiteLedger | PostgresLedger, bys: list[tuple[str, ...]], w
 
 def write_v6_sqlite(path: Path, records: list[CostRecord]) -> None:
     """A SQLite ledger as schema v6 left it."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    conn.execute("BEGIN")
-    for version, sql in MIGRATIONS:
-        if version <= 6:
-            for statement in _statements(sql):
-                conn.execute(statement)
-    rows, _ = TagsetCache().resolve(conn, [to_row(r) for r in records], TAGSET_INDEX)
-    conn.executemany(
-        f"INSERT INTO {TABLE} ({', '.join(ROW_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(ROW_COLUMNS))})",
-        rows,
-    )
-    conn.execute(f"INSERT INTO {RUNS} (run_key) SELECT DISTINCT run_key FROM {TABLE}")
-    fill_used(conn)
-    conn.execute("PRAGMA user_version = 6")
-    conn.execute("COMMIT")
-    conn.close()
+    write_sqlite_at(6, path, records)
 
 
 def _rollup_rows(fetch: object, rollup: str) -> list[tuple[object, ...]]:
@@ -215,7 +198,9 @@ def test_postgres_v6_ledger_migrates_filling_the_rollup() -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SQLiteLedger | PostgresLedger]:
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[SQLiteLedger | PostgresLedger]:
     """An empty v7 ledger of each SQL kind (sync writes)."""
     if request.param == "sqlite":
         with SQLiteLedger(tmp_path / "v7.db", sync=True) as lite:
@@ -287,7 +272,9 @@ def test_the_report_reads_the_rollup_for_whole_months(store: SQLiteLedger | Post
     assert _sources(store, [("env",)], cut) == ["rollup", "rollup", "records", "records"]
     assert _sources(store, [("day",)], None) == ["records", "records"]
     assert _sources(store, [()], RecordFilter(root_run_id="x")) == ["records", "records"]
-    inside = RecordFilter(since=datetime(2025, 4, 2, tzinfo=UTC), until=datetime(2025, 4, 9, tzinfo=UTC))
+    inside = RecordFilter(
+        since=datetime(2025, 4, 2, tzinfo=UTC), until=datetime(2025, 4, 9, tzinfo=UTC)
+    )
     assert _sources(store, [()], inside) == ["records", "records"]
 
 
@@ -295,7 +282,9 @@ def test_month_bounds_split_a_range_into_whole_months_and_edges() -> None:
     """``month_bounds``: the whole UTC months inside a half-open range and its edges."""
 
     def us(*args: int) -> int:
-        return (datetime(*args, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+        return (datetime(*args, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
+            microseconds=1
+        )
 
     assert month_bounds(None, None) == (None, None, [])
     assert month_bounds(us(2025, 3, 1), us(2025, 5, 1)) == (us(2025, 3, 1), us(2025, 5, 1), [])
@@ -401,9 +390,7 @@ def test_concurrent_writers_keep_the_rollup_exact(tmp_path: Path) -> None:
     PostgresLedger(url, schema=schema).close()
     pg: list[SQLiteLedger | PostgresLedger] = []
     try:
-        pg = hammer(
-            lambda: PostgresLedger(url, schema=schema, sync=True)
-        )
+        pg = hammer(lambda: PostgresLedger(url, schema=schema, sync=True))
         assert pg[0].count() == len(recs)
         for by in BYS[:5]:
             assert_same_totals(pg[0].aggregate(by), aggregate_records(recs, by))
