@@ -234,8 +234,7 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
             sql.SQL("%s::int::boolean" if c in BOOL_COLUMNS else "%s") for c in ROW_COLUMNS
         )
         self._insert = sql.SQL(
-            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (record_id) DO NOTHING "
-            "RETURNING record_id"
+            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (record_id) DO NOTHING RETURNING record_id"
         ).format(ident, row_cols, values)
         self._select = sql.SQL("SELECT {} FROM {}").format(cols, ident)
 
@@ -342,31 +341,15 @@ class PostgresLedger(AggregatedInSql, BatchedStore):
         except psycopg.Error as exc:
             raise LedgerError(f"could not read the ledger {self._where}: {exc}") from exc
 
-    def query(
-        self,
-        where: RecordFilter | None = None,
-        *,
-        limit: int | None = None,
-        newest_first: bool = False,
-    ) -> list[CostRecord]:
-        """Matching records, oldest first (ties in commit order) or newest first."""
-        return [row_to_record(row) for row in self._query_rows(where, limit, newest_first)]
-
-    def _query_views(
-        self, where: RecordFilter | None = None, *, limit: int | None = None, newest_first: bool = False
-    ) -> list[RecordView]:
-        return [row_to_view(row) for row in self._query_rows(where, limit, newest_first)]
-
     def _query_rows(
         self, where: RecordFilter | None, limit: int | None, newest_first: bool
     ) -> list[Any]:
         check_limit(limit)
-        clause, params = self._clause(where)
-        order = " ORDER BY ts_us DESC, seq DESC" if newest_first else " ORDER BY ts_us, seq"
+        statement, params = self._ordered(where, newest_first)
         if limit is not None:
-            order += " LIMIT %s"
+            statement += " LIMIT %s"
             params.append(limit)
-        rows: list[Any] = self._execute(self._select_text + clause + order, params)
+        rows: list[Any] = self._execute(statement, params)
         return rows
 
     def count(self, where: RecordFilter | None = None) -> int:

@@ -5,8 +5,9 @@ layout, else by :class:`LedgerStore`'s defaults over its records."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from tokenomy.ledger._rows import row_to_record, row_to_view
 from tokenomy.ledger._store import AttemptTotals, LedgerStore, RunPage
 
 if TYPE_CHECKING:
@@ -31,6 +32,31 @@ class AggregatedInSql(LedgerStore):
 
     def _agg(self) -> SqlAggregator:
         raise NotImplementedError
+
+    def _query_rows(
+        self, where: RecordFilter | None, limit: int | None, newest_first: bool
+    ) -> list[Any]:
+        """The matching rows in the order :meth:`query` gives (the store's SQL)."""
+        raise NotImplementedError
+
+    def query(
+        self,
+        where: RecordFilter | None = None,
+        *,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[CostRecord]:
+        """Matching records, oldest first (ties in commit order) or newest first."""
+        return [row_to_record(row) for row in self._query_rows(where, limit, newest_first)]
+
+    def _query_views(
+        self,
+        where: RecordFilter | None = None,
+        *,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[RecordView]:
+        return [row_to_view(row) for row in self._query_rows(where, limit, newest_first)]
 
     def aggregate(
         self, by: Sequence[str] = (), where: RecordFilter | None = None

@@ -296,28 +296,11 @@ class SQLiteLedger(AggregatedInSql, BatchedStore):
         except sqlite3.Error as exc:
             raise LedgerError(f"could not read the ledger {self.path}: {exc}") from exc
 
-    def query(
-        self,
-        where: RecordFilter | None = None,
-        *,
-        limit: int | None = None,
-        newest_first: bool = False,
-    ) -> list[CostRecord]:
-        """Matching records, oldest first (ties in commit order) or newest first."""
-        return [row_to_record(row) for row in self._query_rows(where, limit, newest_first)]
-
-    def _query_views(
-        self, where: RecordFilter | None = None, *, limit: int | None = None, newest_first: bool = False
-    ) -> list[RecordView]:
-        return [row_to_view(row) for row in self._query_rows(where, limit, newest_first)]
-
     def _query_rows(
         self, where: RecordFilter | None, limit: int | None, newest_first: bool
     ) -> list[Any]:
         check_limit(limit)
-        clause, params = self._clause(where)
-        order = " ORDER BY ts_us DESC, rowid DESC" if newest_first else " ORDER BY ts_us, rowid"
-        sql = self._select + clause + order
+        sql, params = self._ordered(where, newest_first)
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
