@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tokenomy.exceptions import ConfigurationError
 from tokenomy.ledger import (
@@ -181,3 +183,17 @@ def test_record_filter_time_range_is_half_open() -> None:
     assert f.matches(rec(timestamp=T0.replace(tzinfo=None)))
     assert not f.matches(rec(timestamp=T0 + timedelta(seconds=1)))
     assert not f.matches(rec(timestamp=T0 - timedelta(microseconds=1)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=0.01, max_value=1e7, allow_nan=False, allow_infinity=False))
+def test_a_latency_bucket_stands_within_one_percent_of_every_latency_in_it(ms: float) -> None:
+    """The value a latency bucket stands for (what the SQL stores' percentiles read) is within
+    1% of any latency in the bucket, also at its edges (31,889 ms sits near one: the bucket's
+    centre is 1.003% above it)."""
+    from tokenomy.ledger._rows import bucket_value, lat_bucket
+
+    bucket = lat_bucket(ms)
+    assert bucket is not None
+    assert abs(bucket_value(bucket) - ms) <= 0.01 * ms
+    assert abs(bucket_value(lat_bucket(31889.0) or 0) - 31889.0) <= 0.01 * 31889.0

@@ -184,13 +184,20 @@ def lat_bucket(ms: float | None) -> int | None:
     return round(math.log(ms) * LAT_STEPS)
 
 
+#: A bucket's latencies lie within a factor e**(0.5 / LAT_STEPS) either side of its centre; the
+#: value it stands for is the centre divided by cosh(0.5 / LAT_STEPS), which is equally far,
+#: relatively, from both ends: tanh(0.5 / LAT_STEPS), under 1%, from every latency in it (the
+#: centre itself is up to expm1(0.01), 1.005%, from its upper end)
+_BUCKET_SCALE = 1.0 / math.cosh(0.5 / LAT_STEPS)
+
+
 def bucket_value(bucket: int) -> float:
     """The latency a bucket stands for (within 1% of every latency in it)."""
     if bucket <= _ZERO_BUCKET:
         return 0.0
     if bucket >= 10**6:
         return math.inf
-    return math.exp(bucket / LAT_STEPS)
+    return math.exp(bucket / LAT_STEPS) * _BUCKET_SCALE
 
 
 def _derived(
